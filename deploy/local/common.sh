@@ -1,0 +1,31 @@
+# Sourced by the local infrastructure scripts. Every setting has an environment override.
+# shellcheck shell=bash
+set -euo pipefail
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# Where a stack keeps its data, logs and pids. `make up` uses .run/; the tests use .run/test.
+MEDAID_STATE_DIR="${MEDAID_STATE_DIR:-$REPO_DIR/.run}"
+# Downloads that outlive a checkout (Kafka jars) go here, outside the work tree.
+MEDAID_CACHE_DIR="${MEDAID_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/medaid}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+KAFKA_HEAP="${KAFKA_HEAP:-1g}"
+PG_PORT="${PG_PORT:-5433}"
+mkdir -p "$MEDAID_STATE_DIR/logs" "$MEDAID_STATE_DIR/pids"
+
+log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "$(basename "$0" .sh)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+pid_alive() {  # pid_alive FILE -> 0 when the pid in FILE is a running process
+  [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+stop_pid() {  # stop_pid FILE NAME: TERM, wait up to 30 s, then KILL
+  local file=$1 name=$2 pid
+  if ! pid_alive "$file"; then rm -f "$file"; return 0; fi
+  pid=$(cat "$file")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then log "$name did not stop in 30 s: killing"; kill -9 "$pid" || true; fi
+  rm -f "$file"
+  log "$name stopped"
+}

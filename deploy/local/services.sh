@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The four services as background processes of this machine (logs: $MEDAID_STATE_DIR/logs/<service>.log).
+#   services.sh start | stop | status
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+PY="${MEDAID_PYTHON:-$REPO_DIR/.venv/bin/python}"
+SERVICES=(wallet relationship payment clearing)
+export MEDAID_KAFKA_BOOTSTRAP="${MEDAID_KAFKA_BOOTSTRAP:-127.0.0.1:$KAFKA_PORT}"
+export MEDAID_PG_PORT="${MEDAID_PG_PORT:-$PG_PORT}"
+export MEDAID_LOG_FORMAT="${MEDAID_LOG_FORMAT:-json}"
+
+start() {
+  local s started=()
+  for s in "${SERVICES[@]}"; do
+    local pidfile="$MEDAID_STATE_DIR/pids/$s.pid" logfile="$MEDAID_STATE_DIR/logs/$s.log"
+    if pid_alive "$pidfile"; then log "$s already running (pid $(cat "$pidfile"))"; continue; fi
+    (cd "$REPO_DIR" && nohup "$PY" -m "services.$s" >> "$logfile" 2>&1 < /dev/null & echo $! > "$pidfile")
+    started+=("$s")
+  done
+  for s in "${started[@]}"; do
+    local logfile="$MEDAID_STATE_DIR/logs/$s.log" pidfile="$MEDAID_STATE_DIR/pids/$s.pid" ok=""
+    for _ in $(seq 1 120); do
+      if grep -q '"service_started"\|service_started' <(tail -n 50 "$logfile"); then ok=1; break; fi
+      pid_alive "$pidfile" || break
+      sleep 0.25
+    done
+    [[ -n "$ok" ]] || { tail -20 "$logfile" >&2; die "$s did not start: see $logfile"; }
+    log "$s started (pid $(cat "$pidfile"), log $logfile)"
+  done
+}
+
+stop() { local s; for s in "${SERVICES[@]}"; do stop_pid "$MEDAID_STATE_DIR/pids/$s.pid" "$s"; done; }
+
+status() {
+  local s
+  for s in "${SERVICES[@]}"; do
+    if pid_alive "$MEDAID_STATE_DIR/pids/$s.pid"; then echo "$s: running (pid $(cat "$MEDAID_STATE_DIR/pids/$s.pid"))"
+    else echo "$s: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,31 @@
+"""SQL for institutions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from services.payment.domain.institutions import Institution
+
+
+class InstitutionRepository:
+    def __init__(self, conn: asyncpg.Connection[Any]) -> None:
+        self.conn = conn
+
+    async def upsert(self, i: Institution) -> bool:
+        """Returns True when something changed."""
+        row = await self.conn.fetchrow(
+            """INSERT INTO institutions (fixmedins_code, fixmedins_name, fixmedins_type, admdvs, wallet_enabled)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (fixmedins_code) DO UPDATE SET fixmedins_name = EXCLUDED.fixmedins_name,
+                   fixmedins_type = EXCLUDED.fixmedins_type, admdvs = EXCLUDED.admdvs,
+                   wallet_enabled = EXCLUDED.wallet_enabled, updated_at = now()
+               WHERE (institutions.fixmedins_name, institutions.fixmedins_type, institutions.admdvs,
+                      institutions.wallet_enabled)
+                     IS DISTINCT FROM (EXCLUDED.fixmedins_name, EXCLUDED.fixmedins_type, EXCLUDED.admdvs,
+                                       EXCLUDED.wallet_enabled)
+               RETURNING fixmedins_code""",
+            i.fixmedins_code, i.fixmedins_name, i.fixmedins_type, i.admdvs, i.wallet_enabled,
+        )
+        return row is not None

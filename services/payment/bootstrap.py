@@ -1,0 +1,15 @@
+"""Composition root of the payment service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.payment.entrypoints.ingress import HANDLERS
+from shared.messaging.runtime import ServiceRuntime
+from shared.settings import PlatformSettings
+
+SERVICE_DIR = Path(__file__).resolve().parent
+
+
+def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
+    return ServiceRuntime("payment", settings, SERVICE_DIR, HANDLERS)

@@ -1,0 +1,79 @@
+"""The ledger, in the spirit of TigerBeetle: accounts never change except through transfers.
+
+Every movement is a transfer with a client-chosen id between two accounts. A transfer is
+`pending` (a hold: reserved, not yet moved), `posted` or `voided`; posted and voided are final.
+An account with `debits_must_not_exceed_credits` can never be overdrawn, counting holds.
+Pure rules: no I/O here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+ZERO = Decimal("0.00")
+
+
+class AccountKind(StrEnum):
+    PERSONAL = "personal"
+    """A member's personal account (个人账户) mirrored from the insured region."""
+    FUND = "fund"
+    """A region's fund: the counterparty of credits into personal accounts; may go negative."""
+
+
+def personal_account_id(psn_no: str) -> str:
+    return f"personal:{psn_no}"
+
+
+def fund_account_id(admdvs: str) -> str:
+    return f"fund:{admdvs}"
+
+
+class TransferState(StrEnum):
+    PENDING = "pending"
+    POSTED = "posted"
+    VOIDED = "voided"
+
+
+class LedgerError(Exception):
+    pass
+
+
+class InsufficientBalance(LedgerError):
+    pass
+
+
+@dataclass
+class Account:
+    id: str
+    kind: AccountKind
+    admdvs: str
+    debits_pending: Decimal = ZERO
+    debits_posted: Decimal = ZERO
+    credits_pending: Decimal = ZERO
+    credits_posted: Decimal = ZERO
+
+    @property
+    def debits_must_not_exceed_credits(self) -> bool:
+        return self.kind is AccountKind.PERSONAL
+
+    @property
+    def balance(self) -> Decimal:
+        """What may still be spent or reserved: posted credits less posted and pending debits."""
+        return self.credits_posted - self.debits_posted - self.debits_pending
+
+    def check_can_debit(self, amount: Decimal) -> None:
+        if self.debits_must_not_exceed_credits and amount > self.balance:
+            raise InsufficientBalance(f"{self.id}: balance {self.balance} < {amount}")
+
+
+def post_transfer(debit: Account, credit: Account, amount: Decimal) -> None:
+    """Apply a posted transfer to both accounts, or raise without changing either."""
+    if amount <= ZERO:
+        raise LedgerError("a transfer moves a positive amount")
+    if debit.id == credit.id:
+        raise LedgerError("a transfer needs two different accounts")
+    debit.check_can_debit(amount)
+    debit.debits_posted += amount
+    credit.credits_posted += amount

@@ -1,0 +1,43 @@
+"""The wallet service's handlers: one plain function per command, explicit dependencies."""
+
+from __future__ import annotations
+
+from shared.clock import BusinessClock
+from shared.contracts.reasons import ReasonCode
+from shared.contracts.topics import WALLET_EVENTS
+from shared.messaging.consumer import Decision
+from shared.messaging.outbox import Outgoing
+from services.wallet.adapters.ledger_repository import LedgerRepository, transfer_id_for
+from services.wallet.domain import commands, events
+from services.wallet.domain.ledger import ZERO, AccountKind, fund_account_id, personal_account_id, post_transfer
+
+
+def event(e: events.WalletEvent, key: str) -> Outgoing:
+    return Outgoing(WALLET_EVENTS, key, e.TYPE, e.model_dump(mode="json"), headers={"type_version": str(e.VERSION)})
+
+
+async def credit_account(cmd: commands.CreditAccount, ledger: LedgerRepository, clock: BusinessClock) -> Decision:
+    if cmd.amount <= ZERO:
+        return Decision.rejected(ReasonCode.AMOUNT_OUT_OF_RANGE, "a credit must be a positive amount")
+    personal = personal_account_id(cmd.psn_no)
+    fund = fund_account_id(cmd.admdvs)
+    await ledger.ensure_account(personal, AccountKind.PERSONAL, cmd.admdvs)
+    await ledger.ensure_account(fund, AccountKind.FUND, cmd.admdvs)
+    accounts = await ledger.lock(personal, fund)
+    transfer_id = transfer_id_for(cmd.client_id)
+    post_transfer(accounts[fund], accounts[personal], cmd.amount)
+    await ledger.save_posted_transfer(transfer_id, cmd.client_id, accounts[fund], accounts[personal], cmd.amount,
+                                      code=f"credit.{cmd.kind}")
+    credited = events.PersonalAccountCredited(
+        transfer_id=str(transfer_id), psn_no=cmd.psn_no, admdvs=cmd.admdvs, amount=cmd.amount, period=cmd.period,
+        kind=cmd.kind, balance=accounts[personal].balance, occurred_at=clock.now(),
+    )
+    return Decision.completed([event(credited, cmd.psn_no)])
+
+
+async def set_region_wallet_status(cmd: commands.SetRegionWalletStatus, ledger: LedgerRepository,
+                                   clock: BusinessClock) -> Decision:
+    if await ledger.set_region_wallet_status(cmd.admdvs, cmd.wallet_enabled):
+        changed = events.RegionWalletStatusChanged(admdvs=cmd.admdvs, wallet_enabled=cmd.wallet_enabled, occurred_at=clock.now())
+        return Decision.completed([event(changed, cmd.admdvs)])
+    return Decision.completed()

@@ -1,0 +1,1 @@
+"""The platform's contracts: the province interface v1 (binding) and the platform's own event streams."""

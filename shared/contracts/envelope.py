@@ -1,0 +1,47 @@
+"""The envelope every message value is wrapped in (province interface v1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+Admdvs = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+"""6-digit region code (医保区划) on GB/T 2260."""
+MsgId = Annotated[str, StringConstraints(min_length=1, max_length=30)]
+PsnNo = Annotated[str, StringConstraints(min_length=1, max_length=30, pattern=r"^[0-9A-Za-z]+$")]
+"""Personnel number (人员编号) in the national system."""
+Period = Annotated[str, StringConstraints(pattern=r"^\d{4}(0[1-9]|1[0-2])$")]
+"""A business month, YYYYMM."""
+
+BodyT = TypeVar("BodyT", bound=BaseModel)
+
+
+class Envelope(BaseModel, Generic[BodyT]):
+    """`{"msgid", "type", "sender", "sent_at", "body"}`; (`sender`, `msgid`) is the idempotency key."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    msgid: MsgId = Field(description="1-30 chars, unique per sender; the idempotency key")
+    type: str = Field(description="message type, e.g. transfer.requested")
+    sender: Admdvs = Field(description="region code of the sending system; 000000 for the platform")
+    sent_at: AwareDatetime = Field(description="ISO 8601 with offset")
+    body: BodyT
+
+
+class RawEnvelope(BaseModel):
+    """The envelope with its body not yet parsed: what the consumer kernel reads first."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    msgid: MsgId
+    type: str
+    sender: Admdvs
+    sent_at: AwareDatetime
+    body: dict[str, Any]
+
+
+def wire_time(dt: datetime) -> str:
+    """ISO 8601 with offset and second precision, as the provinces send it."""
+    return dt.isoformat(timespec="seconds")

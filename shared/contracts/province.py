@@ -1,0 +1,360 @@
+"""Province interface v1: one pydantic model per message body, and the catalogue of types.
+
+Field names are the national ones. Models check form (types, codes, money strings); rules that
+have their own rejection reason code (kinship, amount range, contribution insurance type, ...)
+are checked by the services, so the sender gets that code rather than INVALID_MESSAGE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.contracts import topics
+from shared.contracts.envelope import Admdvs, MsgId, Period, PsnNo
+from shared.money import Money
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Code = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,6}$")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+FixmedinsCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9A-Z]{11}$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# --- ingress: ingress.enrollment.v1 -------------------------------------------------------
+
+
+class EnrollmentChanged(Body):
+    """A person's insurance enrolment changed (enrol, suspend, resume, terminate, transfer, death)."""
+
+    psn_no: PsnNo
+    psn_name: Name
+    psn_cert_type: Code = Field(description="01 resident ID card, 90 social security card, 99 other")
+    certno: Annotated[str, StringConstraints(min_length=1, max_length=50)] = Field(
+        description="certificate number; hashed on arrival, never stored or forwarded in clear"
+    )
+    insutype: Code = Field(description="310 employee basic, 390 resident basic, 410 long-term care, 510 maternity")
+    psn_insu_stas: Code = Field(description="1 normal, 2 suspended, 4 terminated")
+    insuplc_admdvs: Admdvs
+    has_personal_account: bool
+    change_reason: Literal["enrol", "suspend", "resume", "terminate", "transfer", "death"]
+    effective_at: AwareDatetime
+
+
+class AccountCredited(Body):
+    """Money credited to a personal account by its insured region."""
+
+    psn_no: PsnNo
+    amount: Money
+    period: Period
+    kind: Literal["contribution", "retiree_allocation", "interest"] = Field(
+        "contribution", description="optional on the wire; absent means contribution"
+    )
+
+
+# --- ingress: ingress.registry.v1 ---------------------------------------------------------
+
+
+class RegionWalletStatusChanged(Body):
+    admdvs: Admdvs
+    wallet_enabled: bool
+
+
+class InstitutionUpserted(Body):
+    fixmedins_code: FixmedinsCode
+    fixmedins_name: Name
+    fixmedins_type: Literal["1", "2"] = Field(description="1 medical institution, 2 retail pharmacy")
+    admdvs: Admdvs
+    wallet_enabled: bool
+
+
+# --- ingress: ingress.relationship.v1 -----------------------------------------------------
+
+
+class RelationshipBindRequested(Body):
+    provider_psn_no: PsnNo
+    recipient_psn_no: PsnNo
+    kinship: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+        description="what the recipient is to the provider: spouse, parent, child, sibling, grandparent, "
+        "maternal_grandparent, grandchild, maternal_grandchild (anything else: NOT_CLOSE_RELATIVE)"
+    )
+    recipient_certno: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    recipient_name: Name
+
+
+class RelationshipBindConfirmed(Body):
+    relationship_id: Id
+    recipient_psn_no: PsnNo
+
+
+class RelationshipTerminateRequested(Body):
+    relationship_id: Id
+    requested_by_psn_no: PsnNo
+
+
+# --- ingress: ingress.wallet.v1 -----------------------------------------------------------
+
+
+class WalletOpenRequested(Body):
+    psn_no: PsnNo
+    usage_admdvs: Admdvs
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{6,20}$")]
+
+
+class TransferRequested(Body):
+    from_psn_no: PsnNo
+    to_psn_no: PsnNo
+    to_certno: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    to_name: Name
+    amount: Money
+    verification: Literal["face", "password"]
+    verified: bool
+
+
+class TransferAccepted(Body):
+    transfer_id: Id
+    psn_no: PsnNo = Field(description="the recipient")
+
+
+class TransferDeclined(Body):
+    transfer_id: Id
+    psn_no: PsnNo = Field(description="the recipient")
+
+
+# --- ingress: ingress.settlement.v1 -------------------------------------------------------
+
+
+class SettlementRequested(Body):
+    """Like national interface 2207."""
+
+    mdtrt_id: Id
+    psn_no: PsnNo
+    fixmedins_code: FixmedinsCode
+    mdtrtarea_admvs: Admdvs
+    med_type: Code = Field(description="11 general outpatient, 14 chronic outpatient, 2101 inpatient, 41 pharmacy")
+    medfee_sumamt: Money
+    fund_pay_sumamt: Money
+    psn_part_amt: Money
+    acct_used_flag: Literal["0", "1", "2"]
+    provider_psn_no: PsnNo | None = Field(None, description="required when acct_used_flag is 2")
+    use_wallet: bool = False
+    setl_time: AwareDatetime
+
+    @model_validator(mode="after")
+    def _provider_when_binding(self) -> SettlementRequested:
+        if self.acct_used_flag == "2" and not self.provider_psn_no:
+            raise ValueError("provider_psn_no is required when acct_used_flag is 2")
+        return self
+
+
+class SettlementCancelRequested(Body):
+    """Like national interface 2208."""
+
+    setl_id: Id
+    mdtrt_id: Id
+    psn_no: PsnNo
+
+
+class ReversalRequested(Body):
+    """Like national interface 2601: undo an earlier request by its msgid."""
+
+    omsgid: MsgId
+    otype: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+
+
+class ContributionRequested(Body):
+    payer_psn_no: PsnNo
+    insured_psn_no: PsnNo
+    insutype: Code = Field(description="390 or 410; anything else: PURPOSE_NOT_ALLOWED")
+    amount: Money
+    year: int = Field(ge=2000, le=2100)
+
+
+# --- ingress: ingress.clearing.v1 ---------------------------------------------------------
+
+
+class ClearingCloseRequested(Body):
+    period: Period
+
+
+class StatementConfirmed(Body):
+    statement_id: Id
+    admdvs: Admdvs
+
+
+class StatementDisputed(Body):
+    statement_id: Id
+    admdvs: Admdvs
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+# --- egress: province.<prov>.notifications.v1 ---------------------------------------------
+
+ResultStatus = Literal["completed", "accepted", "rejected"]
+
+
+class RequestResult(Body):
+    """Exactly one per ingress message. `accepted` = valid and waiting for someone."""
+
+    omsgid: MsgId
+    otype: str
+    status: ResultStatus
+    reason_code: str | None = None
+    reason: str | None = None
+    relationship_id: str | None = None
+    transfer_id: str | None = None
+    setl_id: str | None = None
+    statement_id: str | None = None
+
+    def wire(self) -> dict[str, object]:
+        """As on the wire: reason fields always present (null when none), created ids only when set."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        data.setdefault("reason_code", None)
+        data.setdefault("reason", None)
+        return data
+
+
+class TransferPending(Body):
+    transfer_id: Id
+    from_psn_no: PsnNo
+    to_psn_no: PsnNo
+    amount: Money
+    expires_at: AwareDatetime
+
+
+class TransferCompleted(Body):
+    transfer_id: Id
+    from_psn_no: PsnNo
+    to_psn_no: PsnNo
+    amount: Money
+
+
+class TransferReturned(Body):
+    transfer_id: Id
+    from_psn_no: PsnNo
+    to_psn_no: PsnNo
+    amount: Money
+    reason: Literal["declined", "expired", "relationship_ended"]
+
+
+class RelationshipEstablished(Body):
+    relationship_id: Id
+    provider_psn_no: PsnNo
+    recipient_psn_no: PsnNo
+    kinship: str
+
+
+class RelationshipEnded(Body):
+    relationship_id: Id
+    provider_psn_no: PsnNo
+    recipient_psn_no: PsnNo
+    reason: str
+
+
+class SettlementCompleted(Body):
+    setl_id: Id
+    mdtrt_id: Id
+    psn_no: PsnNo
+    fixmedins_code: FixmedinsCode
+    acct_pay: Money
+    acct_mulaid_pay: Money
+    wallet_pay: Money
+    psn_cash_pay: Money
+    balc: Money
+
+
+class SettlementCancelled(Body):
+    setl_id: Id
+    mdtrt_id: Id
+    psn_no: PsnNo
+
+
+class CounterpartAmount(Body):
+    admdvs: Admdvs
+    owes: Money
+    owed: Money
+    net: Money
+
+
+class ClearingStatementIssued(Body):
+    statement_id: Id
+    period: Period
+    admdvs: Admdvs
+    counterparts: list[CounterpartAmount]
+
+
+# --- the catalogue ------------------------------------------------------------------------
+
+ServiceName = Literal["wallet", "relationship", "payment", "clearing"]
+
+
+@dataclass(frozen=True)
+class IngressType:
+    """An ingress message type: where it arrives, its body, and the one service that answers it."""
+
+    type: str
+    topic: str
+    body: type[Body]
+    owner: ServiceName
+    key_field: str
+
+
+INGRESS: dict[str, IngressType] = {
+    t.type: t
+    for t in (
+        IngressType("enrollment.changed", topics.INGRESS_ENROLLMENT, EnrollmentChanged, "relationship", "psn_no"),
+        IngressType("account.credited", topics.INGRESS_ENROLLMENT, AccountCredited, "wallet", "psn_no"),
+        IngressType("region.wallet-status-changed", topics.INGRESS_REGISTRY, RegionWalletStatusChanged, "wallet", "admdvs"),
+        IngressType("institution.upserted", topics.INGRESS_REGISTRY, InstitutionUpserted, "payment", "admdvs"),
+        IngressType("relationship.bind-requested", topics.INGRESS_RELATIONSHIP, RelationshipBindRequested, "relationship", "provider_psn_no"),
+        IngressType("relationship.bind-confirmed", topics.INGRESS_RELATIONSHIP, RelationshipBindConfirmed, "relationship", "recipient_psn_no"),
+        IngressType("relationship.terminate-requested", topics.INGRESS_RELATIONSHIP, RelationshipTerminateRequested, "relationship", "requested_by_psn_no"),
+        IngressType("wallet.open-requested", topics.INGRESS_WALLET, WalletOpenRequested, "wallet", "psn_no"),
+        IngressType("transfer.requested", topics.INGRESS_WALLET, TransferRequested, "wallet", "from_psn_no"),
+        IngressType("transfer.accepted", topics.INGRESS_WALLET, TransferAccepted, "wallet", "psn_no"),
+        IngressType("transfer.declined", topics.INGRESS_WALLET, TransferDeclined, "wallet", "psn_no"),
+        IngressType("settlement.requested", topics.INGRESS_SETTLEMENT, SettlementRequested, "payment", "psn_no"),
+        IngressType("settlement.cancel-requested", topics.INGRESS_SETTLEMENT, SettlementCancelRequested, "payment", "psn_no"),
+        IngressType("reversal.requested", topics.INGRESS_SETTLEMENT, ReversalRequested, "payment", "omsgid"),
+        IngressType("contribution.requested", topics.INGRESS_SETTLEMENT, ContributionRequested, "payment", "payer_psn_no"),
+        IngressType("clearing.close-requested", topics.INGRESS_CLEARING, ClearingCloseRequested, "clearing", "period"),
+        IngressType("statement.confirmed", topics.INGRESS_CLEARING, StatementConfirmed, "clearing", "statement_id"),
+        IngressType("statement.disputed", topics.INGRESS_CLEARING, StatementDisputed, "clearing", "statement_id"),
+    )
+}
+
+# The service that answers what cannot be attributed to a type (unreadable JSON, unknown type) on each topic.
+TOPIC_PRIMARY: dict[str, ServiceName] = {
+    topics.INGRESS_ENROLLMENT: "relationship",
+    topics.INGRESS_REGISTRY: "wallet",
+    topics.INGRESS_RELATIONSHIP: "relationship",
+    topics.INGRESS_WALLET: "wallet",
+    topics.INGRESS_SETTLEMENT: "payment",
+    topics.INGRESS_CLEARING: "clearing",
+}
+
+NOTIFICATIONS: dict[str, type[Body]] = {
+    "request.result": RequestResult,
+    "transfer.pending": TransferPending,
+    "transfer.completed": TransferCompleted,
+    "transfer.returned": TransferReturned,
+    "relationship.established": RelationshipEstablished,
+    "relationship.ended": RelationshipEnded,
+    "settlement.completed": SettlementCompleted,
+    "settlement.cancelled": SettlementCancelled,
+    "clearing.statement-issued": ClearingStatementIssued,
+}
+
+ALL_MESSAGES: dict[str, type[Body]] = {**{k: v.body for k, v in INGRESS.items()}, **NOTIFICATIONS}
+
+
+def ingress_topics_of(service: str) -> tuple[str, ...]:
+    """Topics a service consumes: those carrying a type it answers, or whose garbage it answers."""
+    mine = {t.topic for t in INGRESS.values() if t.owner == service}
+    mine |= {topic for topic, primary in TOPIC_PRIMARY.items() if primary == service}
+    return tuple(t for t in topics.INGRESS_TOPICS if t in mine)

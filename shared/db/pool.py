@@ -1,0 +1,25 @@
+"""asyncpg pools: JSON codecs set once; each service connects as its own role (search_path = its schema)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+
+async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 8) -> asyncpg.Pool[Any]:
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str) -> asyncpg.Connection[Any]:
+    conn: asyncpg.Connection[Any] = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn

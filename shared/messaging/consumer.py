@@ -1,0 +1,364 @@
+"""The ingress consumer kernel: one Kafka record in, one committed PostgreSQL transaction out.
+
+For each record, in ONE transaction:
+  1. tracking record (consumer, topic, partition) -> a record at or below the stored offset is a
+     redelivery whose effects are already committed: nothing happens again;
+  2. parse the envelope and body; unreadable input -> DLQ record and, when the sender and msgid can
+     be read, a `rejected` INVALID_MESSAGE result;
+  3. inbox (sender, msgid) -> a repeat from the province gets the stored result again, no effect;
+  4. the handler changes state and decides a result and messages;
+  5. inbox row with the result, outbox rows (result + events + notifications).
+The caller commits the Kafka offset only after this returns. A handler that keeps failing is
+retried `poison_attempts` times, then dead-lettered with its reason (and the sender rejected
+PROCESSING_FAILED) in a fresh transaction; infrastructure errors (database down, deadlock) are
+retried without limit: the partition waits, nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import asyncpg
+import structlog
+from pydantic import ValidationError
+
+from shared.clock import BusinessClock
+from shared.contracts.envelope import Envelope, RawEnvelope
+from shared.contracts.province import INGRESS, TOPIC_PRIMARY, RequestResult, ResultStatus
+from shared.contracts.reasons import ReasonCode
+from shared.contracts.topics import dlq_topic, province_of, province_topic
+from shared.identity import redact, redact_text
+from shared.logging import get_logger
+from shared.messaging.outbox import Outbox, Outgoing
+
+log = get_logger(__name__)
+
+
+class ConsumerRecord(Protocol):
+    """What the kernel needs of a Kafka record (aiokafka's ConsumerRecord has it)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int
+
+
+@dataclass
+class Decision:
+    """What a handler decided about one ingress message."""
+
+    status: ResultStatus
+    reason_code: str | None = None
+    reason: str | None = None
+    ids: dict[str, str] = field(default_factory=dict)
+    messages: list[Outgoing] = field(default_factory=list)
+
+    @classmethod
+    def completed(cls, messages: list[Outgoing] | None = None, **ids: str) -> Decision:
+        return cls("completed", ids=dict(ids), messages=messages or [])
+
+    @classmethod
+    def accepted(cls, messages: list[Outgoing] | None = None, **ids: str) -> Decision:
+        return cls("accepted", ids=dict(ids), messages=messages or [])
+
+    @classmethod
+    def rejected(cls, code: ReasonCode, reason: str, messages: list[Outgoing] | None = None) -> Decision:
+        return cls("rejected", reason_code=code.value, reason=reason, messages=messages or [])
+
+
+@dataclass
+class MessageContext:
+    """What a handler gets besides the message: its transaction's connection and the business clock."""
+
+    conn: asyncpg.Connection[Any]
+    clock: BusinessClock
+    service: str
+    record_key: str
+
+
+Handler = Callable[[MessageContext, Envelope[Any]], Awaitable[Decision]]
+
+
+class Outcome(StrEnum):
+    PROCESSED = "processed"
+    REPEAT = "repeat"
+    REDELIVERED = "redelivered"
+    NOT_MINE = "not_mine"
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass
+class _Invalid:
+    reason: str
+    sender: str | None = None
+    msgid: str | None = None
+    type: str | None = None
+    code: ReasonCode = ReasonCode.INVALID_MESSAGE
+
+
+@dataclass
+class _Parsed:
+    envelope: Envelope[Any]
+
+
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors of the infrastructure, not of the message: retry without limit, never dead-letter."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", "") or ""
+        return state[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    return isinstance(
+        exc, (OSError, ConnectionError, TimeoutError, asyncpg.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError)
+    )
+
+
+class IngressConsumer:
+    """Processes records of one ingress topic for one service."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        topic: str,
+        pool: asyncpg.Pool[Any],
+        outbox: Outbox,
+        clock: BusinessClock,
+        handlers: Mapping[str, Handler],
+        poison_attempts: int = 3,
+        retry_backoff_seconds: float = 0.2,
+    ) -> None:
+        self.service = service
+        self.topic = topic
+        self.consumer = f"{service}.{topic}"
+        self.is_primary = TOPIC_PRIMARY.get(topic) == service
+        self.pool = pool
+        self.outbox = outbox
+        self.clock = clock
+        self.handlers = dict(handlers)
+        self.poison_attempts = poison_attempts
+        self.backoff = retry_backoff_seconds
+        for type_name in self.handlers:
+            spec = INGRESS.get(type_name)
+            if spec is None or spec.owner != service or spec.topic != topic:
+                raise ValueError(f"{service} cannot answer {type_name} on {topic}: see shared/contracts/province.py")
+
+    # -- classification (pure) ----------------------------------------------------------
+
+    def _classify(self, record: ConsumerRecord) -> _Parsed | _Invalid | None:
+        """None = another service answers this record."""
+        try:
+            data = json.loads(record.value or b"")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _Invalid(f"value is not JSON: {exc}") if self.is_primary else None
+        if not isinstance(data, dict):
+            return _Invalid("value is not a JSON object") if self.is_primary else None
+        sender = data.get("sender") if isinstance(data.get("sender"), str) else None
+        msgid = data.get("msgid") if isinstance(data.get("msgid"), str) else None
+        type_name = data.get("type") if isinstance(data.get("type"), str) else None
+        if sender is not None:
+            try:
+                province_of(sender)
+            except ValueError:
+                sender = None
+        if msgid is not None and not 1 <= len(msgid) <= 30:
+            msgid = None
+        spec = INGRESS.get(type_name or "")
+        if spec is None or spec.topic != self.topic:
+            if not self.is_primary:
+                return None
+            if spec is not None:
+                return _Invalid(f"{type_name} is carried by {spec.topic}, not {self.topic}", sender, msgid, type_name, ReasonCode.WRONG_TOPIC)
+            return _Invalid(f"unknown message type {type_name!r}", sender, msgid, type_name)
+        if spec.owner != self.service:
+            return None
+        try:
+            raw = RawEnvelope.model_validate(data)
+            province_of(raw.sender)
+            body = spec.body.model_validate(raw.body)
+        except (ValidationError, ValueError) as exc:
+            return _Invalid(_describe(exc), sender, msgid, type_name)
+        return _Parsed(Envelope[Any](msgid=raw.msgid, type=raw.type, sender=raw.sender, sent_at=raw.sent_at, body=body))
+
+    # -- the transaction ----------------------------------------------------------------
+
+    async def process(self, record: ConsumerRecord) -> Outcome:
+        """Process one record until its effects are committed. Safe to call again for the same record."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._process_once(record)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if is_transient(exc):
+                    delay = min(self.backoff * 2 ** min(attempt, 5), 5.0)
+                    log.warning("message_retry_transient", topic=record.topic, partition=record.partition,
+                                offset=record.offset, attempt=attempt, error=repr(exc), retry_in=delay)
+                    await asyncio.sleep(delay)
+                    continue
+                if attempt < self.poison_attempts:
+                    delay = self.backoff * 2 ** (attempt - 1)
+                    log.warning("message_retry", topic=record.topic, partition=record.partition,
+                                offset=record.offset, attempt=attempt, error=repr(exc), retry_in=delay)
+                    await asyncio.sleep(delay)
+                    continue
+                return await self._dead_letter_after_failure(record, exc, attempt)
+
+    async def _claim(self, conn: asyncpg.Connection[Any], record: ConsumerRecord) -> bool:
+        """Advance the tracking record; False when this record's effects are already committed."""
+        last = await conn.fetchval(
+            "SELECT last_offset FROM consumer_positions WHERE consumer=$1 AND topic=$2 AND partition=$3 FOR UPDATE",
+            self.consumer, record.topic, record.partition,
+        )
+        if last is not None and record.offset <= last:
+            return False
+        await conn.execute(
+            """INSERT INTO consumer_positions (consumer, topic, partition, last_offset) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (consumer, topic, partition) DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()""",
+            self.consumer, record.topic, record.partition, record.offset,
+        )
+        return True
+
+    async def _process_once(self, record: ConsumerRecord) -> Outcome:
+        classified = self._classify(record)
+        if classified is None:
+            return Outcome.NOT_MINE
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await self._claim(conn, record):
+                log.info("message_redelivered", topic=record.topic, partition=record.partition, offset=record.offset)
+                return Outcome.REDELIVERED
+            if isinstance(classified, _Invalid):
+                return await self._reject_invalid(conn, record, classified)
+            env = classified.envelope
+            with structlog.contextvars.bound_contextvars(msgid=env.msgid, correlation_id=env.msgid, sender=env.sender, type=env.type):
+                if await self._answer_repeat(conn, env.sender, env.msgid):
+                    return Outcome.REPEAT
+                ctx = MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=_key_of(env))
+                decision = await self.handlers.get(env.type, _not_supported_yet)(ctx, env)
+                await self._record_result(conn, record, env.sender, env.msgid, env.type, decision, ctx.record_key)
+                log.info("message_processed", status=decision.status, reason_code=decision.reason_code, **decision.ids)
+                return Outcome.PROCESSED
+
+    async def _answer_repeat(self, conn: asyncpg.Connection[Any], sender: str, msgid: str) -> bool:
+        row = await conn.fetchrow(
+            "UPDATE inbox SET repeats = repeats + 1, last_repeat_at = now() WHERE sender=$1 AND msgid=$2 RETURNING type, result, repeats",
+            sender, msgid,
+        )
+        if row is None:
+            return False
+        result = row["result"]
+        await self.outbox.enqueue(conn, [Outgoing(province_topic(sender), result.pop("_key"), "request.result", result,
+                                                  correlation_id=msgid, headers={"repeat": str(row["repeats"])})])
+        log.info("message_repeat_answered", repeats=row["repeats"], status=result["status"])
+        return True
+
+    async def _record_result(self, conn: asyncpg.Connection[Any], record: ConsumerRecord, sender: str, msgid: str,
+                             type_name: str, decision: Decision, key: str, extra: list[Outgoing] | None = None) -> None:
+        result = RequestResult(omsgid=msgid, otype=type_name, status=decision.status, reason_code=decision.reason_code,
+                               reason=decision.reason, **decision.ids).wire()
+        await conn.execute(
+            """INSERT INTO inbox (sender, msgid, type, status, reason_code, result, topic, partition, "offset")
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            sender, msgid, type_name, decision.status, decision.reason_code, {**result, "_key": key},
+            record.topic, record.partition, record.offset,
+        )
+        notification = Outgoing(province_topic(sender), key, "request.result", result, correlation_id=msgid)
+        await self.outbox.enqueue(conn, [notification, *decision.messages, *(extra or [])])
+
+    def _dlq_record(self, record: ConsumerRecord, code: ReasonCode, reason: str, sender: str | None, msgid: str | None,
+                    type_name: str | None, attempts: int, error: str | None = None) -> Outgoing:
+        try:
+            payload: Any = redact(json.loads(record.value or b""))
+        except (ValueError, UnicodeDecodeError):
+            payload = redact_text((record.value or b"").decode("utf-8", errors="replace"))
+        body = {
+            "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset,
+                       "key": _decode_key(record.key), "timestamp": datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat()},
+            "consumer": self.consumer,
+            "reason_code": code.value,
+            "reason": redact_text(reason),
+            "error": redact_text(error) if error else None,
+            "attempts": attempts,
+            "sender": sender,
+            "msgid": msgid,
+            "type": type_name,
+            "payload": payload,
+        }
+        return Outgoing(dlq_topic(record.topic), _decode_key(record.key) or msgid or "-", "dlq.record", body, correlation_id=msgid)
+
+    async def _reject_invalid(self, conn: asyncpg.Connection[Any], record: ConsumerRecord, invalid: _Invalid) -> Outcome:
+        dlq = self._dlq_record(record, invalid.code, invalid.reason, invalid.sender, invalid.msgid, invalid.type, attempts=1)
+        log.warning("message_invalid", topic=record.topic, partition=record.partition, offset=record.offset,
+                    msgid=invalid.msgid, sender=invalid.sender, reason=invalid.reason)
+        if invalid.sender is None or invalid.msgid is None:
+            await self.outbox.enqueue(conn, [dlq])  # nobody to answer: operators see it in the DLQ
+            return Outcome.DEAD_LETTERED
+        if await self._answer_repeat(conn, invalid.sender, invalid.msgid):
+            await self.outbox.enqueue(conn, [dlq])
+            return Outcome.DEAD_LETTERED
+        decision = Decision.rejected(invalid.code, invalid.reason)
+        await self._record_result(conn, record, invalid.sender, invalid.msgid, invalid.type or "unknown", decision,
+                                  _decode_key(record.key) or invalid.sender, extra=[dlq])
+        return Outcome.DEAD_LETTERED
+
+    async def _dead_letter_after_failure(self, record: ConsumerRecord, exc: Exception, attempts: int) -> Outcome:
+        """A valid message whose handler keeps failing: DLQ with the reason, and the sender is told."""
+        classified = self._classify(record)
+        assert isinstance(classified, _Parsed)
+        env = classified.envelope
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        log.error("message_dead_lettered", msgid=env.msgid, sender=env.sender, type=env.type, attempts=attempts, error=error)
+        while True:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    if not await self._claim(conn, record):
+                        return Outcome.REDELIVERED
+                    dlq = self._dlq_record(record, ReasonCode.PROCESSING_FAILED, f"handler failed {attempts} times",
+                                           env.sender, env.msgid, env.type, attempts, error)
+                    if await self._answer_repeat(conn, env.sender, env.msgid):
+                        await self.outbox.enqueue(conn, [dlq])
+                    else:
+                        decision = Decision.rejected(ReasonCode.PROCESSING_FAILED,
+                                                     "the platform could not process this message; operators were alerted")
+                        await self._record_result(conn, record, env.sender, env.msgid, env.type, decision, _key_of(env), extra=[dlq])
+                    return Outcome.DEAD_LETTERED
+            except asyncio.CancelledError:
+                raise
+            except Exception as again:  # the database is away: wait for it, never skip
+                log.warning("dead_letter_retry", error=repr(again))
+                await asyncio.sleep(min(self.backoff * 4, 5.0))
+
+
+async def _not_supported_yet(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+    return Decision.rejected(ReasonCode.NOT_SUPPORTED_YET, f"{env.type} is not processed by this platform release yet")
+
+
+def _key_of(env: Envelope[Any]) -> str:
+    spec = INGRESS[env.type]
+    return str(getattr(env.body, spec.key_field, None) or env.sender)
+
+
+def _decode_key(key: bytes | None) -> str | None:
+    return key.decode("utf-8", errors="replace") if key else None
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors(include_url=False, include_input=False):
+            loc = ".".join(str(p) for p in err["loc"])
+            parts.append(f"{loc}: {err['msg']}")
+        return redact_text("; ".join(parts))
+    return redact_text(str(exc))

@@ -1,0 +1,76 @@
+"""FastStream/aiokafka wiring with money-safe defaults.
+
+Producer: idempotent, acks=all, no topic auto-creation (topics come from deploy/topics.toml).
+Consumers: manual commit, earliest offset for a new group, one record at a time per subscriber,
+and the offset is committed only after the kernel's transaction committed. If the kernel itself
+fails unexpectedly the record is nacked (the consumer seeks back to it), so no later commit can
+pass over it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from shared.logging import get_logger
+from shared.messaging.consumer import IngressConsumer
+from shared.messaging.outbox import SendFn
+from shared.settings import PlatformSettings
+
+log = get_logger(__name__)
+
+
+def make_broker(settings: PlatformSettings, client: str) -> KafkaBroker:
+    return KafkaBroker(
+        settings.kafka_bootstrap.split(","),
+        client_id=f"medaid-{client}",
+        enable_idempotence=True,
+        acks="all",
+        allow_auto_create_topics=False,
+        linger_ms=5,
+        graceful_timeout=15.0,
+        log_level=30,  # FastStream's per-message INFO lines duplicate ours
+    )
+
+
+def consumer_group(service: str, topic: str) -> str:
+    """`<service>.<purpose>`: one group per service and ingress topic."""
+    return f"{service}.{topic}"
+
+
+def attach_ingress(broker: KafkaBroker, consumer: IngressConsumer, *, description: str = "") -> None:
+    @broker.subscriber(
+        consumer.topic,
+        group_id=consumer_group(consumer.service, consumer.topic),
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        max_poll_interval_ms=10 * 60 * 1000,
+        title=f"{consumer.service}:{consumer.topic}",
+        description=description or None,
+        include_in_schema=False,  # the AsyncAPI documents come from the typed catalogue (shared/contracts/asyncapi.py)
+    )
+    async def on_record(msg: KafkaMessage) -> None:
+        record: Any = msg.raw_message
+        try:
+            await consumer.process(record)
+        except asyncio.CancelledError:
+            await msg.nack()
+            raise
+        except Exception as exc:  # a bug in the kernel: never commit past this record
+            log.exception("consumer_kernel_failed", topic=record.topic, partition=record.partition,
+                          offset=record.offset, error=repr(exc))
+            await msg.nack()
+            await asyncio.sleep(1.0)
+            return
+        await msg.ack()
+
+
+def relay_sender(broker: KafkaBroker) -> SendFn:
+    async def send(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
+        return await broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
+
+    return send

@@ -1,0 +1,162 @@
+"""Transactional outbox: rows written with the state change, published afterwards by one relay.
+
+`enqueue` runs inside the caller's transaction and wakes the relay with NOTIFY (delivered on
+commit). The relay publishes unpublished rows in id order, waits for the broker's acks (acks=all,
+idempotent producer), then marks them. A crash between publish and mark publishes the rows again
+with the same msgid: egress is at-least-once, and every message carries a stable id to dedupe by.
+One relay per service schema runs at a time (a session advisory lock); others stand by.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from shared.clock import BusinessClock
+from shared.contracts.envelope import wire_time
+from shared.contracts.topics import PLATFORM_SENDER
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+# One digit per service inside platform msgids, so two services never mint the same id.
+SERVICE_DIGIT = {"wallet": "1", "relationship": "2", "payment": "3", "clearing": "4", "simulator": "9"}
+
+SendFn = Callable[[str, bytes, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
+"""send(topic, key, value, headers) -> a future resolved when the broker acknowledged the record."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message the platform will publish, wrapped in the envelope with sender 000000."""
+
+    topic: str
+    key: str
+    type: str
+    body: dict[str, Any]
+    correlation_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def platform_msgid(service: str, sequence: int, at: Any) -> str:
+    """'000000' + yyyyMMddHHmmss + service digit + 9-digit sequence = 30 chars."""
+    return f"{PLATFORM_SENDER}{at.strftime('%Y%m%d%H%M%S')}{SERVICE_DIGIT.get(service, '0')}{sequence % 10**9:09d}"
+
+
+def notify_channel(schema: str) -> str:
+    return f"outbox_{schema}"
+
+
+class Outbox:
+    def __init__(self, service: str, schema: str, clock: BusinessClock) -> None:
+        self.service = service
+        self.schema = schema
+        self.clock = clock
+
+    async def enqueue(self, conn: asyncpg.Connection[Any], messages: Sequence[Outgoing]) -> list[str]:
+        """Write messages in the caller's transaction. Returns their msgids."""
+        if not messages:
+            return []
+        seqs = await conn.fetch("SELECT nextval('outbox_id_seq') AS id FROM generate_series(1, $1)", len(messages))
+        now = self.clock.now()
+        rows = []
+        msgids = []
+        for seq, m in zip(seqs, messages, strict=True):
+            msgid = platform_msgid(self.service, seq["id"], now)
+            envelope = {"msgid": msgid, "type": m.type, "sender": PLATFORM_SENDER, "sent_at": wire_time(now), "body": m.body}
+            value = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+            headers = {"type": m.type, "msgid": msgid, "producer": self.service, **m.headers}
+            if m.correlation_id:
+                headers["correlation_id"] = m.correlation_id
+            rows.append((seq["id"], msgid, m.topic, m.key, m.type, value, headers))
+            msgids.append(msgid)
+        await conn.executemany(
+            "INSERT INTO outbox (id, msgid, topic, key, type, value, headers) VALUES ($1, $2, $3, $4, $5, $6, $7)", rows
+        )
+        await conn.execute("SELECT pg_notify($1, '')", notify_channel(self.schema))
+        return msgids
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool[Any],
+        listen_conn_factory: Callable[[], Awaitable[asyncpg.Connection[Any]]],
+        schema: str,
+        send: SendFn,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._listen_conn_factory = listen_conn_factory
+        self._schema = schema
+        self._send = send
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self.published = 0
+        # Test hook: called after the broker acked a batch and before the rows are marked.
+        self.after_publish_hook: Callable[[], Awaitable[None]] | None = None
+
+    def wake(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def flush_once(self) -> int:
+        """Publish one batch of unpublished rows; returns how many."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, msgid, topic, key, value, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            futures = [
+                await self._send(r["topic"], r["key"].encode(), bytes(r["value"]), dict(r["headers"])) for r in rows
+            ]
+            await asyncio.gather(*futures)
+            if self.after_publish_hook is not None:
+                await self.after_publish_hook()
+            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+        self.published += len(rows)
+        return len(rows)
+
+    async def run(self) -> None:
+        lock_key = int.from_bytes(hashlib.sha256(f"outbox-relay:{self._schema}".encode()).digest()[:8], "big", signed=True)
+        while True:
+            try:
+                conn = await self._listen_conn_factory()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox_relay_cannot_connect", error=str(exc))
+                await asyncio.sleep(self._poll_seconds)
+                continue
+            try:
+                while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
+                    await asyncio.sleep(self._poll_seconds)  # another relay publishes this schema; stand by
+                await conn.add_listener(notify_channel(self._schema), self.wake)
+                log.info("outbox_relay_started", schema=self._schema)
+                while True:
+                    self._wake.clear()
+                    n = await self.flush_once()
+                    if n >= self._batch_size:
+                        continue
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+                    except TimeoutError:
+                        pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker or database trouble: nothing is lost, rows stay unpublished
+                log.warning("outbox_relay_error", error=repr(exc))
+                await asyncio.sleep(self._poll_seconds)
+            finally:
+                try:
+                    await asyncio.wait_for(conn.close(), timeout=5)
+                except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                    conn.terminate()

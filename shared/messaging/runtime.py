@@ -1,0 +1,125 @@
+"""The part of every service's composition root that is the same: pool, migrations, broker,
+ingress subscribers, outbox relay, and their start and stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+
+from shared.clock import BusinessClock
+from shared.contracts.province import ingress_topics_of
+from shared.db.migrations import migrate
+from shared.db.pool import connect, create_pool
+from shared.logging import configure_logging, get_logger
+from shared.messaging.consumer import Handler, IngressConsumer
+from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
+from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.settings import PlatformSettings
+
+log = get_logger(__name__)
+
+
+class _LazyPool:
+    """The pool exists only after start-up; consumers are wired before. This hands it over."""
+
+    def __init__(self) -> None:
+        self.pool: asyncpg.Pool[Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.pool is None:
+            raise RuntimeError("database pool used before start-up")
+        return getattr(self.pool, name)
+
+
+@dataclass
+class ServiceRuntime:
+    service: str
+    settings: PlatformSettings
+    service_dir: Path
+    handlers: Mapping[str, Handler]
+    clock: BusinessClock = field(init=False)
+    broker: KafkaBroker = field(init=False)
+    outbox: Outbox = field(init=False)
+    consumers: list[IngressConsumer] = field(init=False, default_factory=list)
+    _pool: _LazyPool = field(init=False, default_factory=_LazyPool)
+    _relay_task: asyncio.Task[None] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.clock = BusinessClock(s.clock_start, s.clock_offset_seconds)
+        self.broker = make_broker(s, self.service)
+        self.outbox = Outbox(self.service, self.service, self.clock)
+        pool: Any = self._pool
+        for topic in ingress_topics_of(self.service):
+            mine = {t: h for t, h in self.handlers.items() if _topic_of(t) == topic}
+            consumer = IngressConsumer(
+                service=self.service, topic=topic, pool=pool, outbox=self.outbox, clock=self.clock,
+                handlers=mine, poison_attempts=s.poison_attempts, retry_backoff_seconds=s.retry_backoff_seconds,
+            )
+            self.consumers.append(consumer)
+            attach_ingress(self.broker, consumer)
+
+    @property
+    def pool(self) -> asyncpg.Pool[Any]:
+        assert self._pool.pool is not None
+        return self._pool.pool
+
+    async def start_database(self) -> None:
+        dsn = self.settings.dsn(self.service)
+        conn = await connect(dsn)
+        try:
+            await migrate(conn, self.service, self.service_dir)
+        finally:
+            await conn.close()
+        self._pool.pool = await create_pool(dsn, max_size=self.settings.pg_pool_size)
+
+    async def start_relay(self) -> None:
+        relay = OutboxRelay(
+            pool=self.pool,
+            listen_conn_factory=lambda: connect(self.settings.dsn(self.service)),
+            schema=self.service,
+            send=relay_sender(self.broker),
+            batch_size=self.settings.outbox_batch_size,
+            poll_seconds=self.settings.outbox_poll_seconds,
+        )
+        self._relay_task = asyncio.create_task(relay.run(), name=f"{self.service}-outbox-relay")
+        log.info("service_started", topics=[c.topic for c in self.consumers], kafka=self.settings.kafka_bootstrap)
+
+    async def stop(self) -> None:
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            try:
+                await self._relay_task
+            except asyncio.CancelledError:
+                pass
+        if self._pool.pool is not None:
+            await self._pool.pool.close()
+        log.info("service_stopped")
+
+    def app(self) -> FastStream:
+        configure_logging(self.service, self.settings.log_format, self.settings.log_level)
+        return FastStream(
+            self.broker,
+            on_startup=[self.start_database],
+            after_startup=[self.start_relay],
+            on_shutdown=[self.stop],
+        )
+
+
+def _topic_of(type_name: str) -> str:
+    from shared.contracts.province import INGRESS
+
+    return INGRESS[type_name].topic
+
+
+def serve(create_app: Any) -> None:
+    """Entry point of `python -m services.<name>`."""
+    app: FastStream = create_app()
+    asyncio.run(app.run())

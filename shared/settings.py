@@ -1,0 +1,45 @@
+"""Settings from the environment. The same names are used by deploy/local, docker-compose.yml and the tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES: tuple[str, ...] = ("wallet", "relationship", "payment", "clearing")
+ServiceName = Literal["wallet", "relationship", "payment", "clearing"]
+
+
+class PlatformSettings(BaseSettings):
+    """Everything a service process reads at start-up (prefix MEDAID_)."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDAID_", extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma separated")
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 5433
+    pg_database: str = "medaid"
+    pg_password: SecretStr = Field(SecretStr("medaid-local"), description="password of the per-service login roles")
+    pg_pool_size: int = 8
+    identity_key: SecretStr = Field(
+        SecretStr("medaid-local-identity-key-change-me"),
+        description="HMAC key for certificate-number hashes; set a real secret outside local runs",
+    )
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+    clock_start: datetime | None = None
+    clock_offset_seconds: float = 0.0
+    # Consumer retry policy: a failing message is retried this often before it is dead-lettered.
+    poison_attempts: int = 3
+    retry_backoff_seconds: float = 0.2
+    outbox_batch_size: int = 500
+    outbox_poll_seconds: float = 1.0
+
+    def dsn(self, service: str) -> str:
+        """DSN of a service's own login role (role name = schema name = service name)."""
+        return (
+            f"postgresql://{service}:{self.pg_password.get_secret_value()}"
+            f"@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+        )

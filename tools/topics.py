@@ -1,0 +1,89 @@
+"""Create the platform's topics from deploy/topics.toml: `python -m tools.topics [--bootstrap HOST:PORT] [--list]`.
+
+Missing topics are created; existing ones with fewer partitions than the manifest are grown; a
+topic is never deleted. Idempotent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+
+from shared.contracts.topics import PROVINCES, dlq_topic
+from shared.settings import PlatformSettings
+
+MANIFEST = Path(__file__).resolve().parent.parent / "deploy" / "topics.toml"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    retention_hours: int
+
+    @property
+    def config(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_hours * 3600 * 1000), "min.insync.replicas": "1"}
+
+
+def load_manifest(path: Path = MANIFEST) -> list[TopicSpec]:
+    data = tomllib.loads(path.read_text())
+    defaults, dlq = data["defaults"], data["dlq"]
+    specs: list[TopicSpec] = []
+    for t in data["topic"]:
+        names = [t["name"].format(province=p) for p in PROVINCES] if "{province}" in t["name"] else [t["name"]]
+        for name in names:
+            specs.append(TopicSpec(name, t.get("partitions", defaults["partitions"]),
+                                   t.get("retention_hours", defaults["retention_hours"])))
+            if t.get("dlq"):
+                specs.append(TopicSpec(dlq_topic(name), dlq["partitions"], dlq["retention_hours"]))
+    return specs
+
+
+async def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication: int = 1) -> list[str]:
+    """Returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="medaid-topics")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            await admin.create_topics(
+                [NewTopic(s.name, s.partitions, replication, topic_configs=s.config) for s in missing],
+                timeout_ms=60000,
+            )
+        present = [s for s in specs if s.name in existing]
+        if present:
+            described = await admin.describe_topics([s.name for s in present])
+            counts = {d["topic"]: len(d["partitions"]) for d in described}
+            grow = {s.name: NewPartitions(s.partitions) for s in present if counts.get(s.name, 0) < s.partitions}
+            if grow:
+                await admin.create_partitions(grow)
+        return [s.name for s in missing]
+    finally:
+        await admin.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bootstrap", default=PlatformSettings().kafka_bootstrap)
+    parser.add_argument("--list", action="store_true", help="print the manifest's topics and exit")
+    args = parser.parse_args()
+    specs = load_manifest()
+    if args.list:
+        for s in specs:
+            print(f"{s.name}\tpartitions={s.partitions}\tretention_hours={s.retention_hours}")
+        return 0
+    created = asyncio.run(ensure_topics(args.bootstrap, specs))
+    print(f"topics: {len(specs)} in the manifest, {len(created)} created", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

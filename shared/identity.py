@@ -44,8 +44,7 @@ def redact(value: Any) -> Any:
     """Deep copy of a JSON-like value with every certificate number masked."""
     if isinstance(value, dict):
         return {
-            k: (mask_certno(v) if k in CERTNO_FIELDS and isinstance(v, str) else redact(v))
-            for k, v in value.items()
+            k: (mask_certno(v) if k in CERTNO_FIELDS and isinstance(v, str) else redact(v)) for k, v in value.items()
         }
     if isinstance(value, list):
         return [redact(v) for v in value]

@@ -23,7 +23,9 @@ def _redact_certno(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
 def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> None:
     global _configured
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
-    renderer: Any = structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer(ensure_ascii=False)
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer(ensure_ascii=False)
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -40,7 +42,9 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> N
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
     # Libraries (aiokafka, faststream) log through the standard library: same stream, same level.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     _configured = True
 
 

@@ -20,9 +20,9 @@ def parse_money(value: Any) -> Decimal:
             raise ValueError("money has more than two decimals")
         return value.quantize(CENT)
     if not isinstance(value, str):
-        raise ValueError("money must be a string with exactly two decimals, e.g. \"2000.00\"")
+        raise ValueError('money must be a string with exactly two decimals, e.g. "2000.00"')
     if not _MONEY_RE.match(value):
-        raise ValueError("money must be a string with exactly two decimals, e.g. \"2000.00\"")
+        raise ValueError('money must be a string with exactly two decimals, e.g. "2000.00"')
     return Decimal(value)
 
 

@@ -39,8 +39,13 @@ def load_manifest(path: Path = MANIFEST) -> list[TopicSpec]:
     for t in data["topic"]:
         names = [t["name"].format(province=p) for p in PROVINCES] if "{province}" in t["name"] else [t["name"]]
         for name in names:
-            specs.append(TopicSpec(name, t.get("partitions", defaults["partitions"]),
-                                   t.get("retention_hours", defaults["retention_hours"])))
+            specs.append(
+                TopicSpec(
+                    name,
+                    t.get("partitions", defaults["partitions"]),
+                    t.get("retention_hours", defaults["retention_hours"]),
+                )
+            )
             if t.get("dlq"):
                 specs.append(TopicSpec(dlq_topic(name), dlq["partitions"], dlq["retention_hours"]))
     return specs

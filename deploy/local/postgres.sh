@@ -59,8 +59,12 @@ start() {
       start >/dev/null || { tail -20 "$LOGFILE" >&2; die "PostgreSQL did not start: see $LOGFILE"; }
     log "PostgreSQL $(basename "$(dirname "$bin")") ready on 127.0.0.1:$PG_PORT in $((SECONDS - started)) s (log: $LOGFILE)"
   fi
-  as_pg psql -q -h "$SOCK" -p "$PG_PORT" -U postgres -d postgres -v dbname="$PG_DATABASE" \
-    -v password="$PG_PASSWORD" -v services="$SERVICES" -f - < "$REPO_DIR/deploy/postgres/bootstrap.sql" >&2
+  local psql=(as_pg psql -q -X -v ON_ERROR_STOP=1 -h "$SOCK" -p "$PG_PORT" -U postgres)
+  if [[ -z "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" ]]; then
+    "${psql[@]}" -d postgres -c "CREATE DATABASE \"$PG_DATABASE\"" >&2
+  fi
+  { echo "SET client_min_messages = warning; SET medaid.services = '$SERVICES'; SET medaid.password = '$PG_PASSWORD';"
+    cat "$REPO_DIR/deploy/postgres/bootstrap.sql"; } | "${psql[@]}" -d "$PG_DATABASE" -f - >&2
 }
 
 stop() {

@@ -1,15 +1,23 @@
--- The platform's database: one schema and one login role per service; a role can touch only its
--- own schema (it owns it; nobody else has USAGE). Idempotent: safe to run on every `make up`.
--- psql variables: dbname, password, services (comma separated).
-\set ON_ERROR_STOP on
-SELECT format('CREATE DATABASE %I', :'dbname') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'dbname')\gexec
-\connect :"dbname"
-REVOKE ALL ON DATABASE :"dbname" FROM PUBLIC;
-REVOKE ALL ON SCHEMA public FROM PUBLIC;
-SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', s)
-  FROM unnest(string_to_array(:'services', ',')) AS s WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = s)\gexec
-SELECT format('ALTER ROLE %I PASSWORD %L', s, :'password') FROM unnest(string_to_array(:'services', ',')) AS s\gexec
-SELECT format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I', s, s) FROM unnest(string_to_array(:'services', ',')) AS s\gexec
-SELECT format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', s) FROM unnest(string_to_array(:'services', ',')) AS s\gexec
-SELECT format('ALTER ROLE %I SET search_path = %I', s, s) FROM unnest(string_to_array(:'services', ',')) AS s\gexec
-SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'dbname', s) FROM unnest(string_to_array(:'services', ',')) AS s\gexec
+-- One schema and one login role per service in the current database; a role can touch only its
+-- own schema (it owns it; nobody else has USAGE). Idempotent: safe to run on every start.
+-- Reads three settings the caller sets first in the same session:
+--   SET medaid.services = 'wallet,relationship,payment,clearing'; SET medaid.password = '...';
+DO $bootstrap$
+DECLARE
+    svc text;
+    db  text := current_database();
+BEGIN
+    EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', db);
+    REVOKE ALL ON SCHEMA public FROM PUBLIC;
+    FOREACH svc IN ARRAY string_to_array(current_setting('medaid.services'), ',') LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = svc) THEN
+            EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', svc);
+        END IF;
+        EXECUTE format('ALTER ROLE %I PASSWORD %L', svc, current_setting('medaid.password'));
+        EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I', svc, svc);
+        EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', svc);
+        EXECUTE format('ALTER ROLE %I IN DATABASE %I SET search_path = %I', svc, db, svc);
+        EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', db, svc);
+    END LOOP;
+END
+$bootstrap$;

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from services.wallet.adapters.ledger_repository import LedgerRepository, transfer_id_for
+from services.wallet.domain import commands, events
+from services.wallet.domain.ledger import ZERO, AccountKind, fund_account_id, personal_account_id, post_transfer
 from shared.clock import BusinessClock
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import WALLET_EVENTS
 from shared.messaging.consumer import Decision
 from shared.messaging.outbox import Outgoing
-from services.wallet.adapters.ledger_repository import LedgerRepository, transfer_id_for
-from services.wallet.domain import commands, events
-from services.wallet.domain.ledger import ZERO, AccountKind, fund_account_id, personal_account_id, post_transfer
 
 
 def event(e: events.WalletEvent, key: str) -> Outgoing:
@@ -26,18 +26,28 @@ async def credit_account(cmd: commands.CreditAccount, ledger: LedgerRepository, 
     accounts = await ledger.lock(personal, fund)
     transfer_id = transfer_id_for(cmd.client_id)
     post_transfer(accounts[fund], accounts[personal], cmd.amount)
-    await ledger.save_posted_transfer(transfer_id, cmd.client_id, accounts[fund], accounts[personal], cmd.amount,
-                                      code=f"credit.{cmd.kind}")
+    await ledger.save_posted_transfer(
+        transfer_id, cmd.client_id, accounts[fund], accounts[personal], cmd.amount, code=f"credit.{cmd.kind}"
+    )
     credited = events.PersonalAccountCredited(
-        transfer_id=str(transfer_id), psn_no=cmd.psn_no, admdvs=cmd.admdvs, amount=cmd.amount, period=cmd.period,
-        kind=cmd.kind, balance=accounts[personal].balance, occurred_at=clock.now(),
+        transfer_id=str(transfer_id),
+        psn_no=cmd.psn_no,
+        admdvs=cmd.admdvs,
+        amount=cmd.amount,
+        period=cmd.period,
+        kind=cmd.kind,
+        balance=accounts[personal].balance,
+        occurred_at=clock.now(),
     )
     return Decision.completed([event(credited, cmd.psn_no)])
 
 
-async def set_region_wallet_status(cmd: commands.SetRegionWalletStatus, ledger: LedgerRepository,
-                                   clock: BusinessClock) -> Decision:
+async def set_region_wallet_status(
+    cmd: commands.SetRegionWalletStatus, ledger: LedgerRepository, clock: BusinessClock
+) -> Decision:
     if await ledger.set_region_wallet_status(cmd.admdvs, cmd.wallet_enabled):
-        changed = events.RegionWalletStatusChanged(admdvs=cmd.admdvs, wallet_enabled=cmd.wallet_enabled, occurred_at=clock.now())
+        changed = events.RegionWalletStatusChanged(
+            admdvs=cmd.admdvs, wallet_enabled=cmd.wallet_enabled, occurred_at=clock.now()
+        )
         return Decision.completed([event(changed, cmd.admdvs)])
     return Decision.completed()

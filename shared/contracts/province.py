@@ -7,6 +7,7 @@ are checked by the services, so the sender gets that code rather than INVALID_ME
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -299,7 +300,7 @@ class IngressType:
 
     type: str
     topic: str
-    body: type[Body]
+    body: builtins.type[Body]
     owner: ServiceName
     key_field: str
 
@@ -309,19 +310,43 @@ INGRESS: dict[str, IngressType] = {
     for t in (
         IngressType("enrollment.changed", topics.INGRESS_ENROLLMENT, EnrollmentChanged, "relationship", "psn_no"),
         IngressType("account.credited", topics.INGRESS_ENROLLMENT, AccountCredited, "wallet", "psn_no"),
-        IngressType("region.wallet-status-changed", topics.INGRESS_REGISTRY, RegionWalletStatusChanged, "wallet", "admdvs"),
+        IngressType(
+            "region.wallet-status-changed", topics.INGRESS_REGISTRY, RegionWalletStatusChanged, "wallet", "admdvs"
+        ),
         IngressType("institution.upserted", topics.INGRESS_REGISTRY, InstitutionUpserted, "payment", "admdvs"),
-        IngressType("relationship.bind-requested", topics.INGRESS_RELATIONSHIP, RelationshipBindRequested, "relationship", "provider_psn_no"),
-        IngressType("relationship.bind-confirmed", topics.INGRESS_RELATIONSHIP, RelationshipBindConfirmed, "relationship", "recipient_psn_no"),
-        IngressType("relationship.terminate-requested", topics.INGRESS_RELATIONSHIP, RelationshipTerminateRequested, "relationship", "requested_by_psn_no"),
+        IngressType(
+            "relationship.bind-requested",
+            topics.INGRESS_RELATIONSHIP,
+            RelationshipBindRequested,
+            "relationship",
+            "provider_psn_no",
+        ),
+        IngressType(
+            "relationship.bind-confirmed",
+            topics.INGRESS_RELATIONSHIP,
+            RelationshipBindConfirmed,
+            "relationship",
+            "recipient_psn_no",
+        ),
+        IngressType(
+            "relationship.terminate-requested",
+            topics.INGRESS_RELATIONSHIP,
+            RelationshipTerminateRequested,
+            "relationship",
+            "requested_by_psn_no",
+        ),
         IngressType("wallet.open-requested", topics.INGRESS_WALLET, WalletOpenRequested, "wallet", "psn_no"),
         IngressType("transfer.requested", topics.INGRESS_WALLET, TransferRequested, "wallet", "from_psn_no"),
         IngressType("transfer.accepted", topics.INGRESS_WALLET, TransferAccepted, "wallet", "psn_no"),
         IngressType("transfer.declined", topics.INGRESS_WALLET, TransferDeclined, "wallet", "psn_no"),
         IngressType("settlement.requested", topics.INGRESS_SETTLEMENT, SettlementRequested, "payment", "psn_no"),
-        IngressType("settlement.cancel-requested", topics.INGRESS_SETTLEMENT, SettlementCancelRequested, "payment", "psn_no"),
+        IngressType(
+            "settlement.cancel-requested", topics.INGRESS_SETTLEMENT, SettlementCancelRequested, "payment", "psn_no"
+        ),
         IngressType("reversal.requested", topics.INGRESS_SETTLEMENT, ReversalRequested, "payment", "omsgid"),
-        IngressType("contribution.requested", topics.INGRESS_SETTLEMENT, ContributionRequested, "payment", "payer_psn_no"),
+        IngressType(
+            "contribution.requested", topics.INGRESS_SETTLEMENT, ContributionRequested, "payment", "payer_psn_no"
+        ),
         IngressType("clearing.close-requested", topics.INGRESS_CLEARING, ClearingCloseRequested, "clearing", "period"),
         IngressType("statement.confirmed", topics.INGRESS_CLEARING, StatementConfirmed, "clearing", "statement_id"),
         IngressType("statement.disputed", topics.INGRESS_CLEARING, StatementDisputed, "clearing", "statement_id"),

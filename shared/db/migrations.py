@@ -36,7 +36,10 @@ async def migrate(conn: asyncpg.Connection[Any], schema: str, service_dir: Path 
             f"""CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations (
                    name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = {r["name"]: r["checksum"] for r in await conn.fetch(f'SELECT name, checksum FROM "{schema}".schema_migrations')}
+        done = {
+            r["name"]: r["checksum"]
+            for r in await conn.fetch(f'SELECT name, checksum FROM "{schema}".schema_migrations')
+        }
         for name, path in migration_files(service_dir):
             sql = path.read_text()
             checksum = hashlib.sha256(sql.encode()).hexdigest()

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Conn: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+    """A connection, whether owned or borrowed from a pool."""
+else:
+    Conn = Any
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:

@@ -34,6 +34,7 @@ from shared.contracts.envelope import Envelope, RawEnvelope
 from shared.contracts.province import INGRESS, TOPIC_PRIMARY, RequestResult, ResultStatus
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import dlq_topic, province_of, province_topic
+from shared.db.pool import Conn
 from shared.identity import redact, redact_text
 from shared.logging import get_logger
 from shared.messaging.outbox import Outbox, Outgoing
@@ -79,7 +80,7 @@ class Decision:
 class MessageContext:
     """What a handler gets besides the message: its transaction's connection and the business clock."""
 
-    conn: asyncpg.Connection[Any]
+    conn: Conn
     clock: BusinessClock
     service: str
     record_key: str
@@ -119,7 +120,14 @@ def is_transient(exc: BaseException) -> bool:
         state = getattr(exc, "sqlstate", "") or ""
         return state[:2] in _TRANSIENT_SQLSTATE_CLASSES
     return isinstance(
-        exc, (OSError, ConnectionError, TimeoutError, asyncpg.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError)
+        exc,
+        (
+            OSError,
+            ConnectionError,
+            TimeoutError,
+            asyncpg.InterfaceError,
+            asyncpg.exceptions.ConnectionDoesNotExistError,
+        ),
     )
 
 
@@ -137,10 +145,13 @@ class IngressConsumer:
         handlers: Mapping[str, Handler],
         poison_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
+        source_topic: str | None = None,
     ) -> None:
         self.service = service
         self.topic = topic
-        self.consumer = f"{service}.{topic}"
+        # The Kafka topic actually read: the contract's topic, or a private copy in tests.
+        self.source_topic = source_topic or topic
+        self.consumer = f"{service}.{self.source_topic}"
         self.is_primary = TOPIC_PRIMARY.get(topic) == service
         self.pool = pool
         self.outbox = outbox
@@ -178,7 +189,13 @@ class IngressConsumer:
             if not self.is_primary:
                 return None
             if spec is not None:
-                return _Invalid(f"{type_name} is carried by {spec.topic}, not {self.topic}", sender, msgid, type_name, ReasonCode.WRONG_TOPIC)
+                return _Invalid(
+                    f"{type_name} is carried by {spec.topic}, not {self.topic}",
+                    sender,
+                    msgid,
+                    type_name,
+                    ReasonCode.WRONG_TOPIC,
+                )
             return _Invalid(f"unknown message type {type_name!r}", sender, msgid, type_name)
         if spec.owner != self.service:
             return None
@@ -201,33 +218,53 @@ class IngressConsumer:
                 return await self._process_once(record)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - classified below: transient, retried, or dead-lettered
                 if is_transient(exc):
                     delay = min(self.backoff * 2 ** min(attempt, 5), 5.0)
-                    log.warning("message_retry_transient", topic=record.topic, partition=record.partition,
-                                offset=record.offset, attempt=attempt, error=repr(exc), retry_in=delay)
+                    log.warning(
+                        "message_retry_transient",
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                        attempt=attempt,
+                        error=repr(exc),
+                        retry_in=delay,
+                    )
                     await asyncio.sleep(delay)
                     continue
                 if attempt < self.poison_attempts:
                     delay = self.backoff * 2 ** (attempt - 1)
-                    log.warning("message_retry", topic=record.topic, partition=record.partition,
-                                offset=record.offset, attempt=attempt, error=repr(exc), retry_in=delay)
+                    log.warning(
+                        "message_retry",
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                        attempt=attempt,
+                        error=repr(exc),
+                        retry_in=delay,
+                    )
                     await asyncio.sleep(delay)
                     continue
                 return await self._dead_letter_after_failure(record, exc, attempt)
 
-    async def _claim(self, conn: asyncpg.Connection[Any], record: ConsumerRecord) -> bool:
+    async def _claim(self, conn: Conn, record: ConsumerRecord) -> bool:
         """Advance the tracking record; False when this record's effects are already committed."""
         last = await conn.fetchval(
             "SELECT last_offset FROM consumer_positions WHERE consumer=$1 AND topic=$2 AND partition=$3 FOR UPDATE",
-            self.consumer, record.topic, record.partition,
+            self.consumer,
+            record.topic,
+            record.partition,
         )
         if last is not None and record.offset <= last:
             return False
         await conn.execute(
             """INSERT INTO consumer_positions (consumer, topic, partition, last_offset) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (consumer, topic, partition) DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()""",
-            self.consumer, record.topic, record.partition, record.offset,
+               ON CONFLICT (consumer, topic, partition)
+               DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()""",
+            self.consumer,
+            record.topic,
+            record.partition,
+            record.offset,
         )
         return True
 
@@ -242,7 +279,9 @@ class IngressConsumer:
             if isinstance(classified, _Invalid):
                 return await self._reject_invalid(conn, record, classified)
             env = classified.envelope
-            with structlog.contextvars.bound_contextvars(msgid=env.msgid, correlation_id=env.msgid, sender=env.sender, type=env.type):
+            with structlog.contextvars.bound_contextvars(
+                msgid=env.msgid, correlation_id=env.msgid, sender=env.sender, type=env.type
+            ):
                 if await self._answer_repeat(conn, env.sender, env.msgid):
                     return Outcome.REPEAT
                 ctx = MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=_key_of(env))
@@ -251,41 +290,90 @@ class IngressConsumer:
                 log.info("message_processed", status=decision.status, reason_code=decision.reason_code, **decision.ids)
                 return Outcome.PROCESSED
 
-    async def _answer_repeat(self, conn: asyncpg.Connection[Any], sender: str, msgid: str) -> bool:
+    async def _answer_repeat(self, conn: Conn, sender: str, msgid: str) -> bool:
         row = await conn.fetchrow(
-            "UPDATE inbox SET repeats = repeats + 1, last_repeat_at = now() WHERE sender=$1 AND msgid=$2 RETURNING type, result, repeats",
-            sender, msgid,
+            """UPDATE inbox SET repeats = repeats + 1, last_repeat_at = now()
+               WHERE sender=$1 AND msgid=$2 RETURNING type, result, repeats""",
+            sender,
+            msgid,
         )
         if row is None:
             return False
         result = row["result"]
-        await self.outbox.enqueue(conn, [Outgoing(province_topic(sender), result.pop("_key"), "request.result", result,
-                                                  correlation_id=msgid, headers={"repeat": str(row["repeats"])})])
+        await self.outbox.enqueue(
+            conn,
+            [
+                Outgoing(
+                    province_topic(sender),
+                    result.pop("_key"),
+                    "request.result",
+                    result,
+                    correlation_id=msgid,
+                    headers={"repeat": str(row["repeats"])},
+                )
+            ],
+        )
         log.info("message_repeat_answered", repeats=row["repeats"], status=result["status"])
         return True
 
-    async def _record_result(self, conn: asyncpg.Connection[Any], record: ConsumerRecord, sender: str, msgid: str,
-                             type_name: str, decision: Decision, key: str, extra: list[Outgoing] | None = None) -> None:
-        result = RequestResult(omsgid=msgid, otype=type_name, status=decision.status, reason_code=decision.reason_code,
-                               reason=decision.reason, **decision.ids).wire()
+    async def _record_result(
+        self,
+        conn: Conn,
+        record: ConsumerRecord,
+        sender: str,
+        msgid: str,
+        type_name: str,
+        decision: Decision,
+        key: str,
+        extra: list[Outgoing] | None = None,
+    ) -> None:
+        result = RequestResult(
+            omsgid=msgid,
+            otype=type_name,
+            status=decision.status,
+            reason_code=decision.reason_code,
+            reason=decision.reason,
+            **decision.ids,
+        ).wire()
         await conn.execute(
             """INSERT INTO inbox (sender, msgid, type, status, reason_code, result, topic, partition, "offset")
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-            sender, msgid, type_name, decision.status, decision.reason_code, {**result, "_key": key},
-            record.topic, record.partition, record.offset,
+            sender,
+            msgid,
+            type_name,
+            decision.status,
+            decision.reason_code,
+            {**result, "_key": key},
+            record.topic,
+            record.partition,
+            record.offset,
         )
         notification = Outgoing(province_topic(sender), key, "request.result", result, correlation_id=msgid)
         await self.outbox.enqueue(conn, [notification, *decision.messages, *(extra or [])])
 
-    def _dlq_record(self, record: ConsumerRecord, code: ReasonCode, reason: str, sender: str | None, msgid: str | None,
-                    type_name: str | None, attempts: int, error: str | None = None) -> Outgoing:
+    def _dlq_record(
+        self,
+        record: ConsumerRecord,
+        code: ReasonCode,
+        reason: str,
+        sender: str | None,
+        msgid: str | None,
+        type_name: str | None,
+        attempts: int,
+        error: str | None = None,
+    ) -> Outgoing:
         try:
             payload: Any = redact(json.loads(record.value or b""))
         except (ValueError, UnicodeDecodeError):
             payload = redact_text((record.value or b"").decode("utf-8", errors="replace"))
         body = {
-            "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset,
-                       "key": _decode_key(record.key), "timestamp": datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat()},
+            "source": {
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "key": _decode_key(record.key),
+                "timestamp": datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat(),
+            },
             "consumer": self.consumer,
             "reason_code": code.value,
             "reason": redact_text(reason),
@@ -296,12 +384,23 @@ class IngressConsumer:
             "type": type_name,
             "payload": payload,
         }
-        return Outgoing(dlq_topic(record.topic), _decode_key(record.key) or msgid or "-", "dlq.record", body, correlation_id=msgid)
+        return Outgoing(
+            dlq_topic(record.topic), _decode_key(record.key) or msgid or "-", "dlq.record", body, correlation_id=msgid
+        )
 
-    async def _reject_invalid(self, conn: asyncpg.Connection[Any], record: ConsumerRecord, invalid: _Invalid) -> Outcome:
-        dlq = self._dlq_record(record, invalid.code, invalid.reason, invalid.sender, invalid.msgid, invalid.type, attempts=1)
-        log.warning("message_invalid", topic=record.topic, partition=record.partition, offset=record.offset,
-                    msgid=invalid.msgid, sender=invalid.sender, reason=invalid.reason)
+    async def _reject_invalid(self, conn: Conn, record: ConsumerRecord, invalid: _Invalid) -> Outcome:
+        dlq = self._dlq_record(
+            record, invalid.code, invalid.reason, invalid.sender, invalid.msgid, invalid.type, attempts=1
+        )
+        log.warning(
+            "message_invalid",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            msgid=invalid.msgid,
+            sender=invalid.sender,
+            reason=invalid.reason,
+        )
         if invalid.sender is None or invalid.msgid is None:
             await self.outbox.enqueue(conn, [dlq])  # nobody to answer: operators see it in the DLQ
             return Outcome.DEAD_LETTERED
@@ -309,8 +408,16 @@ class IngressConsumer:
             await self.outbox.enqueue(conn, [dlq])
             return Outcome.DEAD_LETTERED
         decision = Decision.rejected(invalid.code, invalid.reason)
-        await self._record_result(conn, record, invalid.sender, invalid.msgid, invalid.type or "unknown", decision,
-                                  _decode_key(record.key) or invalid.sender, extra=[dlq])
+        await self._record_result(
+            conn,
+            record,
+            invalid.sender,
+            invalid.msgid,
+            invalid.type or "unknown",
+            decision,
+            _decode_key(record.key) or invalid.sender,
+            extra=[dlq],
+        )
         return Outcome.DEAD_LETTERED
 
     async def _dead_letter_after_failure(self, record: ConsumerRecord, exc: Exception, attempts: int) -> Outcome:
@@ -319,24 +426,38 @@ class IngressConsumer:
         assert isinstance(classified, _Parsed)
         env = classified.envelope
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        log.error("message_dead_lettered", msgid=env.msgid, sender=env.sender, type=env.type, attempts=attempts, error=error)
+        log.error(
+            "message_dead_lettered", msgid=env.msgid, sender=env.sender, type=env.type, attempts=attempts, error=error
+        )
         while True:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     if not await self._claim(conn, record):
                         return Outcome.REDELIVERED
-                    dlq = self._dlq_record(record, ReasonCode.PROCESSING_FAILED, f"handler failed {attempts} times",
-                                           env.sender, env.msgid, env.type, attempts, error)
+                    dlq = self._dlq_record(
+                        record,
+                        ReasonCode.PROCESSING_FAILED,
+                        f"handler failed {attempts} times",
+                        env.sender,
+                        env.msgid,
+                        env.type,
+                        attempts,
+                        error,
+                    )
                     if await self._answer_repeat(conn, env.sender, env.msgid):
                         await self.outbox.enqueue(conn, [dlq])
                     else:
-                        decision = Decision.rejected(ReasonCode.PROCESSING_FAILED,
-                                                     "the platform could not process this message; operators were alerted")
-                        await self._record_result(conn, record, env.sender, env.msgid, env.type, decision, _key_of(env), extra=[dlq])
+                        decision = Decision.rejected(
+                            ReasonCode.PROCESSING_FAILED,
+                            "the platform could not process this message; operators were alerted",
+                        )
+                        await self._record_result(
+                            conn, record, env.sender, env.msgid, env.type, decision, _key_of(env), extra=[dlq]
+                        )
                     return Outcome.DEAD_LETTERED
             except asyncio.CancelledError:
                 raise
-            except Exception as again:  # the database is away: wait for it, never skip
+            except Exception as again:  # noqa: BLE001 - the database is away: wait for it, never skip
                 log.warning("dead_letter_retry", error=repr(again))
                 await asyncio.sleep(min(self.backoff * 4, 5.0))
 

@@ -10,6 +10,7 @@ One relay per service schema runs at a time (a session advisory lock); others st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,6 +22,7 @@ import asyncpg
 from shared.clock import BusinessClock
 from shared.contracts.envelope import wire_time
 from shared.contracts.topics import PLATFORM_SENDER
+from shared.db.pool import Conn
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -59,7 +61,7 @@ class Outbox:
         self.schema = schema
         self.clock = clock
 
-    async def enqueue(self, conn: asyncpg.Connection[Any], messages: Sequence[Outgoing]) -> list[str]:
+    async def enqueue(self, conn: Conn, messages: Sequence[Outgoing]) -> list[str]:
         """Write messages in the caller's transaction. Returns their msgids."""
         if not messages:
             return []
@@ -69,7 +71,13 @@ class Outbox:
         msgids = []
         for seq, m in zip(seqs, messages, strict=True):
             msgid = platform_msgid(self.service, seq["id"], now)
-            envelope = {"msgid": msgid, "type": m.type, "sender": PLATFORM_SENDER, "sent_at": wire_time(now), "body": m.body}
+            envelope = {
+                "msgid": msgid,
+                "type": m.type,
+                "sender": PLATFORM_SENDER,
+                "sent_at": wire_time(now),
+                "body": m.body,
+            }
             value = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
             headers = {"type": m.type, "msgid": msgid, "producer": self.service, **m.headers}
             if m.correlation_id:
@@ -88,7 +96,7 @@ class OutboxRelay:
         self,
         *,
         pool: asyncpg.Pool[Any],
-        listen_conn_factory: Callable[[], Awaitable[asyncpg.Connection[Any]]],
+        listen_conn_factory: Callable[[], Awaitable[Conn]],
         schema: str,
         send: SendFn,
         batch_size: int = 500,
@@ -112,7 +120,8 @@ class OutboxRelay:
         """Publish one batch of unpublished rows; returns how many."""
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT id, msgid, topic, key, value, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                """SELECT id, msgid, topic, key, value, headers FROM outbox
+                   WHERE published_at IS NULL ORDER BY id LIMIT $1""",
                 self._batch_size,
             )
             if not rows:
@@ -123,12 +132,23 @@ class OutboxRelay:
             await asyncio.gather(*futures)
             if self.after_publish_hook is not None:
                 await self.after_publish_hook()
-            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
         self.published += len(rows)
         return len(rows)
 
+    async def _wait_for_lock(self, conn: Conn, lock_key: int) -> None:
+        """Stand by while another relay publishes this schema."""
+        while True:
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
+                return
+            await asyncio.sleep(self._poll_seconds)
+
     async def run(self) -> None:
-        lock_key = int.from_bytes(hashlib.sha256(f"outbox-relay:{self._schema}".encode()).digest()[:8], "big", signed=True)
+        lock_key = int.from_bytes(
+            hashlib.sha256(f"outbox-relay:{self._schema}".encode()).digest()[:8], "big", signed=True
+        )
         while True:
             try:
                 conn = await self._listen_conn_factory()
@@ -137,8 +157,7 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_seconds)
                 continue
             try:
-                while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
-                    await asyncio.sleep(self._poll_seconds)  # another relay publishes this schema; stand by
+                await self._wait_for_lock(conn, lock_key)
                 await conn.add_listener(notify_channel(self._schema), self.wake)
                 log.info("outbox_relay_started", schema=self._schema)
                 while True:
@@ -146,13 +165,11 @@ class OutboxRelay:
                     n = await self.flush_once()
                     if n >= self._batch_size:
                         continue
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
-                    except TimeoutError:
-                        pass
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # broker or database trouble: nothing is lost, rows stay unpublished
+            except Exception as exc:  # noqa: BLE001 - broker or database trouble: nothing is lost, rows stay unpublished
                 log.warning("outbox_relay_error", error=repr(exc))
                 await asyncio.sleep(self._poll_seconds)
             finally:

@@ -4,6 +4,7 @@ ingress subscribers, outbox relay, and their start and stop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,8 +61,14 @@ class ServiceRuntime:
         for topic in ingress_topics_of(self.service):
             mine = {t: h for t, h in self.handlers.items() if _topic_of(t) == topic}
             consumer = IngressConsumer(
-                service=self.service, topic=topic, pool=pool, outbox=self.outbox, clock=self.clock,
-                handlers=mine, poison_attempts=s.poison_attempts, retry_backoff_seconds=s.retry_backoff_seconds,
+                service=self.service,
+                topic=topic,
+                pool=pool,
+                outbox=self.outbox,
+                clock=self.clock,
+                handlers=mine,
+                poison_attempts=s.poison_attempts,
+                retry_backoff_seconds=s.retry_backoff_seconds,
             )
             self.consumers.append(consumer)
             attach_ingress(self.broker, consumer)
@@ -95,10 +102,8 @@ class ServiceRuntime:
     async def stop(self) -> None:
         if self._relay_task is not None:
             self._relay_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
-            except asyncio.CancelledError:
-                pass
         if self._pool.pool is not None:
             await self._pool.pool.close()
         log.info("service_stopped")

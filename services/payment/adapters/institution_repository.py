@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import asyncpg
-
 from services.payment.domain.institutions import Institution
+from shared.db.pool import Conn
 
 
 class InstitutionRepository:
-    def __init__(self, conn: asyncpg.Connection[Any]) -> None:
+    def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
     async def upsert(self, i: Institution) -> bool:
@@ -26,6 +23,10 @@ class InstitutionRepository:
                      IS DISTINCT FROM (EXCLUDED.fixmedins_name, EXCLUDED.fixmedins_type, EXCLUDED.admdvs,
                                        EXCLUDED.wallet_enabled)
                RETURNING fixmedins_code""",
-            i.fixmedins_code, i.fixmedins_name, i.fixmedins_type, i.admdvs, i.wallet_enabled,
+            i.fixmedins_code,
+            i.fixmedins_name,
+            i.fixmedins_type,
+            i.admdvs,
+            i.wallet_enabled,
         )
         return row is not None

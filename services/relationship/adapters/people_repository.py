@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import asyncpg
-
 from services.relationship.domain.people import Person
+from shared.db.pool import Conn
 
 
 class PeopleRepository:
-    def __init__(self, conn: asyncpg.Connection[Any]) -> None:
+    def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
     async def get_for_update(self, psn_no: str) -> Person | None:
@@ -32,7 +29,14 @@ class PeopleRepository:
                    has_personal_account = EXCLUDED.has_personal_account,
                    last_change_reason = EXCLUDED.last_change_reason, effective_at = EXCLUDED.effective_at,
                    updated_at = now()""",
-            person.psn_no, person.psn_name, person.certno_hash, person.psn_cert_type, person.insutype,
-            person.psn_insu_stas, person.insuplc_admdvs, person.has_personal_account, change_reason,
+            person.psn_no,
+            person.psn_name,
+            person.certno_hash,
+            person.psn_cert_type,
+            person.insutype,
+            person.psn_insu_stas,
+            person.insuplc_admdvs,
+            person.has_personal_account,
+            change_reason,
             person.effective_at,
         )

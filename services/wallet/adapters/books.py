@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import asyncpg
+from shared.db.pool import Conn
 
 BOOKS_QUERIES: dict[str, str] = {
     # Per account: the balances stored equal the sums of its transfers, by state.
@@ -30,6 +28,6 @@ BOOKS_QUERIES: dict[str, str] = {
 }
 
 
-async def check_books(conn: asyncpg.Connection[Any]) -> dict[str, list[str]]:
+async def check_books(conn: Conn) -> dict[str, list[str]]:
     """Each invariant's name with the offending ids; all lists empty = the books balance."""
     return {name: [str(r[0]) for r in await conn.fetch(sql)] for name, sql in BOOKS_QUERIES.items()}

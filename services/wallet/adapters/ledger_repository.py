@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
-
-import asyncpg
 
 from services.wallet.domain.ledger import Account, AccountKind
+from shared.db.pool import Conn
 
 TRANSFER_NAMESPACE = uuid.UUID("5b0c7d1e-9d8a-4c61-8f27-3b1f3f0b2a10")
 
@@ -19,13 +17,15 @@ def transfer_id_for(client_id: str) -> uuid.UUID:
 
 
 class LedgerRepository:
-    def __init__(self, conn: asyncpg.Connection[Any]) -> None:
+    def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
     async def ensure_account(self, account_id: str, kind: AccountKind, admdvs: str) -> None:
         await self.conn.execute(
             "INSERT INTO accounts (id, kind, admdvs) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-            account_id, kind.value, admdvs,
+            account_id,
+            kind.value,
+            admdvs,
         )
 
     async def lock(self, *account_ids: str) -> dict[str, Account]:
@@ -35,23 +35,40 @@ class LedgerRepository:
             sorted(set(account_ids)),
         )
         return {
-            r["id"]: Account(r["id"], AccountKind(r["kind"]), r["admdvs"], r["debits_pending"], r["debits_posted"],
-                             r["credits_pending"], r["credits_posted"])
+            r["id"]: Account(
+                r["id"],
+                AccountKind(r["kind"]),
+                r["admdvs"],
+                r["debits_pending"],
+                r["debits_posted"],
+                r["credits_pending"],
+                r["credits_posted"],
+            )
             for r in rows
         }
 
-    async def save_posted_transfer(self, transfer_id: uuid.UUID, client_id: str, debit: Account, credit: Account,
-                                   amount: Decimal, code: str) -> None:
+    async def save_posted_transfer(
+        self, transfer_id: uuid.UUID, client_id: str, debit: Account, credit: Account, amount: Decimal, code: str
+    ) -> None:
         await self.conn.execute(
             """INSERT INTO transfers (id, client_id, debit_account, credit_account, amount, state, code, resolved_at)
                VALUES ($1, $2, $3, $4, $5, 'posted', $6, now())""",
-            transfer_id, client_id, debit.id, credit.id, amount, code,
+            transfer_id,
+            client_id,
+            debit.id,
+            credit.id,
+            amount,
+            code,
         )
         for acc in (debit, credit):
             await self.conn.execute(
                 """UPDATE accounts SET debits_pending=$2, debits_posted=$3, credits_pending=$4, credits_posted=$5
                    WHERE id=$1""",
-                acc.id, acc.debits_pending, acc.debits_posted, acc.credits_pending, acc.credits_posted,
+                acc.id,
+                acc.debits_pending,
+                acc.debits_posted,
+                acc.credits_pending,
+                acc.credits_posted,
             )
 
     async def set_region_wallet_status(self, admdvs: str, enabled: bool) -> bool:
@@ -61,6 +78,7 @@ class LedgerRepository:
                ON CONFLICT (admdvs) DO UPDATE SET wallet_enabled = EXCLUDED.wallet_enabled, updated_at = now()
                WHERE regions.wallet_enabled IS DISTINCT FROM EXCLUDED.wallet_enabled
                RETURNING admdvs""",
-            admdvs, enabled,
+            admdvs,
+            enabled,
         )
         return row is not None

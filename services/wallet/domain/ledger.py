@@ -40,7 +40,7 @@ class LedgerError(Exception):
     pass
 
 
-class InsufficientBalance(LedgerError):
+class InsufficientBalanceError(LedgerError):
     pass
 
 
@@ -65,7 +65,7 @@ class Account:
 
     def check_can_debit(self, amount: Decimal) -> None:
         if self.debits_must_not_exceed_credits and amount > self.balance:
-            raise InsufficientBalance(f"{self.id}: balance {self.balance} < {amount}")
+            raise InsufficientBalanceError(f"{self.id}: balance {self.balance} < {amount}")
 
 
 def post_transfer(debit: Account, credit: Account, amount: Decimal) -> None:

@@ -1,0 +1,70 @@
+# The project's vocabulary. `make run` and `make test` are all a new user needs (see README).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+export MEDAID_STATE_DIR ?= $(CURDIR)/.run
+
+.PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null || python3 -m pip install --quiet --disable-pip-version-check uv
+	uv sync --frozen --quiet
+	@touch $@
+
+setup: .venv/.synced ## install the locked Python environment (.venv)
+
+up: setup ## start Kafka, PostgreSQL and the four services in the background (harmless twice)
+	deploy/local/infra.sh up
+	deploy/local/services.sh start
+	@echo "Kafka 127.0.0.1:$${KAFKA_PORT:-9092}  PostgreSQL 127.0.0.1:$${PG_PORT:-5433}  logs $(MEDAID_STATE_DIR)/logs  (make down stops)"
+
+down: ## stop everything `make up` started
+	-deploy/local/services.sh stop
+	deploy/local/infra.sh down
+
+run: up ## up + the province simulator driving traffic, then a summary
+	$(PY) -m tools.simulator
+
+simulate: setup ## the province simulator alone, against a running platform
+	$(PY) -m tools.simulator
+
+test: setup ## every tier: unit, contract, integration and end-to-end on a real Kafka and PostgreSQL
+	$(PY) -m pytest -q
+
+test-unit: setup ## the fast tiers only (no servers)
+	$(PY) -m pytest -q tests/unit tests/contract
+
+test-integration: setup ## integration tier
+	$(PY) -m pytest -q tests/integration
+
+test-e2e: setup ## end-to-end tier
+	$(PY) -m pytest -q tests/e2e
+
+lint: setup ## ruff
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: setup ## ruff format + autofix
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+typecheck: setup ## mypy --strict
+	.venv/bin/mypy .
+
+contracts: setup ## regenerate the committed JSON Schemas and AsyncAPI documents
+	$(PY) -m tools.contracts
+
+logs: ## follow the services' logs
+	tail -n 50 -F $(MEDAID_STATE_DIR)/logs/{wallet,relationship,payment,clearing}.log
+
+status: ## what runs
+	@deploy/local/infra.sh status; deploy/local/services.sh status
+
+wipe: down ## stop and delete all local data (Kafka log, PostgreSQL cluster)
+	deploy/local/infra.sh wipe
+
+clean: ## remove caches and the virtualenv
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,49 @@
+"""Fixtures shared by the tiers. Unit and contract tests need none of the servers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from shared.settings import PlatformSettings
+from tests.support.infra import SERVICE_PASSWORD, Infra, InfraUnavailableError, acquire_infra
+from tools.dbsetup import setup_database
+from tools.topics import ensure_topics, load_manifest
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    try:
+        found = acquire_infra()
+    except InfraUnavailableError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield found
+    found.stop()
+
+
+@pytest.fixture(scope="session")
+async def topics(infra: Infra) -> None:
+    """Every topic of the manifest exists (the local scripts create them; other servers may not have)."""
+    await ensure_topics(infra.kafka_bootstrap, load_manifest())
+
+
+async def new_database(infra: Infra, prefix: str) -> PlatformSettings:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    await setup_database(infra.pg_admin_dsn, name, SERVICE_PASSWORD)
+    return PlatformSettings(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        pg_host=infra.pg_host,
+        pg_port=infra.pg_port,
+        pg_database=name,
+        pg_password=SERVICE_PASSWORD,
+        log_format="json",
+        retry_backoff_seconds=0.05,
+    )
+
+
+@pytest.fixture
+async def settings(infra: Infra, topics: None) -> AsyncIterator[PlatformSettings]:
+    """A fresh database with the four service schemas, for one test."""
+    return await new_database(infra, "it")

@@ -1,0 +1,227 @@
+"""The consumer kernel on a real Kafka broker and PostgreSQL: idempotency, crash safety, DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.contracts.topics import province_topic
+from shared.messaging.consumer import Outcome
+from shared.settings import PlatformSettings
+from tests.integration.harness import Harness, build, close, transfer_body
+from tests.support.kafka import Publisher, Watcher, envelope
+
+pytestmark = pytest.mark.integration
+CERTNO = "610102195503031234"
+SENDER = "440300"
+
+
+@pytest.fixture
+async def harness(settings: PlatformSettings) -> AsyncIterator[Harness]:
+    h = await build(settings)
+    await h.start_relay()
+    yield h
+    await close(h)
+
+
+@pytest.fixture
+async def bare_harness(settings: PlatformSettings) -> AsyncIterator[Harness]:
+    """No subscriber and no relay: the test drives the kernel and the relay itself."""
+    h = await build(settings, subscribe=False)
+    yield h
+    await close(h)
+
+
+def watch(h: Harness, *extra: str) -> Watcher:
+    return Watcher(h.settings.kafka_bootstrap, [province_topic(SENDER), h.dlq, h.events_topic, *extra])
+
+
+async def fetch(bootstrap: str, topic: str, count: int) -> list[Any]:
+    c = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    await c.start()
+    try:
+        got: list[Any] = []
+        while len(got) < count:
+            for recs in (await c.getmany(timeout_ms=1000)).values():
+                got.extend(recs)
+        return got
+    finally:
+        await c.stop()
+
+
+async def test_message_delivered_twice_has_one_effect_and_the_same_answer(harness: Harness) -> None:
+    msg = envelope("transfer.requested", transfer_body())
+    async with watch(harness) as w, Publisher(harness.settings.kafka_bootstrap) as pub:
+        await pub.send(harness.source_topic, msg, key="44030000000000012345")
+        await pub.send(harness.source_topic, msg, key="44030000000000012345")
+        results = await w.wait_for(
+            lambda r: r.value.get("type") == "request.result" and r.value["body"]["omsgid"] == msg["msgid"], count=2
+        )
+        await asyncio.sleep(0.5)
+        assert len(w.results_for(msg["msgid"])) == 2
+        events = w.matching(lambda r: r.topic == harness.events_topic)
+    first, second = (r.value["body"] for r in results)
+    assert first == second
+    assert first["status"] == "accepted"
+    assert first["transfer_id"]
+    assert results[1].headers.get("repeat") == "1"
+    assert results[0].value["msgid"] != results[1].value["msgid"], "each notification has its own msgid"
+    assert await harness.effects(msg["msgid"]) == 1
+    assert len(events) == 1, "the event of the effect is published once"
+
+
+async def test_redelivered_record_has_no_effect_even_when_the_offset_commit_was_lost(bare_harness: Harness) -> None:
+    h = bare_harness
+    msg = envelope("transfer.requested", transfer_body())
+    async with Publisher(h.settings.kafka_bootstrap) as pub:
+        await pub.send(h.source_topic, msg, key="k")
+    [record] = await fetch(h.settings.kafka_bootstrap, h.source_topic, 1)
+    assert await h.consumer.process(record) is Outcome.PROCESSED
+    # The process died before committing the Kafka offset: the broker delivers the record again.
+    assert await h.consumer.process(record) is Outcome.REDELIVERED
+    assert await h.effects(msg["msgid"]) == 1
+    assert await h.unpublished() == 2, "one result and one event, not two of each"
+
+
+async def test_crash_between_commit_and_publish_loses_nothing(bare_harness: Harness) -> None:
+    h = bare_harness
+    msg = envelope("transfer.requested", transfer_body())
+    async with watch(h) as w, Publisher(h.settings.kafka_bootstrap) as pub:
+        await pub.send(h.source_topic, msg, key="k")
+        [record] = await fetch(h.settings.kafka_bootstrap, h.source_topic, 1)
+        assert await h.consumer.process(record) is Outcome.PROCESSED
+        # The state is committed; the relay that would publish died with the process.
+        await asyncio.sleep(1.0)
+        assert w.results_for(msg["msgid"]) == []
+        assert await h.unpublished() == 2
+        # After the restart a new relay publishes what was committed.
+        await h.start_relay()
+        await w.result_for(msg["msgid"])
+        await w.wait_for(lambda r: r.topic == h.events_topic)
+        assert await h.unpublished() == 0
+        await asyncio.sleep(0.5)
+        assert len(w.results_for(msg["msgid"])) == 1
+
+
+async def test_crash_between_publish_and_marking_republishes_with_the_same_msgid(bare_harness: Harness) -> None:
+    h = bare_harness
+    msg = envelope("transfer.requested", transfer_body())
+    async with watch(h) as w, Publisher(h.settings.kafka_bootstrap) as pub:
+        await pub.send(h.source_topic, msg, key="k")
+        [record] = await fetch(h.settings.kafka_bootstrap, h.source_topic, 1)
+        await h.consumer.process(record)
+        crashing = h.new_relay()
+
+        async def crash() -> None:
+            raise RuntimeError("killed after the broker acked, before the rows were marked")
+
+        crashing.after_publish_hook = crash
+        with pytest.raises(RuntimeError):
+            await crashing.flush_once()
+        assert await h.unpublished() == 2
+        await h.start_relay()
+        results = await w.wait_for(
+            lambda r: r.value.get("type") == "request.result" and r.value["body"]["omsgid"] == msg["msgid"], count=2
+        )
+    assert results[0].value == results[1].value, "a republished message is the same message, same msgid"
+    assert await h.unpublished() == 0
+
+
+async def test_poison_message_goes_to_the_dlq_with_its_reason_and_the_partition_goes_on(harness: Harness) -> None:
+    harness.steering.poison_names.add("POISON")
+    poison = envelope("transfer.requested", transfer_body(to_name="POISON"))
+    good = envelope("transfer.requested", transfer_body())
+    async with watch(harness) as w, Publisher(harness.settings.kafka_bootstrap) as pub:
+        await pub.send(harness.source_topic, poison, key="same-key")
+        await pub.send(harness.source_topic, good, key="same-key")
+        rejected = await w.result_for(poison["msgid"])
+        accepted = await w.result_for(good["msgid"])
+        [dead] = await w.wait_for(lambda r: r.topic == harness.dlq)
+    assert rejected["status"] == "rejected"
+    assert rejected["reason_code"] == "PROCESSING_FAILED"
+    assert accepted["status"] == "accepted"
+    record = dead.value["body"]
+    assert record["reason_code"] == "PROCESSING_FAILED"
+    assert "ValueError: cannot handle POISON" in record["error"]
+    assert record["attempts"] == 3
+    assert record["msgid"] == poison["msgid"]
+    assert record["source"]["offset"] == 0
+    assert CERTNO not in json.dumps(dead.value, ensure_ascii=False), "no certno in clear in the DLQ"
+    assert record["payload"]["body"]["to_certno"] == "610102********1234"
+    assert harness.steering.calls == 4, "three attempts for the poison message, one for the good one"
+    # Both offsets are committed: nothing was skipped, nothing waits for ever.
+    group = f"wallet.{harness.source_topic}"
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=harness.settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await probe.start()
+    try:
+        committed = await probe.committed(TopicPartition(harness.source_topic, 0))
+    finally:
+        await probe.stop()
+    assert committed == 2
+
+
+async def test_transient_failures_are_retried_not_dead_lettered(harness: Harness) -> None:
+    harness.steering.transient_failures = 3
+    msg = envelope("transfer.requested", transfer_body())
+    async with watch(harness) as w, Publisher(harness.settings.kafka_bootstrap) as pub:
+        await pub.send(harness.source_topic, msg, key="k")
+        result = await w.result_for(msg["msgid"])
+        await asyncio.sleep(0.3)
+        assert w.matching(lambda r: r.topic == harness.dlq) == []
+    assert result["status"] == "accepted"
+    assert harness.steering.calls == 4
+    assert await harness.effects(msg["msgid"]) == 1
+
+
+async def test_unreadable_message_goes_to_the_dlq_with_certno_masked(harness: Harness) -> None:
+    raw = f"not json at all {CERTNO}".encode()
+    async with watch(harness) as w, Publisher(harness.settings.kafka_bootstrap) as pub:
+        await pub.send(harness.source_topic, raw, key="k")
+        [dead] = await w.wait_for(lambda r: r.topic == harness.dlq)
+    record = dead.value["body"]
+    assert record["reason_code"] == "INVALID_MESSAGE"
+    assert record["reason"].startswith("value is not JSON")
+    assert record["sender"] is None
+    assert CERTNO not in json.dumps(dead.value)
+    assert "610102********1234" in record["payload"]
+
+
+async def test_malformed_message_with_a_readable_sender_is_rejected_and_dead_lettered(harness: Harness) -> None:
+    body = transfer_body()
+    body["amount"] = 100.5  # a number, not a money string
+    msg = envelope("transfer.requested", body)
+    async with watch(harness) as w, Publisher(harness.settings.kafka_bootstrap) as pub:
+        await pub.send(harness.source_topic, msg, key="k")
+        result = await w.result_for(msg["msgid"])
+        [dead] = await w.wait_for(lambda r: r.topic == harness.dlq)
+        # The same malformed message again: the same answer, one more DLQ record, still no effect.
+        await pub.send(harness.source_topic, msg, key="k")
+        await w.wait_for(lambda r: r.topic == harness.dlq, count=2)
+        again = await w.wait_for(
+            lambda r: r.value.get("type") == "request.result" and r.value["body"]["omsgid"] == msg["msgid"], count=2
+        )
+    assert result["status"] == "rejected"
+    assert result["reason_code"] == "INVALID_MESSAGE"
+    assert "amount" in result["reason"]
+    assert again[1].value["body"] == result
+    assert dead.value["body"]["msgid"] == msg["msgid"]
+    assert await harness.effects() == 0
+
+
+async def test_unknown_type_and_wrong_topic_are_rejected_by_the_topics_primary_service(harness: Harness) -> None:
+    unknown = envelope("transfer.cancelled", {"transfer_id": "x"})
+    misplaced = envelope("account.credited", {"psn_no": "1", "amount": "1.00", "period": "202611"})
+    async with watch(harness) as w, Publisher(harness.settings.kafka_bootstrap) as pub:
+        await pub.send(harness.source_topic, unknown, key="k")
+        await pub.send(harness.source_topic, misplaced, key="k")
+        r1 = await w.result_for(unknown["msgid"])
+        r2 = await w.result_for(misplaced["msgid"])
+    assert (r1["status"], r1["reason_code"]) == ("rejected", "INVALID_MESSAGE")
+    assert (r2["status"], r2["reason_code"]) == ("rejected", "WRONG_TOPIC")

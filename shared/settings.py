@@ -36,6 +36,9 @@ class PlatformSettings(BaseSettings):
     retry_backoff_seconds: float = 0.2
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 1.0
+    # Fault injection for crash tests, off unless set: `relay_exit_before_publish` makes the process
+    # exit (as if killed) after a transaction committed and before its outbox rows are published.
+    fault_inject: str | None = None
 
     def dsn(self, service: str) -> str:
         """DSN of a service's own login role (role name = schema name = service name)."""

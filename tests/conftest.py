@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
 from shared.settings import PlatformSettings
 from tests.support.infra import SERVICE_PASSWORD, Infra, InfraUnavailableError, acquire_infra
@@ -37,13 +38,13 @@ async def new_database(infra: Infra, prefix: str) -> PlatformSettings:
         pg_host=infra.pg_host,
         pg_port=infra.pg_port,
         pg_database=name,
-        pg_password=SERVICE_PASSWORD,
+        pg_password=SecretStr(SERVICE_PASSWORD),
         log_format="json",
         retry_backoff_seconds=0.05,
     )
 
 
 @pytest.fixture
-async def settings(infra: Infra, topics: None) -> AsyncIterator[PlatformSettings]:
+async def settings(infra: Infra, topics: None) -> PlatformSettings:
     """A fresh database with the four service schemas, for one test."""
     return await new_database(infra, "it")

@@ -15,8 +15,11 @@ mkdir -p "$MEDAID_STATE_DIR/logs" "$MEDAID_STATE_DIR/pids"
 log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "$(basename "$0" .sh)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-pid_alive() {  # pid_alive FILE -> 0 when the pid in FILE is a running process
-  [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
+pid_alive() {  # pid_alive FILE -> 0 when the pid in FILE is a running process (a zombie is not)
+  [[ -f "$1" ]] || return 1
+  local pid; pid="$(cat "$1")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  [[ "$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]]
 }
 
 stop_pid() {  # stop_pid FILE NAME: TERM, wait up to 30 s, then KILL
@@ -24,8 +27,8 @@ stop_pid() {  # stop_pid FILE NAME: TERM, wait up to 30 s, then KILL
   if ! pid_alive "$file"; then rm -f "$file"; return 0; fi
   pid=$(cat "$file")
   kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  if kill -0 "$pid" 2>/dev/null; then log "$name did not stop in 30 s: killing"; kill -9 "$pid" || true; fi
+  for _ in $(seq 1 60); do pid_alive "$file" || break; sleep 0.5; done
+  if pid_alive "$file"; then log "$name did not stop in 30 s: killing"; kill -9 "$pid" || true; fi
   rm -f "$file"
   log "$name stopped"
 }

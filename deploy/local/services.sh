@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The four services as background processes of this machine (logs: $MEDAID_STATE_DIR/logs/<service>.log).
-#   services.sh start | stop | status
+#   services.sh start|stop|status [service ...]   (default: all four)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PY="${MEDAID_PYTHON:-$REPO_DIR/.venv/bin/python}"
-SERVICES=(wallet relationship payment clearing)
+ALL_SERVICES=(wallet relationship payment clearing)
+SERVICES=("${@:2}")
+[[ ${#SERVICES[@]} -gt 0 ]] || SERVICES=("${ALL_SERVICES[@]}")
 export MEDAID_KAFKA_BOOTSTRAP="${MEDAID_KAFKA_BOOTSTRAP:-127.0.0.1:$KAFKA_PORT}"
 export MEDAID_PG_PORT="${MEDAID_PG_PORT:-$PG_PORT}"
 export MEDAID_LOG_FORMAT="${MEDAID_LOG_FORMAT:-json}"
@@ -13,7 +15,9 @@ start() {
   for s in "${SERVICES[@]}"; do
     local pidfile="$MEDAID_STATE_DIR/pids/$s.pid" logfile="$MEDAID_STATE_DIR/logs/$s.log"
     if pid_alive "$pidfile"; then log "$s already running (pid $(cat "$pidfile"))"; continue; fi
-    (cd "$REPO_DIR" && nohup "$PY" -m "services.$s" >> "$logfile" 2>&1 < /dev/null & echo $! > "$pidfile")
+    # exec: the pid written is the service's own, and no shell lingers holding the caller's output
+    (cd "$REPO_DIR" && exec "$PY" -m "services.$s" >> "$logfile" 2>&1 < /dev/null) &
+    echo $! > "$pidfile"
     started+=("$s")
   done
   for s in "${started[@]}"; do
@@ -28,7 +32,11 @@ start() {
   done
 }
 
-stop() { local s; for s in "${SERVICES[@]}"; do stop_pid "$MEDAID_STATE_DIR/pids/$s.pid" "$s"; done; }
+stop() {  # all at once: each drains its current message and stops its relay
+  local s
+  for s in "${SERVICES[@]}"; do stop_pid "$MEDAID_STATE_DIR/pids/$s.pid" "$s" & done
+  wait
+}
 
 status() {
   local s
@@ -41,6 +49,7 @@ status() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  kill) for s in "${SERVICES[@]}"; do pid_alive "$MEDAID_STATE_DIR/pids/$s.pid" && kill -9 "$(cat "$MEDAID_STATE_DIR/pids/$s.pid")"; rm -f "$MEDAID_STATE_DIR/pids/$s.pid"; done ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|status [service ...]" >&2; exit 2 ;;
 esac

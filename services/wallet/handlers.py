@@ -46,7 +46,7 @@ async def set_region_wallet_status(
     cmd: commands.SetRegionWalletStatus, ledger: LedgerRepository, clock: BusinessClock
 ) -> Decision:
     if await ledger.set_region_wallet_status(cmd.admdvs, cmd.wallet_enabled):
-        changed = events.RegionWalletStatusChanged(
+        changed = events.RegionWalletStatusRecorded(
             admdvs=cmd.admdvs, wallet_enabled=cmd.wallet_enabled, occurred_at=clock.now()
         )
         return Decision.completed([event(changed, cmd.admdvs)])

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,7 @@ class OutboxRelay:
         send: SendFn,
         batch_size: int = 500,
         poll_seconds: float = 1.0,
+        exit_before_publish: bool = False,
     ) -> None:
         self._pool = pool
         self._listen_conn_factory = listen_conn_factory
@@ -109,6 +111,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._exit_before_publish = exit_before_publish
         self.published = 0
         # Test hook: called after the broker acked a batch and before the rows are marked.
         self.after_publish_hook: Callable[[], Awaitable[None]] | None = None
@@ -126,6 +129,9 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
+            if self._exit_before_publish:
+                log.warning("fault_injected_exit_before_publish", rows=len(rows))
+                os._exit(70)
             futures = [
                 await self._send(r["topic"], r["key"].encode(), bytes(r["value"]), dict(r["headers"])) for r in rows
             ]

@@ -95,6 +95,7 @@ class ServiceRuntime:
             send=relay_sender(self.broker),
             batch_size=self.settings.outbox_batch_size,
             poll_seconds=self.settings.outbox_poll_seconds,
+            exit_before_publish=self.settings.fault_inject == "relay_exit_before_publish",
         )
         self._relay_task = asyncio.create_task(relay.run(), name=f"{self.service}-outbox-relay")
         log.info("service_started", topics=[c.topic for c in self.consumers], kafka=self.settings.kafka_bootstrap)

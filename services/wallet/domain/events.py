@@ -32,7 +32,7 @@ class PersonalAccountCredited(WalletEvent):
     occurred_at: AwareDatetime
 
 
-class RegionWalletStatusChanged(WalletEvent):
+class RegionWalletStatusRecorded(WalletEvent):
     TYPE = "wallet.region-wallet-status-changed"
 
     admdvs: Admdvs
@@ -40,4 +40,4 @@ class RegionWalletStatusChanged(WalletEvent):
     occurred_at: AwareDatetime
 
 
-EVENTS: tuple[type[WalletEvent], ...] = (PersonalAccountCredited, RegionWalletStatusChanged)
+EVENTS: tuple[type[WalletEvent], ...] = (PersonalAccountCredited, RegionWalletStatusRecorded)

@@ -1,0 +1,91 @@
+"""Which service answers what, decided before any I/O (the kernel's pure part)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from shared.clock import BusinessClock
+from shared.contracts.reasons import ReasonCode
+from shared.contracts.topics import INGRESS_ENROLLMENT, INGRESS_WALLET
+from shared.messaging.consumer import Decision, IngressConsumer, MessageContext, _Invalid, _Parsed
+from shared.messaging.outbox import Outbox
+
+
+@dataclass
+class FakeRecord:
+    value: bytes | None
+    topic: str = INGRESS_ENROLLMENT
+    partition: int = 0
+    offset: int = 0
+    key: bytes | None = None
+    timestamp: int = 0
+
+
+async def noop(ctx: MessageContext, env: Any) -> Decision:
+    return Decision.completed()
+
+
+def consumer(service: str, topic: str = INGRESS_ENROLLMENT, handlers: dict[str, Any] | None = None) -> IngressConsumer:
+    clock = BusinessClock()
+    no_pool: Any = None  # classification never touches the database
+    return IngressConsumer(
+        service=service,
+        topic=topic,
+        pool=no_pool,
+        outbox=Outbox(service, service, clock),
+        clock=clock,
+        handlers=handlers or {},
+    )
+
+
+def message(type_: str, body: dict[str, Any], sender: str = "440300") -> bytes:
+    return json.dumps(
+        {"msgid": "m1", "type": type_, "sender": sender, "sent_at": "2026-11-22T10:00:00+08:00", "body": body}
+    ).encode()
+
+
+CREDIT = {"psn_no": "44030000000000012345", "amount": "10.00", "period": "202611"}
+
+
+def test_a_type_is_answered_only_by_its_owner() -> None:
+    record = FakeRecord(message("account.credited", CREDIT))
+    assert consumer("relationship")._classify(record) is None
+    assert isinstance(consumer("wallet")._classify(record), _Parsed)
+
+
+def test_unreadable_input_is_answered_by_the_topics_primary_service_only() -> None:
+    record = FakeRecord(b"{oops")
+    assert consumer("wallet")._classify(record) is None
+    invalid = consumer("relationship")._classify(record)
+    assert isinstance(invalid, _Invalid)
+    assert invalid.sender is None
+
+
+def test_a_body_that_breaks_the_contract_is_invalid_with_the_sender_readable() -> None:
+    bad = dict(CREDIT, amount=10)
+    invalid = consumer("wallet")._classify(FakeRecord(message("account.credited", bad)))
+    assert isinstance(invalid, _Invalid)
+    assert (invalid.sender, invalid.msgid, invalid.code) == ("440300", "m1", ReasonCode.INVALID_MESSAGE)
+    assert "amount" in invalid.reason
+
+
+def test_a_sender_outside_the_31_provinces_cannot_be_answered() -> None:
+    invalid = consumer("wallet")._classify(FakeRecord(message("account.credited", CREDIT, sender="990000")))
+    assert isinstance(invalid, _Invalid)
+    assert invalid.sender is None
+
+
+def test_a_known_type_on_the_wrong_topic_is_answered_wrong_topic() -> None:
+    record = FakeRecord(message("account.credited", CREDIT), topic=INGRESS_WALLET)
+    invalid = consumer("wallet", INGRESS_WALLET)._classify(record)
+    assert isinstance(invalid, _Invalid)
+    assert invalid.code is ReasonCode.WRONG_TOPIC
+
+
+def test_a_service_cannot_register_a_handler_for_a_type_it_does_not_own() -> None:
+    with pytest.raises(ValueError, match="cannot answer"):
+        consumer("wallet", INGRESS_ENROLLMENT, {"enrollment.changed": noop})

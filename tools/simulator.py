@@ -110,7 +110,8 @@ class Simulator:
     def person(self, region: str) -> tuple[str, str, str]:
         psn_no = f"{region}{self.rng.randrange(10**14):014d}"
         birth = f"{self.rng.randrange(1950, 2005)}{self.rng.randrange(1, 13):02d}{self.rng.randrange(1, 29):02d}"
-        certno = f"{region[:4]}{self.rng.randrange(1, 30):02d}{birth}{self.rng.randrange(1000):03d}{self.rng.choice('0123456789X')}"
+        county = f"{region[:4]}{self.rng.randrange(1, 30):02d}"
+        certno = f"{county}{birth}{self.rng.randrange(1000):03d}{self.rng.choice('0123456789X')}"
         name = self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
         return psn_no, certno, name
 
@@ -276,7 +277,7 @@ class Simulator:
                     else:
                         self.run.events[value.get("type", "?")] += 1
 
-    async def execute(self, timeout: float) -> bool:
+    async def execute(self, wait_seconds: float) -> bool:
         outputs = [*PROVINCE_TOPICS, *EVENT_TOPICS.values(), *(dlq_topic(t) for t in INGRESS_TOPICS)]
         consumer = AIOKafkaConsumer(
             *outputs, bootstrap_servers=self.settings.kafka_bootstrap, group_id=None, auto_offset_reset="latest"
@@ -310,7 +311,7 @@ class Simulator:
                 f"in {published - started:.2f} s; waiting for the answers ...",
                 file=sys.stderr,
             )
-            deadline = time.monotonic() + timeout
+            deadline = time.monotonic() + wait_seconds
             expected_dlq = sum(
                 1
                 for p in plan
@@ -355,10 +356,10 @@ class Simulator:
         print("\n== What the platform answered (request.result, one per ingress message) ==")
         print(f"{'type':34} {'answers':<48} {'p50 ms':>8} {'p95 ms':>8}")
         for type_, counter in sorted(rows.items()):
-            answers = ", ".join(f"{n} {label}" for label, n in counter.most_common())
+            answered = ", ".join(f"{n} {label}" for label, n in counter.most_common())
             lat = sorted(latencies[type_]) or [0.0]
             p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
-            print(f"{type_:34} {answers:<48} {statistics.median(lat):8.0f} {p95:8.0f}")
+            print(f"{type_:34} {answered:<48} {statistics.median(lat):8.0f} {p95:8.0f}")
         print(
             f"\nresends (same msgid again): {len(resent)} answered again, "
             f"{'all with the original answer' if same_answer else 'SOME WITH A DIFFERENT ANSWER'}"
@@ -406,10 +407,8 @@ class Simulator:
         print("\n== Books check (wallet ledger) ==")
         for name, bad in problems.items():
             print(f"  {name:32} {'ok' if not bad else 'FAILED: ' + ', '.join(bad[:5])}")
-        print(
-            f"  {'credits booked once each':32} {'ok' if not mismatched else f'FAILED for {len(mismatched)} accounts'}"
-            f" ({len(expected)} accounts, {total:.2f} yuan credited in this run)"
-        )
+        verdict = "ok" if not mismatched else f"FAILED for {len(mismatched)} accounts"
+        print(f"  {'credits booked once each':32} {verdict} ({len(expected)} accounts, {total:.2f} yuan credited)")
         return not mismatched and not any(problems.values())
 
 

@@ -257,3 +257,12 @@ async def test_sigkill_mid_stream_loses_and_doubles_nothing(platform: Platform) 
             assert len({r.value["msgid"] for r in w.results_for(m["msgid"])}) == 1
     assert await balance(platform, person) == Decimal(sum(range(1, 61)))
     assert not any((await books(platform)).values())
+
+
+async def test_the_province_simulator_gets_every_answer_it_expects(platform: Platform) -> None:
+    from tools.simulator import Simulator
+
+    sim = Simulator(platform.settings, people=40, seed=7)
+    complete = await sim.execute(wait_seconds=90)
+    assert complete
+    assert await sim.summary(complete)

@@ -68,3 +68,7 @@ wipe: down ## stop and delete all local data (Kafka log, PostgreSQL cluster)
 
 clean: ## remove caches and the virtualenv
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
+
+bench: up ## ingress benchmark through the wallet service (see BENCHMARKS.md)
+	$(PY) -m tools.bench --messages 2000
+	$(PY) -m tools.bench --messages 1500 --rate 50

@@ -249,24 +249,18 @@ class IngressConsumer:
 
     async def _claim(self, conn: Conn, record: ConsumerRecord) -> bool:
         """Advance the tracking record; False when this record's effects are already committed."""
-        last = await conn.fetchval(
-            "SELECT last_offset FROM consumer_positions WHERE consumer=$1 AND topic=$2 AND partition=$3 FOR UPDATE",
-            self.consumer,
-            record.topic,
-            record.partition,
-        )
-        if last is not None and record.offset <= last:
-            return False
-        await conn.execute(
+        claimed = await conn.fetchval(
             """INSERT INTO consumer_positions (consumer, topic, partition, last_offset) VALUES ($1, $2, $3, $4)
                ON CONFLICT (consumer, topic, partition)
-               DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()""",
+               DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()
+               WHERE consumer_positions.last_offset < EXCLUDED.last_offset
+               RETURNING true""",
             self.consumer,
             record.topic,
             record.partition,
             record.offset,
         )
-        return True
+        return bool(claimed)
 
     async def _process_once(self, record: ConsumerRecord) -> Outcome:
         classified = self._classify(record)

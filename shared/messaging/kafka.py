@@ -2,7 +2,8 @@
 
 Producer: idempotent, acks=all, no topic auto-creation (topics come from deploy/topics.toml).
 Consumers: manual commit, earliest offset for a new group, one record at a time per subscriber,
-and the offset is committed only after the kernel's transaction committed. If the kernel itself
+and a record's offset is committed only after the kernel's transaction committed (explicit offsets,
+in batches: shared/messaging/offsets.py). If the kernel itself
 fails unexpectedly the record is nacked (the consumer seeks back to it), so no later commit can
 pass over it.
 """
@@ -19,6 +20,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from shared.logging import get_logger
 from shared.messaging.consumer import IngressConsumer
+from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import SendFn
 from shared.settings import PlatformSettings
 
@@ -45,7 +47,9 @@ def consumer_group(service: str, topic: str) -> str:
     return f"{service}.{topic}"
 
 
-def attach_ingress(broker: KafkaBroker, consumer: IngressConsumer, *, description: str = "") -> None:
+def attach_ingress(broker: KafkaBroker, consumer: IngressConsumer, *, description: str = "") -> OffsetCommitter:
+    committer = OffsetCommitter()
+
     @broker.subscriber(
         consumer.source_topic,
         group_id=consumer_group(consumer.service, consumer.source_topic),
@@ -54,7 +58,7 @@ def attach_ingress(broker: KafkaBroker, consumer: IngressConsumer, *, descriptio
         max_poll_interval_ms=10 * 60 * 1000,
         title=f"{consumer.service}:{consumer.topic}",
         description=description or None,
-        include_in_schema=False,  # the AsyncAPI documents come from the typed catalogue (shared/contracts/asyncapi.py)
+        include_in_schema=False,  # the AsyncAPI documents come from the typed catalogue (tools/contracts.py)
     )
     async def on_record(msg: KafkaMessage) -> None:
         record: Any = msg.raw_message
@@ -74,7 +78,10 @@ def attach_ingress(broker: KafkaBroker, consumer: IngressConsumer, *, descriptio
             await msg.nack()
             await asyncio.sleep(1.0)
             return
-        await msg.ack()
+        # The record's transaction committed: its offset may now be committed (explicitly, in batches).
+        await committer.processed(msg.consumer, record.topic, record.partition, record.offset)
+
+    return committer
 
 
 def relay_sender(broker: KafkaBroker) -> SendFn:

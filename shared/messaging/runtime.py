@@ -21,6 +21,7 @@ from shared.db.pool import connect, create_pool
 from shared.logging import configure_logging, get_logger
 from shared.messaging.consumer import Handler, IngressConsumer
 from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
+from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.settings import PlatformSettings
 
@@ -49,6 +50,7 @@ class ServiceRuntime:
     broker: KafkaBroker = field(init=False)
     outbox: Outbox = field(init=False)
     consumers: list[IngressConsumer] = field(init=False, default_factory=list)
+    committers: list[OffsetCommitter] = field(init=False, default_factory=list)
     _pool: _LazyPool = field(init=False, default_factory=_LazyPool)
     _relay_task: asyncio.Task[None] | None = field(init=False, default=None)
 
@@ -71,7 +73,7 @@ class ServiceRuntime:
                 retry_backoff_seconds=s.retry_backoff_seconds,
             )
             self.consumers.append(consumer)
-            attach_ingress(self.broker, consumer)
+            self.committers.append(attach_ingress(self.broker, consumer))
 
     @property
     def pool(self) -> asyncpg.Pool[Any]:
@@ -100,7 +102,13 @@ class ServiceRuntime:
         self._relay_task = asyncio.create_task(relay.run(), name=f"{self.service}-outbox-relay")
         log.info("service_started", topics=[c.topic for c in self.consumers], kafka=self.settings.kafka_bootstrap)
 
+    async def flush_offsets(self) -> None:
+        """Before the consumers stop: commit what was processed (the rest is re-read, harmlessly)."""
+        for committer in self.committers:
+            await committer.close()
+
     async def stop(self) -> None:
+        """After the consumers stopped (in-flight messages finished): relay and pool."""
         if self._relay_task is not None:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -115,7 +123,8 @@ class ServiceRuntime:
             self.broker,
             on_startup=[self.start_database],
             after_startup=[self.start_relay],
-            on_shutdown=[self.stop],
+            on_shutdown=[self.flush_offsets],
+            after_shutdown=[self.stop],
         )
 
 

@@ -18,7 +18,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from shared.logging import get_logger
+from shared.logging import get_logger, library_logger
 from shared.messaging.consumer import IngressConsumer
 from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import SendFn
@@ -38,6 +38,7 @@ def make_broker(settings: PlatformSettings, client: str) -> KafkaBroker:
         # sender asleep (seen in our integration tests). The relay batches anyway: it sends a whole
         # batch before awaiting the acks, so the accumulator fills while the sender is busy.
         graceful_timeout=15.0,
+        logger=library_logger(),
         log_level=logging.DEBUG,  # FastStream's per-message access lines duplicate ours: keep them below INFO
     )
 

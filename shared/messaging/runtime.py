@@ -18,7 +18,7 @@ from shared.clock import BusinessClock
 from shared.contracts.province import ingress_topics_of
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
-from shared.logging import configure_logging, get_logger
+from shared.logging import configure_logging, get_logger, library_logger
 from shared.messaging.consumer import Handler, IngressConsumer
 from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
 from shared.messaging.offsets import OffsetCommitter
@@ -121,6 +121,7 @@ class ServiceRuntime:
         configure_logging(self.service, self.settings.log_format, self.settings.log_level)
         return FastStream(
             self.broker,
+            logger=library_logger(),
             on_startup=[self.start_database],
             after_startup=[self.start_relay],
             on_shutdown=[self.flush_offsets],

@@ -101,7 +101,11 @@ def _from_testcontainers() -> Infra | None:
         return None
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.waiting_utils import wait_for_logs
-    from testcontainers.postgres import PostgresContainer
+
+    try:
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:  # testcontainers before 4.15
+        from testcontainers.postgres import PostgresContainer
 
     port = _free_port()
     kafka: Any = (

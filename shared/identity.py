@@ -13,8 +13,8 @@ import hmac
 import re
 from typing import Any
 
-# 18-digit resident ID (last char may be X) and the old 15-digit form.
-_CERTNO_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8}|\d{5})(\d{3}[0-9Xx]|\d)(?![0-9A-Za-z])")
+# 18-digit resident ID (last char may be X) and the old 15-digit form, standing alone.
+_CERTNO_RE = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
 CERTNO_FIELDS = frozenset({"certno", "to_certno", "recipient_certno"})
 
 
@@ -41,13 +41,16 @@ def redact_text(text: str) -> str:
 
 
 def redact(value: Any) -> Any:
-    """Deep copy of a JSON-like value with every certificate number masked."""
+    """Deep copy of a JSON-like value with every certificate number masked, whatever its JSON type."""
     if isinstance(value, dict):
         return {
-            k: (mask_certno(v) if k in CERTNO_FIELDS and isinstance(v, str) else redact(v)) for k, v in value.items()
+            k: (mask_certno(str(v)) if k in CERTNO_FIELDS and isinstance(v, (str, int, float)) else redact(v))
+            for k, v in value.items()
         }
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str):
         return redact_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and _CERTNO_RE.fullmatch(str(value)):
+        return mask_certno(str(value))
     return value

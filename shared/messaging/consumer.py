@@ -17,7 +17,9 @@ retried without limit: the partition waits, nothing is skipped.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import re
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -112,13 +114,18 @@ class _Parsed:
 
 
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
+_NOT_TRANSIENT_SQLSTATES = ("57014",)  # query_canceled (a statement timeout): the message's work, not the server
 
 
 def is_transient(exc: BaseException) -> bool:
     """Errors of the infrastructure, not of the message: retry without limit, never dead-letter."""
+    if isinstance(exc, asyncpg.exceptions.InvalidCachedStatementError):
+        return True  # a migration changed a table under a prepared statement: the retry re-prepares
     if isinstance(exc, asyncpg.PostgresError):
         state = getattr(exc, "sqlstate", "") or ""
-        return state[:2] in _TRANSIENT_SQLSTATE_CLASSES
+        return state[:2] in _TRANSIENT_SQLSTATE_CLASSES and state not in _NOT_TRANSIENT_SQLSTATES
+    if isinstance(exc, asyncpg.exceptions._base.DataError):  # client-side: a bad argument, the message's fault
+        return False
     return isinstance(
         exc,
         (
@@ -129,6 +136,16 @@ def is_transient(exc: BaseException) -> bool:
             asyncpg.exceptions.ConnectionDoesNotExistError,
         ),
     )
+
+
+# What may be stored and echoed back of an unreadable message's identity.
+_SAFE_MSGID = re.compile(r"^[\x21-\x7e]{1,30}$")  # as the envelope's MsgId
+_SAFE_TYPE = re.compile(r"^[a-z][a-z0-9.-]{0,59}$")
+# How far back an offset may be seen again and still be a redelivery (uncommitted offsets after a
+# crash are bounded by the committer's batch); further back, the topic was recreated or reset.
+REDELIVERY_WINDOW = 10_000
+# The largest original payload a DLQ record carries; larger ones are cut (the record says so).
+DLQ_PAYLOAD_LIMIT = 64 * 1024
 
 
 class IngressConsumer:
@@ -182,8 +199,10 @@ class IngressConsumer:
                 province_of(sender)
             except ValueError:
                 sender = None
-        if msgid is not None and not 1 <= len(msgid) <= 30:
-            msgid = None
+        if msgid is not None and not _SAFE_MSGID.match(msgid):
+            msgid = None  # control characters or odd lengths are not echoed back or stored
+        if type_name is not None and not _SAFE_TYPE.match(type_name):
+            type_name = None
         spec = INGRESS.get(type_name or "")
         if spec is None or spec.topic != self.topic:
             if not self.is_primary:
@@ -196,7 +215,12 @@ class IngressConsumer:
                     type_name,
                     ReasonCode.WRONG_TOPIC,
                 )
-            return _Invalid(f"unknown message type {type_name!r}", sender, msgid, type_name)
+            return _Invalid(
+                f"unknown message type {type_name!r}" if type_name else "missing or unreadable message type",
+                sender,
+                msgid,
+                type_name,
+            )
         if spec.owner != self.service:
             return None
         try:
@@ -211,56 +235,76 @@ class IngressConsumer:
 
     async def process(self, record: ConsumerRecord) -> Outcome:
         """Process one record until its effects are committed. Safe to call again for the same record."""
-        attempt = 0
+        failures = 0  # non-transient ones: only these count towards dead-lettering
+        transient = 0
         while True:
-            attempt += 1
             try:
                 return await self._process_once(record)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - classified below: transient, retried, or dead-lettered
                 if is_transient(exc):
-                    delay = min(self.backoff * 2 ** min(attempt, 5), 5.0)
+                    transient += 1
+                    delay = min(self.backoff * 2 ** min(transient, 5), 5.0)
                     log.warning(
                         "message_retry_transient",
                         topic=record.topic,
                         partition=record.partition,
                         offset=record.offset,
-                        attempt=attempt,
-                        error=repr(exc),
+                        attempt=transient,
+                        error=redact_text(repr(exc)),
                         retry_in=delay,
                     )
                     await asyncio.sleep(delay)
                     continue
-                if attempt < self.poison_attempts:
-                    delay = self.backoff * 2 ** (attempt - 1)
+                failures += 1
+                if failures < self.poison_attempts:
+                    delay = self.backoff * 2 ** (failures - 1)
                     log.warning(
                         "message_retry",
                         topic=record.topic,
                         partition=record.partition,
                         offset=record.offset,
-                        attempt=attempt,
-                        error=repr(exc),
+                        attempt=failures,
+                        error=redact_text(repr(exc)),
                         retry_in=delay,
                     )
                     await asyncio.sleep(delay)
                     continue
-                return await self._dead_letter_after_failure(record, exc, attempt)
+                return await self._dead_letter_after_failure(record, exc, failures)
 
     async def _claim(self, conn: Conn, record: ConsumerRecord) -> bool:
         """Advance the tracking record; False when this record's effects are already committed."""
-        claimed = await conn.fetchval(
-            """INSERT INTO consumer_positions (consumer, topic, partition, last_offset) VALUES ($1, $2, $3, $4)
+        row = await conn.fetchrow(
+            """WITH previous AS (
+                   SELECT last_offset FROM consumer_positions
+                   WHERE consumer = $1 AND topic = $2 AND partition = $3 FOR UPDATE)
+               INSERT INTO consumer_positions (consumer, topic, partition, last_offset) VALUES ($1, $2, $3, $4)
                ON CONFLICT (consumer, topic, partition)
                DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()
                WHERE consumer_positions.last_offset < EXCLUDED.last_offset
-               RETURNING true""",
+                  OR consumer_positions.last_offset - EXCLUDED.last_offset > $5
+               RETURNING (SELECT last_offset FROM previous) AS previous""",
             self.consumer,
             record.topic,
             record.partition,
             record.offset,
+            REDELIVERY_WINDOW,
         )
-        return bool(claimed)
+        if row is None:
+            return False
+        previous = row["previous"]
+        if previous is not None and previous >= record.offset:
+            # Far behind what was processed: the topic was recreated or its offsets reset. Processing
+            # again is safe (the inbox stops a second effect); skipping would lose new messages.
+            log.error(
+                "consumer_position_went_backwards",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                previous=previous,
+            )
+        return True
 
     async def _process_once(self, record: ConsumerRecord) -> Outcome:
         classified = self._classify(record)
@@ -356,31 +400,41 @@ class IngressConsumer:
         attempts: int,
         error: str | None = None,
     ) -> Outgoing:
-        try:
-            payload: Any = redact(json.loads(record.value or b""))
-        except (ValueError, UnicodeDecodeError):
-            payload = redact_text((record.value or b"").decode("utf-8", errors="replace"))
+        raw = record.value or b""
+        payload: Any
+        if len(raw) > DLQ_PAYLOAD_LIMIT:
+            payload = {
+                "truncated": True,
+                "size": len(raw),
+                "sha256": hashlib.sha256(raw).hexdigest(),
+                "head": redact_text(raw[:1024].decode("utf-8", errors="replace")),
+            }
+        else:
+            try:
+                payload = redact(json.loads(raw))
+            except (ValueError, UnicodeDecodeError):
+                payload = redact_text(raw.decode("utf-8", errors="replace"))
+        key = _safe_key(record.key)
         body = {
             "source": {
                 "topic": record.topic,
                 "partition": record.partition,
                 "offset": record.offset,
-                "key": _decode_key(record.key),
+                "key": key,
                 "timestamp": datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat(),
             },
             "consumer": self.consumer,
             "reason_code": code.value,
             "reason": redact_text(reason),
-            "error": redact_text(error) if error else None,
+            "error": redact_text(error[:4000]) if error else None,
             "attempts": attempts,
             "sender": sender,
             "msgid": msgid,
             "type": type_name,
             "payload": payload,
         }
-        return Outgoing(
-            dlq_topic(record.topic), _decode_key(record.key) or msgid or "-", "dlq.record", body, correlation_id=msgid
-        )
+        dlq_key = key or msgid or f"{record.partition}:{record.offset}"
+        return Outgoing(dlq_topic(record.topic), dlq_key, "dlq.record", body, correlation_id=msgid)
 
     async def _reject_invalid(self, conn: Conn, record: ConsumerRecord, invalid: _Invalid) -> Outcome:
         dlq = self._dlq_record(
@@ -401,7 +455,7 @@ class IngressConsumer:
         if await self._answer_repeat(conn, invalid.sender, invalid.msgid):
             await self.outbox.enqueue(conn, [dlq])
             return Outcome.DEAD_LETTERED
-        decision = Decision.rejected(invalid.code, invalid.reason)
+        decision = Decision.rejected(invalid.code, redact_text(invalid.reason))
         await self._record_result(
             conn,
             record,
@@ -409,51 +463,81 @@ class IngressConsumer:
             invalid.msgid,
             invalid.type or "unknown",
             decision,
-            _decode_key(record.key) or invalid.sender,
+            _safe_key(record.key) or invalid.sender,
             extra=[dlq],
         )
         return Outcome.DEAD_LETTERED
 
     async def _dead_letter_after_failure(self, record: ConsumerRecord, exc: Exception, attempts: int) -> Outcome:
-        """A valid message whose handler keeps failing: DLQ with the reason, and the sender is told."""
+        """A message that keeps failing: DLQ with the reason and, when it can be answered, `rejected`.
+
+        First the full path (rejection in the inbox + DLQ record). If even that fails for a reason of
+        its own (not the database being away), a last-resort DLQ record without any of the message's
+        identity fields, which no stored value can break. Nothing is ever skipped without a record.
+        """
         classified = self._classify(record)
-        assert isinstance(classified, _Parsed)
-        env = classified.envelope
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         log.error(
-            "message_dead_lettered", msgid=env.msgid, sender=env.sender, type=env.type, attempts=attempts, error=error
+            "message_dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            attempts=attempts,
+            error=redact_text(error),
         )
+        own_failures = 0
         while True:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     if not await self._claim(conn, record):
                         return Outcome.REDELIVERED
-                    dlq = self._dlq_record(
-                        record,
-                        ReasonCode.PROCESSING_FAILED,
-                        f"handler failed {attempts} times",
-                        env.sender,
-                        env.msgid,
-                        env.type,
-                        attempts,
-                        error,
-                    )
-                    if await self._answer_repeat(conn, env.sender, env.msgid):
-                        await self.outbox.enqueue(conn, [dlq])
+                    if own_failures < 2 and isinstance(classified, _Parsed):
+                        await self._reject_after_failure(conn, record, classified.envelope, attempts, error)
                     else:
-                        decision = Decision.rejected(
-                            ReasonCode.PROCESSING_FAILED,
-                            "the platform could not process this message; operators were alerted",
-                        )
-                        await self._record_result(
-                            conn, record, env.sender, env.msgid, env.type, decision, _key_of(env), extra=[dlq]
+                        await self.outbox.enqueue(
+                            conn,
+                            [
+                                self._dlq_record(
+                                    record,
+                                    ReasonCode.PROCESSING_FAILED,
+                                    f"failed {attempts} times, and so did recording the failure",
+                                    None,
+                                    None,
+                                    None,
+                                    attempts,
+                                    error,
+                                )
+                            ],
                         )
                     return Outcome.DEAD_LETTERED
             except asyncio.CancelledError:
                 raise
-            except Exception as again:  # noqa: BLE001 - the database is away: wait for it, never skip
-                log.warning("dead_letter_retry", error=repr(again))
+            except Exception as again:  # noqa: BLE001 - wait for the database, or fall back; never skip
+                if not is_transient(again):
+                    own_failures += 1
+                log.warning("dead_letter_retry", error=redact_text(repr(again)), own_failures=own_failures)
                 await asyncio.sleep(min(self.backoff * 4, 5.0))
+
+    async def _reject_after_failure(
+        self, conn: Conn, record: ConsumerRecord, env: Envelope[Any], attempts: int, error: str
+    ) -> None:
+        dlq = self._dlq_record(
+            record,
+            ReasonCode.PROCESSING_FAILED,
+            f"handler failed {attempts} times",
+            env.sender,
+            env.msgid,
+            env.type,
+            attempts,
+            error,
+        )
+        if await self._answer_repeat(conn, env.sender, env.msgid):
+            await self.outbox.enqueue(conn, [dlq])
+            return
+        decision = Decision.rejected(
+            ReasonCode.PROCESSING_FAILED, "the platform could not process this message; operators were alerted"
+        )
+        await self._record_result(conn, record, env.sender, env.msgid, env.type, decision, _key_of(env), extra=[dlq])
 
 
 async def _not_supported_yet(ctx: MessageContext, env: Envelope[Any]) -> Decision:
@@ -465,8 +549,11 @@ def _key_of(env: Envelope[Any]) -> str:
     return str(getattr(env.body, spec.key_field, None) or env.sender)
 
 
-def _decode_key(key: bytes | None) -> str | None:
-    return key.decode("utf-8", errors="replace") if key else None
+def _safe_key(key: bytes | None) -> str | None:
+    """A record key fit to store and echo: decoded, ID numbers masked, bounded."""
+    if not key or len(key) > 200:
+        return None
+    return redact_text(key.decode("utf-8", errors="replace"))
 
 
 def _describe(exc: Exception) -> str:

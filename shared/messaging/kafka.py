@@ -11,7 +11,9 @@ pass over it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faststream import AckPolicy
@@ -48,6 +50,20 @@ def consumer_group(service: str, topic: str) -> str:
     return f"{service}.{topic}"
 
 
+async def tolerant_parser(record: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Hand every record to the kernel. FastStream decodes header values as UTF-8 before any
+    handler runs; a record with a null or undecodable header would fail there and, under a manual
+    ack policy, be passed over. The kernel reads only the raw record, so give FastStream a copy with
+    headers it can decode."""
+    headers = [(k, (v or b"").decode("utf-8", errors="replace").encode()) for k, v in (record.headers or ())]
+    return await original(dataclasses.replace(record, headers=headers))
+
+
+async def raw_decoder(msg: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Never let FastStream parse the body (a JSON content-type with a broken body would fail there)."""
+    return msg.body
+
+
 def attach_ingress(broker: KafkaBroker, consumer: IngressConsumer, *, description: str = "") -> OffsetCommitter:
     committer = OffsetCommitter()
 
@@ -57,6 +73,8 @@ def attach_ingress(broker: KafkaBroker, consumer: IngressConsumer, *, descriptio
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         max_poll_interval_ms=10 * 60 * 1000,
+        parser=tolerant_parser,
+        decoder=raw_decoder,
         title=f"{consumer.service}:{consumer.topic}",
         description=description or None,
         include_in_schema=False,  # the AsyncAPI documents come from the typed catalogue (tools/contracts.py)

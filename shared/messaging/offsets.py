@@ -31,15 +31,16 @@ class OffsetCommitter:
         self._last = time.monotonic()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def processed(self, consumer: Any, topic: str, partition: int, offset: int) -> None:
         """Call after the record's transaction committed."""
         self._consumer = consumer
         self._pending[TopicPartition(topic, partition)] = offset + 1
         self._count += 1
-        if self._task is None:
+        if self._task is None and not self._closed:
             self._task = asyncio.create_task(self._flush_periodically())
-        if self._count >= self.max_pending or time.monotonic() - self._last >= self.interval:
+        if self._closed or self._count >= self.max_pending or time.monotonic() - self._last >= self.interval:
             await self.flush()
 
     async def flush(self) -> None:
@@ -61,6 +62,10 @@ class OffsetCommitter:
             await self.flush()
 
     async def close(self) -> None:
+        """Commit what is pending and stop the periodic flush. Records finished after this (while the
+        broker drains in-flight messages at shutdown) are committed right away while the consumer
+        still runs; if it has stopped, they are re-read on the next start, which is harmless."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

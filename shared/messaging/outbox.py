@@ -4,7 +4,9 @@
 commit). The relay publishes unpublished rows in id order, waits for the broker's acks (acks=all,
 idempotent producer), then marks them. A crash between publish and mark publishes the rows again
 with the same msgid: egress is at-least-once, and every message carries a stable id to dedupe by.
-One relay per service schema runs at a time (a session advisory lock); others stand by.
+One relay publishes a schema at a time (an advisory lock held by each batch's transaction), so
+rows go out in id order even with several replicas. A row the broker can never accept (too large,
+topic refused) is set aside with the reason (`failed_at`, `failure`) instead of blocking the rest.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from aiokafka import errors as kafka_errors
 
 from shared.clock import BusinessClock
 from shared.contracts.envelope import wire_time
@@ -92,6 +95,17 @@ class Outbox:
         return msgids
 
 
+# Errors after which a row can never be published, whatever is retried; anything else is retried.
+PERMANENT_SEND_ERRORS: tuple[type[BaseException], ...] = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.TopicAuthorizationFailedError,
+    kafka_errors.UnsupportedForMessageFormatError,
+)
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -112,6 +126,9 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._exit_before_publish = exit_before_publish
+        self._lock_key = int.from_bytes(
+            hashlib.sha256(f"outbox-relay:{schema}".encode()).digest()[:8], "big", signed=True
+        )
         self.published = 0
         # Test hook: called after the broker acked a batch and before the rows are marked.
         self.after_publish_hook: Callable[[], Awaitable[None]] | None = None
@@ -120,11 +137,17 @@ class OutboxRelay:
         self._wake.set()
 
     async def flush_once(self) -> int:
-        """Publish one batch of unpublished rows; returns how many."""
-        async with self._pool.acquire() as conn:
+        """Publish one batch of unpublished rows; returns how many rows it settled.
+
+        The batch's transaction holds an advisory lock, so one relay publishes a schema at a time,
+        in id order, even with several replicas; the lock goes with the transaction, never stale.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", self._lock_key):
+                return 0  # another relay is publishing this schema right now
             rows = await conn.fetch(
                 """SELECT id, msgid, topic, key, value, headers FROM outbox
-                   WHERE published_at IS NULL ORDER BY id LIMIT $1""",
+                   WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1""",
                 self._batch_size,
             )
             if not rows:
@@ -132,29 +155,44 @@ class OutboxRelay:
             if self._exit_before_publish:
                 log.warning("fault_injected_exit_before_publish", rows=len(rows))
                 os._exit(70)
-            futures = [
-                await self._send(r["topic"], r["key"].encode(), bytes(r["value"]), dict(r["headers"])) for r in rows
-            ]
-            await asyncio.gather(*futures)
+            published, failed = await self._publish(rows)
             if self.after_publish_hook is not None:
                 await self.after_publish_hook()
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
-            )
-        self.published += len(rows)
+            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", published)
+            for row_id, failure in failed:
+                await conn.execute("UPDATE outbox SET failed_at = now(), failure = $2 WHERE id = $1", row_id, failure)
+        self.published += len(published)
         return len(rows)
 
-    async def _wait_for_lock(self, conn: Conn, lock_key: int) -> None:
-        """Stand by while another relay publishes this schema."""
-        while True:
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
-                return
-            await asyncio.sleep(self._poll_seconds)
+    async def _publish(self, rows: Sequence[Any]) -> tuple[list[int], list[tuple[int, str]]]:
+        try:
+            futures = [await self._send_row(r) for r in rows]
+            await asyncio.gather(*futures)
+            return [r["id"] for r in rows], []
+        except PERMANENT_SEND_ERRORS:
+            pass
+        # One row the broker will never take: find it, set it aside, publish the others (in order).
+        published: list[int] = []
+        failed: list[tuple[int, str]] = []
+        for r in rows:
+            try:
+                await (await self._send_row(r))
+                published.append(r["id"])
+            except PERMANENT_SEND_ERRORS as exc:
+                failed.append((r["id"], repr(exc)))
+                log.error(
+                    "outbox_row_unpublishable",
+                    msgid=r["msgid"],
+                    topic=r["topic"],
+                    error=repr(exc),
+                    size=len(r["value"]),
+                )
+        return published, failed
+
+    async def _send_row(self, r: Any) -> asyncio.Future[Any]:
+        return await self._send(r["topic"], r["key"].encode(), bytes(r["value"]), dict(r["headers"]))
 
     async def run(self) -> None:
-        lock_key = int.from_bytes(
-            hashlib.sha256(f"outbox-relay:{self._schema}".encode()).digest()[:8], "big", signed=True
-        )
         while True:
             try:
                 conn = await self._listen_conn_factory()
@@ -163,19 +201,19 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_seconds)
                 continue
             try:
-                await self._wait_for_lock(conn, lock_key)
                 await conn.add_listener(notify_channel(self._schema), self.wake)
                 log.info("outbox_relay_started", schema=self._schema)
-                while True:
+                while not conn.is_closed():
                     self._wake.clear()
                     n = await self.flush_once()
                     if n >= self._batch_size:
                         continue
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+                log.warning("outbox_relay_listen_connection_lost", schema=self._schema)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - broker or database trouble: nothing is lost, rows stay unpublished
+            except Exception as exc:  # noqa: BLE001 - broker or database trouble: rows stay unpublished, retried
                 log.warning("outbox_relay_error", error=repr(exc))
                 await asyncio.sleep(self._poll_seconds)
             finally:

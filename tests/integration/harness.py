@@ -32,6 +32,7 @@ class Steering:
 
     poison_names: set[str] = field(default_factory=set)
     transient_failures: int = 0
+    flaky_failures: int = 0  # real (non-transient) failures before the handler succeeds
     calls: int = 0
 
 
@@ -80,7 +81,9 @@ class Harness:
 
     async def unpublished(self) -> int:
         async with self.pool.acquire() as conn:
-            return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+            return int(
+                await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL AND failed_at IS NULL")
+            )
 
 
 async def build(settings: PlatformSettings, *, subscribe: bool = True) -> Harness:
@@ -104,6 +107,9 @@ async def build(settings: PlatformSettings, *, subscribe: bool = True) -> Harnes
         if steering.transient_failures > 0:
             steering.transient_failures -= 1
             raise ConnectionError("database went away")
+        if steering.flaky_failures > 0:
+            steering.flaky_failures -= 1
+            raise ValueError("a hiccup of the handler")
         await ctx.conn.execute("INSERT INTO effects (msgid, amount) VALUES ($1, $2)", env.msgid, env.body.amount)
         event = Outgoing(events_topic, env.body.from_psn_no, "test.transfer-seen", {"msgid": env.msgid})
         return Decision.accepted([event], transfer_id=str(uuid.uuid5(uuid.NAMESPACE_OID, env.msgid)))

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.contracts.topics import province_topic
 from shared.messaging.consumer import Outcome
+from shared.messaging.outbox import Outgoing
 from shared.settings import PlatformSettings
 from tests.integration.harness import Harness, build, close, transfer_body
 from tests.support.kafka import Publisher, Watcher, envelope
@@ -230,3 +231,66 @@ async def test_unknown_type_and_wrong_topic_are_rejected_by_the_topics_primary_s
         r2 = await w.result_for(misplaced["msgid"])
     assert (r1["status"], r1["reason_code"]) == ("rejected", "INVALID_MESSAGE")
     assert (r2["status"], r2["reason_code"]) == ("rejected", "WRONG_TOPIC")
+
+
+async def test_transient_failures_do_not_count_towards_dead_lettering(harness: Harness) -> None:
+    harness.steering.transient_failures = 2
+    harness.steering.flaky_failures = 1
+    msg = envelope("transfer.requested", transfer_body())
+    async with watch(harness) as w, Publisher(harness.settings.kafka_bootstrap) as pub:
+        await pub.send(harness.source_topic, msg, key="k")
+        result = await w.result_for(msg["msgid"])
+        await asyncio.sleep(0.3)
+        assert w.matching(lambda r: r.topic == harness.dlq) == []
+    assert result["status"] == "accepted"
+    assert await harness.effects(msg["msgid"]) == 1
+
+
+async def test_a_record_whose_headers_do_not_decode_still_reaches_the_kernel(harness: Harness) -> None:
+    good = envelope("transfer.requested", transfer_body())
+    producer = AIOKafkaProducer(bootstrap_servers=harness.settings.kafka_bootstrap)
+    await producer.start()
+    async with watch(harness) as w:
+        try:
+            await producer.send_and_wait(
+                harness.source_topic,
+                b'{"broken": ',
+                key=b"k",
+                headers=[("content-type", b"application/json"), ("x-origin", b"\xff\xfe"), ("x-empty", None)],
+            )
+            await producer.send_and_wait(
+                harness.source_topic, json.dumps(good).encode(), key=b"k", headers=[("x-origin", b"\xc3\x28")]
+            )
+        finally:
+            await producer.stop()
+        [dead] = await w.wait_for(lambda r: r.topic == harness.dlq)
+        assert (await w.result_for(good["msgid"]))["status"] == "accepted"
+    assert dead.value["body"]["reason"].startswith("value is not JSON")
+
+
+async def test_a_msgid_with_control_characters_is_dead_lettered_not_echoed(harness: Harness) -> None:
+    bad = envelope("transfer.requested", transfer_body(), msgid="4403\u0000evil")
+    good = envelope("transfer.requested", transfer_body())
+    async with watch(harness) as w, Publisher(harness.settings.kafka_bootstrap) as pub:
+        await pub.send(harness.source_topic, bad, key="k")
+        await pub.send(harness.source_topic, good, key="k")
+        [dead] = await w.wait_for(lambda r: r.topic == harness.dlq)
+        assert (await w.result_for(good["msgid"]))["status"] == "accepted"
+    assert dead.value["body"]["msgid"] is None
+    assert dead.value["body"]["reason_code"] == "INVALID_MESSAGE"
+
+
+async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rest_published(bare_harness: Harness) -> None:
+    h = bare_harness
+    too_large = Outgoing(h.events_topic, "k", "test.too-large", {"blob": "x" * 2_000_000})
+    fine = Outgoing(h.events_topic, "k", "test.fine", {"n": 1})
+    async with h.pool.acquire() as conn, conn.transaction():
+        await h.consumer.outbox.enqueue(conn, [too_large, fine])
+    async with watch(h) as w:
+        await h.start_relay()
+        [published] = await w.wait_for(lambda r: r.topic == h.events_topic)
+    assert published.value["type"] == "test.fine"
+    async with h.pool.acquire() as conn:
+        failure = await conn.fetchval("SELECT failure FROM outbox WHERE type = 'test.too-large'")
+    assert "MessageSizeTooLarge" in failure
+    assert await h.unpublished() == 0

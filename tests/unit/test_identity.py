@@ -24,3 +24,14 @@ def test_redact_masks_certno_fields_and_id_numbers_in_free_text() -> None:
 
 def test_redact_text_catches_the_old_15_digit_form() -> None:
     assert "110105491231002" not in redact_text("old card 110105491231002 here")
+
+
+def test_a_certno_sent_as_a_json_number_is_masked_too() -> None:
+    out = redact({"certno": 610102195503031234, "other": 610102195503031234, "amount": 12})
+    assert out == {"certno": "610102********1234", "other": "610102********1234", "amount": 12}
+
+
+def test_twelve_digit_numbers_are_not_taken_for_id_numbers() -> None:
+    assert redact_text("institution 440300123456 and msgid 440300202611221030150001") == (
+        "institution 440300123456 and msgid 440300202611221030150001"
+    )

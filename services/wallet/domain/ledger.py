@@ -20,6 +20,8 @@ class AccountKind(StrEnum):
     """A member's personal account (个人账户) mirrored from the insured region."""
     FUND = "fund"
     """A region's fund: the counterparty of credits into personal accounts; may go negative."""
+    WALLET = "wallet"
+    """A member's wallet: quota received from providers (issue 4)."""
 
 
 def personal_account_id(psn_no: str) -> str:
@@ -56,7 +58,7 @@ class Account:
 
     @property
     def debits_must_not_exceed_credits(self) -> bool:
-        return self.kind is AccountKind.PERSONAL
+        return self.kind is not AccountKind.FUND
 
     @property
     def balance(self) -> Decimal:

@@ -11,7 +11,7 @@ from shared.messaging.outbox import Outgoing
 
 
 def event(e: events.PaymentEvent, key: str) -> Outgoing:
-    return Outgoing(PAYMENT_EVENTS, key, e.TYPE, e.model_dump(mode="json"), headers={"type_version": str(e.VERSION)})
+    return e.outgoing(PAYMENT_EVENTS, key)
 
 
 async def upsert_institution(

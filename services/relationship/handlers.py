@@ -12,9 +12,7 @@ from shared.messaging.outbox import Outgoing
 
 
 def event(e: events.RelationshipEvent, key: str) -> Outgoing:
-    return Outgoing(
-        RELATIONSHIP_EVENTS, key, e.TYPE, e.model_dump(mode="json"), headers={"type_version": str(e.VERSION)}
-    )
+    return e.outgoing(RELATIONSHIP_EVENTS, key)
 
 
 async def record_enrolment(cmd: commands.RecordEnrolment, people: PeopleRepository, identity_key: bytes) -> Decision:

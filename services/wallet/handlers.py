@@ -13,7 +13,7 @@ from shared.messaging.outbox import Outgoing
 
 
 def event(e: events.WalletEvent, key: str) -> Outgoing:
-    return Outgoing(WALLET_EVENTS, key, e.TYPE, e.model_dump(mode="json"), headers={"type_version": str(e.VERSION)})
+    return e.outgoing(WALLET_EVENTS, key)
 
 
 async def credit_account(cmd: commands.CreditAccount, ledger: LedgerRepository, clock: BusinessClock) -> Decision:

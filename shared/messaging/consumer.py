@@ -245,33 +245,31 @@ class IngressConsumer:
             except Exception as exc:  # noqa: BLE001 - classified below: transient, retried, or dead-lettered
                 if is_transient(exc):
                     transient += 1
-                    delay = min(self.backoff * 2 ** min(transient, 5), 5.0)
-                    log.warning(
+                    await self._retry_later(
                         "message_retry_transient",
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                        attempt=transient,
-                        error=redact_text(repr(exc)),
-                        retry_in=delay,
+                        record,
+                        transient,
+                        exc,
+                        min(self.backoff * 2 ** min(transient, 5), 5.0),
                     )
-                    await asyncio.sleep(delay)
                     continue
                 failures += 1
-                if failures < self.poison_attempts:
-                    delay = self.backoff * 2 ** (failures - 1)
-                    log.warning(
-                        "message_retry",
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                        attempt=failures,
-                        error=redact_text(repr(exc)),
-                        retry_in=delay,
-                    )
-                    await asyncio.sleep(delay)
-                    continue
-                return await self._dead_letter_after_failure(record, exc, failures)
+                if failures >= self.poison_attempts:
+                    return await self._dead_letter_after_failure(record, exc, failures)
+                await self._retry_later("message_retry", record, failures, exc, self.backoff * 2 ** (failures - 1))
+
+    @staticmethod
+    async def _retry_later(event: str, record: ConsumerRecord, attempt: int, exc: Exception, delay: float) -> None:
+        log.warning(
+            event,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            attempt=attempt,
+            error=redact_text(repr(exc)),
+            retry_in=delay,
+        )
+        await asyncio.sleep(delay)
 
     async def _claim(self, conn: Conn, record: ConsumerRecord) -> bool:
         """Advance the tracking record; False when this record's effects are already committed."""

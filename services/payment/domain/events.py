@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime
 
 from shared.contracts.envelope import Admdvs
+from shared.contracts.events import DomainEvent
 
 
-class PaymentEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    TYPE: ClassVar[str]
-    VERSION: ClassVar[int] = 1
+class PaymentEvent(DomainEvent):
+    """An event of the payment service."""
 
 
 class InstitutionRegistered(PaymentEvent):

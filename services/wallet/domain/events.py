@@ -5,18 +5,15 @@ Each event has a stable wire type and a version; a change that breaks readers is
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime
 
 from shared.contracts.envelope import Admdvs, Period, PsnNo
+from shared.contracts.events import DomainEvent
 from shared.money import Money
 
 
-class WalletEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    TYPE: ClassVar[str]
-    VERSION: ClassVar[int] = 1
+class WalletEvent(DomainEvent):
+    """An event of the wallet service."""
 
 
 class PersonalAccountCredited(WalletEvent):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.relationship.adapters.policy_seed import seed_policies
 from services.relationship.entrypoints.ingress import make_handlers
-from shared.messaging.runtime import ServiceRuntime
+from services.relationship.handlers import expire_bind_requests
+from shared.messaging.runtime import Periodic, ServiceRuntime
 from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent
@@ -13,4 +15,11 @@ SERVICE_DIR = Path(__file__).resolve().parent
 
 def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
     key = settings.identity_key.get_secret_value().encode()
-    return ServiceRuntime("relationship", settings, SERVICE_DIR, make_handlers(key))
+    return ServiceRuntime(
+        "relationship",
+        settings,
+        SERVICE_DIR,
+        make_handlers(key),
+        on_start=[seed_policies],
+        periodic=[Periodic("expire-bind-requests", settings.sweep_seconds, expire_bind_requests)],
+    )

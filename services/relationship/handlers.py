@@ -1,21 +1,102 @@
-"""The relationship service's handlers."""
+"""The relationship service's handlers: one plain function per command, explicit dependencies."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from services.relationship.adapters.people_repository import PeopleRepository
+from services.relationship.adapters.relationship_repository import RelationshipRepository
 from services.relationship.domain import commands, events
 from services.relationship.domain.people import supersedes
-from shared.contracts.topics import RELATIONSHIP_EVENTS
+from services.relationship.domain.policy import effective_policy, validate_override
+from services.relationship.domain.relationships import (
+    KINSHIP_GROUP,
+    EndReason,
+    Refusal,
+    Relationship,
+    Status,
+    check_eligibility,
+    check_identity,
+    check_kinship,
+    check_policy,
+    ends_on_enrolment_change,
+)
+from shared.clock import BusinessClock
+from shared.contracts import province as p
+from shared.contracts.reasons import ReasonCode
+from shared.contracts.topics import RELATIONSHIP_EVENTS, province_topic
+from shared.db.pool import Conn
 from shared.identity import certno_hash
 from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outgoing
+from shared.messaging.outbox import Outbox, Outgoing
 
 
 def event(e: events.RelationshipEvent, key: str) -> Outgoing:
     return e.outgoing(RELATIONSHIP_EVENTS, key)
 
 
-async def record_enrolment(cmd: commands.RecordEnrolment, people: PeopleRepository, identity_key: bytes) -> Decision:
+def to_both_provinces(rel: Relationship, type_: str, body: p.Body) -> list[Outgoing]:
+    """One notification to each province involved (one when both parties are insured in the same province)."""
+    topics = dict.fromkeys(province_topic(a) for a in (rel.provider_admdvs, rel.recipient_admdvs))
+    wire = body.model_dump(mode="json", exclude_none=True)
+    return [Outgoing(t, rel.provider_psn_no, type_, wire) for t in topics]
+
+
+def refused(
+    cmd: commands.RequestBind | commands.ConfirmBind,
+    rel: Relationship | None,
+    refusal: Refusal,
+    clock: BusinessClock,
+    *,
+    provider: str = "",
+    recipient: str = "",
+    kinship: str = "",
+) -> Decision:
+    e = events.RelationshipRefused(
+        provider_psn_no=rel.provider_psn_no if rel else provider,
+        recipient_psn_no=rel.recipient_psn_no if rel else recipient,
+        kinship=rel.kinship if rel else kinship,
+        reason_code=refusal.code.value,
+        occurred_at=clock.now(),
+    )
+    return Decision.rejected(refusal.code, refusal.reason, [event(e, e.provider_psn_no)])
+
+
+async def end_relationship(
+    repo: RelationshipRepository, rel: Relationship, reason: EndReason, detail: str | None, clock: BusinessClock
+) -> list[Outgoing]:
+    now = clock.now()
+    await repo.end(rel.relationship_id, now, reason.value, detail)
+    ended = events.RelationshipEnded(
+        relationship_id=rel.relationship_id,
+        provider_psn_no=rel.provider_psn_no,
+        recipient_psn_no=rel.recipient_psn_no,
+        kinship=rel.kinship,
+        reason=reason.value,
+        detail=detail,
+        was_established=rel.status is Status.ESTABLISHED,
+        provider_admdvs=rel.provider_admdvs,
+        recipient_admdvs=rel.recipient_admdvs,
+        occurred_at=now,
+    )
+    notice = p.RelationshipEnded(
+        relationship_id=rel.relationship_id,
+        provider_psn_no=rel.provider_psn_no,
+        recipient_psn_no=rel.recipient_psn_no,
+        reason=reason.value,
+        detail=detail,
+    )
+    return [*to_both_provinces(rel, "relationship.ended", notice), event(ended, rel.provider_psn_no)]
+
+
+async def record_enrolment(
+    cmd: commands.RecordEnrolment,
+    people: PeopleRepository,
+    repo: RelationshipRepository,
+    identity_key: bytes,
+    clock: BusinessClock,
+) -> Decision:
     person = cmd.person
     current = await people.get_for_update(person.psn_no)
     if not supersedes(person, current):
@@ -35,4 +116,161 @@ async def record_enrolment(cmd: commands.RecordEnrolment, people: PeopleReposito
         may_receive=person.may_receive,
         effective_at=person.effective_at,
     )
-    return Decision.completed([event(changed, person.psn_no)])
+    messages = [event(changed, person.psn_no)]
+    for rel in await repo.active_of(person.psn_no):
+        if ends_on_enrolment_change(rel, person, cmd.change_reason):
+            detail = f"{person.psn_no}: {cmd.change_reason}, status {person.psn_insu_stas}, insutype {person.insutype}"
+            messages += await end_relationship(repo, rel, EndReason.INSURANCE_CHANGED, detail, clock)
+    return Decision.completed(messages)
+
+
+async def request_bind(cmd: commands.RequestBind, repo: RelationshipRepository, clock: BusinessClock) -> Decision:
+    def refuse(refusal: Refusal) -> Decision:
+        return refused(
+            cmd, None, refusal, clock, provider=cmd.provider_psn_no, recipient=cmd.recipient_psn_no, kinship=cmd.kinship
+        )
+
+    refusal = check_kinship(cmd.provider_psn_no, cmd.recipient_psn_no, cmd.kinship)
+    if refusal:
+        return refuse(refusal)
+    people = await repo.lock_people(cmd.provider_psn_no, cmd.recipient_psn_no)
+    provider, recipient = people.get(cmd.provider_psn_no), people.get(cmd.recipient_psn_no)
+    refusal = check_eligibility(provider, recipient)
+    if refusal:
+        return refuse(refusal)
+    assert provider is not None
+    assert recipient is not None
+    refusal = check_identity(recipient, cmd.recipient_certno_hash, cmd.recipient_name)
+    if refusal:
+        return refuse(refusal)
+    rows = await repo.policy_rows(provider.insuplc_admdvs, recipient.insuplc_admdvs)
+    provider_policy = effective_policy(provider.insuplc_admdvs, rows)
+    recipient_policy = effective_policy(recipient.insuplc_admdvs, rows)
+    standing = await repo.standing(provider.psn_no, recipient.psn_no)
+    refusal = check_policy(cmd.kinship, standing, provider_policy, recipient_policy)
+    if refusal:
+        return refuse(refusal)
+    now = clock.now()
+    rel = Relationship(
+        cmd.relationship_id,
+        provider.psn_no,
+        recipient.psn_no,
+        cmd.kinship,
+        Status.PENDING,
+        provider.insuplc_admdvs,
+        recipient.insuplc_admdvs,
+        now + timedelta(seconds=provider_policy.bind_request_ttl_seconds),
+    )
+    await repo.insert_pending(rel, now, cmd.msgid)
+    requested = events.RelationshipRequested(
+        relationship_id=rel.relationship_id,
+        provider_psn_no=rel.provider_psn_no,
+        recipient_psn_no=rel.recipient_psn_no,
+        kinship=rel.kinship,
+        kinship_group=KINSHIP_GROUP[rel.kinship],
+        provider_admdvs=rel.provider_admdvs,
+        recipient_admdvs=rel.recipient_admdvs,
+        expires_at=rel.expires_at,
+        occurred_at=now,
+    )
+    return Decision.accepted([event(requested, rel.provider_psn_no)], relationship_id=rel.relationship_id)
+
+
+async def confirm_bind(cmd: commands.ConfirmBind, repo: RelationshipRepository, clock: BusinessClock) -> Decision:
+    rel = await repo.get_for_update(cmd.relationship_id)
+    if rel is None:
+        return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "no bind request has this relationship_id")
+    if rel.recipient_psn_no != cmd.recipient_psn_no:
+        return Decision.rejected(ReasonCode.NOT_A_PARTY, "only the recipient named in the request can consent")
+    if rel.status is Status.ESTABLISHED:
+        return Decision.completed(relationship_id=rel.relationship_id)  # consent was already given
+    if rel.status is Status.ENDED:
+        return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "the bind request has ended")
+    if rel.expires_at <= clock.now():
+        ended = await end_relationship(repo, rel, EndReason.BIND_REQUEST_EXPIRED, None, clock)
+        return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "the bind request expired", ended)
+    people = await repo.lock_people(rel.provider_psn_no, rel.recipient_psn_no)
+    refusal = check_eligibility(people.get(rel.provider_psn_no), people.get(rel.recipient_psn_no))
+    if refusal is None:
+        rows = await repo.policy_rows(rel.provider_admdvs, rel.recipient_admdvs)
+        standing = await repo.standing(rel.provider_psn_no, rel.recipient_psn_no, exclude=rel.relationship_id)
+        refusal = check_policy(
+            rel.kinship,
+            standing,
+            effective_policy(rel.provider_admdvs, rows),
+            effective_policy(rel.recipient_admdvs, rows),
+        )
+    if refusal:
+        return refused(cmd, rel, refusal, clock)
+    now = clock.now()
+    await repo.establish(rel.relationship_id, now)
+    established = events.RelationshipEstablished(
+        relationship_id=rel.relationship_id,
+        provider_psn_no=rel.provider_psn_no,
+        recipient_psn_no=rel.recipient_psn_no,
+        kinship=rel.kinship,
+        kinship_group=KINSHIP_GROUP[rel.kinship],
+        provider_admdvs=rel.provider_admdvs,
+        recipient_admdvs=rel.recipient_admdvs,
+        occurred_at=now,
+    )
+    notice = p.RelationshipEstablished(
+        relationship_id=rel.relationship_id,
+        provider_psn_no=rel.provider_psn_no,
+        recipient_psn_no=rel.recipient_psn_no,
+        kinship=rel.kinship,
+    )
+    messages = [*to_both_provinces(rel, "relationship.established", notice), event(established, rel.provider_psn_no)]
+    return Decision.completed(messages, relationship_id=rel.relationship_id)
+
+
+async def terminate(
+    cmd: commands.TerminateRelationship, repo: RelationshipRepository, clock: BusinessClock
+) -> Decision:
+    rel = await repo.get_for_update(cmd.relationship_id)
+    if rel is None:
+        return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "no relationship has this relationship_id")
+    if cmd.requested_by_psn_no not in (rel.provider_psn_no, rel.recipient_psn_no):
+        return Decision.rejected(ReasonCode.NOT_A_PARTY, "only the provider or the recipient can end it")
+    if rel.status is Status.ENDED:
+        return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "the relationship has already ended")
+    by_provider = cmd.requested_by_psn_no == rel.provider_psn_no
+    reason = EndReason.TERMINATED_BY_PROVIDER if by_provider else EndReason.TERMINATED_BY_RECIPIENT
+    messages = await end_relationship(repo, rel, reason, None, clock)
+    return Decision.completed(messages, relationship_id=rel.relationship_id)
+
+
+async def expire_bind_requests(conn: Conn, outbox: Outbox, clock: BusinessClock, limit: int = 100) -> int:
+    """The sweep: bind requests nobody consented to in time end, and both provinces are told."""
+    repo = RelationshipRepository(conn)
+    expired = await repo.expired_pending(clock.now(), limit)
+    messages: list[Outgoing] = []
+    for rel in expired:
+        messages += await end_relationship(repo, rel, EndReason.BIND_REQUEST_EXPIRED, None, clock)
+    await outbox.enqueue(conn, messages)
+    return len(expired)
+
+
+async def set_policy(cmd: commands.SetPolicy, conn: Conn, outbox: Outbox, clock: BusinessClock) -> dict[str, Any]:
+    """Operators change a region's row; validated before it is stored; the change is an event."""
+    row = await conn.fetchrow("SELECT settings, version FROM policies WHERE admdvs = $1 FOR UPDATE", cmd.admdvs)
+    current: dict[str, Any] = {} if row is None or cmd.replace else dict(row["settings"])
+    merged = {**current, **cmd.settings}
+    merged = {k: v for k, v in merged.items() if v is not None}
+    validate_override(merged)
+    effective_policy(cmd.admdvs, {cmd.admdvs: merged})  # the merged row must make a valid policy
+    version = 1 if row is None else row["version"] + 1
+    await conn.execute(
+        """INSERT INTO policies (admdvs, settings, version, updated_by) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (admdvs) DO UPDATE SET settings = EXCLUDED.settings, version = EXCLUDED.version,
+               updated_at = now(), updated_by = EXCLUDED.updated_by""",
+        cmd.admdvs,
+        merged,
+        version,
+        cmd.changed_by,
+    )
+    changed = events.PolicyChanged(
+        admdvs=cmd.admdvs, settings=merged, version=version, changed_by=cmd.changed_by, occurred_at=clock.now()
+    )
+    await outbox.enqueue(conn, [event(changed, cmd.admdvs)])
+    return merged

@@ -254,7 +254,11 @@ class RelationshipEnded(Body):
     relationship_id: Id
     provider_psn_no: PsnNo
     recipient_psn_no: PsnNo
-    reason: str
+    reason: str = Field(
+        description="terminated_by_provider, terminated_by_recipient, insurance_changed (either party suspended, "
+        "terminated, transferred, died or lost eligibility), bind_request_expired"
+    )
+    detail: str | None = Field(None, description="for insurance_changed: whose enrolment changed, and how")
 
 
 class SettlementCompleted(Body):

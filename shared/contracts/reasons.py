@@ -37,3 +37,7 @@ class ReasonCode(StrEnum):
     """The type is part of the interface but this platform release does not process it yet."""
     WRONG_TOPIC = "WRONG_TOPIC"
     """A known type published on a topic that does not carry it."""
+    RELATIONSHIP_EXISTS = "RELATIONSHIP_EXISTS"
+    """The two people already have an active (pending or established) relationship."""
+    NOT_A_PARTY = "NOT_A_PARTY"
+    """The person asking to confirm or end a relationship is not the party who may."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker
 from shared.clock import BusinessClock
 from shared.contracts.province import ingress_topics_of
 from shared.db.migrations import migrate
-from shared.db.pool import connect, create_pool
+from shared.db.pool import Conn, connect, create_pool
 from shared.logging import configure_logging, get_logger, library_logger
 from shared.messaging.consumer import Handler, IngressConsumer
 from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
@@ -40,12 +40,23 @@ class _LazyPool:
         return getattr(self.pool, name)
 
 
+@dataclass(frozen=True)
+class Periodic:
+    """Work a service does on a timer, in its own transaction (e.g. a sweep of deadlines)."""
+
+    name: str
+    seconds: float
+    run: Callable[[Conn, Outbox, BusinessClock], Awaitable[int]]
+
+
 @dataclass
 class ServiceRuntime:
     service: str
     settings: PlatformSettings
     service_dir: Path
     handlers: Mapping[str, Handler]
+    on_start: Sequence[Callable[[asyncpg.Pool[Any]], Awaitable[None]]] = ()
+    periodic: Sequence[Periodic] = ()
     clock: BusinessClock = field(init=False)
     broker: KafkaBroker = field(init=False)
     outbox: Outbox = field(init=False)
@@ -53,6 +64,7 @@ class ServiceRuntime:
     committers: list[OffsetCommitter] = field(init=False, default_factory=list)
     _pool: _LazyPool = field(init=False, default_factory=_LazyPool)
     _relay_task: asyncio.Task[None] | None = field(init=False, default=None)
+    _periodic_tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -88,6 +100,8 @@ class ServiceRuntime:
         finally:
             await conn.close()
         self._pool.pool = await create_pool(dsn, max_size=self.settings.pg_pool_size)
+        for hook in self.on_start:
+            await hook(self._pool.pool)
 
     async def start_relay(self) -> None:
         relay = OutboxRelay(
@@ -100,6 +114,8 @@ class ServiceRuntime:
             exit_before_publish=self.settings.fault_inject == "relay_exit_before_publish",
         )
         self._relay_task = asyncio.create_task(relay.run(), name=f"{self.service}-outbox-relay")
+        for job in self.periodic:
+            self._periodic_tasks.append(asyncio.create_task(self._every(job), name=f"{self.service}-{job.name}"))
         log.info("service_started", topics=[c.topic for c in self.consumers], kafka=self.settings.kafka_bootstrap)
 
     async def flush_offsets(self) -> None:
@@ -107,8 +123,23 @@ class ServiceRuntime:
         for committer in self.committers:
             await committer.close()
 
+    async def _every(self, job: Periodic) -> None:
+        while True:
+            await asyncio.sleep(job.seconds)
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    done = await job.run(conn, self.outbox, self.clock)
+                if done:
+                    log.info("periodic_done", job=job.name, count=done)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the next round tries again; nothing was committed
+                log.warning("periodic_failed", job=job.name, error=repr(exc))
+
     async def stop(self) -> None:
-        """After the consumers stopped (in-flight messages finished): relay and pool."""
+        """After the consumers stopped (in-flight messages finished): timers, relay and pool."""
+        for task in self._periodic_tasks:
+            task.cancel()
         if self._relay_task is not None:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

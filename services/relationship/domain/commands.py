@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from services.relationship.domain.people import Person
 
@@ -11,3 +12,34 @@ from services.relationship.domain.people import Person
 class RecordEnrolment:
     person: Person
     change_reason: str
+
+
+@dataclass(frozen=True)
+class RequestBind:
+    relationship_id: str
+    provider_psn_no: str
+    recipient_psn_no: str
+    kinship: str
+    recipient_certno_hash: str
+    recipient_name: str
+    msgid: str
+
+
+@dataclass(frozen=True)
+class ConfirmBind:
+    relationship_id: str
+    recipient_psn_no: str
+
+
+@dataclass(frozen=True)
+class TerminateRelationship:
+    relationship_id: str
+    requested_by_psn_no: str
+
+
+@dataclass(frozen=True)
+class SetPolicy:
+    admdvs: str
+    settings: dict[str, Any]
+    changed_by: str
+    replace: bool = False

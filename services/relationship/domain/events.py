@@ -1,6 +1,9 @@
-"""Events on relationship.events.v1. No certificate number or name in clear: keyed hashes only."""
+"""Events on relationship.events.v1: every state change, for analytics and the other services.
+No certificate number or name in clear: keyed hashes only."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import AwareDatetime
 
@@ -31,4 +34,84 @@ class PersonEnrolmentChanged(RelationshipEvent):
     effective_at: AwareDatetime
 
 
-EVENTS: tuple[type[RelationshipEvent], ...] = (PersonEnrolmentChanged,)
+class RelationshipRequested(RelationshipEvent):
+    """A provider asked to bind a relative; it waits for the recipient's consent until `expires_at`."""
+
+    TYPE = "relationship.requested"
+
+    relationship_id: str
+    provider_psn_no: PsnNo
+    recipient_psn_no: PsnNo
+    kinship: str
+    kinship_group: str
+    provider_admdvs: Admdvs
+    recipient_admdvs: Admdvs
+    expires_at: AwareDatetime
+    occurred_at: AwareDatetime
+
+
+class RelationshipRefused(RelationshipEvent):
+    """A bind request or confirmation was refused (the sender got `rejected` with this code)."""
+
+    TYPE = "relationship.refused"
+
+    provider_psn_no: PsnNo
+    recipient_psn_no: PsnNo
+    kinship: str
+    reason_code: str
+    occurred_at: AwareDatetime
+
+
+class RelationshipEstablished(RelationshipEvent):
+    """Both parties consented: the provider's account may now help the recipient."""
+
+    TYPE = "relationship.established"
+
+    relationship_id: str
+    provider_psn_no: PsnNo
+    recipient_psn_no: PsnNo
+    kinship: str
+    kinship_group: str
+    provider_admdvs: Admdvs
+    recipient_admdvs: Admdvs
+    occurred_at: AwareDatetime
+
+
+class RelationshipEnded(RelationshipEvent):
+    """A relationship (or a bind request) ended. When `was_established`, the recipient's unspent quota from
+    this provider goes back to the provider's account (the wallet service acts on this event)."""
+
+    TYPE = "relationship.ended"
+
+    relationship_id: str
+    provider_psn_no: PsnNo
+    recipient_psn_no: PsnNo
+    kinship: str
+    reason: str
+    detail: str | None
+    was_established: bool
+    provider_admdvs: Admdvs
+    recipient_admdvs: Admdvs
+    occurred_at: AwareDatetime
+
+
+class PolicyChanged(RelationshipEvent):
+    """An operator changed a region's policy row (the override, not the effective policy)."""
+
+    TYPE = "relationship.policy-changed"
+
+    admdvs: Admdvs
+    settings: dict[str, Any]
+    version: int
+    changed_by: str
+    occurred_at: AwareDatetime
+
+
+EVENTS: tuple[type[RelationshipEvent], ...] = (
+    PersonEnrolmentChanged,
+    RelationshipRequested,
+    RelationshipRefused,
+    RelationshipEstablished,
+    RelationshipEnded,
+    PolicyChanged,
+)

@@ -1,17 +1,26 @@
-"""Ingress messages the relationship service answers."""
+"""Ingress messages the relationship service answers: translate each into a command, call its handler."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from services.relationship import handlers
 from services.relationship.adapters.people_repository import PeopleRepository
+from services.relationship.adapters.relationship_repository import RelationshipRepository
 from services.relationship.domain import commands
 from services.relationship.domain.people import Person
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.identity import certno_hash
 from shared.messaging.consumer import Decision, Handler, MessageContext
+
+RELATIONSHIP_NAMESPACE = uuid.UUID("0f9f6c52-3b5e-4f3e-9a43-4d2f7c1b8e21")
+
+
+def relationship_id_for(sender: str, msgid: str) -> str:
+    """Deterministic: a handler retried after a failure names the same relationship."""
+    return str(uuid.uuid5(RELATIONSHIP_NAMESPACE, f"{sender}:{msgid}"))
 
 
 def make_handlers(identity_key: bytes) -> dict[str, Handler]:
@@ -29,6 +38,38 @@ def make_handlers(identity_key: bytes) -> dict[str, Handler]:
             effective_at=b.effective_at,
         )
         cmd = commands.RecordEnrolment(person=person, change_reason=b.change_reason)
-        return await handlers.record_enrolment(cmd, PeopleRepository(ctx.conn), identity_key)
+        return await handlers.record_enrolment(
+            cmd, PeopleRepository(ctx.conn), RelationshipRepository(ctx.conn), identity_key, ctx.clock
+        )
 
-    return {"enrollment.changed": on_enrollment_changed}
+    async def on_bind_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.RelationshipBindRequested = env.body
+        cmd = commands.RequestBind(
+            relationship_id=relationship_id_for(env.sender, env.msgid),
+            provider_psn_no=b.provider_psn_no,
+            recipient_psn_no=b.recipient_psn_no,
+            kinship=b.kinship,
+            recipient_certno_hash=certno_hash(b.recipient_certno, identity_key),
+            recipient_name=b.recipient_name,
+            msgid=env.msgid,
+        )
+        return await handlers.request_bind(cmd, RelationshipRepository(ctx.conn), ctx.clock)
+
+    async def on_bind_confirmed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.RelationshipBindConfirmed = env.body
+        cmd = commands.ConfirmBind(relationship_id=b.relationship_id, recipient_psn_no=b.recipient_psn_no)
+        return await handlers.confirm_bind(cmd, RelationshipRepository(ctx.conn), ctx.clock)
+
+    async def on_terminate_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.RelationshipTerminateRequested = env.body
+        cmd = commands.TerminateRelationship(
+            relationship_id=b.relationship_id, requested_by_psn_no=b.requested_by_psn_no
+        )
+        return await handlers.terminate(cmd, RelationshipRepository(ctx.conn), ctx.clock)
+
+    return {
+        "enrollment.changed": on_enrollment_changed,
+        "relationship.bind-requested": on_bind_requested,
+        "relationship.bind-confirmed": on_bind_confirmed,
+        "relationship.terminate-requested": on_terminate_requested,
+    }

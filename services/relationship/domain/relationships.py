@@ -1,0 +1,134 @@
+"""Who may help whom: the binding rules, as pure decisions over what the service knows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from services.relationship.domain.people import Person
+from services.relationship.domain.policy import RegionalPolicy
+from shared.contracts.reasons import ReasonCode
+
+KINSHIP_GROUP: dict[str, str] = {
+    "spouse": "immediate",
+    "parent": "immediate",
+    "child": "immediate",
+    "sibling": "extended",
+    "grandparent": "extended",
+    "maternal_grandparent": "extended",
+    "grandchild": "extended",
+    "maternal_grandchild": "extended",
+}
+"""The eight close relatives of the Civil Code, by what the recipient is to the provider."""
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    ESTABLISHED = "established"
+    ENDED = "ended"
+
+
+class EndReason(StrEnum):
+    TERMINATED_BY_PROVIDER = "terminated_by_provider"
+    TERMINATED_BY_RECIPIENT = "terminated_by_recipient"
+    INSURANCE_CHANGED = "insurance_changed"
+    BIND_REQUEST_EXPIRED = "bind_request_expired"
+
+
+@dataclass(frozen=True)
+class Relationship:
+    relationship_id: str
+    provider_psn_no: str
+    recipient_psn_no: str
+    kinship: str
+    status: Status
+    provider_admdvs: str
+    recipient_admdvs: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What is already bound around the two people, counted over active (pending or established) relationships."""
+
+    provider_recipients: int = 0
+    provider_recipients_by_group: dict[str, int] = field(default_factory=dict)
+    recipient_providers: int = 0
+    provider_is_recipient: bool = False
+    recipient_is_provider: bool = False
+    pair_exists: bool = False
+    reverse_exists: bool = False
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: ReasonCode
+    reason: str
+
+
+def check_kinship(provider_psn_no: str, recipient_psn_no: str, kinship: str) -> Refusal | None:
+    if kinship not in KINSHIP_GROUP:
+        return Refusal(ReasonCode.NOT_CLOSE_RELATIVE, f"{kinship!r} is not one of the eight close relatives")
+    if provider_psn_no == recipient_psn_no:
+        return Refusal(ReasonCode.NOT_CLOSE_RELATIVE, "provider and recipient are the same person")
+    return None
+
+
+def check_eligibility(provider: Person | None, recipient: Person | None) -> Refusal | None:
+    if provider is None:
+        return Refusal(ReasonCode.UNKNOWN_PERSON, "the provider is not enrolled on the platform")
+    if recipient is None:
+        return Refusal(ReasonCode.UNKNOWN_PERSON, "the recipient is not enrolled on the platform")
+    if not provider.may_provide:
+        return Refusal(
+            ReasonCode.NOT_ELIGIBLE_PROVIDER,
+            "a provider must be employee-insured (310), in normal status, with a personal account",
+        )
+    if not recipient.may_receive:
+        return Refusal(
+            ReasonCode.NOT_ELIGIBLE_RECIPIENT, "a recipient must be employee- or resident-insured (310/390), normal"
+        )
+    return None
+
+
+def check_identity(recipient: Person, certno_hash: str, name: str) -> Refusal | None:
+    if recipient.certno_hash != certno_hash or recipient.psn_name.strip() != name.strip():
+        return Refusal(ReasonCode.IDENTITY_MISMATCH, "the recipient's certificate number or name does not match")
+    return None
+
+
+def check_policy(
+    kinship: str, standing: Standing, provider_policy: RegionalPolicy, recipient_policy: RegionalPolicy
+) -> Refusal | None:
+    """Provider-side limits from the provider's region, recipient-side from the recipient's, two-way from both."""
+    if standing.pair_exists:
+        return Refusal(ReasonCode.RELATIONSHIP_EXISTS, "these two people already have an active relationship")
+    cap = provider_policy.max_active_recipients_per_provider
+    if cap is not None and standing.provider_recipients >= cap:
+        return Refusal(ReasonCode.POLICY_LIMIT, f"the provider's region allows at most {cap} recipients")
+    group = KINSHIP_GROUP[kinship]
+    group_cap = provider_policy.max_recipients_per_kinship_group.get(group)
+    if group_cap is not None and standing.provider_recipients_by_group.get(group, 0) >= group_cap:
+        return Refusal(
+            ReasonCode.POLICY_LIMIT, f"the provider's region allows at most {group_cap} {group} relatives as recipients"
+        )
+    if recipient_policy.recipient_single_provider and standing.recipient_providers >= 1:
+        return Refusal(ReasonCode.POLICY_LIMIT, "the recipient's region allows only one provider per recipient")
+    if not provider_policy.bound_recipient_may_provide and standing.provider_is_recipient:
+        return Refusal(ReasonCode.POLICY_LIMIT, "in the provider's region a bound recipient may not be a provider")
+    if not recipient_policy.bound_recipient_may_provide and standing.recipient_is_provider:
+        return Refusal(ReasonCode.POLICY_LIMIT, "in the recipient's region a provider may not also be a recipient")
+    if standing.reverse_exists and not (provider_policy.two_way_allowed and recipient_policy.two_way_allowed):
+        return Refusal(ReasonCode.POLICY_LIMIT, "two-way relationships need both regions to allow them")
+    return None
+
+
+def ends_on_enrolment_change(rel: Relationship, person: Person, change_reason: str) -> bool:
+    """Suspension, termination, transfer or death of either party ends the relationship; so does a change
+    after which the person can no longer play their part in it."""
+    if change_reason in ("suspend", "terminate", "transfer", "death"):
+        return True
+    if rel.provider_psn_no == person.psn_no and not person.may_provide:
+        return True
+    return rel.recipient_psn_no == person.psn_no and not person.may_receive

@@ -1,0 +1,106 @@
+"""Operators change regional policies without a deploy:
+
+  python -m services.relationship.entrypoints.policy_cli show [ADMDVS]
+  python -m services.relationship.entrypoints.policy_cli set ADMDVS FIELD=VALUE ... [--by NAME] [--replace]
+
+VALUE is JSON (`10`, `true`, `{"immediate": 4}`, `null` to remove the field from the row so it inherits).
+Changes are validated (docs/policies.md lists the fields), take effect for the next message, and are
+published as `relationship.policy-changed` events. Connects as the relationship service (MEDAID_* settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+from services.relationship.domain import commands
+from services.relationship.domain.policy import NATIONAL, RegionalPolicy, effective_policy
+from services.relationship.handlers import set_policy
+from shared.clock import BusinessClock
+from shared.db.pool import connect
+from shared.messaging.outbox import Outbox
+from shared.settings import PlatformSettings
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        field, sep, raw = pair.partition("=")
+        if not sep or field not in RegionalPolicy.model_fields:
+            raise ValueError(
+                f"{pair!r}: expected FIELD=VALUE with FIELD one of {', '.join(RegionalPolicy.model_fields)}"
+            )
+        try:
+            settings[field] = json.loads(raw)
+        except ValueError as exc:
+            raise ValueError(f"{pair!r}: the value must be JSON ({exc})") from exc
+    return settings
+
+
+async def show(settings: PlatformSettings, admdvs: str | None) -> None:
+    conn = await connect(settings.dsn("relationship"))
+    try:
+        rows = {
+            r["admdvs"]: (dict(r["settings"]), r["version"], r["updated_by"])
+            for r in await conn.fetch("SELECT admdvs, settings, version, updated_by FROM policies ORDER BY admdvs")
+        }
+    finally:
+        await conn.close()
+    if admdvs is None:
+        for region, (row, version, by) in rows.items():
+            print(f"{region}  v{version} by {by}: {json.dumps(row, ensure_ascii=False) or '{}'}")
+        return
+    effective = effective_policy(admdvs, {k: v[0] for k, v in rows.items()})
+    print(f"effective policy for {admdvs} (national {NATIONAL} <- province {admdvs[:2]}0000 <- region {admdvs}):")
+    for field, value in effective.model_dump().items():
+        source = next(
+            (lvl for lvl in (admdvs, admdvs[:2] + "0000", NATIONAL) if field in rows.get(lvl, ({},))[0]), "default"
+        )
+        print(f"  {field:38} {json.dumps(value):>20}   ({source})")
+
+
+async def change(settings: PlatformSettings, cmd: commands.SetPolicy) -> dict[str, Any]:
+    clock = BusinessClock(settings.clock_start, settings.clock_offset_seconds)
+    conn = await connect(settings.dsn("relationship"))
+    try:
+        async with conn.transaction():
+            return await set_policy(cmd, conn, Outbox("relationship", "relationship", clock), clock)
+    finally:
+        await conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_show = sub.add_parser("show")
+    p_show.add_argument("admdvs", nargs="?")
+    p_set = sub.add_parser("set")
+    p_set.add_argument("admdvs")
+    p_set.add_argument("assignments", nargs="+")
+    p_set.add_argument("--by", default="operator")
+    p_set.add_argument("--replace", action="store_true", help="replace the whole row instead of merging into it")
+    args = parser.parse_args(argv)
+    settings = PlatformSettings()
+    if args.command == "show":
+        asyncio.run(show(settings, args.admdvs))
+        return 0
+    if len(args.admdvs) != 6 or not args.admdvs.isdigit():
+        print(f"{args.admdvs!r} is not a 6-digit region code", file=sys.stderr)
+        return 2
+    try:
+        cmd = commands.SetPolicy(args.admdvs, parse_assignments(args.assignments), args.by, args.replace)
+        row = asyncio.run(change(settings, cmd))
+    except (ValueError, ValidationError) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.admdvs}: {json.dumps(row, ensure_ascii=False)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The binding rules as pure decisions (services/relationship/domain)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.relationship.domain.people import Person
+from services.relationship.domain.policy import SEED, RegionalPolicy, effective_policy, validate_override
+from services.relationship.domain.relationships import (
+    KINSHIP_GROUP,
+    Relationship,
+    Standing,
+    Status,
+    check_eligibility,
+    check_identity,
+    check_kinship,
+    check_policy,
+    ends_on_enrolment_change,
+)
+from services.relationship.entrypoints.policy_cli import parse_assignments
+from shared.contracts.reasons import ReasonCode
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=8)))
+PROVIDER = Person("P", "张伟", "hash-p", "01", "310", "1", "440300", True, T0)
+RECIPIENT = Person("R", "王秀英", "hash-r", "01", "390", "1", "610100", False, T0)
+NATIONAL = RegionalPolicy()
+
+
+def code(refusal: object) -> ReasonCode | None:
+    return getattr(refusal, "code", None)
+
+
+@pytest.mark.parametrize("kinship", sorted(KINSHIP_GROUP))
+def test_the_eight_close_relatives_may_be_bound(kinship: str) -> None:
+    assert check_kinship("P", "R", kinship) is None
+
+
+@pytest.mark.parametrize("kinship", ["friend", "cousin", "Parent", ""])
+def test_anyone_else_is_not_a_close_relative(kinship: str) -> None:
+    assert code(check_kinship("P", "R", kinship)) is ReasonCode.NOT_CLOSE_RELATIVE
+
+
+def test_nobody_binds_themselves() -> None:
+    assert code(check_kinship("P", "P", "spouse")) is ReasonCode.NOT_CLOSE_RELATIVE
+
+
+def test_unknown_people_are_refused() -> None:
+    assert code(check_eligibility(None, RECIPIENT)) is ReasonCode.UNKNOWN_PERSON
+    assert code(check_eligibility(PROVIDER, None)) is ReasonCode.UNKNOWN_PERSON
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"has_personal_account": False}, {"insutype": "390"}, {"psn_insu_stas": "2"}, {"psn_insu_stas": "4"}],
+    ids=["pooling-only", "resident", "suspended", "terminated"],
+)
+def test_a_provider_is_an_employee_member_in_normal_status_with_a_personal_account(change: dict[str, object]) -> None:
+    assert check_eligibility(PROVIDER, RECIPIENT) is None
+    assert code(check_eligibility(replace(PROVIDER, **change), RECIPIENT)) is ReasonCode.NOT_ELIGIBLE_PROVIDER  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("change", [{"insutype": "410"}, {"insutype": "510"}, {"psn_insu_stas": "2"}])
+def test_a_recipient_is_employee_or_resident_insured_in_normal_status(change: dict[str, object]) -> None:
+    assert check_eligibility(PROVIDER, replace(PROVIDER, psn_no="R2")) is None, "an employee member may receive"
+    refusal = check_eligibility(PROVIDER, replace(RECIPIENT, **change))  # type: ignore[arg-type]
+    assert code(refusal) is ReasonCode.NOT_ELIGIBLE_RECIPIENT
+
+
+def test_the_recipients_certificate_number_and_name_must_match_the_enrolment() -> None:
+    assert check_identity(RECIPIENT, "hash-r", " 王秀英 ") is None
+    assert code(check_identity(RECIPIENT, "hash-x", "王秀英")) is ReasonCode.IDENTITY_MISMATCH
+    assert code(check_identity(RECIPIENT, "hash-r", "王秀")) is ReasonCode.IDENTITY_MISMATCH
+
+
+def policy(region: str) -> RegionalPolicy:
+    return effective_policy(region, SEED)
+
+
+def test_a_second_active_relationship_for_the_same_pair_is_refused() -> None:
+    refusal = check_policy("parent", Standing(pair_exists=True), NATIONAL, NATIONAL)
+    assert code(refusal) is ReasonCode.RELATIONSHIP_EXISTS
+
+
+def test_hunan_caps_a_providers_recipients_at_ten() -> None:
+    hunan = policy("430100")
+    assert check_policy("sibling", Standing(provider_recipients=9), hunan, NATIONAL) is None
+    assert code(check_policy("sibling", Standing(provider_recipients=10), hunan, NATIONAL)) is ReasonCode.POLICY_LIMIT
+    assert check_policy("sibling", Standing(provider_recipients=50), NATIONAL, hunan) is None, "provider's region"
+
+
+def test_tianjin_caps_spouse_parents_and_children_at_four() -> None:
+    tianjin = policy("120100")
+    full = Standing(provider_recipients=4, provider_recipients_by_group={"immediate": 4})
+    assert code(check_policy("child", full, tianjin, NATIONAL)) is ReasonCode.POLICY_LIMIT
+    assert check_policy("sibling", full, tianjin, NATIONAL) is None, "other relatives are not in that group"
+
+
+def test_shandong_allows_one_provider_per_recipient() -> None:
+    shandong = policy("370100")
+    assert code(check_policy("parent", Standing(recipient_providers=1), NATIONAL, shandong)) is ReasonCode.POLICY_LIMIT
+    assert check_policy("parent", Standing(recipient_providers=1), shandong, NATIONAL) is None, "recipient's region"
+
+
+def test_in_shandong_a_bound_recipient_may_not_provide_and_a_provider_may_not_receive() -> None:
+    shandong = policy("370100")
+    assert (
+        code(check_policy("parent", Standing(provider_is_recipient=True), shandong, NATIONAL))
+        is ReasonCode.POLICY_LIMIT
+    )
+    assert (
+        code(check_policy("parent", Standing(recipient_is_provider=True), NATIONAL, shandong))
+        is ReasonCode.POLICY_LIMIT
+    )
+    assert check_policy("parent", Standing(provider_is_recipient=True), NATIONAL, NATIONAL) is None
+
+
+def test_two_way_relationships_need_both_regions_to_allow_them() -> None:
+    guangxi = policy("450100")
+    reverse = Standing(reverse_exists=True)
+    assert code(check_policy("spouse", reverse, NATIONAL, NATIONAL)) is ReasonCode.POLICY_LIMIT
+    assert code(check_policy("spouse", reverse, guangxi, NATIONAL)) is ReasonCode.POLICY_LIMIT
+    assert check_policy("spouse", reverse, guangxi, guangxi) is None
+
+
+def test_a_pooling_region_row_overrides_its_province_which_overrides_the_nation() -> None:
+    rows = {
+        **SEED,
+        "430000": {"max_active_recipients_per_provider": 10},
+        "430100": {"max_active_recipients_per_provider": 3},
+    }
+    assert effective_policy("430100", rows).max_active_recipients_per_provider == 3
+    assert effective_policy("430200", rows).max_active_recipients_per_provider == 10
+    assert effective_policy("440300", rows).max_active_recipients_per_provider is None
+
+
+def test_policy_changes_are_validated() -> None:
+    with pytest.raises(ValueError, match="kinship group"):
+        validate_override({"max_recipients_per_kinship_group": {"cousins": 2}})
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        validate_override({"max_active_recipients_per_provider": 0})
+    with pytest.raises(ValueError, match="Extra inputs are not permitted"):
+        validate_override({"no_such_field": 1})
+    assert parse_assignments(["two_way_allowed=true", 'max_recipients_per_kinship_group={"immediate": 2}']) == {
+        "two_way_allowed": True,
+        "max_recipients_per_kinship_group": {"immediate": 2},
+    }
+    with pytest.raises(ValueError, match="expected FIELD=VALUE"):
+        parse_assignments(["two_way_allowed"])
+
+
+REL = Relationship("r1", "P", "R", "parent", Status.ESTABLISHED, "440300", "610100", T0)
+
+
+@pytest.mark.parametrize("reason", ["suspend", "terminate", "transfer", "death"])
+def test_an_insurance_change_of_either_party_ends_the_relationship(reason: str) -> None:
+    assert ends_on_enrolment_change(REL, PROVIDER, reason)
+    assert ends_on_enrolment_change(REL, RECIPIENT, reason)
+
+
+def test_a_change_that_keeps_a_person_eligible_for_their_part_ends_nothing() -> None:
+    assert not ends_on_enrolment_change(REL, PROVIDER, "resume")
+    assert not ends_on_enrolment_change(REL, replace(RECIPIENT, insutype="310"), "enrol")
+    assert ends_on_enrolment_change(REL, replace(PROVIDER, has_personal_account=False), "enrol"), "lost eligibility"

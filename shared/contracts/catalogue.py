@@ -69,5 +69,8 @@ def message_model(type_name: str, body: type[BaseModel]) -> type[BaseModel]:
 def all_messages() -> dict[str, type[BaseModel]]:
     bodies: dict[str, type[BaseModel]] = {**province.ALL_MESSAGES, "dlq.record": DlqRecord}
     for events in service_events().values():
+        clash = set(events) & set(bodies)
+        if clash:
+            raise ValueError(f"message types defined twice: {sorted(clash)}")
         bodies.update(events)
     return {t: message_model(t, b) for t, b in sorted(bodies.items())}

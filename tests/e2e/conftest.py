@@ -44,6 +44,7 @@ async def platform(infra: Infra, topics: None) -> AsyncIterator[Platform]:
         "MEDAID_PG_PASSWORD": SERVICE_PASSWORD,
         "MEDAID_LOG_FORMAT": "json",
         "MEDAID_OUTBOX_POLL_SECONDS": "0.2",
+        "MEDAID_SWEEP_SECONDS": "0.5",
     }
     (TEST_STATE_DIR / "logs").mkdir(parents=True, exist_ok=True)
     for name in ("wallet", "relationship", "payment", "clearing"):

@@ -203,7 +203,7 @@ async def test_every_ingress_message_gets_exactly_one_result(platform: Platform)
     assert statuses == [
         ("completed", None),
         ("completed", None),
-        ("rejected", "NOT_SUPPORTED_YET"),
+        ("rejected", "UNKNOWN_PERSON"),  # the recipient was never enrolled
         ("rejected", "NOT_SUPPORTED_YET"),
         ("rejected", "NOT_SUPPORTED_YET"),
         ("rejected", "NOT_SUPPORTED_YET"),

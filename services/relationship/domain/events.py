@@ -37,7 +37,7 @@ class PersonEnrolmentChanged(RelationshipEvent):
 class RelationshipRequested(RelationshipEvent):
     """A provider asked to bind a relative; it waits for the recipient's consent until `expires_at`."""
 
-    TYPE = "relationship.requested"
+    TYPE = "relationship.relationship-requested"
 
     relationship_id: str
     provider_psn_no: PsnNo
@@ -53,7 +53,7 @@ class RelationshipRequested(RelationshipEvent):
 class RelationshipRefused(RelationshipEvent):
     """A bind request or confirmation was refused (the sender got `rejected` with this code)."""
 
-    TYPE = "relationship.refused"
+    TYPE = "relationship.bind-refused"
 
     provider_psn_no: PsnNo
     recipient_psn_no: PsnNo
@@ -65,7 +65,7 @@ class RelationshipRefused(RelationshipEvent):
 class RelationshipEstablished(RelationshipEvent):
     """Both parties consented: the provider's account may now help the recipient."""
 
-    TYPE = "relationship.established"
+    TYPE = "relationship.relationship-established"
 
     relationship_id: str
     provider_psn_no: PsnNo
@@ -81,7 +81,7 @@ class RelationshipEnded(RelationshipEvent):
     """A relationship (or a bind request) ended. When `was_established`, the recipient's unspent quota from
     this provider goes back to the provider's account (the wallet service acts on this event)."""
 
-    TYPE = "relationship.ended"
+    TYPE = "relationship.relationship-ended"
 
     relationship_id: str
     provider_psn_no: PsnNo

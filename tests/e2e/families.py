@@ -1,0 +1,129 @@
+"""Playing provinces in end-to-end tests: enrol people, bind them, confirm, terminate."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from shared.contracts.topics import EVENT_TOPICS, INGRESS_TOPICS, PROVINCE_TOPICS, dlq_topic
+from tests.support.kafka import Publisher, Record, Watcher, envelope
+
+ALL_OUTPUT = [*PROVINCE_TOPICS, *EVENT_TOPICS.values(), *(dlq_topic(t) for t in INGRESS_TOPICS)]
+SURNAMES = "王李张刘陈杨黄赵吴周"
+
+
+@dataclass(frozen=True)
+class Member:
+    psn_no: str
+    certno: str
+    name: str
+    region: str
+
+
+class Provinces:
+    def __init__(self, publisher: Publisher, watcher: Watcher) -> None:
+        self.pub = publisher
+        self.w = watcher
+
+    async def ask(
+        self, topic: str, type_: str, body: dict[str, Any], sender: str, key: str, msgid: str | None = None
+    ) -> dict[str, Any]:
+        msg = envelope(type_, body, sender=sender, msgid=msgid)
+        await self.pub.send(topic, msg, key=key)
+        return await self.w.result_for(msg["msgid"])
+
+    async def enrol(
+        self,
+        region: str,
+        insutype: str = "310",
+        account: bool = True,
+        status: str = "1",
+        change: str = "enrol",
+        member: Member | None = None,
+        effective: str = "2026-01-01",
+    ) -> Member:
+        m = member or Member(
+            f"{region}{random.randrange(10**14):014d}",
+            f"{region}19{random.randrange(50, 99)}0{random.randrange(1, 9)}1{random.randrange(1, 9)}"
+            f"{random.randrange(1000, 9999)}",
+            random.choice(SURNAMES) + random.choice(["伟", "芳", "秀英", "建国", "敏"]),
+            region,
+        )
+        body = {
+            "psn_no": m.psn_no,
+            "psn_name": m.name,
+            "psn_cert_type": "01",
+            "certno": m.certno,
+            "insutype": insutype,
+            "psn_insu_stas": status,
+            "insuplc_admdvs": m.region,
+            "has_personal_account": account,
+            "change_reason": change,
+            "effective_at": f"{effective}T00:00:00+08:00",
+        }
+        result = await self.ask("ingress.enrollment.v1", "enrollment.changed", body, m.region, m.psn_no)
+        assert result["status"] == "completed", result
+        return m
+
+    async def enrol_many(self, region: str, n: int, **kwargs: Any) -> list[Member]:
+        return list(await asyncio.gather(*(self.enrol(region, **kwargs) for _ in range(n))))
+
+    async def bind(
+        self,
+        provider: Member,
+        recipient: Member,
+        kinship: str = "parent",
+        *,
+        certno: str | None = None,
+        name: str | None = None,
+        msgid: str | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "provider_psn_no": provider.psn_no,
+            "recipient_psn_no": recipient.psn_no,
+            "kinship": kinship,
+            "recipient_certno": certno or recipient.certno,
+            "recipient_name": name or recipient.name,
+        }
+        return await self.ask(
+            "ingress.relationship.v1", "relationship.bind-requested", body, provider.region, provider.psn_no, msgid
+        )
+
+    async def confirm(self, relationship_id: str, recipient: Member, msgid: str | None = None) -> dict[str, Any]:
+        body = {"relationship_id": relationship_id, "recipient_psn_no": recipient.psn_no}
+        return await self.ask(
+            "ingress.relationship.v1", "relationship.bind-confirmed", body, recipient.region, recipient.psn_no, msgid
+        )
+
+    async def terminate(self, relationship_id: str, by: Member) -> dict[str, Any]:
+        body = {"relationship_id": relationship_id, "requested_by_psn_no": by.psn_no}
+        return await self.ask("ingress.relationship.v1", "relationship.terminate-requested", body, by.region, by.psn_no)
+
+    async def bound(self, provider: Member, recipient: Member, kinship: str = "parent") -> str:
+        """Request and confirm: an established relationship's id."""
+        requested = await self.bind(provider, recipient, kinship)
+        assert requested["status"] == "accepted", requested
+        confirmed = await self.confirm(requested["relationship_id"], recipient)
+        assert confirmed["status"] == "completed", confirmed
+        return str(requested["relationship_id"])
+
+    def notifications(self, type_: str, relationship_id: str) -> list[Record]:
+        return self.w.matching(
+            lambda r: (
+                isinstance(r.value, dict)
+                and r.value.get("type") == type_
+                and r.topic.startswith("province.")
+                and r.value["body"].get("relationship_id") == relationship_id
+            )
+        )
+
+    def events(self, type_: str, relationship_id: str) -> list[Record]:
+        return self.w.matching(
+            lambda r: (
+                r.topic == "relationship.events.v1"
+                and r.value.get("type") == type_
+                and r.value["body"].get("relationship_id") == relationship_id
+            )
+        )

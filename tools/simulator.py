@@ -1,9 +1,14 @@
 """Province simulator: `python -m tools.simulator [--people N] [--seed S]` (what `make run` ends with).
 
-Publishes what provincial systems publish today (registry, enrolments, account credits), with the
-mistakes real integrations make (resends, malformed messages, unknown types) and requests that
-later releases will process, then waits for every answer and prints a summary: results per type and
-reason, latency from publish to answer, DLQ records, events, and the wallet's books check.
+Plays the provincial systems, in phases that each wait for the platform's answers:
+  1. registry (regions' wallet switch, hospitals, pharmacies), enrolments, account credits, with the
+     mistakes real integrations make (resends, malformed messages, unknown types);
+  2. families bind relatives across provinces, with refused cases (not a close relative, identity
+     mismatch, pooling-only provider, suspended recipient, unknown person, duplicates, Tianjin's cap);
+  3. recipients consent; second providers try Shandong's one-provider rule;
+  4. relationships end: by a party, and by enrolment changes (death, suspension).
+Then a summary: answers per type and reason with latencies, relationships by outcome, DLQ records,
+events, and the wallet's books check. Requests of later releases are answered NOT_SUPPORTED_YET.
 """
 
 from __future__ import annotations
@@ -32,38 +37,35 @@ from shared.settings import PlatformSettings
 
 # Pooling regions the simulator plays, with whether their wallet function is switched on.
 REGIONS: dict[str, tuple[str, bool]] = {
-    "440300": ("Shenzhen", True),
-    "610100": ("Xi'an", True),
-    "110100": ("Beijing", True),
-    "310100": ("Shanghai", True),
-    "510100": ("Chengdu", True),
-    "430100": ("Changsha", True),
-    "370100": ("Jinan", True),
-    "120100": ("Tianjin", True),
-    "450100": ("Nanning", True),
+    "440300": ("Shenzhen", True), "610100": ("Xi'an", True), "110100": ("Beijing", True),
+    "310100": ("Shanghai", True), "510100": ("Chengdu", True), "430100": ("Changsha", True),
+    "370100": ("Jinan", True), "120100": ("Tianjin", True), "450100": ("Nanning", True),
     "620100": ("Lanzhou", False),
-}
+}  # fmt: skip
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
-GIVEN = [
-    "秀英",
-    "桂英",
-    "建国",
-    "伟",
-    "芳",
-    "娜",
-    "敏",
-    "静",
-    "强",
-    "磊",
-    "军",
-    "洋",
-    "勇",
-    "艳",
-    "杰",
-    "涛",
-    "明",
-    "超",
-]
+GIVEN = ["秀英", "桂英", "建国", "伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明"]
+KINSHIPS = ["spouse", "parent", "child", "sibling", "grandparent", "maternal_grandparent", "grandchild"]
+Plan = list[tuple[str, dict[str, Any] | bytes, str, str]]
+"""(topic, value, key, expected answer: 'completed', 'accepted', 'rejected' or 'rejected CODE')."""
+
+
+@dataclass
+class Person:
+    psn_no: str
+    certno: str
+    name: str
+    region: str
+    insutype: str
+    account: bool
+    status: str
+
+    @property
+    def may_provide(self) -> bool:
+        return self.insutype == "310" and self.account and self.status == "1"
+
+    @property
+    def may_receive(self) -> bool:
+        return self.insutype in ("310", "390") and self.status == "1"
 
 
 @dataclass
@@ -71,26 +73,28 @@ class Sent:
     type: str
     topic: str
     at: float
-    expect: str  # what a correct platform answers, for the summary's "as expected" column
+    expect: str
 
 
 @dataclass
 class Run:
     sent: dict[str, Sent] = field(default_factory=dict)
     results: dict[str, list[tuple[float, dict[str, Any]]]] = field(default_factory=lambda: defaultdict(list))
+    notifications: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     dlq: list[dict[str, Any]] = field(default_factory=list)
     events: Counter[str] = field(default_factory=Counter)
-    credited: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     credit_msgids: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
 
 
 class Simulator:
     def __init__(self, settings: PlatformSettings, people: int, seed: int) -> None:
         self.settings = settings
-        self.people = people
+        self.people_wanted = people
         self.rng = random.Random(seed)
         self.run = Run()
+        self.people: list[Person] = []
         self._seq = self.rng.randrange(10**6)
+        self._bad_msgid = f"4403{self.rng.randrange(10**20):020d}"
 
     # -- message factory ------------------------------------------------------------------
 
@@ -107,19 +111,56 @@ class Simulator:
             "body": body,
         }
 
-    def person(self, region: str) -> tuple[str, str, str]:
-        psn_no = f"{region}{self.rng.randrange(10**14):014d}"
+    def new_person(self, region: str, insutype: str, account: bool, status: str = "1") -> Person:
         birth = f"{self.rng.randrange(1950, 2005)}{self.rng.randrange(1, 13):02d}{self.rng.randrange(1, 29):02d}"
         county = f"{region[:4]}{self.rng.randrange(1, 30):02d}"
-        certno = f"{county}{birth}{self.rng.randrange(1000):03d}{self.rng.choice('0123456789X')}"
-        name = self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
-        return psn_no, certno, name
+        person = Person(
+            psn_no=f"{region}{self.rng.randrange(10**14):014d}",
+            certno=f"{county}{birth}{self.rng.randrange(1000):03d}{self.rng.choice('0123456789X')}",
+            name=self.rng.choice(SURNAMES) + self.rng.choice(GIVEN),
+            region=region,
+            insutype=insutype,
+            account=account,
+            status=status,
+        )
+        self.people.append(person)
+        return person
 
-    # -- scenario ---------------------------------------------------------------------------
+    def enrolment(self, p: Person, change: str = "enrol", effective: str = "2026-01-01") -> dict[str, Any]:
+        return self.envelope(
+            "enrollment.changed",
+            {
+                "psn_no": p.psn_no,
+                "psn_name": p.name,
+                "psn_cert_type": "01",
+                "certno": p.certno,
+                "insutype": p.insutype,
+                "psn_insu_stas": p.status,
+                "insuplc_admdvs": p.region,
+                "has_personal_account": p.account,
+                "change_reason": change,
+                "effective_at": f"{effective}T00:00:00+08:00",
+            },
+            p.region,
+        )
 
-    def scenario(self) -> list[tuple[str, dict[str, Any] | bytes, str, str]]:
-        """(topic, value, key, expected answer)."""
-        out: list[tuple[str, dict[str, Any] | bytes, str, str]] = []
+    def bind(self, provider: Person, recipient: Person, kinship: str, *, name: str | None = None) -> dict[str, Any]:
+        return self.envelope(
+            "relationship.bind-requested",
+            {
+                "provider_psn_no": provider.psn_no,
+                "recipient_psn_no": recipient.psn_no,
+                "kinship": kinship,
+                "recipient_certno": recipient.certno,
+                "recipient_name": name or recipient.name,
+            },
+            provider.region,
+        )
+
+    # -- phase 1: what provinces publish today ---------------------------------------------------
+
+    def phase_registry_and_people(self) -> Plan:
+        out: Plan = []
         for region, (_, enabled) in REGIONS.items():
             out.append(
                 (
@@ -153,113 +194,216 @@ class Simulator:
                             "completed",
                         )
                     )
-        employees: list[tuple[str, str]] = []
-        for i in range(self.people):
+        for i in range(self.people_wanted):
             region = self.rng.choice(list(REGIONS))
-            psn_no, certno, name = self.person(region)
             roll = self.rng.random()
             if roll < 0.6:
-                insutype, has_account = "310", True
+                insutype, account = "310", True
             elif roll < 0.7:
-                insutype, has_account = "310", False  # pooling only (单建统筹): never a provider
+                insutype, account = "310", False  # pooling only (单建统筹): never a provider
             else:
-                insutype, has_account = "390", False
+                insutype, account = "390", False
             status = "2" if i % 25 == 24 else "1"
+            p = self.new_person(region, insutype, account, status)
             out.append(
                 (
                     "ingress.enrollment.v1",
-                    self.envelope(
-                        "enrollment.changed",
-                        {
-                            "psn_no": psn_no,
-                            "psn_name": name,
-                            "psn_cert_type": "01",
-                            "certno": certno,
-                            "insutype": insutype,
-                            "psn_insu_stas": status,
-                            "insuplc_admdvs": region,
-                            "has_personal_account": has_account,
-                            "change_reason": "enrol" if status == "1" else "suspend",
-                            "effective_at": "2026-01-01T00:00:00+08:00",
-                        },
-                        region,
-                    ),
-                    psn_no,
+                    self.enrolment(p, "enrol" if status == "1" else "suspend"),
+                    p.psn_no,
                     "completed",
                 )
             )
-            if has_account:
-                employees.append((psn_no, region))
-        for psn_no, region in employees:
-            for period, kind in (("202610", "contribution"), ("202611", "contribution")):
+        # Families the policy scenarios need: a Tianjin provider with five close relatives, a Shandong mother.
+        self.tianjin = self.new_person("120100", "310", True)
+        self.tianjin_family = [self.new_person("120100", "390", False) for _ in range(5)]
+        self.jinan_mother = self.new_person("370100", "390", False)
+        self.jinan_children = [self.new_person("370100", "310", True) for _ in range(2)]
+        for p in [self.tianjin, *self.tianjin_family, self.jinan_mother, *self.jinan_children]:
+            out.append(("ingress.enrollment.v1", self.enrolment(p), p.psn_no, "completed"))
+        for p in self.people:
+            if not p.account:
+                continue
+            for period in ("202610", "202611"):
                 amount = Decimal(self.rng.randrange(15000, 60000)) / 100
                 msg = self.envelope(
                     "account.credited",
-                    {"psn_no": psn_no, "amount": f"{amount:.2f}", "period": period, "kind": kind},
-                    region,
+                    {"psn_no": p.psn_no, "amount": f"{amount:.2f}", "period": period, "kind": "contribution"},
+                    p.region,
                 )
-                self.run.credit_msgids[msg["msgid"]] = (psn_no, amount)
-                out.append(("ingress.enrollment.v1", msg, psn_no, "completed"))
+                self.run.credit_msgids[msg["msgid"]] = (p.psn_no, amount)
+                out.append(("ingress.enrollment.v1", msg, p.psn_no, "completed"))
         # Real integrations resend after a time-out: the same msgid must get the same answer, once booked.
         for topic, value, key, expect in self.rng.sample([o for o in out if o[0] == "ingress.enrollment.v1"], 5):
             out.append((topic, value, key, expect))
         # ... and make mistakes.
-        region = "440300"
-        out.append(
-            (
-                "ingress.enrollment.v1",
-                b'{"msgid": "4403000000000000000000000099", "sender": "440300", '
-                b'"type": "account.credited", "body": {"psn_no": "1", "amount": 12.5}}',
-                "1",
-                "rejected",
-            )
-        )
+        bad = json.dumps(
+            {
+                "msgid": self._bad_msgid,
+                "sender": "440300",
+                "type": "account.credited",
+                "body": {"psn_no": "1", "amount": 12.5},
+            }
+        ).encode()
+        out.append(("ingress.enrollment.v1", bad, "1", "rejected INVALID_MESSAGE"))
         out.append(("ingress.registry.v1", b"\x00\x01 garbage that is not JSON", "x", "dlq only"))
         out.append(
-            ("ingress.registry.v1", self.envelope("region.renamed", {"admdvs": region}, region), region, "rejected")
+            (
+                "ingress.registry.v1",
+                self.envelope("region.renamed", {"admdvs": "440300"}, "440300"),
+                "440300",
+                "rejected INVALID_MESSAGE",
+            )
         )
-        # Requests of later releases (binding, transfers, settlements, clearing): answered, not yet processed.
-        if len(employees) >= 2:
-            (a, ra), (b, _) = employees[0], employees[1]
-            out.append(
-                (
-                    "ingress.relationship.v1",
-                    self.envelope(
-                        "relationship.bind-requested",
-                        {
-                            "provider_psn_no": a,
-                            "recipient_psn_no": b,
-                            "kinship": "parent",
-                            "recipient_certno": "0",
-                            "recipient_name": "x",
-                        },
-                        ra,
-                    ),
-                    a,
-                    "rejected",
-                )
+        # Requests of later releases: answered, not processed yet.
+        someone = self.people[0]
+        out.append(
+            (
+                "ingress.wallet.v1",
+                self.envelope(
+                    "wallet.open-requested",
+                    {"psn_no": someone.psn_no, "usage_admdvs": someone.region, "phone": "13800000000"},
+                    someone.region,
+                ),
+                someone.psn_no,
+                "rejected NOT_SUPPORTED_YET",
             )
-            out.append(
-                (
-                    "ingress.wallet.v1",
-                    self.envelope(
-                        "wallet.open-requested", {"psn_no": b, "usage_admdvs": ra, "phone": "13800000000"}, ra
-                    ),
-                    b,
-                    "rejected",
-                )
-            )
+        )
         out.append(
             (
                 "ingress.clearing.v1",
                 self.envelope("clearing.close-requested", {"period": "202610"}, "110100"),
                 "202610",
-                "rejected",
+                "rejected NOT_SUPPORTED_YET",
             )
         )
         return out
 
-    # -- run --------------------------------------------------------------------------------
+    # -- phase 2: families bind relatives across provinces -------------------------------------
+
+    def phase_bind(self) -> Plan:
+        crowd = self.people[: self.people_wanted]  # the scripted policy families stay out of the random ones
+        providers = [p for p in crowd if p.may_provide and p.region != "120100"][: max(4, len(crowd) // 5)]
+        taken = {p.psn_no for p in providers}
+        receivers = [p for p in crowd if p.may_receive and p.psn_no not in taken]
+        self.rng.shuffle(receivers)
+        out: Plan = []
+        self.families: list[tuple[Person, Person, str]] = []
+        for provider in providers:
+            # Each recipient once, in another province: no regional rule (one provider per recipient) is hit.
+            recipient = next((r for r in receivers if r.region != provider.region), None)
+            if recipient is None:
+                break
+            receivers.remove(recipient)
+            kinship = self.rng.choice(KINSHIPS)
+            msg = self.bind(provider, recipient, kinship)
+            self.families.append((provider, recipient, msg["msgid"]))
+            out.append(("ingress.relationship.v1", msg, provider.psn_no, "accepted"))
+        p0, r0, _ = self.families[0]
+        # Refused: each with its reason.
+        pooling_only = next(p for p in self.people if p.insutype == "310" and not p.account and p.status == "1")
+        suspended = next(p for p in self.people if p.status != "1")
+        stranger = Person("99" + "0" * 18, "0", "无名", "440300", "390", False, "1")
+        for msg, key, expect in (
+            (self.bind(p0, r0, "friend"), p0.psn_no, "rejected NOT_CLOSE_RELATIVE"),
+            (self.bind(p0, r0, "parent", name="别人"), p0.psn_no, "rejected IDENTITY_MISMATCH"),
+            (self.bind(pooling_only, r0, "sibling"), pooling_only.psn_no, "rejected NOT_ELIGIBLE_PROVIDER"),
+            (self.bind(p0, suspended, "spouse"), p0.psn_no, "rejected NOT_ELIGIBLE_RECIPIENT"),
+            (self.bind(p0, stranger, "child"), p0.psn_no, "rejected UNKNOWN_PERSON"),
+            (self.bind(p0, r0, "child"), p0.psn_no, "rejected RELATIONSHIP_EXISTS"),
+        ):
+            out.append(("ingress.relationship.v1", msg, key, expect))
+        # Tianjin: at most four spouse/parents/children per provider (same provider, same partition: in order).
+        for i, relative in enumerate(self.tianjin_family):
+            msg = self.bind(self.tianjin, relative, "child")
+            expect = "accepted" if i < 4 else "rejected POLICY_LIMIT"
+            out.append(("ingress.relationship.v1", msg, self.tianjin.psn_no, expect))
+        # Shandong: the mother's first provider.
+        first = self.bind(self.jinan_children[0], self.jinan_mother, "parent")
+        self.jinan_first = first["msgid"]
+        out.append(("ingress.relationship.v1", first, self.jinan_children[0].psn_no, "accepted"))
+        return out
+
+    def relationship_id(self, msgid: str) -> str | None:
+        answers = self.run.results.get(msgid)
+        return answers[0][1].get("relationship_id") if answers else None
+
+    # -- phase 3: recipients consent; Shandong's one-provider rule ------------------------------
+
+    def phase_consent(self) -> Plan:
+        out: Plan = []
+        consenting = self.families[: max(1, len(self.families) * 4 // 5)]  # the rest stay pending
+        for _, recipient, msgid in consenting:
+            rid = self.relationship_id(msgid)
+            if rid:
+                out.append(
+                    (
+                        "ingress.relationship.v1",
+                        self.envelope(
+                            "relationship.bind-confirmed",
+                            {"relationship_id": rid, "recipient_psn_no": recipient.psn_no},
+                            recipient.region,
+                        ),
+                        recipient.psn_no,
+                        "completed",
+                    )
+                )
+        rid = self.relationship_id(self.jinan_first)
+        if rid:
+            out.append(
+                (
+                    "ingress.relationship.v1",
+                    self.envelope(
+                        "relationship.bind-confirmed",
+                        {"relationship_id": rid, "recipient_psn_no": self.jinan_mother.psn_no},
+                        self.jinan_mother.region,
+                    ),
+                    self.jinan_mother.psn_no,
+                    "completed",
+                )
+            )
+        self.established = [f for f in consenting if self.relationship_id(f[2])]
+        return out
+
+    def phase_second_providers(self) -> Plan:
+        second = self.bind(self.jinan_children[1], self.jinan_mother, "parent")
+        return [("ingress.relationship.v1", second, self.jinan_children[1].psn_no, "rejected POLICY_LIMIT")]
+
+    # -- phase 4: relationships end ---------------------------------------------------------------
+
+    def phase_endings(self) -> Plan:
+        out: Plan = []
+        if len(self.established) >= 3:
+            provider, recipient, msgid = self.established[0]
+            out.append(
+                (
+                    "ingress.relationship.v1",
+                    self.envelope(
+                        "relationship.terminate-requested",
+                        {"relationship_id": self.relationship_id(msgid), "requested_by_psn_no": recipient.psn_no},
+                        recipient.region,
+                    ),
+                    recipient.psn_no,
+                    "completed",
+                )
+            )
+            provider, _, _ = self.established[1]
+            provider.status = "4"
+            out.append(
+                ("ingress.enrollment.v1", self.enrolment(provider, "death", "2026-11-01"), provider.psn_no, "completed")
+            )
+            _, recipient, _ = self.established[2]
+            recipient.status = "2"
+            out.append(
+                (
+                    "ingress.enrollment.v1",
+                    self.enrolment(recipient, "suspend", "2026-11-01"),
+                    recipient.psn_no,
+                    "completed",
+                )
+            )
+        return out
+
+    # -- run --------------------------------------------------------------------------------------
 
     async def watch(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -274,8 +418,32 @@ class Simulator:
                         self.run.dlq.append(value["body"])
                     elif value.get("type") == "request.result":
                         self.run.results[value["body"]["omsgid"]].append((now, value["body"]))
+                    elif r.topic.startswith("province."):
+                        self.run.notifications[value["type"]].append(value["body"])
                     else:
                         self.run.events[value.get("type", "?")] += 1
+
+    async def publish_and_wait(self, producer: AIOKafkaProducer, plan: Plan, deadline: float) -> bool:
+        expected_dlq = len(self.run.dlq) + sum(
+            1
+            for _, v, _, e in plan
+            if "INVALID" in e or e == "dlq only" or (isinstance(v, dict) and v["type"] not in INGRESS)
+        )
+        msgids = []
+        for topic, value, key, expect in plan:
+            raw = value if isinstance(value, bytes) else json.dumps(value, ensure_ascii=False).encode()
+            msgid = value["msgid"] if isinstance(value, dict) else (self._bad_msgid if expect != "dlq only" else None)
+            if msgid:
+                type_ = value["type"] if isinstance(value, dict) else "account.credited"
+                self.run.sent.setdefault(msgid, Sent(type_, topic, time.monotonic(), expect))
+                msgids.append(msgid)
+            await producer.send(topic, raw, key=key.encode())
+        await producer.flush()
+        while time.monotonic() < deadline:
+            if all(m in self.run.results for m in msgids) and len(self.run.dlq) >= expected_dlq:
+                return True
+            await asyncio.sleep(0.05)
+        return False
 
     async def execute(self, wait_seconds: float) -> bool:
         outputs = [*PROVINCE_TOPICS, *EVENT_TOPICS.values(), *(dlq_topic(t) for t in INGRESS_TOPICS)]
@@ -292,79 +460,97 @@ class Simulator:
             bootstrap_servers=self.settings.kafka_bootstrap, enable_idempotence=True, acks="all"
         )
         await producer.start()
-        plan = self.scenario()
-        started = time.monotonic()
+        deadline = time.monotonic() + wait_seconds
+        complete = True
         try:
-            for topic, value, key, expect in plan:
-                raw = value if isinstance(value, bytes) else json.dumps(value, ensure_ascii=False).encode()
-                if isinstance(value, dict):
-                    self.run.sent.setdefault(value["msgid"], Sent(value["type"], topic, time.monotonic(), expect))
-                elif expect != "dlq only":
-                    self.run.sent.setdefault(
-                        "4403000000000000000000000099", Sent("account.credited", topic, time.monotonic(), expect)
-                    )
-                await producer.send(topic, raw, key=key.encode())
-            await producer.flush()
-            published = time.monotonic()
-            print(
-                f"published {len(plan)} messages to {len({p[0] for p in plan})} ingress topics "
-                f"in {published - started:.2f} s; waiting for the answers ...",
-                file=sys.stderr,
-            )
-            deadline = time.monotonic() + wait_seconds
-            expected_dlq = sum(
-                1
-                for p in plan
-                if p[3] != "completed"
-                and p[3] != "accepted"
-                and (isinstance(p[1], bytes) or p[1]["type"] not in INGRESS)
-            )
-            while time.monotonic() < deadline:
-                if all(m in self.run.results for m in self.run.sent) and len(self.run.dlq) >= expected_dlq:
-                    break
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(1.0)  # late duplicates would show up here
+            for name, phase in (
+                ("registry, enrolments, credits", self.phase_registry_and_people),
+                ("bind requests", self.phase_bind),
+                ("consents", self.phase_consent),
+                ("second providers", self.phase_second_providers),
+                ("endings", self.phase_endings),
+            ):
+                started = time.monotonic()
+                plan = phase()
+                done = await self.publish_and_wait(producer, plan, deadline)
+                print(
+                    f"  {name}: {len(plan)} messages answered in {time.monotonic() - started:.1f} s"
+                    f"{'' if done else ' (NOT ALL ANSWERED IN TIME)'}",
+                    file=sys.stderr,
+                )
+                complete = complete and done
+            await asyncio.sleep(1.0)  # late duplicates and notifications would show up here
         finally:
             stop.set()
             await watcher
             await producer.stop()
             await consumer.stop()
-        return all(m in self.run.results for m in self.run.sent)
+        return complete
 
-    # -- summary ----------------------------------------------------------------------------
+    # -- summary ----------------------------------------------------------------------------------
 
     async def summary(self, complete: bool) -> bool:
         run = self.run
         rows: dict[str, Counter[str]] = defaultdict(Counter)
         latencies: dict[str, list[float]] = defaultdict(list)
-        unexpected = 0
+        unexpected: list[str] = []
         for msgid, sent in run.sent.items():
             answers = run.results.get(msgid, [])
             if not answers:
                 rows[sent.type]["(no answer)"] += 1
-                unexpected += 1
+                unexpected.append(f"{sent.type} {msgid}: no answer")
                 continue
             first_at, body = answers[0]
             label = body["status"] if body["status"] != "rejected" else f"rejected {body['reason_code']}"
             rows[sent.type][label] += 1
             latencies[sent.type].append((first_at - sent.at) * 1000)
-            if body["status"] != sent.expect:
-                unexpected += 1
+            if label != sent.expect and not (sent.expect == "rejected" and body["status"] == "rejected"):
+                unexpected.append(f"{sent.type} {msgid}: {label}, expected {sent.expect}")
         resent = {m: a for m, a in run.results.items() if len(a) > 1}
         same_answer = all(len({json.dumps(b, sort_keys=True) for _, b in a}) == 1 for a in resent.values())
 
         print("\n== What the platform answered (request.result, one per ingress message) ==")
-        print(f"{'type':34} {'answers':<48} {'p50 ms':>8} {'p95 ms':>8}")
+        print(f"{'type':34} {'answers':<62} {'p50 ms':>7} {'p95 ms':>7}")
         for type_, counter in sorted(rows.items()):
             answered = ", ".join(f"{n} {label}" for label, n in counter.most_common())
             lat = sorted(latencies[type_]) or [0.0]
             p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
-            print(f"{type_:34} {answered:<48} {statistics.median(lat):8.0f} {p95:8.0f}")
+            print(f"{type_:34} {answered:<62} {statistics.median(lat):7.0f} {p95:7.0f}")
         print(
             f"\nresends (same msgid again): {len(resent)} answered again, "
             f"{'all with the original answer' if same_answer else 'SOME WITH A DIFFERENT ANSWER'}"
         )
-        print(f"dead-letter records: {len(run.dlq)}")
+        for line in unexpected[:10]:
+            print(f"  UNEXPECTED {line}")
+
+        established = {n["relationship_id"] for n in run.notifications["relationship.established"]}
+        ended: dict[str, str] = {n["relationship_id"]: n["reason"] for n in run.notifications["relationship.ended"]}
+        accepted = {
+            body["relationship_id"]
+            for answers in run.results.values()
+            for _, body in answers[:1]
+            if body["otype"] == "relationship.bind-requested" and body["status"] == "accepted"
+        }
+        print("\n== Families ==")
+        print(
+            f"bind requests accepted: {len(accepted)}; waiting for consent: {len(accepted - established - set(ended))}"
+        )
+        print(
+            f"relationships established: {len(established)} (both provinces told: "
+            f"{len(run.notifications['relationship.established'])} notifications)"
+        )
+        for reason, n in Counter(ended.values()).most_common():
+            print(f"relationships ended, {reason}: {n}")
+        if ended:
+            example = (
+                next(n for n in run.notifications["relationship.ended"] if n["reason"] == "insurance_changed")
+                if "insurance_changed" in ended.values()
+                else None
+            )
+            if example:
+                print(f"  e.g. {example['relationship_id']}: {example.get('detail')}")
+
+        print(f"\ndead-letter records: {len(run.dlq)}")
         for record in run.dlq:
             print(
                 f"  {record['source']['topic']}@{record['source']['offset']}: {record['reason_code']} "
@@ -378,10 +564,10 @@ class Simulator:
         )
 
         books_ok = await self.books()
-        ok = complete and unexpected == 0 and same_answer and books_ok
+        ok = complete and not unexpected and same_answer and books_ok
         print(
-            f"\n{'OK' if ok else 'PROBLEMS'}: {len(run.sent)} requests, {unexpected} answered other than expected, "
-            f"books {'balance' if books_ok else 'DO NOT BALANCE'}"
+            f"\n{'OK' if ok else 'PROBLEMS'}: {len(run.sent)} requests, {len(unexpected)} answered other than "
+            f"expected, books {'balance' if books_ok else 'DO NOT BALANCE'}"
         )
         return ok
 
@@ -413,12 +599,13 @@ class Simulator:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=200, help="people to enrol (default 200)")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="random seed (default: the time)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for all answers")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for all answers")
     args = parser.parse_args()
     sim = Simulator(PlatformSettings(), args.people, args.seed)
+    print(f"province simulator: {args.people} people, seed {args.seed}", file=sys.stderr)
 
     async def go() -> bool:
         complete = await sim.execute(args.timeout)

@@ -177,9 +177,13 @@ async def request_bind(cmd: commands.RequestBind, repo: RelationshipRepository, 
 
 
 async def confirm_bind(cmd: commands.ConfirmBind, repo: RelationshipRepository, clock: BusinessClock) -> Decision:
-    rel = await repo.get_for_update(cmd.relationship_id)
-    if rel is None:
+    # Lock order everywhere: people first, then relationships (as an enrolment change does): no deadlock.
+    seen = await repo.get(cmd.relationship_id)
+    if seen is None:
         return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "no bind request has this relationship_id")
+    people = await repo.lock_people(seen.provider_psn_no, seen.recipient_psn_no)
+    rel = await repo.get_for_update(cmd.relationship_id)
+    assert rel is not None
     if rel.recipient_psn_no != cmd.recipient_psn_no:
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "only the recipient named in the request can consent")
     if rel.status is Status.ESTABLISHED:
@@ -189,7 +193,6 @@ async def confirm_bind(cmd: commands.ConfirmBind, repo: RelationshipRepository, 
     if rel.expires_at <= clock.now():
         ended = await end_relationship(repo, rel, EndReason.BIND_REQUEST_EXPIRED, None, clock)
         return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "the bind request expired", ended)
-    people = await repo.lock_people(rel.provider_psn_no, rel.recipient_psn_no)
     refusal = check_eligibility(people.get(rel.provider_psn_no), people.get(rel.recipient_psn_no))
     if refusal is None:
         rows = await repo.policy_rows(rel.provider_admdvs, rel.recipient_admdvs)

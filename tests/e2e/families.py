@@ -97,9 +97,11 @@ class Provinces:
             "ingress.relationship.v1", "relationship.bind-confirmed", body, recipient.region, recipient.psn_no, msgid
         )
 
-    async def terminate(self, relationship_id: str, by: Member) -> dict[str, Any]:
+    async def terminate(self, relationship_id: str, by: Member, msgid: str | None = None) -> dict[str, Any]:
         body = {"relationship_id": relationship_id, "requested_by_psn_no": by.psn_no}
-        return await self.ask("ingress.relationship.v1", "relationship.terminate-requested", body, by.region, by.psn_no)
+        return await self.ask(
+            "ingress.relationship.v1", "relationship.terminate-requested", body, by.region, by.psn_no, msgid
+        )
 
     async def bound(self, provider: Member, recipient: Member, kinship: str = "parent") -> str:
         """Request and confirm: an established relationship's id."""

@@ -241,3 +241,23 @@ async def test_an_enrolment_change_ends_exactly_the_right_relationships_exactly_
         assert len(provinces.notifications("relationship.ended", rid)) == 1
         assert len(provinces.events("relationship.relationship-ended", rid)) == 1
     assert provinces.notifications("relationship.ended", d_to_e) == []
+
+
+async def test_a_consent_and_an_ending_delivered_twice_change_nothing_the_second_time(provinces: Provinces) -> None:
+    provider = await provinces.enrol("350100")
+    recipient = await provinces.enrol("360100", insutype="390", account=False)
+    rid = (await provinces.bind(provider, recipient, "grandparent"))["relationship_id"]
+    consent = new_msgid(recipient.region)
+    first = await provinces.confirm(rid, recipient, msgid=consent)
+    assert await provinces.confirm(rid, recipient, msgid=consent) == first
+    ending = new_msgid(provider.region)
+    ended = await provinces.terminate(rid, provider, msgid=ending)
+    assert ended["status"] == "completed"
+    assert await provinces.terminate(rid, provider, msgid=ending) == ended
+    await asyncio.sleep(1.0)
+    assert len(provinces.notifications("relationship.established", rid)) == 2
+    assert len(provinces.notifications("relationship.ended", rid)) == 2
+    assert len(provinces.events("relationship.relationship-ended", rid)) == 1
+    assert {n.value["body"]["reason"] for n in provinces.notifications("relationship.ended", rid)} == {
+        "terminated_by_provider"
+    }

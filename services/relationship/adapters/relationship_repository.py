@@ -86,6 +86,12 @@ class RelationshipRepository:
             msgid,
         )
 
+    async def get(self, relationship_id: str) -> Relationship | None:
+        r = await self.conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM relationships WHERE relationship_id = $1", relationship_id
+        )
+        return None if r is None else _relationship(r)
+
     async def get_for_update(self, relationship_id: str) -> Relationship | None:
         r = await self.conn.fetchrow(
             f"SELECT {_COLUMNS} FROM relationships WHERE relationship_id = $1 FOR UPDATE", relationship_id

@@ -36,6 +36,9 @@ class PlatformSettings(BaseSettings):
     retry_backoff_seconds: float = 0.2
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 1.0
+    trusted_senders: str = Field(
+        "", description="comma-separated sender codes that may act for any party (e.g. the national app's gateway)"
+    )
     sweep_seconds: float = Field(5.0, description="how often deadline sweeps run (bind-request expiry, ...)")
     # Fault injection for crash tests, off unless set: `relay_exit_before_publish` makes the process
     # exit (as if killed) after a transaction committed and before its outbox rows are published.

@@ -19,7 +19,7 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         "relationship",
         settings,
         SERVICE_DIR,
-        make_handlers(key),
+        make_handlers(key, frozenset(s.strip() for s in settings.trusted_senders.split(",") if s.strip())),
         on_start=[seed_policies],
         periodic=[Periodic("expire-bind-requests", settings.sweep_seconds, expire_bind_requests)],
     )

@@ -21,13 +21,15 @@ from services.relationship.domain.relationships import (
     check_kinship,
     check_policy,
     ends_on_enrolment_change,
+    ends_on_late_change,
+    may_act_for,
 )
 from shared.clock import BusinessClock
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import RELATIONSHIP_EVENTS, province_topic
 from shared.db.pool import Conn
-from shared.identity import certno_hash
+from shared.identity import certno_hash, redact_text
 from shared.messaging.consumer import Decision
 from shared.messaging.outbox import Outbox, Outgoing
 
@@ -54,9 +56,10 @@ def refused(
     kinship: str = "",
 ) -> Decision:
     e = events.RelationshipRefused(
+        relationship_id=rel.relationship_id if rel else None,
         provider_psn_no=rel.provider_psn_no if rel else provider,
         recipient_psn_no=rel.recipient_psn_no if rel else recipient,
-        kinship=rel.kinship if rel else kinship,
+        kinship=rel.kinship if rel else redact_text(kinship[:40]),
         reason_code=refusal.code.value,
         occurred_at=clock.now(),
     )
@@ -68,7 +71,7 @@ async def end_relationship(
 ) -> list[Outgoing]:
     now = clock.now()
     await repo.end(rel.relationship_id, now, reason.value, detail)
-    ended = events.RelationshipEnded(
+    ended = events.RelationshipEndedEvent(
         relationship_id=rel.relationship_id,
         provider_psn_no=rel.provider_psn_no,
         recipient_psn_no=rel.recipient_psn_no,
@@ -99,32 +102,43 @@ async def record_enrolment(
 ) -> Decision:
     person = cmd.person
     current = await people.get_for_update(person.psn_no)
-    if not supersedes(person, current):
-        return Decision.completed()  # an older change arriving late: the newer one stands
-    await people.save(person, cmd.change_reason)
-    changed = events.PersonEnrolmentChanged(
-        psn_no=person.psn_no,
-        certno_hash=person.certno_hash,
-        name_hash=certno_hash(person.psn_name, identity_key),
-        psn_cert_type=person.psn_cert_type,
-        insutype=person.insutype,
-        psn_insu_stas=person.psn_insu_stas,
-        insuplc_admdvs=person.insuplc_admdvs,
-        has_personal_account=person.has_personal_account,
-        change_reason=cmd.change_reason,
-        may_provide=person.may_provide,
-        may_receive=person.may_receive,
-        effective_at=person.effective_at,
-    )
-    messages = [event(changed, person.psn_no)]
+    messages: list[Outgoing] = []
+    late = not supersedes(person, current)
+    if not late:
+        await people.save(person, cmd.change_reason)
+        changed = events.PersonEnrolmentChanged(
+            psn_no=person.psn_no,
+            certno_hash=person.certno_hash,
+            name_hash=certno_hash(person.psn_name, identity_key),
+            psn_cert_type=person.psn_cert_type,
+            insutype=person.insutype,
+            psn_insu_stas=person.psn_insu_stas,
+            insuplc_admdvs=person.insuplc_admdvs,
+            has_personal_account=person.has_personal_account,
+            change_reason=cmd.change_reason,
+            may_provide=person.may_provide,
+            may_receive=person.may_receive,
+            effective_at=person.effective_at,
+        )
+        messages.append(event(changed, person.psn_no))
     for rel in await repo.active_of(person.psn_no):
-        if ends_on_enrolment_change(rel, person, cmd.change_reason):
+        if late:
+            assert current is not None  # late means older than what is recorded
+            ends = ends_on_late_change(rel, person, cmd.change_reason, current)
+        else:
+            ends = ends_on_enrolment_change(rel, person, cmd.change_reason)
+        if ends:
             detail = f"{person.psn_no}: {cmd.change_reason}, status {person.psn_insu_stas}, insutype {person.insutype}"
             messages += await end_relationship(repo, rel, EndReason.INSURANCE_CHANGED, detail, clock)
     return Decision.completed(messages)
 
 
-async def request_bind(cmd: commands.RequestBind, repo: RelationshipRepository, clock: BusinessClock) -> Decision:
+async def request_bind(
+    cmd: commands.RequestBind,
+    repo: RelationshipRepository,
+    clock: BusinessClock,
+    trusted_senders: frozenset[str] = frozenset(),
+) -> Decision:
     def refuse(refusal: Refusal) -> Decision:
         return refused(
             cmd, None, refusal, clock, provider=cmd.provider_psn_no, recipient=cmd.recipient_psn_no, kinship=cmd.kinship
@@ -140,6 +154,8 @@ async def request_bind(cmd: commands.RequestBind, repo: RelationshipRepository, 
         return refuse(refusal)
     assert provider is not None
     assert recipient is not None
+    if not may_act_for(cmd.sender, provider.insuplc_admdvs, trusted_senders):
+        return refuse(Refusal(ReasonCode.NOT_A_PARTY, "a bind request comes from the provider's insured province"))
     refusal = check_identity(recipient, cmd.recipient_certno_hash, cmd.recipient_name)
     if refusal:
         return refuse(refusal)
@@ -176,7 +192,12 @@ async def request_bind(cmd: commands.RequestBind, repo: RelationshipRepository, 
     return Decision.accepted([event(requested, rel.provider_psn_no)], relationship_id=rel.relationship_id)
 
 
-async def confirm_bind(cmd: commands.ConfirmBind, repo: RelationshipRepository, clock: BusinessClock) -> Decision:
+async def confirm_bind(
+    cmd: commands.ConfirmBind,
+    repo: RelationshipRepository,
+    clock: BusinessClock,
+    trusted_senders: frozenset[str] = frozenset(),
+) -> Decision:
     # Lock order everywhere: people first, then relationships (as an enrolment change does): no deadlock.
     seen = await repo.get(cmd.relationship_id)
     if seen is None:
@@ -186,6 +207,11 @@ async def confirm_bind(cmd: commands.ConfirmBind, repo: RelationshipRepository, 
     assert rel is not None
     if rel.recipient_psn_no != cmd.recipient_psn_no:
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "only the recipient named in the request can consent")
+    recipient_now = people.get(rel.recipient_psn_no)
+    if not may_act_for(
+        cmd.sender, recipient_now.insuplc_admdvs if recipient_now else rel.recipient_admdvs, trusted_senders
+    ):
+        return Decision.rejected(ReasonCode.NOT_A_PARTY, "a consent comes from the recipient's insured province")
     if rel.status is Status.ESTABLISHED:
         return Decision.completed(relationship_id=rel.relationship_id)  # consent was already given
     if rel.status is Status.ENDED:
@@ -207,7 +233,7 @@ async def confirm_bind(cmd: commands.ConfirmBind, repo: RelationshipRepository, 
         return refused(cmd, rel, refusal, clock)
     now = clock.now()
     await repo.establish(rel.relationship_id, now)
-    established = events.RelationshipEstablished(
+    established = events.RelationshipEstablishedEvent(
         relationship_id=rel.relationship_id,
         provider_psn_no=rel.provider_psn_no,
         recipient_psn_no=rel.recipient_psn_no,
@@ -228,7 +254,10 @@ async def confirm_bind(cmd: commands.ConfirmBind, repo: RelationshipRepository, 
 
 
 async def terminate(
-    cmd: commands.TerminateRelationship, repo: RelationshipRepository, clock: BusinessClock
+    cmd: commands.TerminateRelationship,
+    repo: RelationshipRepository,
+    clock: BusinessClock,
+    trusted_senders: frozenset[str] = frozenset(),
 ) -> Decision:
     rel = await repo.get_for_update(cmd.relationship_id)
     if rel is None:
@@ -238,6 +267,8 @@ async def terminate(
     if rel.status is Status.ENDED:
         return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "the relationship has already ended")
     by_provider = cmd.requested_by_psn_no == rel.provider_psn_no
+    if not may_act_for(cmd.sender, rel.provider_admdvs if by_provider else rel.recipient_admdvs, trusted_senders):
+        return Decision.rejected(ReasonCode.NOT_A_PARTY, "a termination comes from the requester's insured province")
     reason = EndReason.TERMINATED_BY_PROVIDER if by_provider else EndReason.TERMINATED_BY_RECIPIENT
     messages = await end_relationship(repo, rel, reason, None, clock)
     return Decision.completed(messages, relationship_id=rel.relationship_id)
@@ -256,24 +287,29 @@ async def expire_bind_requests(conn: Conn, outbox: Outbox, clock: BusinessClock,
 
 async def set_policy(cmd: commands.SetPolicy, conn: Conn, outbox: Outbox, clock: BusinessClock) -> dict[str, Any]:
     """Operators change a region's row; validated before it is stored; the change is an event."""
-    row = await conn.fetchrow("SELECT settings, version FROM policies WHERE admdvs = $1 FOR UPDATE", cmd.admdvs)
-    current: dict[str, Any] = {} if row is None or cmd.replace else dict(row["settings"])
-    merged = {**current, **cmd.settings}
-    merged = {k: v for k, v in merged.items() if v is not None}
-    validate_override(merged)
-    effective_policy(cmd.admdvs, {cmd.admdvs: merged})  # the merged row must make a valid policy
-    version = 1 if row is None else row["version"] + 1
     await conn.execute(
-        """INSERT INTO policies (admdvs, settings, version, updated_by) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (admdvs) DO UPDATE SET settings = EXCLUDED.settings, version = EXCLUDED.version,
-               updated_at = now(), updated_by = EXCLUDED.updated_by""",
+        """INSERT INTO policies (admdvs, settings, version, updated_by) VALUES ($1, '{}'::jsonb, 0, $2)
+           ON CONFLICT (admdvs) DO NOTHING""",
         cmd.admdvs,
-        merged,
+        cmd.changed_by,
+    )
+    row = await conn.fetchrow("SELECT settings, version FROM policies WHERE admdvs = $1 FOR UPDATE", cmd.admdvs)
+    assert row is not None
+    merged = {**({} if cmd.replace else dict(row["settings"])), **cmd.settings}
+    for field in cmd.unset:
+        merged.pop(field, None)
+    stored = validate_override(merged)
+    effective_policy(cmd.admdvs, {cmd.admdvs: stored})  # the row must make a valid policy
+    version = row["version"] + 1
+    await conn.execute(
+        "UPDATE policies SET settings = $2, version = $3, updated_at = now(), updated_by = $4 WHERE admdvs = $1",
+        cmd.admdvs,
+        stored,
         version,
         cmd.changed_by,
     )
     changed = events.PolicyChanged(
-        admdvs=cmd.admdvs, settings=merged, version=version, changed_by=cmd.changed_by, occurred_at=clock.now()
+        admdvs=cmd.admdvs, settings=stored, version=version, changed_by=cmd.changed_by, occurred_at=clock.now()
     )
     await outbox.enqueue(conn, [event(changed, cmd.admdvs)])
-    return merged
+    return stored

@@ -73,4 +73,8 @@ def all_messages() -> dict[str, type[BaseModel]]:
         if clash:
             raise ValueError(f"message types defined twice: {sorted(clash)}")
         bodies.update(events)
+    names = [b.__name__ for b in bodies.values()]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # the AsyncAPI documents name schemas by class: two alike would overwrite each other
+        raise ValueError(f"message body classes named alike: {twice}")
     return {t: message_model(t, b) for t, b in sorted(bodies.items())}

@@ -261,3 +261,28 @@ async def test_a_consent_and_an_ending_delivered_twice_change_nothing_the_second
     assert {n.value["body"]["reason"] for n in provinces.notifications("relationship.ended", rid)} == {
         "terminated_by_provider"
     }
+
+
+async def test_only_the_recipients_province_can_consent_for_the_recipient(provinces: Provinces) -> None:
+    provider = await provinces.enrol("440300")
+    recipient = await provinces.enrol("610100", insutype="390", account=False)
+    rid = (await provinces.bind(provider, recipient, "parent"))["relationship_id"]
+    forged = await provinces.ask(
+        "ingress.relationship.v1",
+        "relationship.bind-confirmed",
+        {"relationship_id": rid, "recipient_psn_no": recipient.psn_no},
+        "440300",
+        recipient.psn_no,
+    )
+    assert (forged["status"], forged["reason_code"]) == ("rejected", "NOT_A_PARTY")
+    assert (await provinces.confirm(rid, recipient))["status"] == "completed"
+
+
+async def test_a_death_reported_late_still_ends_the_persons_relationships(provinces: Provinces) -> None:
+    x = await provinces.enrol("210100")
+    y = await provinces.enrol("210100", insutype="390", account=False)
+    rid = await provinces.bound(x, y, "child")
+    await provinces.enrol("210100", member=x, effective="2026-11-05")  # a correction recorded first
+    await provinces.enrol("210100", status="4", change="death", member=x, effective="2026-11-01")
+    [note] = await provinces.w.wait_for(ended_notice(rid))
+    assert note.value["body"]["reason"] == "insurance_changed"

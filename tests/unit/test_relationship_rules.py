@@ -19,6 +19,8 @@ from services.relationship.domain.relationships import (
     check_kinship,
     check_policy,
     ends_on_enrolment_change,
+    ends_on_late_change,
+    may_act_for,
 )
 from services.relationship.entrypoints.policy_cli import parse_assignments
 from shared.contracts.reasons import ReasonCode
@@ -137,7 +139,7 @@ def test_a_pooling_region_row_overrides_its_province_which_overrides_the_nation(
 
 
 def test_policy_changes_are_validated() -> None:
-    with pytest.raises(ValueError, match="kinship group"):
+    with pytest.raises(ValueError, match="'immediate' or 'extended'"):
         validate_override({"max_recipients_per_kinship_group": {"cousins": 2}})
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         validate_override({"max_active_recipients_per_provider": 0})
@@ -164,3 +166,53 @@ def test_a_change_that_keeps_a_person_eligible_for_their_part_ends_nothing() -> 
     assert not ends_on_enrolment_change(REL, PROVIDER, "resume")
     assert not ends_on_enrolment_change(REL, replace(RECIPIENT, insutype="310"), "enrol")
     assert ends_on_enrolment_change(REL, replace(PROVIDER, has_personal_account=False), "enrol"), "lost eligibility"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"max_active_recipients_per_provider": "10"}, "valid integer"),
+        ({"two_way_allowed": "yes"}, "valid boolean"),
+        ({"bind_request_ttl_seconds": 10**12}, "less than or equal"),
+        ({"max_recipients_per_kinship_group": {"immediate": -3}}, "greater than or equal to 0"),
+        ({"two_way_allowed": None}, "cannot be null"),
+    ],
+)
+def test_policy_values_are_checked_strictly(row: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        validate_override(row)
+
+
+def test_group_caps_merge_group_by_group_and_null_lifts_a_cap() -> None:
+    rows = {
+        **SEED,
+        "120100": {"max_recipients_per_kinship_group": {"extended": 2}},
+        "430100": {"max_active_recipients_per_provider": None},
+        "120200": {"max_recipients_per_kinship_group": {"immediate": None}},
+    }
+    assert effective_policy("120100", rows).max_recipients_per_kinship_group == {"immediate": 4, "extended": 2}
+    assert effective_policy("430100", rows).max_active_recipients_per_provider is None, "the region lifts Hunan's cap"
+    assert effective_policy("430200", rows).max_active_recipients_per_provider == 10
+    assert effective_policy("120200", rows).max_recipients_per_kinship_group == {}
+
+
+def test_a_party_insured_in_another_region_ends_the_relationship() -> None:
+    moved = replace(PROVIDER, insuplc_admdvs="110100")
+    assert ends_on_enrolment_change(REL, moved, "enrol")
+
+
+def test_a_late_change_ends_what_was_requested_while_it_held_and_a_late_death_ends_everything() -> None:
+    recorded = replace(PROVIDER, effective_at=T0 + timedelta(days=20))  # e.g. a resume, recorded first
+    suspended = replace(PROVIDER, psn_insu_stas="2", effective_at=T0 + timedelta(days=10))  # arrives late
+    during = replace(REL, requested_at=T0 + timedelta(days=15))
+    after = replace(REL, requested_at=T0 + timedelta(days=30))
+    assert ends_on_late_change(during, suspended, "suspend", recorded)
+    assert not ends_on_late_change(after, suspended, "suspend", recorded)
+    assert ends_on_late_change(after, replace(suspended, psn_insu_stas="4"), "death", recorded)
+    assert not ends_on_late_change(during, suspended, "resume", recorded)
+
+
+def test_only_the_partys_province_or_a_trusted_gateway_speaks_for_the_party() -> None:
+    assert may_act_for("610100", "610300", frozenset())
+    assert not may_act_for("440300", "610100", frozenset())
+    assert may_act_for("100000", "610100", frozenset({"100000"}))

@@ -10,7 +10,7 @@ from services.relationship.domain.relationships import KINSHIP_GROUP, Relationsh
 from shared.db.pool import Conn
 
 _COLUMNS = """relationship_id, provider_psn_no, recipient_psn_no, kinship, status, provider_admdvs,
-              recipient_admdvs, expires_at"""
+              recipient_admdvs, expires_at, requested_at"""
 
 
 def _relationship(r: Any) -> Relationship:
@@ -23,6 +23,7 @@ def _relationship(r: Any) -> Relationship:
         r["provider_admdvs"],
         r["recipient_admdvs"],
         r["expires_at"],
+        r["requested_at"],
     )
 
 

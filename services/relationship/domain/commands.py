@@ -23,18 +23,21 @@ class RequestBind:
     recipient_certno_hash: str
     recipient_name: str
     msgid: str
+    sender: str
 
 
 @dataclass(frozen=True)
 class ConfirmBind:
     relationship_id: str
     recipient_psn_no: str
+    sender: str
 
 
 @dataclass(frozen=True)
 class TerminateRelationship:
     relationship_id: str
     requested_by_psn_no: str
+    sender: str
 
 
 @dataclass(frozen=True)
@@ -43,3 +46,4 @@ class SetPolicy:
     settings: dict[str, Any]
     changed_by: str
     replace: bool = False
+    unset: tuple[str, ...] = ()

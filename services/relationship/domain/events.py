@@ -55,6 +55,7 @@ class RelationshipRefused(RelationshipEvent):
 
     TYPE = "relationship.bind-refused"
 
+    relationship_id: str | None = None
     provider_psn_no: PsnNo
     recipient_psn_no: PsnNo
     kinship: str
@@ -62,7 +63,7 @@ class RelationshipRefused(RelationshipEvent):
     occurred_at: AwareDatetime
 
 
-class RelationshipEstablished(RelationshipEvent):
+class RelationshipEstablishedEvent(RelationshipEvent):
     """Both parties consented: the provider's account may now help the recipient."""
 
     TYPE = "relationship.relationship-established"
@@ -77,7 +78,7 @@ class RelationshipEstablished(RelationshipEvent):
     occurred_at: AwareDatetime
 
 
-class RelationshipEnded(RelationshipEvent):
+class RelationshipEndedEvent(RelationshipEvent):
     """A relationship (or a bind request) ended. When `was_established`, the recipient's unspent quota from
     this provider goes back to the provider's account (the wallet service acts on this event)."""
 
@@ -111,7 +112,7 @@ EVENTS: tuple[type[RelationshipEvent], ...] = (
     PersonEnrolmentChanged,
     RelationshipRequested,
     RelationshipRefused,
-    RelationshipEstablished,
-    RelationshipEnded,
+    RelationshipEstablishedEvent,
+    RelationshipEndedEvent,
     PolicyChanged,
 )

@@ -7,22 +7,26 @@ which check is decided in `relationships.decide_bind` (docs/adr/0007-which-regio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 NATIONAL = "000000"
 
 
+KinshipGroup = Literal["immediate", "extended"]
+MAX_TTL_SECONDS = 30 * 24 * 3600
+
+
 class RegionalPolicy(BaseModel):
     """Every field is documented here and in docs/policies.md; `None` means no limit."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     max_active_recipients_per_provider: int | None = Field(
         None, ge=1, description="active (pending or established) recipients one provider may have; Hunan: 10"
     )
-    max_recipients_per_kinship_group: dict[str, int] = Field(
+    max_recipients_per_kinship_group: dict[KinshipGroup, int] = Field(
         default_factory=dict,
         description="active recipients per kinship group: 'immediate' (spouse, parent, child) or 'extended' "
         "(sibling, grandparents, grandchildren); Tianjin: {'immediate': 4}",
@@ -39,24 +43,29 @@ class RegionalPolicy(BaseModel):
         False, description="A may provide to B while B provides to A; both regions must allow it; Guangxi: true"
     )
     bind_request_ttl_seconds: int = Field(
-        72 * 3600, ge=1, description="how long a bind request waits for the recipient's consent (provider's region)"
+        72 * 3600,
+        ge=1,
+        le=MAX_TTL_SECONDS,
+        description="how long a bind request waits for the recipient's consent (provider's region), at most 30 days",
     )
 
 
 class PolicyOverride(BaseModel):
-    """What one region's row sets; absent fields inherit."""
+    """One region's row. An absent field inherits; `null` for a cap means "no cap here" (so a pooling
+    region can lift its province's cap); group caps merge group by group."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     max_active_recipients_per_provider: int | None = Field(None, ge=1)
-    max_recipients_per_kinship_group: dict[str, int] | None = None
+    max_recipients_per_kinship_group: dict[KinshipGroup, Annotated[int, Field(ge=0)] | None] | None = None
     recipient_single_provider: bool | None = None
     bound_recipient_may_provide: bool | None = None
     two_way_allowed: bool | None = None
-    bind_request_ttl_seconds: int | None = Field(None, ge=1)
+    bind_request_ttl_seconds: int | None = Field(None, ge=1, le=MAX_TTL_SECONDS)
 
 
 KINSHIP_GROUPS = ("immediate", "extended")
+_NULLABLE = {"max_active_recipients_per_provider", "max_recipients_per_kinship_group"}
 
 # National defaults and the published provincial variations (RULES.md section 2).
 SEED: dict[str, dict[str, Any]] = {
@@ -68,19 +77,24 @@ SEED: dict[str, dict[str, Any]] = {
 }
 
 
-def validate_override(settings: dict[str, Any]) -> PolicyOverride:
+def validate_override(settings: dict[str, Any]) -> dict[str, Any]:
+    """The row as it will be stored: validated strictly (no "10" for 10, no "yes" for true)."""
     override = PolicyOverride.model_validate(settings)
-    for group in override.max_recipients_per_kinship_group or {}:
-        if group not in KINSHIP_GROUPS:
-            raise ValueError(f"unknown kinship group {group!r}: one of {', '.join(KINSHIP_GROUPS)}")
-    return override
+    for field in settings:
+        if settings[field] is None and field not in _NULLABLE:
+            raise ValueError(f"{field} cannot be null: remove it from the row to inherit (--unset)")
+    return override.model_dump(include=set(settings))
 
 
 def effective_policy(admdvs: str, rows: dict[str, dict[str, Any]]) -> RegionalPolicy:
-    """National default <- province row <- pooling-region row, field by field."""
+    """National default <- province row <- pooling-region row, field by field (group caps group by group)."""
     merged: dict[str, Any] = {}
+    groups: dict[str, int | None] = {}
     for level in (NATIONAL, admdvs[:2] + "0000", admdvs):
         for field, value in rows.get(level, {}).items():
-            if value is not None:
+            if field == "max_recipients_per_kinship_group":
+                groups.update(value or {})
+            else:
                 merged[field] = value
+    merged["max_recipients_per_kinship_group"] = {g: n for g, n in groups.items() if n is not None}
     return RegionalPolicy.model_validate(merged)

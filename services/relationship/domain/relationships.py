@@ -7,10 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.relationship.domain.people import Person
-from services.relationship.domain.policy import RegionalPolicy
+from services.relationship.domain.policy import KinshipGroup, RegionalPolicy
 from shared.contracts.reasons import ReasonCode
+from shared.identity import redact_text
 
-KINSHIP_GROUP: dict[str, str] = {
+KINSHIP_GROUP: dict[str, KinshipGroup] = {
     "spouse": "immediate",
     "parent": "immediate",
     "child": "immediate",
@@ -46,6 +47,7 @@ class Relationship:
     provider_admdvs: str
     recipient_admdvs: str
     expires_at: datetime
+    requested_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ class Refusal:
 
 def check_kinship(provider_psn_no: str, recipient_psn_no: str, kinship: str) -> Refusal | None:
     if kinship not in KINSHIP_GROUP:
-        return Refusal(ReasonCode.NOT_CLOSE_RELATIVE, f"{kinship!r} is not one of the eight close relatives")
+        shown = redact_text(kinship[:40])  # free text from a province: never echo an ID number
+        return Refusal(ReasonCode.NOT_CLOSE_RELATIVE, f"{shown!r} is not one of the eight close relatives")
     if provider_psn_no == recipient_psn_no:
         return Refusal(ReasonCode.NOT_CLOSE_RELATIVE, "provider and recipient are the same person")
     return None
@@ -124,11 +127,30 @@ def check_policy(
     return None
 
 
+ENDING_CHANGES = frozenset({"suspend", "terminate", "transfer", "death"})
+
+
 def ends_on_enrolment_change(rel: Relationship, person: Person, change_reason: str) -> bool:
     """Suspension, termination, transfer or death of either party ends the relationship; so does a change
-    after which the person can no longer play their part in it."""
-    if change_reason in ("suspend", "terminate", "transfer", "death"):
+    after which the person can no longer play their part in it, or now insured in another region."""
+    if change_reason in ENDING_CHANGES:
         return True
-    if rel.provider_psn_no == person.psn_no and not person.may_provide:
+    if rel.provider_psn_no == person.psn_no:
+        return not person.may_provide or person.insuplc_admdvs != rel.provider_admdvs
+    return not person.may_receive or person.insuplc_admdvs != rel.recipient_admdvs
+
+
+def ends_on_late_change(rel: Relationship, person: Person, change_reason: str, recorded: Person) -> bool:
+    """A change older than the one recorded (it arrived late) changes no person data. A death still ends
+    everything (it is final); a suspension, termination or transfer ends what was requested before the
+    newer recorded change took effect: those were requested while the person was not eligible."""
+    if change_reason == "death":
         return True
-    return rel.recipient_psn_no == person.psn_no and not person.may_receive
+    if change_reason not in ENDING_CHANGES or rel.requested_at is None:
+        return False
+    return rel.requested_at <= recorded.effective_at
+
+
+def may_act_for(sender: str, party_admdvs: str, trusted_senders: frozenset[str]) -> bool:
+    """Only a system of the party's insured province (or a trusted national gateway) speaks for the party."""
+    return sender in trusted_senders or sender[:2] == party_admdvs[:2]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from typing import Any
 
@@ -15,15 +17,14 @@ from shared.contracts.envelope import Envelope
 from shared.identity import certno_hash
 from shared.messaging.consumer import Decision, Handler, MessageContext
 
-RELATIONSHIP_NAMESPACE = uuid.UUID("0f9f6c52-3b5e-4f3e-9a43-4d2f7c1b8e21")
+
+def relationship_id_for(sender: str, msgid: str, key: bytes) -> str:
+    """Deterministic (a retried handler names the same relationship) yet unguessable without the platform key."""
+    digest = hmac.new(key, f"relationship:{sender}:{msgid}".encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def relationship_id_for(sender: str, msgid: str) -> str:
-    """Deterministic: a handler retried after a failure names the same relationship."""
-    return str(uuid.uuid5(RELATIONSHIP_NAMESPACE, f"{sender}:{msgid}"))
-
-
-def make_handlers(identity_key: bytes) -> dict[str, Handler]:
+def make_handlers(identity_key: bytes, trusted_senders: frozenset[str] = frozenset()) -> dict[str, Handler]:
     async def on_enrollment_changed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.EnrollmentChanged = env.body
         person = Person(
@@ -45,27 +46,30 @@ def make_handlers(identity_key: bytes) -> dict[str, Handler]:
     async def on_bind_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.RelationshipBindRequested = env.body
         cmd = commands.RequestBind(
-            relationship_id=relationship_id_for(env.sender, env.msgid),
+            relationship_id=relationship_id_for(env.sender, env.msgid, identity_key),
             provider_psn_no=b.provider_psn_no,
             recipient_psn_no=b.recipient_psn_no,
             kinship=b.kinship,
             recipient_certno_hash=certno_hash(b.recipient_certno, identity_key),
             recipient_name=b.recipient_name,
             msgid=env.msgid,
+            sender=env.sender,
         )
-        return await handlers.request_bind(cmd, RelationshipRepository(ctx.conn), ctx.clock)
+        return await handlers.request_bind(cmd, RelationshipRepository(ctx.conn), ctx.clock, trusted_senders)
 
     async def on_bind_confirmed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.RelationshipBindConfirmed = env.body
-        cmd = commands.ConfirmBind(relationship_id=b.relationship_id, recipient_psn_no=b.recipient_psn_no)
-        return await handlers.confirm_bind(cmd, RelationshipRepository(ctx.conn), ctx.clock)
+        cmd = commands.ConfirmBind(
+            relationship_id=b.relationship_id, recipient_psn_no=b.recipient_psn_no, sender=env.sender
+        )
+        return await handlers.confirm_bind(cmd, RelationshipRepository(ctx.conn), ctx.clock, trusted_senders)
 
     async def on_terminate_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.RelationshipTerminateRequested = env.body
         cmd = commands.TerminateRelationship(
-            relationship_id=b.relationship_id, requested_by_psn_no=b.requested_by_psn_no
+            relationship_id=b.relationship_id, requested_by_psn_no=b.requested_by_psn_no, sender=env.sender
         )
-        return await handlers.terminate(cmd, RelationshipRepository(ctx.conn), ctx.clock)
+        return await handlers.terminate(cmd, RelationshipRepository(ctx.conn), ctx.clock, trusted_senders)
 
     return {
         "enrollment.changed": on_enrollment_changed,

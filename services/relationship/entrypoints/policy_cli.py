@@ -1,9 +1,10 @@
 """Operators change regional policies without a deploy:
 
   python -m services.relationship.entrypoints.policy_cli show [ADMDVS]
-  python -m services.relationship.entrypoints.policy_cli set ADMDVS FIELD=VALUE ... [--by NAME] [--replace]
+  python -m services.relationship.entrypoints.policy_cli set ADMDVS [FIELD=VALUE ...] [--unset FIELD] [--by NAME]
 
-VALUE is JSON (`10`, `true`, `{"immediate": 4}`, `null` to remove the field from the row so it inherits).
+VALUE is JSON (`10`, `true`, `{"immediate": 4}`); for a cap, `null` means "no cap in this region" (it lifts
+the province's); `--unset FIELD` removes the field from the row so the region inherits it again.
 Changes are validated (docs/policies.md lists the fields), take effect for the next message, and are
 published as `relationship.policy-changed` events. Connects as the relationship service (MEDAID_* settings).
 """
@@ -81,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p_show.add_argument("admdvs", nargs="?")
     p_set = sub.add_parser("set")
     p_set.add_argument("admdvs")
-    p_set.add_argument("assignments", nargs="+")
+    p_set.add_argument("assignments", nargs="*")
+    p_set.add_argument("--unset", action="append", default=[], metavar="FIELD", help="inherit this field again")
     p_set.add_argument("--by", default="operator")
     p_set.add_argument("--replace", action="store_true", help="replace the whole row instead of merging into it")
     args = parser.parse_args(argv)
@@ -93,7 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.admdvs!r} is not a 6-digit region code", file=sys.stderr)
         return 2
     try:
-        cmd = commands.SetPolicy(args.admdvs, parse_assignments(args.assignments), args.by, args.replace)
+        unknown = [f for f in args.unset if f not in RegionalPolicy.model_fields]
+        if unknown or not (args.assignments or args.unset):
+            raise ValueError(f"nothing to set, or unknown fields: {unknown}")
+        cmd = commands.SetPolicy(
+            args.admdvs, parse_assignments(args.assignments), args.by, args.replace, tuple(args.unset)
+        )
         row = asyncio.run(change(settings, cmd))
     except (ValueError, ValidationError) as exc:
         print(f"refused: {exc}", file=sys.stderr)

@@ -258,10 +258,10 @@ class Simulator:
         someone = self.people[0]
         out.append(
             (
-                "ingress.wallet.v1",
+                "ingress.settlement.v1",
                 self.envelope(
-                    "wallet.open-requested",
-                    {"psn_no": someone.psn_no, "usage_admdvs": someone.region, "phone": "13800000000"},
+                    "settlement.cancel-requested",
+                    {"setl_id": "S0", "mdtrt_id": "M0", "psn_no": someone.psn_no},
                     someone.region,
                 ),
                 someone.psn_no,

@@ -4,12 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.wallet.entrypoints.ingress import HANDLERS
-from shared.messaging.runtime import ServiceRuntime
+from services.wallet.adapters.ledger_repository import LedgerRepository
+from services.wallet.adapters.wallet_repository import WalletRepository
+from services.wallet.entrypoints import relationship_events
+from services.wallet.entrypoints.ingress import make_handlers
+from services.wallet.transfers import expire_transfers
+from shared.clock import BusinessClock
+from shared.contracts.topics import RELATIONSHIP_EVENTS
+from shared.db.pool import Conn
+from shared.messaging.outbox import Outbox
+from shared.messaging.runtime import Periodic, ServiceRuntime
 from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent
 
 
+async def sweep_deadlines(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
+    messages = await expire_transfers(WalletRepository(conn), LedgerRepository(conn), clock)
+    await outbox.enqueue(conn, messages)
+    return len(messages)
+
+
 def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
-    return ServiceRuntime("wallet", settings, SERVICE_DIR, HANDLERS)
+    key = settings.identity_key.get_secret_value().encode()
+    trusted = frozenset(s.strip() for s in settings.trusted_senders.split(",") if s.strip())
+    return ServiceRuntime(
+        "wallet",
+        settings,
+        SERVICE_DIR,
+        make_handlers(key, trusted),
+        periodic=[Periodic("return-expired-transfers", settings.sweep_seconds, sweep_deadlines)],
+        event_handlers={RELATIONSHIP_EVENTS: relationship_events.HANDLERS},
+    )

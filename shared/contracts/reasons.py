@@ -41,3 +41,5 @@ class ReasonCode(StrEnum):
     """The two people already have an active (pending or established) relationship."""
     NOT_A_PARTY = "NOT_A_PARTY"
     """The person asking to confirm or end a relationship is not the party who may."""
+    TRANSFER_NOT_PENDING = "TRANSFER_NOT_PENDING"
+    """The transfer no longer waits for the recipient (completed, returned or past its deadline)."""

@@ -86,3 +86,8 @@ PROVINCE_TOPICS: tuple[str, ...] = tuple(f"province.{p}.notifications.v1" for p 
 
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
+
+
+def speaks_for(sender: str, party_admdvs: str, trusted_senders: frozenset[str]) -> bool:
+    """Only a system of the party's insured province (or a trusted national gateway) acts for the party."""
+    return sender in trusted_senders or sender[:2] == party_admdvs[:2]

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import asyncpg
 import structlog
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from shared.clock import BusinessClock
 from shared.contracts.envelope import Envelope, RawEnvelope
@@ -176,10 +176,18 @@ class IngressConsumer:
         self.handlers = dict(handlers)
         self.poison_attempts = poison_attempts
         self.backoff = retry_backoff_seconds
+        self._check_handlers()
+
+    def _check_handlers(self) -> None:
         for type_name in self.handlers:
             spec = INGRESS.get(type_name)
-            if spec is None or spec.owner != service or spec.topic != topic:
-                raise ValueError(f"{service} cannot answer {type_name} on {topic}: see shared/contracts/province.py")
+            if spec is None or spec.owner != self.service or spec.topic != self.topic:
+                raise ValueError(
+                    f"{self.service} cannot answer {type_name} on {self.topic}: see shared/contracts/province.py"
+                )
+
+    def _dlq_of(self, topic: str) -> str:
+        return dlq_topic(topic)
 
     # -- classification (pure) ----------------------------------------------------------
 
@@ -432,7 +440,7 @@ class IngressConsumer:
             "payload": payload,
         }
         dlq_key = key or msgid or f"{record.partition}:{record.offset}"
-        return Outgoing(dlq_topic(record.topic), dlq_key, "dlq.record", body, correlation_id=msgid)
+        return Outgoing(self._dlq_of(record.topic), dlq_key, "dlq.record", body, correlation_id=msgid)
 
     async def _reject_invalid(self, conn: Conn, record: ConsumerRecord, invalid: _Invalid) -> Outcome:
         dlq = self._dlq_record(
@@ -562,3 +570,114 @@ def _describe(exc: Exception) -> str:
             parts.append(f"{loc}: {err['msg']}")
         return redact_text("; ".join(parts))
     return redact_text(str(exc))
+
+
+EventHandler = tuple[type[BaseModel], Callable[[MessageContext, Envelope[Any]], Awaitable[list[Outgoing]]]]
+"""(the event's model, a function that applies it and returns what to publish)."""
+
+
+class EventConsumer(IngressConsumer):
+    """Consumes another service's event stream with the same guarantees as ingress (tracking record,
+    retries, dead letters) but nobody to answer: a platform msgid seen before is skipped (the relay
+    may publish a row twice), and what cannot be processed goes to `<topic>.<service>.dlq`."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        topic: str,
+        pool: asyncpg.Pool[Any],
+        outbox: Outbox,
+        clock: BusinessClock,
+        event_handlers: Mapping[str, EventHandler],
+        poison_attempts: int = 3,
+        retry_backoff_seconds: float = 0.2,
+    ) -> None:
+        self.event_handlers = dict(event_handlers)
+        super().__init__(
+            service=service,
+            topic=topic,
+            pool=pool,
+            outbox=outbox,
+            clock=clock,
+            handlers={},
+            poison_attempts=poison_attempts,
+            retry_backoff_seconds=retry_backoff_seconds,
+        )
+        self.is_primary = False
+
+    def _check_handlers(self) -> None:
+        return None
+
+    def _dlq_of(self, topic: str) -> str:
+        return f"{topic}.{self.service}.dlq"
+
+    def _classify(self, record: ConsumerRecord) -> _Parsed | _Invalid | None:
+        try:
+            raw = RawEnvelope.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            return _Invalid(_describe(exc))
+        handler = self.event_handlers.get(raw.type)
+        if handler is None:
+            return None  # an event this service does not need
+        try:
+            body = handler[0].model_validate(raw.body)
+        except ValidationError as exc:
+            return _Invalid(_describe(exc), None, raw.msgid, raw.type)
+        return _Parsed(Envelope[Any](msgid=raw.msgid, type=raw.type, sender=raw.sender, sent_at=raw.sent_at, body=body))
+
+    async def _process_once(self, record: ConsumerRecord) -> Outcome:
+        classified = self._classify(record)
+        if classified is None:
+            return Outcome.NOT_MINE
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await self._claim(conn, record):
+                return Outcome.REDELIVERED
+            if isinstance(classified, _Invalid):
+                log.warning("event_invalid", topic=record.topic, offset=record.offset, reason=classified.reason)
+                await self.outbox.enqueue(
+                    conn,
+                    [
+                        self._dlq_record(
+                            record, classified.code, classified.reason, None, classified.msgid, classified.type, 1
+                        )
+                    ],
+                )
+                return Outcome.DEAD_LETTERED
+            env = classified.envelope
+            first = await conn.fetchval(
+                """INSERT INTO inbox (sender, msgid, type, status, result, topic, partition, "offset")
+                   VALUES ($1, $2, $3, 'completed', '{}'::jsonb, $4, $5, $6)
+                   ON CONFLICT (sender, msgid) DO NOTHING RETURNING true""",
+                env.sender,
+                env.msgid,
+                env.type,
+                record.topic,
+                record.partition,
+                record.offset,
+            )
+            if not first:
+                return Outcome.REPEAT
+            with structlog.contextvars.bound_contextvars(msgid=env.msgid, correlation_id=env.msgid, type=env.type):
+                ctx = MessageContext(
+                    conn=conn, clock=self.clock, service=self.service, record_key=_safe_key(record.key) or ""
+                )
+                messages = await self.event_handlers[env.type][1](ctx, env)
+                await self.outbox.enqueue(conn, messages)
+                log.info("event_applied", published=len(messages))
+            return Outcome.PROCESSED
+
+    async def _reject_after_failure(
+        self, conn: Conn, record: ConsumerRecord, env: Envelope[Any], attempts: int, error: str
+    ) -> None:
+        dlq = self._dlq_record(
+            record,
+            ReasonCode.PROCESSING_FAILED,
+            f"handler failed {attempts} times",
+            env.sender,
+            env.msgid,
+            env.type,
+            attempts,
+            error,
+        )
+        await self.outbox.enqueue(conn, [dlq])

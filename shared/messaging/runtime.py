@@ -19,7 +19,7 @@ from shared.contracts.province import ingress_topics_of
 from shared.db.migrations import migrate
 from shared.db.pool import Conn, connect, create_pool
 from shared.logging import configure_logging, get_logger, library_logger
-from shared.messaging.consumer import Handler, IngressConsumer
+from shared.messaging.consumer import EventConsumer, EventHandler, Handler, IngressConsumer
 from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
 from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import Outbox, OutboxRelay
@@ -57,6 +57,8 @@ class ServiceRuntime:
     handlers: Mapping[str, Handler]
     on_start: Sequence[Callable[[asyncpg.Pool[Any]], Awaitable[None]]] = ()
     periodic: Sequence[Periodic] = ()
+    event_handlers: Mapping[str, Mapping[str, EventHandler]] = field(default_factory=dict)
+    """Other services' event streams this one follows: topic -> event type -> handler."""
     clock: BusinessClock = field(init=False)
     broker: KafkaBroker = field(init=False)
     outbox: Outbox = field(init=False)
@@ -86,6 +88,19 @@ class ServiceRuntime:
             )
             self.consumers.append(consumer)
             self.committers.append(attach_ingress(self.broker, consumer))
+        for topic, handlers in self.event_handlers.items():
+            follower = EventConsumer(
+                service=self.service,
+                topic=topic,
+                pool=pool,
+                outbox=self.outbox,
+                clock=self.clock,
+                event_handlers=handlers,
+                poison_attempts=s.poison_attempts,
+                retry_backoff_seconds=s.retry_backoff_seconds,
+            )
+            self.consumers.append(follower)
+            self.committers.append(attach_ingress(self.broker, follower))
 
     @property
     def pool(self) -> asyncpg.Pool[Any]:

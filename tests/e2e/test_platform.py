@@ -118,11 +118,9 @@ async def test_an_account_credit_sent_twice_is_booked_once_and_answered_twice_al
     assert len(credited) == 1
     assert credited[0].value["body"]["balance"] == "356.80"
     assert await balance(platform, person) == Decimal("356.80")
-    assert await books(platform) == {
-        "account_sums_match_transfers": [],
-        "debits_equal_credits": [],
-        "nothing_overdrawn": [],
-    }
+    problems = await books(platform)
+    assert "account_sums_match_transfers" in problems
+    assert all(offenders == [] for offenders in problems.values()), problems
 
 
 async def test_registry_messages_are_recorded_and_answered(platform: Platform) -> None:
@@ -170,10 +168,10 @@ async def test_every_ingress_message_gets_exactly_one_result(platform: Platform)
             person,
         ),
         (
-            "ingress.wallet.v1",
+            "ingress.settlement.v1",
             envelope(
-                "wallet.open-requested",
-                {"psn_no": person, "usage_admdvs": "320100", "phone": "13800000000"},
+                "settlement.cancel-requested",
+                {"setl_id": "S1", "mdtrt_id": "M1", "psn_no": person},
                 sender="320100",
             ),
             person,

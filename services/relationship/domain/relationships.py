@@ -9,6 +9,7 @@ from enum import StrEnum
 from services.relationship.domain.people import Person
 from services.relationship.domain.policy import KinshipGroup, RegionalPolicy
 from shared.contracts.reasons import ReasonCode
+from shared.contracts.topics import speaks_for
 from shared.identity import redact_text
 
 KINSHIP_GROUP: dict[str, KinshipGroup] = {
@@ -151,6 +152,4 @@ def ends_on_late_change(rel: Relationship, person: Person, change_reason: str, r
     return rel.requested_at <= recorded.effective_at
 
 
-def may_act_for(sender: str, party_admdvs: str, trusted_senders: frozenset[str]) -> bool:
-    """Only a system of the party's insured province (or a trusted national gateway) speaks for the party."""
-    return sender in trusted_senders or sender[:2] == party_admdvs[:2]
+may_act_for = speaks_for

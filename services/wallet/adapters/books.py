@@ -22,6 +22,22 @@ BOOKS_QUERIES: dict[str, str] = {
     "debits_equal_credits": """
         SELECT 'ledger' WHERE (SELECT COALESCE(SUM(debits_posted - credits_posted), 0) FROM accounts) <> 0
                            OR (SELECT COALESCE(SUM(debits_pending - credits_pending), 0) FROM accounts) <> 0""",
+    # Every wallet holds exactly its lots: posted quota in = remaining lots.
+    "wallets_match_their_lots": """
+        SELECT a.id FROM accounts a
+        LEFT JOIN (SELECT wallet_psn_no, sum(remaining) AS remaining FROM lots GROUP BY wallet_psn_no) l
+               ON a.id = 'wallet:' || l.wallet_psn_no
+        WHERE a.kind = 'wallet' AND a.credits_posted - a.debits_posted <> COALESCE(l.remaining, 0)""",
+    # Every transfer's hold is in the state its saga says: pending = held, completed = posted, returned = voided.
+    "holds_match_transfers": """
+        SELECT s.transfer_id FROM transfer_sagas s JOIN transfers t ON t.id = s.hold_id
+        WHERE t.amount <> s.amount
+           OR t.state <> CASE s.state WHEN 'pending' THEN 'pending' WHEN 'completed' THEN 'posted' ELSE 'voided' END""",
+    # Every completed transfer made exactly its lot, and every lot comes from a completed transfer.
+    "granted_quota_matches_lots": """
+        SELECT COALESCE(s.transfer_id, l.lot_id) FROM transfer_sagas s
+        FULL JOIN lots l ON l.lot_id = s.transfer_id
+        WHERE (s.state = 'completed') IS DISTINCT FROM (l.lot_id IS NOT NULL) OR l.amount <> s.amount""",
     # No personal account or wallet is overdrawn (the table constraint says so too).
     "nothing_overdrawn": """
         SELECT id FROM accounts WHERE kind <> 'fund' AND credits_posted - debits_posted - debits_pending < 0""",

@@ -71,6 +71,41 @@ class LedgerRepository:
                 acc.credits_posted,
             )
 
+    async def save_accounts(self, *accounts: Account) -> None:
+        for acc in accounts:
+            await self.conn.execute(
+                """UPDATE accounts SET debits_pending=$2, debits_posted=$3, credits_pending=$4, credits_posted=$5
+                   WHERE id=$1""",
+                acc.id,
+                acc.debits_pending,
+                acc.debits_posted,
+                acc.credits_pending,
+                acc.credits_posted,
+            )
+
+    async def save_pending_transfer(
+        self, transfer_id: uuid.UUID, client_id: str, debit: Account, credit: Account, amount: Decimal, code: str
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO transfers (id, client_id, debit_account, credit_account, amount, state, code)
+               VALUES ($1, $2, $3, $4, $5, 'pending', $6)""",
+            transfer_id,
+            client_id,
+            debit.id,
+            credit.id,
+            amount,
+            code,
+        )
+        await self.save_accounts(debit, credit)
+
+    async def resolve_pending(self, transfer_id: uuid.UUID, state: str, debit: Account, credit: Account) -> None:
+        await self.conn.execute(
+            "UPDATE transfers SET state = $2, resolved_at = now() WHERE id = $1 AND state = 'pending'",
+            transfer_id,
+            state,
+        )
+        await self.save_accounts(debit, credit)
+
     async def set_region_wallet_status(self, admdvs: str, enabled: bool) -> bool:
         """Returns True when the status changed."""
         row = await self.conn.fetchrow(

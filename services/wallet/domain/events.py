@@ -37,4 +37,74 @@ class RegionWalletStatusRecorded(WalletEvent):
     occurred_at: AwareDatetime
 
 
-EVENTS: tuple[type[WalletEvent], ...] = (PersonalAccountCredited, RegionWalletStatusRecorded)
+class WalletOpened(WalletEvent):
+    TYPE = "wallet.wallet-opened"
+
+    psn_no: PsnNo
+    usage_admdvs: Admdvs
+    occurred_at: AwareDatetime
+
+
+class QuotaHeld(WalletEvent):
+    """A transfer was requested: the amount is reserved on the provider's personal account."""
+
+    TYPE = "wallet.quota-held"
+
+    transfer_id: str
+    from_psn_no: PsnNo
+    to_psn_no: PsnNo
+    relationship_id: str
+    amount: Money
+    deadline: AwareDatetime
+    occurred_at: AwareDatetime
+
+
+class QuotaGranted(WalletEvent):
+    """The recipient accepted: the hold is posted and a lot of quota, funded by the provider's region,
+    is in the wallet."""
+
+    TYPE = "wallet.quota-granted"
+
+    transfer_id: str
+    from_psn_no: PsnNo
+    to_psn_no: PsnNo
+    funding_admdvs: Admdvs
+    amount: Money
+    occurred_at: AwareDatetime
+
+
+class QuotaReleased(WalletEvent):
+    """A waiting transfer went back: the hold is voided, nothing moved."""
+
+    TYPE = "wallet.quota-released"
+
+    transfer_id: str
+    from_psn_no: PsnNo
+    to_psn_no: PsnNo
+    amount: Money
+    reason: str
+    occurred_at: AwareDatetime
+
+
+class QuotaReturned(WalletEvent):
+    """A relationship ended: the recipient's unspent quota from that provider went back to the provider's account."""
+
+    TYPE = "wallet.quota-returned"
+
+    lot_id: str
+    relationship_id: str
+    wallet_psn_no: PsnNo
+    provider_psn_no: PsnNo
+    amount: Money
+    occurred_at: AwareDatetime
+
+
+EVENTS: tuple[type[WalletEvent], ...] = (
+    PersonalAccountCredited,
+    RegionWalletStatusRecorded,
+    WalletOpened,
+    QuotaHeld,
+    QuotaGranted,
+    QuotaReleased,
+    QuotaReturned,
+)

@@ -79,3 +79,32 @@ def post_transfer(debit: Account, credit: Account, amount: Decimal) -> None:
     debit.check_can_debit(amount)
     debit.debits_posted += amount
     credit.credits_posted += amount
+
+
+def hold(debit: Account, credit: Account, amount: Decimal) -> None:
+    """A pending transfer: the amount is reserved on the debit side and promised on the credit side."""
+    if amount <= ZERO:
+        raise LedgerError("a transfer moves a positive amount")
+    if debit.id == credit.id:
+        raise LedgerError("a transfer needs two different accounts")
+    debit.check_can_debit(amount)
+    debit.debits_pending += amount
+    credit.credits_pending += amount
+
+
+def post_hold(debit: Account, credit: Account, amount: Decimal) -> None:
+    """The pending transfer happens: reserved becomes moved."""
+    debit.debits_pending -= amount
+    debit.debits_posted += amount
+    credit.credits_pending -= amount
+    credit.credits_posted += amount
+
+
+def void_hold(debit: Account, credit: Account, amount: Decimal) -> None:
+    """The pending transfer is cancelled: the reservation is released, nothing moved."""
+    debit.debits_pending -= amount
+    credit.credits_pending -= amount
+
+
+def wallet_account_id(psn_no: str) -> str:
+    return f"wallet:{psn_no}"

@@ -2,36 +2,108 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import uuid
 from typing import Any
 
-from services.wallet import handlers
+from services.wallet import handlers, transfers
 from services.wallet.adapters.ledger_repository import LedgerRepository
+from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain import commands
+from services.wallet.domain.transfers import TransferRequest
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
+from shared.identity import certno_hash
 from shared.messaging.consumer import Decision, Handler, MessageContext
 
 
-async def on_account_credited(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-    body: p.AccountCredited = env.body
-    cmd = commands.CreditAccount(
-        client_id=f"{env.sender}:{env.msgid}",
-        psn_no=body.psn_no,
-        admdvs=env.sender,
-        amount=body.amount,
-        period=body.period,
-        kind=body.kind,
-    )
-    return await handlers.credit_account(cmd, LedgerRepository(ctx.conn), ctx.clock)
+def transfer_id_for(sender: str, msgid: str, key: bytes) -> str:
+    """Deterministic (a retried handler names the same transfer) yet unguessable without the platform key."""
+    digest = hmac.new(key, f"transfer:{sender}:{msgid}".encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-async def on_region_wallet_status_changed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-    body: p.RegionWalletStatusChanged = env.body
-    cmd = commands.SetRegionWalletStatus(admdvs=body.admdvs, wallet_enabled=body.wallet_enabled)
-    return await handlers.set_region_wallet_status(cmd, LedgerRepository(ctx.conn), ctx.clock)
+def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) -> dict[str, Handler]:
+    async def on_account_credited(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        body: p.AccountCredited = env.body
+        cmd = commands.CreditAccount(
+            client_id=f"{env.sender}:{env.msgid}",
+            psn_no=body.psn_no,
+            admdvs=env.sender,
+            amount=body.amount,
+            period=body.period,
+            kind=body.kind,
+        )
+        return await handlers.credit_account(cmd, LedgerRepository(ctx.conn), ctx.clock)
 
+    async def on_region_wallet_status_changed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        body: p.RegionWalletStatusChanged = env.body
+        cmd = commands.SetRegionWalletStatus(admdvs=body.admdvs, wallet_enabled=body.wallet_enabled)
+        return await handlers.set_region_wallet_status(cmd, LedgerRepository(ctx.conn), ctx.clock)
 
-HANDLERS: dict[str, Handler] = {
-    "account.credited": on_account_credited,
-    "region.wallet-status-changed": on_region_wallet_status_changed,
-}
+    async def on_wallet_open_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.WalletOpenRequested = env.body
+        return await transfers.open_wallet(
+            b.psn_no,
+            b.usage_admdvs,
+            env.sender,
+            WalletRepository(ctx.conn),
+            LedgerRepository(ctx.conn),
+            ctx.clock,
+            trusted,
+        )
+
+    async def on_transfer_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.TransferRequested = env.body
+        req = TransferRequest(
+            from_psn_no=b.from_psn_no,
+            to_psn_no=b.to_psn_no,
+            to_certno_hash=certno_hash(b.to_certno, identity_key),
+            to_name_hash=certno_hash(b.to_name, identity_key),
+            amount=b.amount,
+            verified=b.verified,
+        )
+        return await transfers.request_transfer(
+            transfer_id_for(env.sender, env.msgid, identity_key),
+            f"{env.sender}:{env.msgid}",
+            req,
+            env.sender,
+            WalletRepository(ctx.conn),
+            LedgerRepository(ctx.conn),
+            ctx.clock,
+            trusted,
+        )
+
+    async def on_transfer_accepted(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.TransferAccepted = env.body
+        return await transfers.accept_transfer(
+            b.transfer_id,
+            b.psn_no,
+            env.sender,
+            WalletRepository(ctx.conn),
+            LedgerRepository(ctx.conn),
+            ctx.clock,
+            trusted,
+        )
+
+    async def on_transfer_declined(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.TransferDeclined = env.body
+        return await transfers.decline_transfer(
+            b.transfer_id,
+            b.psn_no,
+            env.sender,
+            WalletRepository(ctx.conn),
+            LedgerRepository(ctx.conn),
+            ctx.clock,
+            trusted,
+        )
+
+    return {
+        "account.credited": on_account_credited,
+        "region.wallet-status-changed": on_region_wallet_status_changed,
+        "wallet.open-requested": on_wallet_open_requested,
+        "transfer.requested": on_transfer_requested,
+        "transfer.accepted": on_transfer_accepted,
+        "transfer.declined": on_transfer_declined,
+    }

@@ -1,0 +1,213 @@
+"""SQL for the wallet's copies of people and relationships, wallets, transfer sagas and lots."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from services.wallet.domain.transfers import Party, ReturnReason, State
+from shared.db.pool import Conn
+
+
+class WalletRepository:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    # -- copies from relationship.events.v1 ---------------------------------------------------
+
+    async def upsert_person(self, p: Party, effective_at: datetime) -> None:
+        await self.conn.execute(
+            """INSERT INTO people
+                   (psn_no, certno_hash, name_hash, insuplc_admdvs, may_provide, may_receive, effective_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (psn_no) DO UPDATE SET certno_hash = EXCLUDED.certno_hash, name_hash = EXCLUDED.name_hash,
+                   insuplc_admdvs = EXCLUDED.insuplc_admdvs, may_provide = EXCLUDED.may_provide,
+                   may_receive = EXCLUDED.may_receive, effective_at = EXCLUDED.effective_at
+               WHERE people.effective_at <= EXCLUDED.effective_at""",
+            p.psn_no,
+            p.certno_hash,
+            p.name_hash,
+            p.insuplc_admdvs,
+            p.may_provide,
+            p.may_receive,
+            effective_at,
+        )
+
+    async def person(self, psn_no: str) -> Party | None:
+        r = await self.conn.fetchrow(
+            """SELECT psn_no, certno_hash, name_hash, insuplc_admdvs, may_provide, may_receive
+               FROM people WHERE psn_no = $1""",
+            psn_no,
+        )
+        return None if r is None else Party(**dict(r))
+
+    async def upsert_relationship(
+        self,
+        relationship_id: str,
+        provider: str,
+        recipient: str,
+        established: bool,
+        provider_admdvs: str,
+        recipient_admdvs: str,
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO relationships (relationship_id, provider_psn_no, recipient_psn_no, established,
+                   provider_admdvs, recipient_admdvs) VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (relationship_id) DO UPDATE SET established = EXCLUDED.established, updated_at = now()""",
+            relationship_id,
+            provider,
+            recipient,
+            established,
+            provider_admdvs,
+            recipient_admdvs,
+        )
+
+    async def established_relationship(self, provider: str, recipient: str) -> str | None:
+        value = await self.conn.fetchval(
+            """SELECT relationship_id FROM relationships
+               WHERE provider_psn_no = $1 AND recipient_psn_no = $2 AND established LIMIT 1""",
+            provider,
+            recipient,
+        )
+        return None if value is None else str(value)
+
+    # -- regions and wallets ----------------------------------------------------------------------
+
+    async def region_enabled(self, admdvs: str) -> bool:
+        return bool(await self.conn.fetchval("SELECT wallet_enabled FROM regions WHERE admdvs = $1", admdvs))
+
+    async def wallet_region(self, psn_no: str) -> str | None:
+        value = await self.conn.fetchval("SELECT usage_admdvs FROM wallets WHERE psn_no = $1", psn_no)
+        return None if value is None else str(value)
+
+    async def open_wallet(self, psn_no: str, usage_admdvs: str, at: datetime) -> bool:
+        """True when newly opened (an opened wallet keeps its usage region)."""
+        row = await self.conn.fetchrow(
+            """INSERT INTO wallets (psn_no, usage_admdvs, opened_at) VALUES ($1, $2, $3)
+               ON CONFLICT (psn_no) DO NOTHING RETURNING psn_no""",
+            psn_no,
+            usage_admdvs,
+            at,
+        )
+        return row is not None
+
+    # -- transfer sagas ------------------------------------------------------------------------------
+
+    async def pending_to(self, from_psn_no: str, to_psn_no: str) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "SELECT true FROM transfer_sagas WHERE from_psn_no = $1 AND to_psn_no = $2 AND state = 'pending'",
+                from_psn_no,
+                to_psn_no,
+            )
+        )
+
+    async def sent_on(self, from_psn_no: str, day: str) -> int:
+        return int(
+            await self.conn.fetchval(
+                "SELECT count(*) FROM transfer_sagas WHERE from_psn_no = $1 AND business_day = $2", from_psn_no, day
+            )
+        )
+
+    async def insert_saga(self, s: dict[str, Any]) -> None:
+        await self.conn.execute(
+            """INSERT INTO transfer_sagas (transfer_id, from_psn_no, to_psn_no, relationship_id, amount, state,
+                   business_day, requested_at, deadline, hold_id, from_admdvs, to_admdvs)
+               VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11)""",
+            s["transfer_id"],
+            s["from_psn_no"],
+            s["to_psn_no"],
+            s["relationship_id"],
+            s["amount"],
+            s["business_day"],
+            s["requested_at"],
+            s["deadline"],
+            s["hold_id"],
+            s["from_admdvs"],
+            s["to_admdvs"],
+        )
+
+    async def saga_for_update(self, transfer_id: str) -> dict[str, Any] | None:
+        r = await self.conn.fetchrow("SELECT * FROM transfer_sagas WHERE transfer_id = $1 FOR UPDATE", transfer_id)
+        return None if r is None else dict(r)
+
+    async def resolve_saga(self, transfer_id: str, state: State, reason: ReturnReason | None, at: datetime) -> None:
+        await self.conn.execute(
+            """UPDATE transfer_sagas SET state = $2, return_reason = $3, resolved_at = $4
+               WHERE transfer_id = $1 AND state = 'pending'""",
+            transfer_id,
+            state.value,
+            reason.value if reason else None,
+            at,
+        )
+
+    async def step(self, transfer_id: str, at: datetime, step: str, detail: str | None = None) -> None:
+        await self.conn.execute(
+            """INSERT INTO transfer_steps (transfer_id, seq, at, step, detail)
+               SELECT $1, COALESCE(max(seq), 0) + 1, $2, $3, $4 FROM transfer_steps WHERE transfer_id = $1""",
+            transfer_id,
+            at,
+            step,
+            detail,
+        )
+
+    async def pending_past(self, now: datetime, limit: int) -> list[str]:
+        rows = await self.conn.fetch(
+            """SELECT transfer_id FROM transfer_sagas WHERE state = 'pending' AND deadline <= $1
+               ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            now,
+            limit,
+        )
+        return [r["transfer_id"] for r in rows]
+
+    async def pending_of_relationship(self, relationship_id: str) -> list[str]:
+        rows = await self.conn.fetch(
+            "SELECT transfer_id FROM transfer_sagas WHERE relationship_id = $1 AND state = 'pending' ORDER BY 1",
+            relationship_id,
+        )
+        return [r["transfer_id"] for r in rows]
+
+    # -- lots ------------------------------------------------------------------------------------------
+
+    async def add_lot(
+        self,
+        lot_id: str,
+        wallet: str,
+        provider: str,
+        funding_admdvs: str,
+        relationship_id: str,
+        amount: Decimal,
+        at: datetime,
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO lots (lot_id, wallet_psn_no, provider_psn_no, funding_admdvs, relationship_id, amount,
+                   remaining, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)""",
+            lot_id,
+            wallet,
+            provider,
+            funding_admdvs,
+            relationship_id,
+            amount,
+            at,
+        )
+
+    async def unspent_lots_of(self, relationship_id: str) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            """SELECT lot_id, wallet_psn_no, provider_psn_no, remaining FROM lots
+               WHERE relationship_id = $1 AND remaining > 0 ORDER BY created_at FOR UPDATE""",
+            relationship_id,
+        )
+        return [dict(r) for r in rows]
+
+    async def empty_lot(self, lot_id: str) -> None:
+        await self.conn.execute("UPDATE lots SET remaining = 0 WHERE lot_id = $1", lot_id)
+
+
+def hold_id_for(transfer_id: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"medaid:transfer-hold:{transfer_id}")
+
+
+def return_id_for(lot_id: str, relationship_id: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"medaid:quota-return:{lot_id}:{relationship_id}")

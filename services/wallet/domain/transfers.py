@@ -1,0 +1,127 @@
+"""Moving quota from a provider's personal account into a relative's wallet: the rules. Pure.
+
+National rules (RULES.md section 3): at most 3 transfers per sender per business day, at most 2,000.00
+each (a 1.00 minimum is [inferred]), none between 22:00 and 06:00, identity verified, the recipient's
+wallet opened, both regions switched on, accepted by the recipient or returned by 06:00 the next day,
+one waiting transfer per sender and recipient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from shared.contracts.reasons import ReasonCode
+
+MIN_AMOUNT = Decimal("1.00")
+MAX_AMOUNT = Decimal("2000.00")
+PER_DAY = 3
+QUIET_FROM = time(22, 0)
+QUIET_UNTIL = time(6, 0)
+RETURN_AT = time(6, 0)
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    RETURNED = "returned"
+
+
+class ReturnReason(StrEnum):
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    RELATIONSHIP_ENDED = "relationship_ended"
+
+
+@dataclass(frozen=True)
+class Party:
+    psn_no: str
+    certno_hash: str
+    name_hash: str
+    insuplc_admdvs: str
+    may_provide: bool
+    may_receive: bool
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    from_psn_no: str
+    to_psn_no: str
+    to_certno_hash: str
+    to_name_hash: str
+    amount: Decimal
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the wallet service knows when it decides."""
+
+    sender: Party | None
+    recipient: Party | None
+    relationship_id: str | None
+    sender_region_enabled: bool
+    recipient_wallet_region: str | None  # None: no wallet opened
+    recipient_region_enabled: bool
+    pending_to_recipient: bool
+    sent_today: int
+    available: Decimal
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: ReasonCode
+    reason: str
+
+
+def in_quiet_hours(now: datetime) -> bool:
+    t = now.time()
+    return t >= QUIET_FROM or t < QUIET_UNTIL
+
+
+def business_day(now: datetime) -> str:
+    return now.strftime("%Y%m%d")
+
+
+def return_deadline(requested_at: datetime) -> datetime:
+    """06:00 business time on the day after the request."""
+    next_day = (requested_at + timedelta(days=1)).date()
+    return datetime.combine(next_day, RETURN_AT, tzinfo=requested_at.tzinfo)
+
+
+def check_request(req: TransferRequest, now: datetime) -> Refusal | None:
+    """What can be decided from the request alone."""
+    if not req.verified:
+        return Refusal(ReasonCode.VERIFICATION_FAILED, "the sender's identity was not verified (face or password)")
+    if not MIN_AMOUNT <= req.amount <= MAX_AMOUNT:
+        return Refusal(ReasonCode.AMOUNT_OUT_OF_RANGE, f"a transfer moves {MIN_AMOUNT} to {MAX_AMOUNT} yuan")
+    if in_quiet_hours(now):
+        return Refusal(ReasonCode.QUIET_HOURS, "no transfers between 22:00 and 06:00 (Asia/Shanghai)")
+    return None
+
+
+def check_situation(req: TransferRequest, s: Situation) -> Refusal | None:
+    """The rest, in a fixed order: the first that fails answers."""
+    if s.sender is None or s.recipient is None:
+        return Refusal(ReasonCode.UNKNOWN_PERSON, "the sender or the recipient is not enrolled on the platform")
+    if s.relationship_id is None:
+        return Refusal(ReasonCode.NO_RELATIONSHIP, "no established relationship from the sender to the recipient")
+    if not s.sender.may_provide:
+        return Refusal(ReasonCode.NOT_ELIGIBLE_PROVIDER, "the sender can no longer provide")
+    if not s.recipient.may_receive:
+        return Refusal(ReasonCode.NOT_ELIGIBLE_RECIPIENT, "the recipient can no longer receive")
+    if s.recipient.certno_hash != req.to_certno_hash or s.recipient.name_hash != req.to_name_hash:
+        return Refusal(ReasonCode.IDENTITY_MISMATCH, "the recipient's certificate number or name does not match")
+    if s.recipient_wallet_region is None:
+        return Refusal(ReasonCode.WALLET_NOT_OPENED, "the recipient has not opened a wallet")
+    if not (s.sender_region_enabled and s.recipient_region_enabled):
+        return Refusal(ReasonCode.REGION_NOT_ENABLED, "the sender's or the recipient's region has no wallet function")
+    if s.pending_to_recipient:
+        return Refusal(ReasonCode.PENDING_TRANSFER_EXISTS, "a transfer to this recipient is still waiting")
+    if s.sent_today >= PER_DAY:
+        return Refusal(ReasonCode.DAILY_LIMIT_REACHED, f"at most {PER_DAY} transfers per day")
+    if s.available < req.amount:
+        return Refusal(ReasonCode.INSUFFICIENT_BALANCE, "the personal account's balance is not enough")
+    return None

@@ -1,0 +1,80 @@
+"""What the wallet follows on relationship.events.v1, read with its own (tolerant) models: only the fields it
+needs, so the relationship service can add fields without breaking it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from services.wallet import transfers
+from services.wallet.adapters.ledger_repository import LedgerRepository
+from services.wallet.adapters.wallet_repository import WalletRepository
+from services.wallet.domain.transfers import Party
+from shared.contracts.envelope import Envelope
+from shared.messaging.consumer import EventHandler, MessageContext
+from shared.messaging.outbox import Outgoing
+
+
+class _Seen(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class PersonSeen(_Seen):
+    psn_no: str
+    certno_hash: str
+    name_hash: str
+    insuplc_admdvs: str
+    may_provide: bool
+    may_receive: bool
+    effective_at: datetime
+
+
+class RelationshipSeen(_Seen):
+    relationship_id: str
+    provider_psn_no: str
+    recipient_psn_no: str
+    provider_admdvs: str
+    recipient_admdvs: str
+
+
+class RelationshipEndSeen(RelationshipSeen):
+    was_established: bool
+
+
+async def on_person(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    b: PersonSeen = env.body
+    party = Party(b.psn_no, b.certno_hash, b.name_hash, b.insuplc_admdvs, b.may_provide, b.may_receive)
+    await WalletRepository(ctx.conn).upsert_person(party, b.effective_at)
+    return []
+
+
+async def on_established(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    b: RelationshipSeen = env.body
+    await WalletRepository(ctx.conn).upsert_relationship(
+        b.relationship_id, b.provider_psn_no, b.recipient_psn_no, True, b.provider_admdvs, b.recipient_admdvs
+    )
+    return []
+
+
+async def on_ended(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    b: RelationshipEndSeen = env.body
+    return await transfers.relationship_ended(
+        b.relationship_id,
+        b.provider_psn_no,
+        b.recipient_psn_no,
+        b.was_established,
+        b.provider_admdvs,
+        b.recipient_admdvs,
+        WalletRepository(ctx.conn),
+        LedgerRepository(ctx.conn),
+        ctx.clock,
+    )
+
+
+HANDLERS: dict[str, EventHandler] = {
+    "relationship.person-enrolment-changed": (PersonSeen, on_person),
+    "relationship.relationship-established": (RelationshipSeen, on_established),
+    "relationship.relationship-ended": (RelationshipEndSeen, on_ended),
+}

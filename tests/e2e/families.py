@@ -129,3 +129,131 @@ class Provinces:
                 and r.value["body"].get("relationship_id") == relationship_id
             )
         )
+
+
+class Wallets:
+    """The wallet side of a family: regions, credits, wallets, transfers; and waiting for the wallet's copies."""
+
+    def __init__(self, provinces: Provinces, wallet_dsn: str) -> None:
+        self.p = provinces
+        self.dsn = wallet_dsn
+
+    async def enable(self, region: str, enabled: bool = True) -> None:
+        result = await self.p.ask(
+            "ingress.registry.v1",
+            "region.wallet-status-changed",
+            {"admdvs": region, "wallet_enabled": enabled},
+            region,
+            region,
+        )
+        assert result["status"] == "completed", result
+
+    async def credit(self, member: Member, amount: str) -> None:
+        result = await self.p.ask(
+            "ingress.enrollment.v1",
+            "account.credited",
+            {"psn_no": member.psn_no, "amount": amount, "period": "202611"},
+            member.region,
+            member.psn_no,
+        )
+        assert result["status"] == "completed", result
+
+    async def _wait_for(self, sql: str, *args: Any) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            for _ in range(200):
+                if await conn.fetchval(sql, *args):
+                    return
+                await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+        raise AssertionError(f"the wallet never saw: {sql} {args}")
+
+    async def knows(self, *members: Member) -> None:
+        for m in members:
+            await self._wait_for("SELECT true FROM people WHERE psn_no = $1", m.psn_no)
+
+    async def knows_relationship(self, relationship_id: str, established: bool = True) -> None:
+        await self._wait_for(
+            "SELECT true FROM relationships WHERE relationship_id = $1 AND established = $2",
+            relationship_id,
+            established,
+        )
+
+    async def open(self, member: Member) -> dict[str, Any]:
+        await self.knows(member)
+        return await self.p.ask(
+            "ingress.wallet.v1",
+            "wallet.open-requested",
+            {"psn_no": member.psn_no, "usage_admdvs": member.region, "phone": "13800000000"},
+            member.region,
+            member.psn_no,
+        )
+
+    async def family(
+        self, provider_region: str, recipient_region: str, credit: str = "5000.00"
+    ) -> tuple[Member, Member, str]:
+        """Both regions on, a credited provider, a recipient with a wallet, an established relationship."""
+        await self.enable(provider_region)
+        await self.enable(recipient_region)
+        provider = await self.p.enrol(provider_region)
+        recipient = await self.p.enrol(recipient_region, insutype="390", account=False)
+        await self.credit(provider, credit)
+        opened = await self.open(recipient)
+        assert opened["status"] == "completed", opened
+        rid = await self.p.bound(provider, recipient, "parent")
+        await self.knows_relationship(rid)
+        return provider, recipient, rid
+
+    async def transfer(
+        self,
+        provider: Member,
+        recipient: Member,
+        amount: str,
+        *,
+        verified: bool = True,
+        certno: str | None = None,
+        msgid: str | None = None,
+        sender: str | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "from_psn_no": provider.psn_no,
+            "to_psn_no": recipient.psn_no,
+            "to_certno": certno or recipient.certno,
+            "to_name": recipient.name,
+            "amount": amount,
+            "verification": "face",
+            "verified": verified,
+        }
+        return await self.p.ask(
+            "ingress.wallet.v1", "transfer.requested", body, sender or provider.region, provider.psn_no, msgid
+        )
+
+    async def answer(self, kind: str, transfer_id: str, recipient: Member, msgid: str | None = None) -> dict[str, Any]:
+        return await self.p.ask(
+            "ingress.wallet.v1",
+            f"transfer.{kind}",
+            {"transfer_id": transfer_id, "psn_no": recipient.psn_no},
+            recipient.region,
+            recipient.psn_no,
+            msgid,
+        )
+
+    async def balances(self, provider: Member, recipient: Member) -> tuple[Any, Any]:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            rows = {
+                r["id"]: r["balance"]
+                for r in await conn.fetch(
+                    """SELECT id, credits_posted - debits_posted - debits_pending AS balance
+                       FROM accounts WHERE id = ANY($1)""",
+                    [f"personal:{provider.psn_no}", f"wallet:{recipient.psn_no}"],
+                )
+            }
+        finally:
+            await conn.close()
+        return rows.get(f"personal:{provider.psn_no}"), rows.get(f"wallet:{recipient.psn_no}")

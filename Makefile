@@ -3,6 +3,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 export MEDAID_STATE_DIR ?= $(CURDIR)/.run
+# The local stack's business clock starts at 10:00 Shanghai time today, so `make run` shows transfers at
+# any hour (no quiet hours). Set MEDAID_CLOCK_START (or MEDAID_CLOCK_OFFSET_SECONDS) to choose another.
+export MEDAID_CLOCK_START ?= $(shell TZ=Asia/Shanghai date +%Y-%m-%d)T10:00:00+08:00
 
 .PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench clean
 
@@ -75,3 +78,6 @@ bench: up ## ingress benchmark through the wallet service (see BENCHMARKS.md)
 
 policy: setup ## regional policies: make policy ARGS="show 370100" | ARGS="set 430000 max_active_recipients_per_provider=8"
 	$(PY) -m services.relationship.entrypoints.policy_cli $(ARGS)
+
+transfers: setup ## transfers for operators: make transfers ARGS="list --state pending --older-than 60" | ARGS="show ID" | ARGS=books
+	$(PY) -m services.wallet.entrypoints.transfers_cli $(ARGS)

@@ -95,6 +95,9 @@ class Simulator:
         self.people: list[Person] = []
         self._seq = self.rng.randrange(10**6)
         self._bad_msgid = f"4403{self.rng.randrange(10**20):020d}"
+        self.transfer_rate = ""
+        self.transfers: list[tuple[Person, Person, str]] = []
+        self.with_wallet: set[str] = set()
 
     # -- message factory ------------------------------------------------------------------
 
@@ -298,6 +301,24 @@ class Simulator:
             msg = self.bind(provider, recipient, kinship)
             self.families.append((provider, recipient, msg["msgid"]))
             out.append(("ingress.relationship.v1", msg, provider.psn_no, "accepted"))
+        # Recipients open wallets (most of them; a Lanzhou one where the wallet function is off is refused).
+        self.with_wallet = set()
+        for _, recipient, _ in self.families[: len(self.families) * 9 // 10]:
+            enabled = REGIONS[recipient.region][1]
+            out.append(
+                (
+                    "ingress.wallet.v1",
+                    self.envelope(
+                        "wallet.open-requested",
+                        {"psn_no": recipient.psn_no, "usage_admdvs": recipient.region, "phone": "13800000000"},
+                        recipient.region,
+                    ),
+                    recipient.psn_no,
+                    "completed" if enabled else "rejected REGION_NOT_ENABLED",
+                )
+            )
+            if enabled:
+                self.with_wallet.add(recipient.psn_no)
         p0, r0, _ = self.families[0]
         # Refused: each with its reason.
         pooling_only = next(p for p in self.people if p.insutype == "310" and not p.account and p.status == "1")
@@ -368,7 +389,71 @@ class Simulator:
         second = self.bind(self.jinan_children[1], self.jinan_mother, "parent")
         return [("ingress.relationship.v1", second, self.jinan_children[1].psn_no, "rejected POLICY_LIMIT")]
 
-    # -- phase 4: relationships end ---------------------------------------------------------------
+    # -- phase 4: quota moves into wallets ------------------------------------------------------------
+
+    def transfer(self, provider: Person, recipient: Person, amount: str, verified: bool = True) -> dict[str, Any]:
+        return self.envelope(
+            "transfer.requested",
+            {
+                "from_psn_no": provider.psn_no,
+                "to_psn_no": recipient.psn_no,
+                "to_certno": recipient.certno,
+                "to_name": recipient.name,
+                "amount": amount,
+                "verification": "face",
+                "verified": verified,
+            },
+            provider.region,
+        )
+
+    def phase_transfers(self) -> Plan:
+        out: Plan = []
+        self.transfers = []
+        for provider, recipient, _ in self.established:
+            if recipient.psn_no in self.with_wallet and REGIONS[provider.region][1]:
+                msg = self.transfer(provider, recipient, "100.00")
+                self.transfers.append((provider, recipient, msg["msgid"]))
+                out.append(("ingress.wallet.v1", msg, provider.psn_no, "accepted"))
+            elif recipient.psn_no not in self.with_wallet:
+                out.append(
+                    (
+                        "ingress.wallet.v1",
+                        self.transfer(provider, recipient, "100.00"),
+                        provider.psn_no,
+                        "rejected WALLET_NOT_OPENED" if REGIONS[provider.region][1] else "rejected",
+                    )
+                )
+        if self.transfers:
+            provider, recipient, _ = self.transfers[0]
+            for msg, expect in (
+                (self.transfer(provider, recipient, "2500.00"), "rejected AMOUNT_OUT_OF_RANGE"),
+                (self.transfer(provider, recipient, "50.00", verified=False), "rejected VERIFICATION_FAILED"),
+                (self.transfer(provider, recipient, "50.00"), "rejected PENDING_TRANSFER_EXISTS"),
+            ):
+                out.append(("ingress.wallet.v1", msg, provider.psn_no, expect))
+        return out
+
+    def phase_answers(self) -> Plan:
+        out: Plan = []
+        for i, (_, recipient, msgid) in enumerate(self.transfers):
+            answers = self.run.results.get(msgid)
+            tid = answers[0][1].get("transfer_id") if answers else None
+            if not tid or i % 5 == 4:
+                continue  # left waiting: it would go back at 06:00 tomorrow
+            kind = "declined" if i % 5 == 3 else "accepted"
+            out.append(
+                (
+                    "ingress.wallet.v1",
+                    self.envelope(
+                        f"transfer.{kind}", {"transfer_id": tid, "psn_no": recipient.psn_no}, recipient.region
+                    ),
+                    recipient.psn_no,
+                    "completed",
+                )
+            )
+        return out
+
+    # -- phase 5: relationships end ---------------------------------------------------------------
 
     def phase_endings(self) -> Plan:
         out: Plan = []
@@ -468,11 +553,21 @@ class Simulator:
                 ("bind requests", self.phase_bind),
                 ("consents", self.phase_consent),
                 ("second providers", self.phase_second_providers),
+                ("transfers", self.phase_transfers),
+                ("answers", self.phase_answers),
                 ("endings", self.phase_endings),
             ):
+                await asyncio.sleep(
+                    1.0
+                )  # other services learn of the last phase from events; provinces are not that fast
                 started = time.monotonic()
                 plan = phase()
                 done = await self.publish_and_wait(producer, plan, deadline)
+                if name == "answers" and plan:
+                    elapsed = time.monotonic() - started
+                    self.transfer_rate = (
+                        f"{len(plan)} recipient answers settled in {elapsed:.2f} s ({len(plan) / elapsed:.0f}/s)"
+                    )
                 print(
                     f"  {name}: {len(plan)} messages answered in {time.monotonic() - started:.1f} s"
                     f"{'' if done else ' (NOT ALL ANSWERED IN TIME)'}",
@@ -550,6 +645,30 @@ class Simulator:
             if example:
                 print(f"  e.g. {example['relationship_id']}: {example.get('detail')}")
 
+        completed = {n["transfer_id"]: n for n in run.notifications["transfer.completed"]}
+        returned: dict[str, dict[str, Any]] = {n["transfer_id"]: n for n in run.notifications["transfer.returned"]}
+        requested = [
+            b
+            for a in run.results.values()
+            for _, b in a[:1]
+            if b["otype"] == "transfer.requested" and b["status"] == "accepted"
+        ]
+        moved = sum((Decimal(n["amount"]) for n in completed.values()), Decimal("0.00"))
+        print("\n== Transfers (quota into wallets) ==")
+        print(f"transfers requested and held: {len(requested)}; completed: {len(completed)} ({moved:.2f} yuan moved)")
+        went_back = {t: n for t, n in returned.items() if t not in completed}
+        quota_back = {t: n for t, n in returned.items() if t in completed}
+        for reason, n in Counter(n["reason"] for n in went_back.values()).most_common():
+            print(f"returned before acceptance, {reason}: {n}")
+        back = sum((Decimal(n["amount"]) for n in quota_back.values()), Decimal("0.00"))
+        print(f"unspent quota returned to providers when relationships ended: {len(quota_back)} lots, {back:.2f} yuan")
+        print(
+            f"waiting for the recipient (back at 06:00 tomorrow if not accepted): "
+            f"{len(requested) - len(completed) - len(went_back)}"
+        )
+        if self.transfer_rate:
+            print(f"saga throughput here: {self.transfer_rate}")
+
         print(f"\ndead-letter records: {len(run.dlq)}")
         for record in run.dlq:
             print(
@@ -581,11 +700,11 @@ class Simulator:
                 if answers and answers[0][1]["status"] == "completed":
                     expected[psn_no] += amount
             rows = await conn.fetch(
-                "SELECT id, credits_posted - debits_posted - debits_pending AS balance FROM accounts "
-                "WHERE id = ANY($1::text[])",
+                """SELECT credit_account, sum(amount) AS credited FROM transfers
+                   WHERE code LIKE 'credit.%' AND credit_account = ANY($1::text[]) GROUP BY credit_account""",
                 [f"personal:{p}" for p in expected],
             )
-            actual = {r["id"].removeprefix("personal:"): r["balance"] for r in rows}
+            actual = {r["credit_account"].removeprefix("personal:"): r["credited"] for r in rows}
         finally:
             await conn.close()
         mismatched = [p for p, amount in expected.items() if actual.get(p) != amount]

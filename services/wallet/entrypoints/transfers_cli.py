@@ -1,0 +1,98 @@
+"""Operators look at transfers: `python -m services.wallet.entrypoints.transfers_cli list|show|books`
+
+  list [--state pending|completed|returned] [--older-than MINUTES] [--limit N]   newest first, with age and deadline
+  show TRANSFER_ID                                                              one transfer and its step history
+  books                                                                         the wallet's books check
+Connects as the wallet service (MEDAID_* settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from services.wallet.adapters.books import check_books
+from shared.db.pool import connect
+from shared.settings import PlatformSettings
+
+
+async def list_transfers(settings: PlatformSettings, state: str | None, older_than: float | None, limit: int) -> None:
+    conn = await connect(settings.dsn("wallet"))
+    try:
+        rows = await conn.fetch(
+            """SELECT transfer_id, state, return_reason, from_psn_no, to_psn_no, amount, requested_at, deadline,
+                      now() - requested_at AS age
+               FROM transfer_sagas
+               WHERE ($1::text IS NULL OR state = $1)
+                 AND ($2::float8 IS NULL OR requested_at <= now() - make_interval(mins => $2::float8))
+               ORDER BY requested_at DESC LIMIT $3""",
+            state,
+            older_than,
+            limit,
+        )
+        counts = await conn.fetch("SELECT state, count(*) AS n, sum(amount) AS amount FROM transfer_sagas GROUP BY 1")
+    finally:
+        await conn.close()
+    print("  ".join(f"{r['state']}: {r['n']} ({r['amount']} yuan)" for r in counts) or "no transfers")
+    for r in rows:
+        age = str(r["age"]).split(".")[0]
+        state_text = r["state"] + (f" ({r['return_reason']})" if r["return_reason"] else "")
+        print(
+            f"{r['transfer_id']}  {state_text:30} {r['amount']:>9}  {r['from_psn_no']} -> {r['to_psn_no']}  "
+            f"age {age}  deadline {r['deadline'].isoformat()}"
+        )
+
+
+async def show(settings: PlatformSettings, transfer_id: str) -> int:
+    conn = await connect(settings.dsn("wallet"))
+    try:
+        saga = await conn.fetchrow("SELECT * FROM transfer_sagas WHERE transfer_id = $1", transfer_id)
+        steps = await conn.fetch(
+            "SELECT seq, at, step, detail FROM transfer_steps WHERE transfer_id = $1 ORDER BY seq", transfer_id
+        )
+    finally:
+        await conn.close()
+    if saga is None:
+        print(f"no transfer {transfer_id}", file=sys.stderr)
+        return 1
+    for key, value in dict(saga).items():
+        print(f"{key:16} {value}")
+    for s in steps:
+        print(f"  {s['seq']:>2}. {s['at'].isoformat()}  {s['step']:12} {s['detail'] or ''}")
+    return 0
+
+
+async def books(settings: PlatformSettings) -> int:
+    conn = await connect(settings.dsn("wallet"))
+    try:
+        problems = await check_books(conn)
+    finally:
+        await conn.close()
+    for name, bad in problems.items():
+        print(f"{name:32} {'ok' if not bad else 'FAILED: ' + ', '.join(bad[:10])}")
+    return 1 if any(problems.values()) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_list = sub.add_parser("list")
+    p_list.add_argument("--state", choices=["pending", "completed", "returned"])
+    p_list.add_argument("--older-than", type=float, metavar="MINUTES")
+    p_list.add_argument("--limit", type=int, default=50)
+    p_show = sub.add_parser("show")
+    p_show.add_argument("transfer_id")
+    sub.add_parser("books")
+    args = parser.parse_args(argv)
+    settings = PlatformSettings()
+    if args.command == "list":
+        asyncio.run(list_transfers(settings, args.state, args.older_than, args.limit))
+        return 0
+    if args.command == "show":
+        return asyncio.run(show(settings, args.transfer_id))
+    return asyncio.run(books(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -75,6 +75,7 @@ clean: ## remove caches and the virtualenv
 bench: up ## ingress benchmark through the wallet service (see BENCHMARKS.md)
 	$(PY) -m tools.bench --messages 2000
 	$(PY) -m tools.bench --messages 1500 --rate 50
+	$(PY) -m tools.bench_saga --families 300
 
 policy: setup ## regional policies: make policy ARGS="show 370100" | ARGS="set 430000 max_active_recipients_per_provider=8"
 	$(PY) -m services.relationship.entrypoints.policy_cli $(ARGS)

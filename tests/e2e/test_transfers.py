@@ -11,7 +11,7 @@ import pytest
 from services.wallet.adapters.books import check_books
 from shared.db.pool import connect
 from tests.e2e.conftest import DAYTIME, Platform
-from tests.e2e.families import ALL_OUTPUT, Provinces, Wallets
+from tests.e2e.families import ALL_OUTPUT, Member, Provinces, Wallets
 from tests.support.kafka import Publisher, Record, Watcher, new_msgid
 
 pytestmark = pytest.mark.e2e
@@ -194,4 +194,72 @@ async def test_killing_the_wallet_mid_saga_loses_and_creates_no_money(platform: 
         await wallets.p.w.wait_for(notice("transfer.completed", t["transfer_id"]), count=2)
     expected = [(Decimal("2500.00"), Decimal("500.00"))] * 2 + [(Decimal("3000.00"), Decimal("0.00"))] * 2
     assert [await wallets.balances(p, r) for p, r, _ in families] == expected
+    await books_balance(platform)
+
+
+async def test_unknown_people_and_transfers_are_refused_and_repeats_change_nothing(
+    platform: Platform, wallets: Wallets
+) -> None:
+    provider, recipient, _ = await wallets.family("520100", "530100")
+    nobody = Member("53010000000000000001", "530102199001010000", "无名", "530100")
+    assert (await wallets.transfer(provider, nobody, "10.00"))["reason_code"] == "UNKNOWN_PERSON"
+    opened = await wallets.p.ask(
+        "ingress.wallet.v1",
+        "wallet.open-requested",
+        {"psn_no": nobody.psn_no, "usage_admdvs": "530100", "phone": "13800000000"},
+        "530100",
+        nobody.psn_no,
+    )
+    assert opened["reason_code"] == "UNKNOWN_PERSON"
+    unknown = await wallets.answer("accepted", "00000000-0000-4000-8000-000000000000", recipient)
+    assert unknown["reason_code"] == "UNKNOWN_REQUEST"
+    again = new_msgid(recipient.region)
+    body = {"psn_no": recipient.psn_no, "usage_admdvs": recipient.region, "phone": "13800000000"}
+    first = await wallets.p.ask(
+        "ingress.wallet.v1", "wallet.open-requested", body, recipient.region, recipient.psn_no, again
+    )
+    assert (
+        await wallets.p.ask(
+            "ingress.wallet.v1", "wallet.open-requested", body, recipient.region, recipient.psn_no, again
+        )
+        == first
+    )
+    tid = (await wallets.transfer(provider, recipient, "70.00"))["transfer_id"]
+    decline = new_msgid(recipient.region)
+    declined = await wallets.answer("declined", tid, recipient, msgid=decline)
+    assert await wallets.answer("declined", tid, recipient, msgid=decline) == declined
+    await asyncio.sleep(0.5)
+    assert len(wallets.p.w.matching(notice("transfer.returned", tid))) == 2
+    await books_balance(platform)
+
+
+async def test_killing_the_relationship_service_while_a_relationship_ends_still_returns_the_quota(
+    platform: Platform, wallets: Wallets
+) -> None:
+    provider, recipient, rid = await wallets.family("530100", "540100")
+    granted = (await wallets.transfer(provider, recipient, "400.00"))["transfer_id"]
+    await wallets.answer("accepted", granted, recipient)
+    waiting = (await wallets.transfer(provider, recipient, "100.00"))["transfer_id"]
+    await wallets.p.pub.send(
+        "ingress.relationship.v1",
+        {
+            "msgid": new_msgid(provider.region),
+            "type": "relationship.terminate-requested",
+            "sender": provider.region,
+            "sent_at": "2026-11-23T10:00:00+08:00",
+            "body": {"relationship_id": rid, "requested_by_psn_no": provider.psn_no},
+        },
+        key=provider.psn_no,
+    )
+    platform.services("kill", "relationship")
+    platform.services("start", "relationship", MEDAID_CLOCK_START=DAYTIME)
+    await wallets.p.w.wait_for(notice("transfer.returned", waiting), count=2, timeout=60)
+    await wallets.p.w.wait_for(notice("transfer.returned", granted), count=2, timeout=60)
+    for _ in range(50):
+        if await wallets.balances(provider, recipient) == (Decimal("5000.00"), Decimal("0.00")):
+            break
+        await asyncio.sleep(0.1)
+    assert await wallets.balances(provider, recipient) == (Decimal("5000.00"), Decimal("0.00"))
+    await asyncio.sleep(1.0)
+    assert len(wallets.p.w.matching(notice("transfer.returned", granted))) == 2, "returned once, both told"
     await books_balance(platform)

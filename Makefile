@@ -28,8 +28,8 @@ down: ## stop everything `make up` started
 	-deploy/local/services.sh stop
 	deploy/local/infra.sh down
 
-run: up ## up + the province simulator driving traffic, then a summary
-	$(PY) -m tools.simulator
+run: up ## up + the province simulator driving traffic (a day, then the night passes), then a summary
+	$(PY) -m tools.simulator --night
 
 simulate: setup ## the province simulator alone, against a running platform
 	$(PY) -m tools.simulator

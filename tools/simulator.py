@@ -16,14 +16,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -45,6 +47,7 @@ REGIONS: dict[str, tuple[str, bool]] = {
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = ["秀英", "桂英", "建国", "伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明"]
 KINSHIPS = ["spouse", "parent", "child", "sibling", "grandparent", "maternal_grandparent", "grandchild"]
+SERVICES_SCRIPT = Path(__file__).resolve().parent.parent / "deploy" / "local" / "services.sh"
 Plan = list[tuple[str, dict[str, Any] | bytes, str, str]]
 """(topic, value, key, expected answer: 'completed', 'accepted', 'rejected' or 'rejected CODE')."""
 
@@ -87,7 +90,8 @@ class Run:
 
 
 class Simulator:
-    def __init__(self, settings: PlatformSettings, people: int, seed: int) -> None:
+    def __init__(self, settings: PlatformSettings, people: int, seed: int, night: bool = False) -> None:
+        self.night = night
         self.settings = settings
         self.people_wanted = people
         self.rng = random.Random(seed)
@@ -574,6 +578,8 @@ class Simulator:
                     file=sys.stderr,
                 )
                 complete = complete and done
+            if self.night:
+                await self.pass_the_night(deadline)
             await asyncio.sleep(1.0)  # late duplicates and notifications would show up here
         finally:
             stop.set()
@@ -581,6 +587,39 @@ class Simulator:
             await producer.stop()
             await consumer.stop()
         return complete
+
+    async def pass_the_night(self, deadline: float) -> None:
+        """Local stack only: restart the wallet at 05:59:58 the next business morning, so the sweep returns
+        what nobody accepted by 06:00 (the business clock is read once at start: MEDAID_CLOCK_START)."""
+        waiting = [
+            b["transfer_id"]
+            for a in self.run.results.values()
+            for _, b in a[:1]
+            if b["otype"] == "transfer.requested"
+            and b["status"] == "accepted"
+            and b["transfer_id"] not in {n["transfer_id"] for n in self.run.notifications["transfer.completed"]}
+            and b["transfer_id"] not in {n["transfer_id"] for n in self.run.notifications["transfer.returned"]}
+        ]
+        start = self.settings.clock_start or datetime.now(BUSINESS_TZ)
+        morning = (start + timedelta(days=1)).replace(hour=5, minute=59, second=58, microsecond=0)
+        env = {**os.environ, "MEDAID_CLOCK_START": morning.isoformat()}
+        print(f"  the night passes: wallet restarted at {morning.isoformat()} business time", file=sys.stderr)
+        for action in ("stop", "start"):
+            proc = await asyncio.create_subprocess_exec(
+                str(SERVICES_SCRIPT),
+                action,
+                "wallet",
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            if await proc.wait() != 0:
+                raise RuntimeError(f"services.sh {action} wallet failed")
+        while time.monotonic() < deadline:
+            back = {n["transfer_id"] for n in self.run.notifications["transfer.returned"] if n["reason"] == "expired"}
+            if set(waiting) <= back:
+                break
+            await asyncio.sleep(0.1)
 
     # -- summary ----------------------------------------------------------------------------------
 
@@ -645,14 +684,15 @@ class Simulator:
             if example:
                 print(f"  e.g. {example['relationship_id']}: {example.get('detail')}")
 
-        completed = {n["transfer_id"]: n for n in run.notifications["transfer.completed"]}
-        returned: dict[str, dict[str, Any]] = {n["transfer_id"]: n for n in run.notifications["transfer.returned"]}
         requested = [
             b
             for a in run.results.values()
             for _, b in a[:1]
             if b["otype"] == "transfer.requested" and b["status"] == "accepted"
         ]
+        mine = {b["transfer_id"] for b in requested}  # other runs' transfers may come back too
+        completed = {n["transfer_id"]: n for n in run.notifications["transfer.completed"] if n["transfer_id"] in mine}
+        returned = {n["transfer_id"]: n for n in run.notifications["transfer.returned"] if n["transfer_id"] in mine}
         moved = sum((Decimal(n["amount"]) for n in completed.values()), Decimal("0.00"))
         print("\n== Transfers (quota into wallets) ==")
         print(f"transfers requested and held: {len(requested)}; completed: {len(completed)} ({moved:.2f} yuan moved)")
@@ -663,7 +703,7 @@ class Simulator:
         back = sum((Decimal(n["amount"]) for n in quota_back.values()), Decimal("0.00"))
         print(f"unspent quota returned to providers when relationships ended: {len(quota_back)} lots, {back:.2f} yuan")
         print(
-            f"waiting for the recipient (back at 06:00 tomorrow if not accepted): "
+            f"still waiting for the recipient (back at 06:00 the next morning): "
             f"{len(requested) - len(completed) - len(went_back)}"
         )
         if self.transfer_rate:
@@ -722,8 +762,14 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=200, help="people to enrol (default 200)")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="random seed (default: the time)")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for all answers")
+    parser.add_argument(
+        "--night",
+        action="store_true",
+        help="local stack only: afterwards restart the wallet at 05:59:58 the next morning, "
+        "so transfers nobody accepted go back (make run does this)",
+    )
     args = parser.parse_args()
-    sim = Simulator(PlatformSettings(), args.people, args.seed)
+    sim = Simulator(PlatformSettings(), args.people, args.seed, args.night)
     print(f"province simulator: {args.people} people, seed {args.seed}", file=sys.stderr)
 
     async def go() -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from typing import Any
 
 # 18-digit resident ID (last char may be X) and the old 15-digit form, standing alone.
@@ -22,6 +23,21 @@ def certno_hash(certno: str, key: bytes) -> str:
     """Stable keyed hash used to compare a claimed certificate number with the enrolled one."""
     normalised = certno.strip().upper()
     return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+
+
+_DOTS = str.maketrans({"\u2027": "\u00b7", "\u2022": "\u00b7", "\u30fb": "\u00b7", "\uff65": "\u00b7", ".": "\u00b7"})
+
+
+def normalize_name(name: str) -> str:
+    """One form of a person's name for every comparison: Unicode NFKC, no outer or doubled spaces, one
+    middle dot for minority names (阿依古丽·买买提), Latin letters upper-case."""
+    folded = unicodedata.normalize("NFKC", name).translate(_DOTS)
+    return " ".join(folded.split()).upper()
+
+
+def name_hash(name: str, key: bytes) -> str:
+    """Keyed hash of the normalized name: compared across services without passing names around."""
+    return hmac.new(key, normalize_name(name).encode(), hashlib.sha256).hexdigest()
 
 
 def mask_certno(certno: str) -> str:

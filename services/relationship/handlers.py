@@ -29,7 +29,7 @@ from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import RELATIONSHIP_EVENTS, province_topic
 from shared.db.pool import Conn
-from shared.identity import certno_hash, redact_text
+from shared.identity import name_hash, redact_text
 from shared.messaging.consumer import Decision
 from shared.messaging.outbox import Outbox, Outgoing
 
@@ -109,7 +109,7 @@ async def record_enrolment(
         changed = events.PersonEnrolmentChanged(
             psn_no=person.psn_no,
             certno_hash=person.certno_hash,
-            name_hash=certno_hash(person.psn_name, identity_key),
+            name_hash=name_hash(person.psn_name, identity_key),
             psn_cert_type=person.psn_cert_type,
             insutype=person.insutype,
             psn_insu_stas=person.psn_insu_stas,

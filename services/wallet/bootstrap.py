@@ -22,7 +22,7 @@ SERVICE_DIR = Path(__file__).resolve().parent
 async def sweep_deadlines(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
     messages = await expire_transfers(WalletRepository(conn), LedgerRepository(conn), clock)
     await outbox.enqueue(conn, messages)
-    return len(messages)
+    return len([m for m in messages if m.type == "wallet.quota-released"])
 
 
 def bootstrap(settings: PlatformSettings) -> ServiceRuntime:

@@ -90,6 +90,12 @@ async def request_transfer(
     if sender is not None and not speaks_for(sender_code, sender.insuplc_admdvs, trusted):
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "a transfer is requested from the sender's insured province")
     personal, wallet = personal_account_id(req.from_psn_no), wallet_account_id(req.to_psn_no)
+    earlier: list[Outgoing] = []
+    overdue = await repo.overdue_to(req.from_psn_no, req.to_psn_no, now)
+    if overdue is not None:  # past 06:00 but not swept yet: it goes back now, it does not block this one
+        saga = await repo.saga_for_update(overdue)
+        assert saga is not None
+        earlier = await return_transfer(saga, ReturnReason.EXPIRED, repo, ledger, now)
     if sender is not None:
         await ledger.ensure_account(personal, AccountKind.PERSONAL, sender.insuplc_admdvs)
     accounts = await ledger.lock(personal, wallet)
@@ -107,7 +113,7 @@ async def request_transfer(
     )
     refusal = check_situation(req, situation)
     if refusal:
-        return Decision.rejected(refusal.code, refusal.reason)
+        return Decision.rejected(refusal.code, refusal.reason, earlier)
     assert sender is not None and recipient is not None and situation.relationship_id is not None  # noqa: PT018
     hold(accounts[personal], accounts[wallet], req.amount)
     hold_id = hold_id_for(transfer_id)
@@ -294,13 +300,23 @@ async def decline_transfer(
 async def expire_transfers(
     repo: WalletRepository, ledger: LedgerRepository, clock: BusinessClock, limit: int = 100
 ) -> list[Outgoing]:
-    """The sweep: what nobody accepted by 06:00 the next day goes back to the provider."""
+    """The sweep: what nobody accepted by 06:00 the next day goes back to the provider (or, when the
+    relationship ended meanwhile, for that reason). All accounts of the batch are locked first, in order."""
     now = clock.now()
-    messages: list[Outgoing] = []
+    sagas = []
     for transfer_id in await repo.pending_past(now, limit):
         saga = await repo.saga_for_update(transfer_id)
         assert saga is not None
-        messages += await return_transfer(saga, ReturnReason.EXPIRED, repo, ledger, now)
+        sagas.append(saga)
+    accounts = {personal_account_id(s["from_psn_no"]) for s in sagas} | {
+        wallet_account_id(s["to_psn_no"]) for s in sagas
+    }
+    await ledger.lock(*accounts)
+    messages: list[Outgoing] = []
+    for saga in sagas:
+        ended = await repo.established_relationship(saga["from_psn_no"], saga["to_psn_no"]) != saga["relationship_id"]
+        reason = ReturnReason.RELATIONSHIP_ENDED if ended else ReturnReason.EXPIRED
+        messages += await return_transfer(saga, reason, repo, ledger, now)
     return messages
 
 

@@ -139,8 +139,10 @@ class ServiceRuntime:
             await committer.close()
 
     async def _every(self, job: Periodic) -> None:
+        done = 0
         while True:
-            await asyncio.sleep(job.seconds)
+            if not done:  # work left over from the last round (a backlog at 06:00) goes on at once
+                await asyncio.sleep(job.seconds)
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     done = await job.run(conn, self.outbox, self.clock)
@@ -149,6 +151,7 @@ class ServiceRuntime:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the next round tries again; nothing was committed
+                done = 0
                 log.warning("periodic_failed", job=job.name, error=repr(exc))
 
     async def stop(self) -> None:

@@ -35,3 +35,11 @@ def test_twelve_digit_numbers_are_not_taken_for_id_numbers() -> None:
     assert redact_text("institution 440300123456 and msgid 440300202611221030150001") == (
         "institution 440300123456 and msgid 440300202611221030150001"
     )
+
+
+def test_names_compare_in_one_normal_form_across_services() -> None:
+    from shared.identity import name_hash, normalize_name
+
+    assert normalize_name(" 阿依古丽•买买提 ") == normalize_name("阿依古丽·买买提")
+    assert normalize_name("Ｗａｎｇ  fang") == "WANG FANG", "full-width letters and doubled spaces"
+    assert name_hash("王芳", b"k") == name_hash(" 王芳", b"k") != name_hash("王芳", b"other")

@@ -10,7 +10,7 @@ from services.relationship.domain.people import Person
 from services.relationship.domain.policy import KinshipGroup, RegionalPolicy
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import speaks_for
-from shared.identity import redact_text
+from shared.identity import normalize_name, redact_text
 
 KINSHIP_GROUP: dict[str, KinshipGroup] = {
     "spouse": "immediate",
@@ -97,7 +97,7 @@ def check_eligibility(provider: Person | None, recipient: Person | None) -> Refu
 
 
 def check_identity(recipient: Person, certno_hash: str, name: str) -> Refusal | None:
-    if recipient.certno_hash != certno_hash or recipient.psn_name.strip() != name.strip():
+    if recipient.certno_hash != certno_hash or normalize_name(recipient.psn_name) != normalize_name(name):
         return Refusal(ReasonCode.IDENTITY_MISMATCH, "the recipient's certificate number or name does not match")
     return None
 

@@ -32,12 +32,27 @@ BOOKS_QUERIES: dict[str, str] = {
     "holds_match_transfers": """
         SELECT s.transfer_id FROM transfer_sagas s JOIN transfers t ON t.id = s.hold_id
         WHERE t.amount <> s.amount
+           OR t.debit_account <> 'personal:' || s.from_psn_no OR t.credit_account <> 'wallet:' || s.to_psn_no
            OR t.state <> CASE s.state WHEN 'pending' THEN 'pending' WHEN 'completed' THEN 'posted' ELSE 'voided' END""",
+    # Every hold belongs to a transfer saga: no money is held that nobody accounts for.
+    "every_hold_has_a_transfer": """
+        SELECT t.id FROM transfers t LEFT JOIN transfer_sagas s ON s.hold_id = t.id
+        WHERE t.code = 'transfer.hold' AND s.transfer_id IS NULL""",
     # Every completed transfer made exactly its lot, and every lot comes from a completed transfer.
     "granted_quota_matches_lots": """
         SELECT COALESCE(s.transfer_id, l.lot_id) FROM transfer_sagas s
         FULL JOIN lots l ON l.lot_id = s.transfer_id
-        WHERE (s.state = 'completed') IS DISTINCT FROM (l.lot_id IS NOT NULL) OR l.amount <> s.amount""",
+        WHERE (s.state = 'completed') IS DISTINCT FROM (l.lot_id IS NOT NULL) OR l.amount <> s.amount
+           OR l.provider_psn_no <> s.from_psn_no OR l.wallet_psn_no <> s.to_psn_no
+           OR l.funding_admdvs <> s.from_admdvs OR l.relationship_id <> s.relationship_id""",
+    # What left a lot went back to its provider when the relationship ended (issue 5 adds spending here).
+    "lots_account_for_their_quota": """
+        SELECT l.lot_id FROM lots l
+        LEFT JOIN transfers t ON t.code = 'quota.return' AND split_part(t.client_id, ':', 2) = l.lot_id
+        GROUP BY l.lot_id, l.amount, l.remaining, l.wallet_psn_no, l.provider_psn_no
+        HAVING l.amount - l.remaining <> COALESCE(sum(t.amount), 0)
+            OR bool_or(t.debit_account <> 'wallet:' || l.wallet_psn_no
+                       OR t.credit_account <> 'personal:' || l.provider_psn_no)""",
     # No personal account or wallet is overdrawn (the table constraint says so too).
     "nothing_overdrawn": """
         SELECT id FROM accounts WHERE kind <> 'fund' AND credits_posted - debits_posted - debits_pending < 0""",

@@ -1,4 +1,5 @@
-"""SQL for the ledger. Accounts are locked in id order so concurrent transfers never deadlock."""
+"""SQL for the ledger. Accounts are locked in id order, and a transaction that moves several transfers
+locks all their accounts in one statement first, so two transactions never wait on each other in a cycle."""
 
 from __future__ import annotations
 

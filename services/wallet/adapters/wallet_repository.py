@@ -134,7 +134,7 @@ class WalletRepository:
         return None if r is None else dict(r)
 
     async def resolve_saga(self, transfer_id: str, state: State, reason: ReturnReason | None, at: datetime) -> None:
-        await self.conn.execute(
+        status = await self.conn.execute(
             """UPDATE transfer_sagas SET state = $2, return_reason = $3, resolved_at = $4
                WHERE transfer_id = $1 AND state = 'pending'""",
             transfer_id,
@@ -142,6 +142,8 @@ class WalletRepository:
             reason.value if reason else None,
             at,
         )
+        if status != "UPDATE 1":
+            raise RuntimeError(f"transfer {transfer_id} was not pending: {status}")
 
     async def step(self, transfer_id: str, at: datetime, step: str, detail: str | None = None) -> None:
         await self.conn.execute(
@@ -161,6 +163,16 @@ class WalletRepository:
             limit,
         )
         return [r["transfer_id"] for r in rows]
+
+    async def overdue_to(self, from_psn_no: str, to_psn_no: str, now: datetime) -> str | None:
+        value = await self.conn.fetchval(
+            """SELECT transfer_id FROM transfer_sagas WHERE from_psn_no = $1 AND to_psn_no = $2
+               AND state = 'pending' AND deadline <= $3 FOR UPDATE""",
+            from_psn_no,
+            to_psn_no,
+            now,
+        )
+        return None if value is None else str(value)
 
     async def pending_of_relationship(self, relationship_id: str) -> list[str]:
         rows = await self.conn.fetch(

@@ -14,7 +14,7 @@ from services.wallet.domain import commands
 from services.wallet.domain.transfers import TransferRequest
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
-from shared.identity import certno_hash
+from shared.identity import certno_hash, name_hash
 from shared.messaging.consumer import Decision, Handler, MessageContext
 
 
@@ -60,7 +60,7 @@ def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) ->
             from_psn_no=b.from_psn_no,
             to_psn_no=b.to_psn_no,
             to_certno_hash=certno_hash(b.to_certno, identity_key),
-            to_name_hash=certno_hash(b.to_name, identity_key),
+            to_name_hash=name_hash(b.to_name, identity_key),
             amount=b.amount,
             verified=b.verified,
         )

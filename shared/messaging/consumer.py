@@ -524,19 +524,16 @@ class IngressConsumer:
                 log.warning("dead_letter_retry", error=redact_text(repr(again)), own_failures=own_failures)
                 await asyncio.sleep(min(self.backoff * 4, 5.0))
 
+    def _failure_record(self, record: ConsumerRecord, env: Envelope[Any], attempts: int, error: str) -> Outgoing:
+        reason = f"handler failed {attempts} times"
+        return self._dlq_record(
+            record, ReasonCode.PROCESSING_FAILED, reason, env.sender, env.msgid, env.type, attempts, error
+        )
+
     async def _reject_after_failure(
         self, conn: Conn, record: ConsumerRecord, env: Envelope[Any], attempts: int, error: str
     ) -> None:
-        dlq = self._dlq_record(
-            record,
-            ReasonCode.PROCESSING_FAILED,
-            f"handler failed {attempts} times",
-            env.sender,
-            env.msgid,
-            env.type,
-            attempts,
-            error,
-        )
+        dlq = self._failure_record(record, env, attempts, error)
         if await self._answer_repeat(conn, env.sender, env.msgid):
             await self.outbox.enqueue(conn, [dlq])
             return
@@ -670,14 +667,5 @@ class EventConsumer(IngressConsumer):
     async def _reject_after_failure(
         self, conn: Conn, record: ConsumerRecord, env: Envelope[Any], attempts: int, error: str
     ) -> None:
-        dlq = self._dlq_record(
-            record,
-            ReasonCode.PROCESSING_FAILED,
-            f"handler failed {attempts} times",
-            env.sender,
-            env.msgid,
-            env.type,
-            attempts,
-            error,
-        )
+        dlq = self._failure_record(record, env, attempts, error)
         await self.outbox.enqueue(conn, [dlq])

@@ -9,7 +9,6 @@ from services.relationship.adapters.people_repository import PeopleRepository
 from services.relationship.adapters.relationship_repository import RelationshipRepository
 from services.relationship.domain import commands, events
 from services.relationship.domain.people import supersedes
-from services.relationship.domain.policy import effective_policy, validate_override
 from services.relationship.domain.relationships import (
     KINSHIP_GROUP,
     EndReason,
@@ -26,6 +25,7 @@ from services.relationship.domain.relationships import (
 )
 from shared.clock import BusinessClock
 from shared.contracts import province as p
+from shared.contracts.policy import effective_policy, validate_override
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import RELATIONSHIP_EVENTS, province_topic
 from shared.db.pool import Conn

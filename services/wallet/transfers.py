@@ -83,10 +83,11 @@ async def request_transfer(
     trusted: frozenset[str],
 ) -> Decision:
     now = clock.now()
-    refusal = check_request(req, now)
+    sender, recipient = await repo.person(req.from_psn_no), await repo.person(req.to_psn_no)
+    policy = await repo.policy_for(sender.insuplc_admdvs if sender else "000000")
+    refusal = check_request(req, now, policy)
     if refusal:
         return Decision.rejected(refusal.code, refusal.reason)
-    sender, recipient = await repo.person(req.from_psn_no), await repo.person(req.to_psn_no)
     if sender is not None and not speaks_for(sender_code, sender.insuplc_admdvs, trusted):
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "a transfer is requested from the sender's insured province")
     personal, wallet = personal_account_id(req.from_psn_no), wallet_account_id(req.to_psn_no)
@@ -111,7 +112,7 @@ async def request_transfer(
         sent_today=await repo.sent_on(req.from_psn_no, business_day(now)),
         available=accounts[personal].balance if personal in accounts else Decimal("0.00"),
     )
-    refusal = check_situation(req, situation)
+    refusal = check_situation(req, situation, policy)
     if refusal:
         return Decision.rejected(refusal.code, refusal.reason, earlier)
     assert sender is not None and recipient is not None and situation.relationship_id is not None  # noqa: PT018

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from services.relationship.domain.commands import SetPolicy
+from services.relationship.entrypoints.policy_cli import change
 from services.wallet.adapters.books import check_books
 from shared.db.pool import connect
 from tests.e2e.conftest import DAYTIME, Platform
@@ -263,3 +265,14 @@ async def test_killing_the_relationship_service_while_a_relationship_ends_still_
     await asyncio.sleep(1.0)
     assert len(wallets.p.w.matching(notice("transfer.returned", granted))) == 2, "returned once, both told"
     await books_balance(platform)
+
+
+async def test_a_regions_transfer_limit_changed_by_an_operator_applies_to_the_next_transfer(
+    platform: Platform, wallets: Wallets
+) -> None:
+    provider, recipient, _ = await wallets.family("350200", "360200")
+    await change(platform.settings, SetPolicy("350200", {"transfer_max_amount": "300.00"}, "e2e-test"))
+    await wallets._wait_for("SELECT true FROM policies WHERE admdvs = '350200'")
+    refused = await wallets.transfer(provider, recipient, "300.01")
+    assert (refused["status"], refused["reason_code"]) == ("rejected", "AMOUNT_OUT_OF_RANGE")
+    assert (await wallets.transfer(provider, recipient, "300.00"))["status"] == "accepted"

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.relationship.domain.people import Person
-from services.relationship.domain.policy import SEED, RegionalPolicy, effective_policy, validate_override
 from services.relationship.domain.relationships import (
     KINSHIP_GROUP,
     Relationship,
@@ -23,6 +22,7 @@ from services.relationship.domain.relationships import (
     may_act_for,
 )
 from services.relationship.entrypoints.policy_cli import parse_assignments
+from shared.contracts.policy import SEED, RegionalPolicy, effective_policy, validate_override
 from shared.contracts.reasons import ReasonCode
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=8)))

@@ -19,12 +19,14 @@ from services.wallet.domain.transfers import (
     return_deadline,
 )
 from shared.clock import BUSINESS_TZ
+from shared.contracts.policy import RegionalPolicy
 from shared.contracts.reasons import ReasonCode
 
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=BUSINESS_TZ)
 SENDER = Party("P", "cp", "np", "440300", True, False)
 RECIPIENT = Party("R", "cr", "nr", "610100", False, True)
 REQUEST = TransferRequest("P", "R", "cr", "nr", Decimal("100.00"), True)
+NATIONAL = RegionalPolicy()
 OK = Situation(SENDER, RECIPIENT, "rel", True, "610100", True, False, 0, Decimal("500.00"))
 
 
@@ -34,7 +36,7 @@ def code(x: object) -> ReasonCode | None:
 
 @pytest.mark.parametrize(("amount", "ok"), [("0.99", False), ("1.00", True), ("2000.00", True), ("2000.01", False)])
 def test_a_transfer_moves_one_to_two_thousand_yuan(amount: str, ok: bool) -> None:
-    refusal = check_request(replace(REQUEST, amount=Decimal(amount)), NOON)
+    refusal = check_request(replace(REQUEST, amount=Decimal(amount)), NOON, NATIONAL)
     assert (refusal is None) == ok
     assert ok or code(refusal) is ReasonCode.AMOUNT_OUT_OF_RANGE
 
@@ -45,11 +47,11 @@ def test_a_transfer_moves_one_to_two_thousand_yuan(amount: str, ok: bool) -> Non
 def test_no_transfers_between_ten_at_night_and_six_in_the_morning(hour: int, minute: int, quiet: bool) -> None:
     at = NOON.replace(hour=hour, minute=minute)
     assert in_quiet_hours(at) == quiet
-    assert (code(check_request(REQUEST, at)) is ReasonCode.QUIET_HOURS) == quiet
+    assert (code(check_request(REQUEST, at, NATIONAL)) is ReasonCode.QUIET_HOURS) == quiet
 
 
 def test_an_unverified_sender_is_refused() -> None:
-    assert code(check_request(replace(REQUEST, verified=False), NOON)) is ReasonCode.VERIFICATION_FAILED
+    assert code(check_request(replace(REQUEST, verified=False), NOON, NATIONAL)) is ReasonCode.VERIFICATION_FAILED
 
 
 def test_unaccepted_transfers_return_at_six_the_next_morning() -> None:
@@ -74,8 +76,8 @@ def test_unaccepted_transfers_return_at_six_the_next_morning() -> None:
     ],
 )
 def test_each_rule_refuses_with_its_code(change: dict[str, object], expected: ReasonCode) -> None:
-    assert check_situation(REQUEST, OK) is None
-    assert code(check_situation(REQUEST, replace(OK, **change))) is expected  # type: ignore[arg-type]
+    assert check_situation(REQUEST, OK, NATIONAL) is None
+    assert code(check_situation(REQUEST, replace(OK, **change), NATIONAL)) is expected  # type: ignore[arg-type]
 
 
 def test_a_hold_reserves_then_posts_or_voids_and_never_overdraws() -> None:
@@ -94,3 +96,12 @@ def test_a_hold_reserves_then_posts_or_voids_and_never_overdraws() -> None:
         Decimal("300.00"),
         Decimal("0.00"),
     )
+
+
+def test_a_region_can_set_its_own_transfer_range_and_daily_count() -> None:
+    tight = RegionalPolicy(transfer_max_amount=Decimal("500.00"), transfers_per_day=1)
+    assert code(check_request(REQUEST, NOON, tight)) is None
+    assert (
+        code(check_request(replace(REQUEST, amount=Decimal("500.01")), NOON, tight)) is ReasonCode.AMOUNT_OUT_OF_RANGE
+    )
+    assert code(check_situation(REQUEST, replace(OK, sent_today=1), tight)) is ReasonCode.DAILY_LIMIT_REACHED

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from services.relationship.domain.policy import SEED
+from shared.contracts.policy import SEED
 
 
 async def seed_policies(pool: asyncpg.Pool[Any]) -> None:

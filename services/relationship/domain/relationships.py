@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.relationship.domain.people import Person
-from services.relationship.domain.policy import KinshipGroup, RegionalPolicy
+from shared.contracts.policy import KinshipGroup, RegionalPolicy
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import speaks_for
 from shared.identity import normalize_name, redact_text

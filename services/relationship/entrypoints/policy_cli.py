@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.relationship.domain import commands
-from services.relationship.domain.policy import NATIONAL, RegionalPolicy, effective_policy
 from services.relationship.handlers import set_policy
 from shared.clock import BusinessClock
+from shared.contracts.policy import NATIONAL, RegionalPolicy, effective_policy
 from shared.db.pool import connect
 from shared.messaging.outbox import Outbox
 from shared.settings import PlatformSettings

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.wallet.domain.transfers import Party, ReturnReason, State
+from shared.contracts.policy import RegionalPolicy, effective_policy
 from shared.db.pool import Conn
 
 
@@ -72,6 +73,21 @@ class WalletRepository:
             recipient,
         )
         return None if value is None else str(value)
+
+    async def record_policy(self, admdvs: str, settings: dict[str, Any], version: int) -> None:
+        await self.conn.execute(
+            """INSERT INTO policies (admdvs, settings, version) VALUES ($1, $2, $3)
+               ON CONFLICT (admdvs) DO UPDATE SET settings = EXCLUDED.settings, version = EXCLUDED.version
+               WHERE policies.version < EXCLUDED.version""",
+            admdvs,
+            settings,
+            version,
+        )
+
+    async def policy_for(self, admdvs: str) -> RegionalPolicy:
+        levels = sorted({"000000", admdvs[:2] + "0000", admdvs})
+        rows = await self.conn.fetch("SELECT admdvs, settings FROM policies WHERE admdvs = ANY($1::text[])", levels)
+        return effective_policy(admdvs, {r["admdvs"]: r["settings"] for r in rows})
 
     # -- regions and wallets ----------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """Moving quota from a provider's personal account into a relative's wallet: the rules. Pure.
 
-National rules (RULES.md section 3): at most 3 transfers per sender per business day, at most 2,000.00
-each (a 1.00 minimum is [inferred]), none between 22:00 and 06:00, identity verified, the recipient's
-wallet opened, both regions switched on, accepted by the recipient or returned by 06:00 the next day,
-one waiting transfer per sender and recipient.
+National rules (RULES.md section 3), the defaults of the regional policy (shared/contracts/policy.py):
+at most 3 transfers per sender per business day, at most 2,000.00 each (a 1.00 minimum is [inferred]).
+Then: none between 22:00 and 06:00, identity verified, the recipient's wallet opened, both regions
+switched on, accepted by the recipient or returned by 06:00 the next day, one waiting transfer per
+sender and recipient.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from shared.contracts.policy import RegionalPolicy
 from shared.contracts.reasons import ReasonCode
 
-MIN_AMOUNT = Decimal("1.00")
-MAX_AMOUNT = Decimal("2000.00")
-PER_DAY = 3
 QUIET_FROM = time(22, 0)
 QUIET_UNTIL = time(6, 0)
 RETURN_AT = time(6, 0)
@@ -91,18 +90,19 @@ def return_deadline(requested_at: datetime) -> datetime:
     return datetime.combine(next_day, RETURN_AT, tzinfo=requested_at.tzinfo)
 
 
-def check_request(req: TransferRequest, now: datetime) -> Refusal | None:
-    """What can be decided from the request alone."""
+def check_request(req: TransferRequest, now: datetime, policy: RegionalPolicy) -> Refusal | None:
+    """What can be decided from the request and the sender's region's policy."""
     if not req.verified:
         return Refusal(ReasonCode.VERIFICATION_FAILED, "the sender's identity was not verified (face or password)")
-    if not MIN_AMOUNT <= req.amount <= MAX_AMOUNT:
-        return Refusal(ReasonCode.AMOUNT_OUT_OF_RANGE, f"a transfer moves {MIN_AMOUNT} to {MAX_AMOUNT} yuan")
+    low, high = policy.transfer_min_amount, policy.transfer_max_amount
+    if not low <= req.amount <= high:
+        return Refusal(ReasonCode.AMOUNT_OUT_OF_RANGE, f"a transfer moves {low} to {high} yuan")
     if in_quiet_hours(now):
         return Refusal(ReasonCode.QUIET_HOURS, "no transfers between 22:00 and 06:00 (Asia/Shanghai)")
     return None
 
 
-def check_situation(req: TransferRequest, s: Situation) -> Refusal | None:
+def check_situation(req: TransferRequest, s: Situation, policy: RegionalPolicy) -> Refusal | None:
     """The rest, in a fixed order: the first that fails answers."""
     if s.sender is None or s.recipient is None:
         return Refusal(ReasonCode.UNKNOWN_PERSON, "the sender or the recipient is not enrolled on the platform")
@@ -120,8 +120,8 @@ def check_situation(req: TransferRequest, s: Situation) -> Refusal | None:
         return Refusal(ReasonCode.REGION_NOT_ENABLED, "the sender's or the recipient's region has no wallet function")
     if s.pending_to_recipient:
         return Refusal(ReasonCode.PENDING_TRANSFER_EXISTS, "a transfer to this recipient is still waiting")
-    if s.sent_today >= PER_DAY:
-        return Refusal(ReasonCode.DAILY_LIMIT_REACHED, f"at most {PER_DAY} transfers per day")
+    if s.sent_today >= policy.transfers_per_day:
+        return Refusal(ReasonCode.DAILY_LIMIT_REACHED, f"at most {policy.transfers_per_day} transfers per day")
     if s.available < req.amount:
         return Refusal(ReasonCode.INSUFFICIENT_BALANCE, "the personal account's balance is not enough")
     return None

@@ -43,6 +43,12 @@ class RelationshipEndSeen(RelationshipSeen):
     was_established: bool
 
 
+class PolicySeen(_Seen):
+    admdvs: str
+    settings: dict[str, Any]
+    version: int
+
+
 async def on_person(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: PersonSeen = env.body
     party = Party(b.psn_no, b.certno_hash, b.name_hash, b.insuplc_admdvs, b.may_provide, b.may_receive)
@@ -73,7 +79,14 @@ async def on_ended(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     )
 
 
+async def on_policy(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    b: PolicySeen = env.body
+    await WalletRepository(ctx.conn).record_policy(b.admdvs, b.settings, b.version)
+    return []
+
+
 HANDLERS: dict[str, EventHandler] = {
+    "relationship.policy-changed": (PolicySeen, on_policy),
     "relationship.person-enrolment-changed": (PersonSeen, on_person),
     "relationship.relationship-established": (RelationshipSeen, on_established),
     "relationship.relationship-ended": (RelationshipEndSeen, on_ended),

@@ -1,4 +1,5 @@
-"""Regional policies: how each region tightens the national rules on binding. Data, not code.
+"""Regional policies: how each region tightens the national rules on binding and transfers. Data, not code.
+Kept by the relationship service (its operators change them); the wallet follows the changes as events.
 
 A region's effective policy is the national default, overridden field by field by its province's
 row (`440000`), overridden by its pooling region's row (`440300`). Which region's policy governs
@@ -7,9 +8,12 @@ which check is decided in `relationships.decide_bind` (docs/adr/0007-which-regio
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.money import Money
 
 NATIONAL = "000000"
 
@@ -48,6 +52,15 @@ class RegionalPolicy(BaseModel):
         le=MAX_TTL_SECONDS,
         description="how long a bind request waits for the recipient's consent (provider's region), at most 30 days",
     )
+    transfer_min_amount: Money = Field(Decimal("1.00"), description="smallest transfer (sender's region) [inferred]")
+    transfer_max_amount: Money = Field(Decimal("2000.00"), description="largest transfer (sender's region)")
+    transfers_per_day: int = Field(3, ge=1, le=100, description="transfers one sender may request per business day")
+
+    @model_validator(mode="after")
+    def _range(self) -> RegionalPolicy:
+        if not Decimal("0.01") <= self.transfer_min_amount <= self.transfer_max_amount:
+            raise ValueError("transfer_min_amount must be positive and at most transfer_max_amount")
+        return self
 
 
 class PolicyOverride(BaseModel):
@@ -62,6 +75,9 @@ class PolicyOverride(BaseModel):
     bound_recipient_may_provide: bool | None = None
     two_way_allowed: bool | None = None
     bind_request_ttl_seconds: int | None = Field(None, ge=1, le=MAX_TTL_SECONDS)
+    transfer_min_amount: Money | None = None
+    transfer_max_amount: Money | None = None
+    transfers_per_day: int | None = Field(None, ge=1, le=100)
 
 
 KINSHIP_GROUPS = ("immediate", "extended")
@@ -83,7 +99,7 @@ def validate_override(settings: dict[str, Any]) -> dict[str, Any]:
     for field in settings:
         if settings[field] is None and field not in _NULLABLE:
             raise ValueError(f"{field} cannot be null: remove it from the row to inherit (--unset)")
-    return override.model_dump(include=set(settings))
+    return override.model_dump(mode="json", include=set(settings))
 
 
 def effective_policy(admdvs: str, rows: dict[str, dict[str, Any]]) -> RegionalPolicy:

@@ -27,11 +27,11 @@ from shared.clock import BusinessClock
 from shared.contracts import province as p
 from shared.contracts.policy import effective_policy, validate_override
 from shared.contracts.reasons import ReasonCode
-from shared.contracts.topics import RELATIONSHIP_EVENTS, province_topic
+from shared.contracts.topics import RELATIONSHIP_EVENTS
 from shared.db.pool import Conn
 from shared.identity import name_hash, redact_text
 from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outbox, Outgoing
+from shared.messaging.outbox import Outbox, Outgoing, to_provinces
 
 
 def event(e: events.RelationshipEvent, key: str) -> Outgoing:
@@ -39,10 +39,7 @@ def event(e: events.RelationshipEvent, key: str) -> Outgoing:
 
 
 def to_both_provinces(rel: Relationship, type_: str, body: p.Body) -> list[Outgoing]:
-    """One notification to each province involved (one when both parties are insured in the same province)."""
-    topics = dict.fromkeys(province_topic(a) for a in (rel.provider_admdvs, rel.recipient_admdvs))
-    wire = body.model_dump(mode="json", exclude_none=True)
-    return [Outgoing(t, rel.provider_psn_no, type_, wire) for t in topics]
+    return to_provinces((rel.provider_admdvs, rel.recipient_admdvs), type_, body, rel.provider_psn_no)
 
 
 def refused(

@@ -30,21 +30,17 @@ from services.wallet.domain.transfers import (
     check_situation,
     return_deadline,
 )
+from services.wallet.handlers import event
 from shared.clock import BusinessClock
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
-from shared.contracts.topics import WALLET_EVENTS, province_topic, speaks_for
+from shared.contracts.topics import province_topic, speaks_for
 from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outgoing
-
-
-def event(e: events.WalletEvent, key: str) -> Outgoing:
-    return e.outgoing(WALLET_EVENTS, key)
+from shared.messaging.outbox import Outgoing, to_provinces
 
 
 def to_both(from_admdvs: str, to_admdvs: str, type_: str, body: p.Body, key: str) -> list[Outgoing]:
-    topics = dict.fromkeys(province_topic(a) for a in (from_admdvs, to_admdvs))
-    return [Outgoing(t, key, type_, body.model_dump(mode="json", exclude_none=True)) for t in topics]
+    return to_provinces((from_admdvs, to_admdvs), type_, body, key)
 
 
 async def open_wallet(

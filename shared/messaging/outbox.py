@@ -22,10 +22,11 @@ from typing import Any
 
 import asyncpg
 from aiokafka import errors as kafka_errors
+from pydantic import BaseModel
 
 from shared.clock import BusinessClock
 from shared.contracts.envelope import wire_time
-from shared.contracts.topics import PLATFORM_SENDER
+from shared.contracts.topics import PLATFORM_SENDER, province_topic
 from shared.db.pool import Conn
 from shared.logging import get_logger
 
@@ -48,6 +49,13 @@ class Outgoing:
     body: dict[str, Any]
     correlation_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def to_provinces(regions: Sequence[str], type_: str, body: BaseModel, key: str) -> list[Outgoing]:
+    """One notification to each province the regions belong to (one when they share a province)."""
+    topics = dict.fromkeys(province_topic(a) for a in regions)
+    wire = body.model_dump(mode="json", exclude_none=True)
+    return [Outgoing(t, key, type_, wire) for t in topics]
 
 
 def platform_msgid(service: str, sequence: int, at: Any) -> str:

@@ -230,7 +230,8 @@ async def _waiting_saga(
     return saga, None
 
 
-async def accept_transfer(
+async def answer_transfer(
+    accepting: bool,
     transfer_id: str,
     psn_no: str,
     sender_code: str,
@@ -239,11 +240,15 @@ async def accept_transfer(
     clock: BusinessClock,
     trusted: frozenset[str],
 ) -> Decision:
-    saga, answer = await _waiting_saga(transfer_id, psn_no, sender_code, repo, ledger, clock, trusted, True)
+    """The recipient accepts (the hold is posted into a lot) or declines (the hold is voided)."""
+    saga, answer = await _waiting_saga(transfer_id, psn_no, sender_code, repo, ledger, clock, trusted, accepting)
     if saga is None:
         assert answer is not None
         return answer
     now = clock.now()
+    if not accepting:
+        messages = await return_transfer(saga, ReturnReason.DECLINED, repo, ledger, now)
+        return Decision.completed(messages, transfer_id=transfer_id)
     personal, wallet = personal_account_id(saga["from_psn_no"]), wallet_account_id(saga["to_psn_no"])
     accounts = await ledger.lock(personal, wallet)
     post_hold(accounts[personal], accounts[wallet], saga["amount"])
@@ -274,23 +279,6 @@ async def accept_transfer(
         *to_both(saga["from_admdvs"], saga["to_admdvs"], "transfer.completed", body, saga["from_psn_no"]),
         event(granted, saga["from_psn_no"]),
     ]
-    return Decision.completed(messages, transfer_id=transfer_id)
-
-
-async def decline_transfer(
-    transfer_id: str,
-    psn_no: str,
-    sender_code: str,
-    repo: WalletRepository,
-    ledger: LedgerRepository,
-    clock: BusinessClock,
-    trusted: frozenset[str],
-) -> Decision:
-    saga, answer = await _waiting_saga(transfer_id, psn_no, sender_code, repo, ledger, clock, trusted, False)
-    if saga is None:
-        assert answer is not None
-        return answer
-    messages = await return_transfer(saga, ReturnReason.DECLINED, repo, ledger, clock.now())
     return Decision.completed(messages, transfer_id=transfer_id)
 
 

@@ -75,35 +75,27 @@ def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) ->
             trusted,
         )
 
-    async def on_transfer_accepted(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-        b: p.TransferAccepted = env.body
-        return await transfers.accept_transfer(
-            b.transfer_id,
-            b.psn_no,
-            env.sender,
-            WalletRepository(ctx.conn),
-            LedgerRepository(ctx.conn),
-            ctx.clock,
-            trusted,
-        )
+    def on_transfer_answer(accepting: bool) -> Handler:
+        async def handle(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+            b: p.TransferAccepted | p.TransferDeclined = env.body
+            return await transfers.answer_transfer(
+                accepting,
+                b.transfer_id,
+                b.psn_no,
+                env.sender,
+                WalletRepository(ctx.conn),
+                LedgerRepository(ctx.conn),
+                ctx.clock,
+                trusted,
+            )
 
-    async def on_transfer_declined(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-        b: p.TransferDeclined = env.body
-        return await transfers.decline_transfer(
-            b.transfer_id,
-            b.psn_no,
-            env.sender,
-            WalletRepository(ctx.conn),
-            LedgerRepository(ctx.conn),
-            ctx.clock,
-            trusted,
-        )
+        return handle
 
     return {
         "account.credited": on_account_credited,
         "region.wallet-status-changed": on_region_wallet_status_changed,
         "wallet.open-requested": on_wallet_open_requested,
         "transfer.requested": on_transfer_requested,
-        "transfer.accepted": on_transfer_accepted,
-        "transfer.declined": on_transfer_declined,
+        "transfer.accepted": on_transfer_answer(accepting=True),
+        "transfer.declined": on_transfer_answer(accepting=False),
     }

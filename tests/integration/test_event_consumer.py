@@ -1,0 +1,85 @@
+"""The event-consumer kernel (another service's stream): an event published twice has one effect."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from shared.clock import BusinessClock
+from shared.contracts.envelope import Envelope
+from shared.db.migrations import migrate
+from shared.db.pool import connect, create_pool
+from shared.messaging.consumer import EventConsumer, MessageContext, Outcome
+from shared.messaging.outbox import Outbox, Outgoing
+from shared.settings import PlatformSettings
+from tests.integration.harness import WALLET_DIR
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Rec:
+    value: bytes | None
+    offset: int
+    topic: str = "relationship.events.v1"
+    partition: int = 0
+    key: bytes | None = b"k"
+    timestamp: int = 0
+
+
+class Ended(BaseModel):
+    relationship_id: str
+
+
+async def test_an_event_published_twice_is_applied_once_and_a_redelivery_is_skipped(settings: PlatformSettings) -> None:
+    conn = await connect(settings.dsn("wallet"))
+    try:
+        await migrate(conn, "wallet", WALLET_DIR)
+        await conn.execute("CREATE TABLE IF NOT EXISTS seen (relationship_id text PRIMARY KEY)")
+    finally:
+        await conn.close()
+    pool = await create_pool(settings.dsn("wallet"))
+    calls = 0
+
+    async def on_ended(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+        nonlocal calls
+        calls += 1
+        await ctx.conn.execute("INSERT INTO seen VALUES ($1)", env.body.relationship_id)
+        return []
+
+    clock = BusinessClock()
+    consumer = EventConsumer(
+        service="wallet",
+        topic="relationship.events.v1",
+        pool=pool,
+        outbox=Outbox("wallet", "wallet", clock),
+        clock=clock,
+        event_handlers={"relationship.relationship-ended": (Ended, on_ended)},
+    )
+    event = json.dumps(
+        {
+            "msgid": "000000202611231000002000000007",
+            "type": "relationship.relationship-ended",
+            "sender": "000000",
+            "sent_at": "2026-11-23T10:00:00+08:00",
+            "body": {"relationship_id": "r1", "ignored": "extra fields are fine"},
+        }
+    ).encode()
+    try:
+        assert await consumer.process(Rec(event, offset=10)) is Outcome.PROCESSED
+        assert await consumer.process(Rec(event, offset=10)) is Outcome.REDELIVERED, "offset commit was lost"
+        assert await consumer.process(Rec(event, offset=11)) is Outcome.REPEAT, "the relay published it twice"
+        other = json.dumps({**json.loads(event), "type": "relationship.relationship-requested"}).encode()
+        assert await consumer.process(Rec(other, offset=12)) is Outcome.NOT_MINE
+        assert await consumer.process(Rec(b"not json", offset=13)) is Outcome.DEAD_LETTERED
+        async with pool.acquire() as c:
+            assert await c.fetchval("SELECT count(*) FROM seen") == 1
+            dlq = await c.fetchval("SELECT topic FROM outbox WHERE type = 'dlq.record'")
+        assert calls == 1
+        assert dlq == "relationship.events.v1.wallet.dlq"
+    finally:
+        await pool.close()

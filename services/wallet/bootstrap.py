@@ -6,11 +6,11 @@ from pathlib import Path
 
 from services.wallet.adapters.ledger_repository import LedgerRepository
 from services.wallet.adapters.wallet_repository import WalletRepository
-from services.wallet.entrypoints import relationship_events
+from services.wallet.entrypoints import payment_events, relationship_events
 from services.wallet.entrypoints.ingress import make_handlers
 from services.wallet.transfers import expire_transfers
 from shared.clock import BusinessClock
-from shared.contracts.topics import RELATIONSHIP_EVENTS
+from shared.contracts.topics import PAYMENT_EVENTS, RELATIONSHIP_EVENTS
 from shared.db.pool import Conn
 from shared.messaging.outbox import Outbox
 from shared.messaging.runtime import Periodic, ServiceRuntime
@@ -34,5 +34,5 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         SERVICE_DIR,
         make_handlers(key, trusted),
         periodic=[Periodic("return-expired-transfers", settings.sweep_seconds, sweep_deadlines)],
-        event_handlers={RELATIONSHIP_EVENTS: relationship_events.HANDLERS},
+        event_handlers={RELATIONSHIP_EVENTS: relationship_events.HANDLERS, PAYMENT_EVENTS: payment_events.HANDLERS},
     )

@@ -38,6 +38,7 @@ class DlqRecord(BaseModel):
 
 def service_events() -> dict[str, dict[str, type[BaseModel]]]:
     """Each service's typed events by wire type (imported late: services depend on shared, not the reverse)."""
+    from services.clearing.domain import events as clearing
     from services.payment.domain import events as payment
     from services.relationship.domain import events as relationship
     from services.wallet.domain import events as wallet
@@ -46,7 +47,7 @@ def service_events() -> dict[str, dict[str, type[BaseModel]]]:
         "wallet": {e.TYPE: e for e in wallet.EVENTS},
         "relationship": {e.TYPE: e for e in relationship.EVENTS},
         "payment": {e.TYPE: e for e in payment.EVENTS},
-        "clearing": {},
+        "clearing": {e.TYPE: e for e in clearing.EVENTS},
     }
 
 

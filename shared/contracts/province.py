@@ -270,7 +270,8 @@ class SettlementCompleted(Body):
     acct_mulaid_pay: Money
     wallet_pay: Money
     psn_cash_pay: Money
-    balc: Money
+    balc: Money = Field(description="the patient's own personal-account balance after the settlement")
+    wallet_balc: Money | None = Field(None, description="platform addition: the quota left in the patient's wallet")
 
 
 class SettlementCancelled(Body):
@@ -287,10 +288,16 @@ class CounterpartAmount(Body):
 
 
 class ClearingStatementIssued(Body):
+    """One region's statement for a closed month: per counterpart region what it owes (its fund supplied
+    money spent there) and is owed, and the net (owed - owes)."""
+
     statement_id: Id
     period: Period
     admdvs: Admdvs
     counterparts: list[CounterpartAmount]
+    owes: Money | None = Field(None, description="platform addition: the total it owes")
+    owed: Money | None = Field(None, description="platform addition: the total it is owed")
+    net: Money | None = Field(None, description="platform addition: owed - owes")
 
 
 # --- the catalogue ------------------------------------------------------------------------

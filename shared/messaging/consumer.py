@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import asyncpg
 import structlog
@@ -59,7 +59,7 @@ class ConsumerRecord(Protocol):
 class Decision:
     """What a handler decided about one ingress message."""
 
-    status: ResultStatus
+    status: ResultStatus | Literal["deferred"]
     reason_code: str | None = None
     reason: str | None = None
     ids: dict[str, str] = field(default_factory=dict)
@@ -76,6 +76,13 @@ class Decision:
     @classmethod
     def rejected(cls, code: ReasonCode, reason: str, messages: list[Outgoing] | None = None) -> Decision:
         return cls("rejected", reason_code=code.value, reason=reason, messages=messages or [])
+
+    @classmethod
+    def deferred(cls, messages: list[Outgoing] | None = None) -> Decision:
+        """No answer yet: another service must act first (a saga). The inbox remembers the message; the
+        answer is written later by `answer_deferred`, exactly once, and a repeat meanwhile gets nothing
+        (the one answer is on its way)."""
+        return cls("deferred", messages=messages or [])
 
 
 @dataclass
@@ -344,6 +351,9 @@ class IngressConsumer:
         if row is None:
             return False
         result = row["result"]
+        if result.get("status") == "deferred":
+            log.info("message_repeat_while_deferred", repeats=row["repeats"])
+            return True  # the one answer comes when the saga decides
         await self.outbox.enqueue(
             conn,
             [
@@ -371,6 +381,20 @@ class IngressConsumer:
         key: str,
         extra: list[Outgoing] | None = None,
     ) -> None:
+        if decision.status == "deferred":
+            await conn.execute(
+                """INSERT INTO inbox (sender, msgid, type, status, result, topic, partition, "offset")
+                   VALUES ($1, $2, $3, 'deferred', $4, $5, $6, $7)""",
+                sender,
+                msgid,
+                type_name,
+                {"status": "deferred", "_key": key},
+                record.topic,
+                record.partition,
+                record.offset,
+            )
+            await self.outbox.enqueue(conn, [*decision.messages, *(extra or [])])
+            return
         result = RequestResult(
             omsgid=msgid,
             otype=type_name,
@@ -541,6 +565,39 @@ class IngressConsumer:
             ReasonCode.PROCESSING_FAILED, "the platform could not process this message; operators were alerted"
         )
         await self._record_result(conn, record, env.sender, env.msgid, env.type, decision, _key_of(env), extra=[dlq])
+
+
+async def answer_deferred(conn: Conn, sender: str, msgid: str, decision: Decision) -> list[Outgoing]:
+    """The answer to an ingress message whose handler deferred it: stored in the inbox (so a repeat gets it
+    again) and returned with the decision's messages for the caller's outbox. Empty when it was answered."""
+    if decision.status == "deferred":
+        raise ValueError("an answer cannot be deferred again")
+    row = await conn.fetchrow(
+        "SELECT type, result FROM inbox WHERE sender = $1 AND msgid = $2 AND status = 'deferred' FOR UPDATE",
+        sender,
+        msgid,
+    )
+    if row is None:
+        return []
+    key = row["result"]["_key"]
+    result = RequestResult(
+        omsgid=msgid,
+        otype=row["type"],
+        status=decision.status,
+        reason_code=decision.reason_code,
+        reason=decision.reason,
+        **decision.ids,
+    ).wire()
+    await conn.execute(
+        "UPDATE inbox SET status = $3, reason_code = $4, result = $5 WHERE sender = $1 AND msgid = $2",
+        sender,
+        msgid,
+        decision.status,
+        decision.reason_code,
+        {**result, "_key": key},
+    )
+    answer = Outgoing(province_topic(sender), key, "request.result", result, correlation_id=msgid)
+    return [answer, *decision.messages]
 
 
 async def _not_supported_yet(ctx: MessageContext, env: Envelope[Any]) -> Decision:

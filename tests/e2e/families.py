@@ -257,3 +257,98 @@ class Wallets:
         finally:
             await conn.close()
         return rows.get(f"personal:{provider.psn_no}"), rows.get(f"wallet:{recipient.psn_no}")
+
+
+class Payments:
+    """Institutions, settlements, contributions, cancellations and reversals, as provinces send them."""
+
+    def __init__(self, provinces: Provinces) -> None:
+        self.p = provinces
+
+    async def institution(self, region: str, kind: str = "1", wallet: bool = True) -> str:
+        code = f"{'H' if kind == '1' else 'P'}{region}{random.randrange(10**5):05d}"
+        body = {
+            "fixmedins_code": code,
+            "fixmedins_name": f"{region} {'医院' if kind == '1' else '药店'}",
+            "fixmedins_type": kind,
+            "admdvs": region,
+            "wallet_enabled": wallet,
+        }
+        result = await self.p.ask("ingress.registry.v1", "institution.upserted", body, region, region)
+        assert result["status"] == "completed", result
+        return code
+
+    async def settle(
+        self,
+        patient: Member,
+        institution: str,
+        total: str,
+        fund: str,
+        *,
+        part: str | None = None,
+        flag: str = "0",
+        provider: Member | None = None,
+        wallet: bool = False,
+        med_type: str | None = None,
+        msgid: str | None = None,
+        sender: str | None = None,
+        when: str = "2026-11-23T10:00:00+08:00",
+    ) -> dict[str, Any]:
+        from decimal import Decimal
+
+        region = institution[1:7]
+        body: dict[str, Any] = {
+            "mdtrt_id": f"{region}{random.randrange(10**20):020d}",
+            "psn_no": patient.psn_no,
+            "fixmedins_code": institution,
+            "mdtrtarea_admvs": region,
+            "med_type": med_type or ("11" if institution.startswith("H") else "41"),
+            "medfee_sumamt": total,
+            "fund_pay_sumamt": fund,
+            "psn_part_amt": part or f"{Decimal(total) - Decimal(fund):.2f}",
+            "acct_used_flag": flag,
+            "use_wallet": wallet,
+            "setl_time": when,
+        }
+        if provider is not None:
+            body["provider_psn_no"] = provider.psn_no
+        result = await self.p.ask(
+            "ingress.settlement.v1", "settlement.requested", body, sender or region, patient.psn_no, msgid
+        )
+        result["_mdtrt_id"] = body["mdtrt_id"]
+        return result
+
+    async def cancel(
+        self, settled: dict[str, Any], patient: Member, region: str, msgid: str | None = None
+    ) -> dict[str, Any]:
+        body = {"setl_id": settled["setl_id"], "mdtrt_id": settled["_mdtrt_id"], "psn_no": patient.psn_no}
+        return await self.p.ask(
+            "ingress.settlement.v1", "settlement.cancel-requested", body, region, patient.psn_no, msgid
+        )
+
+    async def reverse(self, omsgid: str, otype: str, sender: str, msgid: str | None = None) -> dict[str, Any]:
+        body = {"omsgid": omsgid, "otype": otype}
+        return await self.p.ask("ingress.settlement.v1", "reversal.requested", body, sender, omsgid, msgid)
+
+    async def contribute(
+        self, payer: Member, insured: Member, amount: str, insutype: str = "390", msgid: str | None = None
+    ) -> dict[str, Any]:
+        body = {
+            "payer_psn_no": payer.psn_no,
+            "insured_psn_no": insured.psn_no,
+            "insutype": insutype,
+            "amount": amount,
+            "year": 2027,
+        }
+        return await self.p.ask(
+            "ingress.settlement.v1", "contribution.requested", body, insured.region, payer.psn_no, msgid
+        )
+
+    def notices(self, type_: str, setl_id: str) -> list[Record]:
+        return self.p.w.matching(
+            lambda r: (
+                r.topic.startswith("province.")
+                and r.value.get("type") == type_
+                and r.value["body"].get("setl_id") == setl_id
+            )
+        )

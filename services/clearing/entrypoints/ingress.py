@@ -1,8 +1,42 @@
-"""Ingress messages the clearing service answers. Monthly clearing arrives with issue 5; until then
-every clearing message is answered `rejected` NOT_SUPPORTED_YET by the kernel's default."""
+"""Ingress messages the clearing service answers: translate, call the handler."""
 
 from __future__ import annotations
 
-from shared.messaging.consumer import Handler
+from typing import Any
 
-HANDLERS: dict[str, Handler] = {}
+from services.clearing import handlers
+from services.clearing.adapters.clearing_repository import ClearingRepository
+from shared.contracts import province as p
+from shared.contracts.envelope import Envelope
+from shared.messaging.consumer import Decision, Handler, MessageContext
+
+
+def make_handlers(trusted: frozenset[str] = frozenset()) -> dict[str, Handler]:
+    async def on_close_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.ClearingCloseRequested = env.body
+        return await handlers.close_month(
+            b.period, f"{env.sender}:{env.msgid}", ClearingRepository(ctx.conn), ctx.clock
+        )
+
+    def on_answer(answer: str) -> Handler:
+        async def handle(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+            b: p.StatementConfirmed | p.StatementDisputed = env.body
+            return await handlers.answer_statement(
+                b.statement_id,
+                b.admdvs,
+                answer,
+                getattr(b, "reason", None),
+                env.sender,
+                env.msgid,
+                ClearingRepository(ctx.conn),
+                ctx.clock,
+                trusted,
+            )
+
+        return handle
+
+    return {
+        "clearing.close-requested": on_close_requested,
+        "statement.confirmed": on_answer("confirmed"),
+        "statement.disputed": on_answer("disputed"),
+    }

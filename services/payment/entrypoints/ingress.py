@@ -1,16 +1,26 @@
-"""Ingress messages the payment service answers."""
+"""Ingress messages the payment service answers: translate, call the handler."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import uuid
 from typing import Any
 
-from services.payment import handlers
+from services.payment import handlers, settlements
 from services.payment.adapters.institution_repository import InstitutionRepository
+from services.payment.adapters.settlement_repository import SettlementRepository
 from services.payment.domain import commands
 from services.payment.domain.institutions import Institution
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Decision, Handler, MessageContext
+
+
+def setl_id_for(sender: str, msgid: str, key: bytes) -> str:
+    """Deterministic (a retried handler names the same settlement) yet unguessable without the platform key."""
+    digest = hmac.new(key, f"settlement:{sender}:{msgid}".encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 async def on_institution_upserted(ctx: MessageContext, env: Envelope[Any]) -> Decision:
@@ -21,4 +31,40 @@ async def on_institution_upserted(ctx: MessageContext, env: Envelope[Any]) -> De
     return await handlers.upsert_institution(cmd, InstitutionRepository(ctx.conn), ctx.clock)
 
 
-HANDLERS: dict[str, Handler] = {"institution.upserted": on_institution_upserted}
+def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) -> dict[str, Handler]:
+    async def on_settlement_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        return await settlements.request_settlement(
+            setl_id_for(env.sender, env.msgid, identity_key),
+            env.sender,
+            env.msgid,
+            env.body,
+            SettlementRepository(ctx.conn),
+            ctx.clock,
+            trusted,
+        )
+
+    async def on_contribution_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        return await settlements.request_contribution(
+            setl_id_for(env.sender, env.msgid, identity_key),
+            env.sender,
+            env.msgid,
+            env.body,
+            SettlementRepository(ctx.conn),
+            ctx.clock,
+        )
+
+    async def on_cancel_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        return await settlements.cancel_settlement(
+            env.sender, env.msgid, env.body, SettlementRepository(ctx.conn), ctx.clock, trusted
+        )
+
+    async def on_reversal_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        return await settlements.reverse(env.sender, env.msgid, env.body, SettlementRepository(ctx.conn), ctx.clock)
+
+    return {
+        "institution.upserted": on_institution_upserted,
+        "settlement.requested": on_settlement_requested,
+        "contribution.requested": on_contribution_requested,
+        "settlement.cancel-requested": on_cancel_requested,
+        "reversal.requested": on_reversal_requested,
+    }

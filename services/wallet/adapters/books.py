@@ -45,14 +45,43 @@ BOOKS_QUERIES: dict[str, str] = {
         WHERE (s.state = 'completed') IS DISTINCT FROM (l.lot_id IS NOT NULL) OR l.amount <> s.amount
            OR l.provider_psn_no <> s.from_psn_no OR l.wallet_psn_no <> s.to_psn_no
            OR l.funding_admdvs <> s.from_admdvs OR l.relationship_id <> s.relationship_id""",
-    # What left a lot went back to its provider when the relationship ended (issue 5 adds spending here).
+    # What left a lot was spent (and not refunded) or went back to its provider when the relationship ended.
     "lots_account_for_their_quota": """
+        WITH returned AS (
+            SELECT split_part(t.client_id, ':', 2) AS lot_id, sum(t.amount) AS amount,
+                   bool_or(t.debit_account <> 'wallet:' || l.wallet_psn_no
+                           OR t.credit_account <> 'personal:' || l.provider_psn_no) AS misdirected
+            FROM transfers t JOIN lots l ON l.lot_id = split_part(t.client_id, ':', 2)
+            WHERE t.code = 'quota.return' GROUP BY 1),
+        spent AS (
+            SELECT lot_id, sum(amount) AS amount FROM payment_debits
+            WHERE lot_id IS NOT NULL AND refund_transfer_id IS NULL GROUP BY lot_id)
         SELECT l.lot_id FROM lots l
-        LEFT JOIN transfers t ON t.code = 'quota.return' AND split_part(t.client_id, ':', 2) = l.lot_id
-        GROUP BY l.lot_id, l.amount, l.remaining, l.wallet_psn_no, l.provider_psn_no
-        HAVING l.amount - l.remaining <> COALESCE(sum(t.amount), 0)
-            OR bool_or(t.debit_account <> 'wallet:' || l.wallet_psn_no
-                       OR t.credit_account <> 'personal:' || l.provider_psn_no)""",
+        LEFT JOIN returned r USING (lot_id) LEFT JOIN spent s USING (lot_id)
+        WHERE l.amount - l.remaining <> COALESCE(r.amount, 0) + COALESCE(s.amount, 0) OR r.misdirected""",
+    # Every source a payment took from is a posted transfer to the spending region, and every refund is
+    # the same amount straight back.
+    "payment_debits_match_transfers": """
+        SELECT d.setl_id || ':' || d.seq FROM payment_debits d
+        JOIN transfers t ON t.id = d.transfer_id
+        LEFT JOIN transfers r ON r.id = d.refund_transfer_id
+        WHERE t.state <> 'posted' OR t.amount <> d.amount OR t.debit_account <> d.account_id
+           OR t.credit_account <> 'spent:' || d.spending_admdvs
+           OR (r.id IS NOT NULL AND (r.state <> 'posted' OR r.amount <> d.amount
+               OR r.debit_account <> t.credit_account OR r.credit_account <> t.debit_account))""",
+    # What a region's spending account holds is exactly what payments there took and did not give back.
+    "spending_matches_payments": """
+        SELECT a.id FROM accounts a
+        LEFT JOIN (SELECT spending_admdvs, sum(amount) AS amount FROM payment_debits
+                   WHERE refund_transfer_id IS NULL GROUP BY spending_admdvs) d ON a.id = 'spent:' || d.spending_admdvs
+        WHERE a.kind = 'spending' AND a.credits_posted - a.debits_posted <> COALESCE(d.amount, 0)""",
+    # A refused payment took nothing; a refunded one gave back everything; a debited one has nothing refunded.
+    "payments_match_their_state": """
+        SELECT p.setl_id FROM payments p LEFT JOIN payment_debits d USING (setl_id)
+        GROUP BY p.setl_id, p.state
+        HAVING (p.state = 'refused' AND count(d.seq) > 0)
+            OR (p.state = 'refunded' AND bool_or(d.refund_transfer_id IS NULL))
+            OR (p.state = 'debited' AND bool_or(d.refund_transfer_id IS NOT NULL))""",
     # No personal account or wallet is overdrawn (the table constraint says so too).
     "nothing_overdrawn": """
         SELECT id FROM accounts WHERE kind <> 'fund' AND credits_posted - debits_posted - debits_pending < 0""",
@@ -62,3 +91,13 @@ BOOKS_QUERIES: dict[str, str] = {
 async def check_books(conn: Conn) -> dict[str, list[str]]:
     """Each invariant's name with the offending ids; all lists empty = the books balance."""
     return {name: [str(r[0]) for r in await conn.fetch(sql)] for name, sql in BOOKS_QUERIES.items()}
+
+
+async def spending_by_region_pair(conn: Conn) -> dict[tuple[str, str], str]:
+    """Money spent and not refunded, by (funding region, spending region): the wallet's side of the
+    platform's conservation check (tools/books.py)."""
+    rows = await conn.fetch(
+        """SELECT funding_admdvs, spending_admdvs, sum(amount) AS amount FROM payment_debits
+           WHERE refund_transfer_id IS NULL GROUP BY 1, 2"""
+    )
+    return {(r["funding_admdvs"], r["spending_admdvs"]): str(r["amount"]) for r in rows}

@@ -5,7 +5,7 @@ Each event has a stable wire type and a version; a change that breaks readers is
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import Admdvs, Period, PsnNo
 from shared.contracts.events import DomainEvent
@@ -108,3 +108,60 @@ EVENTS: tuple[type[WalletEvent], ...] = (
     QuotaReleased,
     QuotaReturned,
 )
+
+
+class WalletDebitPortion(BaseModel):
+    """One source a payment took from: a lot of quota, or a personal account."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    source: str = Field(description="wallet, own_account or provider_account")
+    payer_psn_no: PsnNo = Field(description="whose wallet or account paid")
+    lot_id: str | None = None
+    funding_admdvs: Admdvs = Field(description="the region whose fund supplied this money")
+    spending_admdvs: Admdvs = Field(description="the region where it was spent")
+    amount: Money
+
+
+class PaymentDebited(WalletEvent):
+    """A payment the payment service asked for was taken, source by source (posted transfers to the
+    spending region). What no source covered is the patient's cash."""
+
+    TYPE = "wallet.payment-debited"
+
+    setl_id: str
+    purpose: str
+    psn_no: PsnNo
+    portions: list[WalletDebitPortion]
+    wallet_pay: Money
+    acct_pay: Money
+    acct_mulaid_pay: Money
+    balc: Money = Field(description="the patient's own personal-account balance after the payment")
+    wallet_balc: Money = Field(description="the quota left in the patient's wallet")
+    occurred_at: AwareDatetime
+
+
+class PaymentRefused(WalletEvent):
+    """A payment could not be taken (unknown person, no relationship, wallet rules, not enough for a contribution)."""
+
+    TYPE = "wallet.payment-refused"
+
+    setl_id: str
+    reason_code: str
+    reason: str
+    occurred_at: AwareDatetime
+
+
+class PaymentRefunded(WalletEvent):
+    """A cancelled or reversed payment: every source got back exactly what it gave."""
+
+    TYPE = "wallet.payment-refunded"
+
+    setl_id: str
+    psn_no: PsnNo
+    amount: Money
+    occurred_at: AwareDatetime
+
+
+EVENTS = (*EVENTS, PaymentDebited, PaymentRefused, PaymentRefunded)

@@ -22,6 +22,8 @@ class AccountKind(StrEnum):
     """A region's fund: the counterparty of credits into personal accounts; may go negative."""
     WALLET = "wallet"
     """A member's wallet: quota received from providers (issue 4)."""
+    SPENDING = "spending"
+    """A region's spending: what personal accounts and wallets paid there (settlements, contributions)."""
 
 
 def personal_account_id(psn_no: str) -> str:
@@ -108,3 +110,7 @@ def void_hold(debit: Account, credit: Account, amount: Decimal) -> None:
 
 def wallet_account_id(psn_no: str) -> str:
     return f"wallet:{psn_no}"
+
+
+def spending_account_id(admdvs: str) -> str:
+    return f"spent:{admdvs}"

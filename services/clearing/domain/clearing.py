@@ -1,0 +1,43 @@
+"""Monthly clearing: which month an obligation belongs to, statements per region. Pure.
+
+Every fen spent in a region other than the one whose fund supplied it is an obligation of the funding
+region (debtor) to the spending region (creditor) for a business month (Asia/Shanghai). A payment
+counts in its own month; its cancellation nets in the month the payment was counted in, or, when that
+month is closed, in the first open month after it (RULES.md section 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def next_month(period: str) -> str:
+    year, month = int(period[:4]), int(period[4:])
+    return f"{year + month // 12}{month % 12 + 1:02d}"
+
+
+def month_of(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).strftime("%Y%m")
+
+
+def first_open_month(target: str, closed: Collection[str]) -> str:
+    period = target
+    while period in closed:
+        period = next_month(period)
+    return period
+
+
+def has_ended(period: str, now: datetime) -> bool:
+    return period < month_of(now)
+
+
+def statement_id(period: str, admdvs: str) -> str:
+    return f"CS{period}{admdvs}"
+
+
+def item_id(setl_id: str, seq: int, forward: bool) -> str:
+    return f"{setl_id}:{seq}:{'f' if forward else 'r'}"

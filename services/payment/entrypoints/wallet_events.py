@@ -1,0 +1,74 @@
+"""What the payment service follows on wallet.events.v1: the wallet's answers to the payments it asked for.
+Read with the payment service's own tolerant models."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from services.payment import settlements
+from services.payment.adapters.settlement_repository import SettlementRepository
+from shared.contracts.envelope import Envelope
+from shared.messaging.consumer import EventHandler, MessageContext
+from shared.messaging.outbox import Outgoing
+
+
+class _Seen(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class PortionSeen(_Seen):
+    seq: int
+    source: str
+    payer_psn_no: str
+    lot_id: str | None = None
+    funding_admdvs: str
+    spending_admdvs: str
+    amount: Decimal
+
+
+class DebitedSeen(_Seen):
+    setl_id: str
+    portions: list[PortionSeen]
+    wallet_pay: Decimal
+    acct_pay: Decimal
+    acct_mulaid_pay: Decimal
+    balc: Decimal
+    wallet_balc: Decimal
+
+
+class RefusedSeen(_Seen):
+    setl_id: str
+    reason_code: str
+    reason: str
+
+
+class RefundedSeen(_Seen):
+    setl_id: str
+
+
+async def on_debited(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    b: DebitedSeen = env.body
+    debited = {**b.model_dump(), "portions": [x.model_dump() for x in b.portions]}
+    return await settlements.on_debited(ctx.conn, b.setl_id, debited, SettlementRepository(ctx.conn), ctx.clock)
+
+
+async def on_refused(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    b: RefusedSeen = env.body
+    return await settlements.on_refused(
+        ctx.conn, b.setl_id, b.reason_code, b.reason, SettlementRepository(ctx.conn), ctx.clock
+    )
+
+
+async def on_refunded(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    b: RefundedSeen = env.body
+    return await settlements.on_refunded(ctx.conn, b.setl_id, SettlementRepository(ctx.conn), ctx.clock)
+
+
+HANDLERS: dict[str, EventHandler] = {
+    "wallet.payment-debited": (DebitedSeen, on_debited),
+    "wallet.payment-refused": (RefusedSeen, on_refused),
+    "wallet.payment-refunded": (RefundedSeen, on_refunded),
+}

@@ -1,0 +1,60 @@
+"""What the wallet follows on payment.events.v1: payments to take and to give back. Read with the wallet's
+own tolerant models (only the fields it needs)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from services.wallet import payments
+from services.wallet.adapters.ledger_repository import LedgerRepository
+from services.wallet.adapters.payment_repository import PaymentRepository
+from services.wallet.adapters.wallet_repository import WalletRepository
+from services.wallet.domain.payments import PaymentOrder, Purpose
+from shared.contracts.envelope import Envelope
+from shared.messaging.consumer import EventHandler, MessageContext
+from shared.messaging.outbox import Outgoing
+
+
+class PaymentOpenedSeen(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    setl_id: str
+    purpose: Purpose
+    psn_no: str
+    payer_psn_no: str | None = None
+    spending_admdvs: str | None = None
+    amount: Decimal
+    use_wallet: bool
+    acct_used_flag: str
+
+
+class RefundRequestedSeen(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    setl_id: str
+
+
+async def on_opened(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    b: PaymentOpenedSeen = env.body
+    order = PaymentOrder(
+        b.setl_id, b.purpose, b.psn_no, b.payer_psn_no, b.spending_admdvs, b.amount, b.use_wallet, b.acct_used_flag
+    )
+    return await payments.take_payment(
+        order, WalletRepository(ctx.conn), PaymentRepository(ctx.conn), LedgerRepository(ctx.conn), ctx.clock
+    )
+
+
+async def on_refund_requested(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    b: RefundRequestedSeen = env.body
+    return await payments.refund_payment(
+        b.setl_id, WalletRepository(ctx.conn), PaymentRepository(ctx.conn), LedgerRepository(ctx.conn), ctx.clock
+    )
+
+
+HANDLERS: dict[str, EventHandler] = {
+    "payment.payment-opened": (PaymentOpenedSeen, on_opened),
+    "payment.refund-requested": (RefundRequestedSeen, on_refund_requested),
+}

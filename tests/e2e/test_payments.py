@@ -1,0 +1,203 @@
+"""Paying end to end: settlements from wallets and accounts, contributions, cancellations, reversals."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Platform
+from tests.e2e.families import ALL_OUTPUT, Member, Payments, Provinces, Wallets
+from tests.e2e.test_transfers import books_balance
+from tests.support.kafka import Publisher, Watcher, new_msgid
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def desk(platform: Platform) -> AsyncIterator[tuple[Wallets, Payments]]:
+    async with (
+        Watcher(platform.settings.kafka_bootstrap, ALL_OUTPUT) as w,
+        Publisher(platform.settings.kafka_bootstrap) as pub,
+    ):
+        provinces = Provinces(pub, w)
+        yield Wallets(provinces, platform.settings.dsn("wallet")), Payments(provinces)
+
+
+async def quota(wallets: Wallets, provider: Member, recipient: Member, *amounts: str) -> None:
+    for amount in amounts:
+        requested = await wallets.transfer(provider, recipient, amount)
+        assert requested["status"] == "accepted", requested
+        accepted = await wallets.answer("accepted", requested["transfer_id"], recipient)
+        assert accepted["status"] == "completed", accepted
+
+
+def paid(result: dict[str, Any], payments: Payments) -> dict[str, str]:
+    [notice, *_] = payments.notices("settlement.completed", result["setl_id"])
+    body: dict[str, str] = notice.value["body"]
+    return body
+
+
+async def test_a_wallet_pays_oldest_quota_first_and_the_rest_is_cash(
+    platform: Platform, desk: tuple[Wallets, Payments]
+) -> None:
+    wallets, payments = desk
+    provider, recipient, _ = await wallets.family("440300", "610100")
+    await quota(wallets, provider, recipient, "300.00", "200.00")
+    hospital = await payments.institution("610100")
+    msgid = new_msgid("610100")
+    settled = await payments.settle(recipient, hospital, "1000.00", "400.00", wallet=True, msgid=msgid)
+    assert settled["status"] == "completed", settled
+    done = await payments.p.w.wait_for(
+        lambda r: r.value.get("type") == "settlement.completed" and r.value["body"]["setl_id"] == settled["setl_id"],
+        count=2,
+    )
+    assert {r.topic for r in done} == {"province.610000.notifications.v1", "province.440000.notifications.v1"}
+    body = done[0].value["body"]
+    assert (body["wallet_pay"], body["acct_pay"], body["acct_mulaid_pay"], body["psn_cash_pay"]) == (
+        "500.00",
+        "0.00",
+        "0.00",
+        "100.00",
+    )
+    assert body["wallet_balc"] == "0.00"
+    again = await payments.settle(recipient, hospital, "1000.00", "400.00", wallet=True, msgid=msgid)
+    assert {k: again[k] for k in ("status", "setl_id")} == {k: settled[k] for k in ("status", "setl_id")}
+    assert (await wallets.balances(provider, recipient))[1] == Decimal("0.00")
+    await books_balance(platform)
+
+
+async def test_own_and_provider_accounts_pay_as_far_as_they_allow(
+    platform: Platform, desk: tuple[Wallets, Payments]
+) -> None:
+    wallets, payments = desk
+    provider, recipient, _ = await wallets.family("440300", "440300", credit="1000.00")
+    employee = await payments.p.enrol("440300")
+    await wallets.credit(employee, "50.00")
+    await wallets.knows(employee)
+    hospital = await payments.institution("440300")
+    own = await payments.settle(employee, hospital, "200.00", "120.00", flag="1")
+    assert own["status"] == "completed", own
+    body = paid(own, payments)
+    assert (body["acct_pay"], body["acct_mulaid_pay"], body["psn_cash_pay"], body["balc"]) == (
+        "50.00",
+        "0.00",
+        "30.00",
+        "0.00",
+    )
+    bound = await payments.settle(recipient, hospital, "300.00", "100.00", flag="2", provider=provider)
+    assert bound["status"] == "completed", bound
+    body = paid(bound, payments)
+    assert (body["acct_pay"], body["acct_mulaid_pay"], body["psn_cash_pay"]) == ("200.00", "200.00", "0.00")
+    assert (await wallets.balances(provider, recipient))[0] == Decimal("800.00")
+    stranger = await payments.settle(employee, hospital, "300.00", "100.00", flag="2", provider=provider)
+    assert (stranger["status"], stranger["reason_code"]) == ("rejected", "NO_RELATIONSHIP")
+    await books_balance(platform)
+
+
+async def test_every_refusal_of_a_settlement_has_its_reason_code(desk: tuple[Wallets, Payments]) -> None:
+    wallets, payments = desk
+    provider, recipient, _ = await wallets.family("320100", "330100")
+    await quota(wallets, provider, recipient, "100.00")
+    hospital = await payments.institution("330100")
+    pharmacy = await payments.institution("330100", kind="2")
+    switched_off = await payments.institution("330100", wallet=False)
+    elsewhere = await payments.institution("330200")
+    unknown = await payments.p.enrol("330100")
+    ghost = Member("330100999999999999", "x", "x", "330100")
+    cases = [
+        (payments.settle(recipient, "H33010099999", "100.00", "50.00"), "UNKNOWN_INSTITUTION"),
+        (payments.settle(recipient, hospital, "100.00", "50.00", med_type="41"), "PURPOSE_NOT_ALLOWED"),
+        (payments.settle(recipient, pharmacy, "100.00", "50.00", med_type="11"), "PURPOSE_NOT_ALLOWED"),
+        (payments.settle(recipient, hospital, "100.00", "50.00", part="40.00"), "INVALID_MESSAGE"),
+        (payments.settle(recipient, hospital, "100.00", "150.00"), "INVALID_MESSAGE"),
+        (payments.settle(recipient, switched_off, "100.00", "50.00", wallet=True), "INSTITUTION_NOT_ENABLED"),
+        (payments.settle(recipient, elsewhere, "100.00", "50.00", wallet=True), "OUTSIDE_INSURED_REGION"),
+        (payments.settle(unknown, hospital, "100.00", "50.00", wallet=True), "WALLET_NOT_OPENED"),
+        (payments.settle(ghost, hospital, "100.00", "50.00", flag="1"), "UNKNOWN_PERSON"),
+        (payments.settle(recipient, hospital, "100.00", "50.00", sender="440300"), "NOT_A_PARTY"),
+    ]
+    results = await asyncio.gather(*(c for c, _ in cases))
+    assert [(r["status"], r["reason_code"]) for r in results] == [("rejected", code) for _, code in cases]
+    assert (await wallets.balances(provider, recipient))[1] == Decimal("100.00"), "nothing was spent"
+
+
+async def test_contributions_are_paid_in_full_from_a_wallet_or_a_providers_account(
+    platform: Platform, desk: tuple[Wallets, Payments]
+) -> None:
+    wallets, payments = desk
+    provider, recipient, _ = await wallets.family("430100", "430100", credit="800.00")
+    await quota(wallets, provider, recipient, "400.00")
+    from_wallet = await payments.contribute(recipient, recipient, "380.00", "390")
+    assert from_wallet["status"] == "completed", from_wallet
+    assert from_wallet["setl_id"]
+    from_provider = await payments.contribute(provider, recipient, "300.00", "410")
+    assert from_provider["status"] == "completed", from_provider
+    assert await wallets.balances(provider, recipient) == (Decimal("100.00"), Decimal("20.00"))
+    too_much = await payments.contribute(recipient, recipient, "380.00", "390")
+    assert (too_much["status"], too_much["reason_code"]) == ("rejected", "INSUFFICIENT_BALANCE")
+    employee_insurance = await payments.contribute(provider, recipient, "10.00", "310")
+    assert (employee_insurance["status"], employee_insurance["reason_code"]) == ("rejected", "PURPOSE_NOT_ALLOWED")
+    stranger = await payments.p.enrol("430100")
+    unbound = await payments.contribute(stranger, recipient, "10.00", "390")
+    assert (unbound["status"], unbound["reason_code"]) == ("rejected", "NO_RELATIONSHIP")
+    await books_balance(platform)
+
+
+async def test_a_cancellation_restores_exactly_what_the_settlement_took(
+    platform: Platform, desk: tuple[Wallets, Payments]
+) -> None:
+    wallets, payments = desk
+    provider, recipient, _ = await wallets.family("350100", "350100", credit="1000.00")
+    await quota(wallets, provider, recipient, "120.00", "80.00")
+    hospital = await payments.institution("350100")
+    settled = await payments.settle(recipient, hospital, "500.00", "100.00", wallet=True, flag="2", provider=provider)
+    assert settled["status"] == "completed", settled
+    body = paid(settled, payments)
+    assert (body["wallet_pay"], body["acct_mulaid_pay"], body["psn_cash_pay"]) == ("200.00", "200.00", "0.00")
+    assert await wallets.balances(provider, recipient) == (Decimal("600.00"), Decimal("0.00"))
+    msgid = new_msgid("350100")
+    cancelled = await payments.cancel(settled, recipient, "350100", msgid=msgid)
+    assert (cancelled["status"], cancelled["setl_id"]) == ("completed", settled["setl_id"])
+    assert await wallets.balances(provider, recipient) == (Decimal("800.00"), Decimal("200.00"))
+    await payments.p.w.wait_for(
+        lambda r: r.value.get("type") == "settlement.cancelled" and r.value["body"]["setl_id"] == settled["setl_id"]
+    )
+    assert await payments.cancel(settled, recipient, "350100", msgid=msgid) == cancelled, "the same answer"
+    twice = await payments.cancel(settled, recipient, "350100")
+    assert (twice["status"], twice["reason_code"]) == ("rejected", "ALREADY_CANCELLED")
+    unknown = await payments.cancel({**settled, "setl_id": "no-such-settlement"}, recipient, "350100")
+    assert (unknown["status"], unknown["reason_code"]) == ("rejected", "UNKNOWN_SETTLEMENT")
+    # the quota went back to the same lots: the oldest pays first again
+    again = await payments.settle(recipient, hospital, "150.00", "50.00", wallet=True)
+    assert paid(again, payments)["wallet_pay"] == "100.00"
+    await books_balance(platform)
+
+
+async def test_a_reversal_undoes_an_applied_request_and_blocks_a_late_one(
+    platform: Platform, desk: tuple[Wallets, Payments]
+) -> None:
+    wallets, payments = desk
+    provider, recipient, _ = await wallets.family("370100", "370100", credit="1000.00")
+    hospital = await payments.institution("370100")
+    applied = new_msgid("370100")
+    settled = await payments.settle(recipient, hospital, "300.00", "100.00", flag="2", provider=provider, msgid=applied)
+    assert settled["status"] == "completed"
+    reversed_ = await payments.reverse(applied, "settlement.requested", "370100")
+    assert (reversed_["status"], reversed_["setl_id"]) == ("completed", settled["setl_id"])
+    assert (await wallets.balances(provider, recipient))[0] == Decimal("1000.00")
+    await payments.p.w.wait_for(
+        lambda r: r.value.get("type") == "settlement.cancelled" and r.value["body"]["setl_id"] == settled["setl_id"]
+    )
+    late = new_msgid("370100")
+    blocked = await payments.reverse(late, "settlement.requested", "370100")
+    assert blocked["status"] == "completed", blocked
+    refused = await payments.settle(recipient, hospital, "300.00", "100.00", flag="2", provider=provider, msgid=late)
+    assert (refused["status"], refused["reason_code"]) == ("rejected", "REVERSED")
+    not_reversible = await payments.reverse(new_msgid("370100"), "transfer.requested", "370100")
+    assert (not_reversible["status"], not_reversible["reason_code"]) == ("rejected", "NOT_REVERSIBLE")
+    assert (await wallets.balances(provider, recipient))[0] == Decimal("1000.00")
+    await books_balance(platform)

@@ -1,0 +1,42 @@
+"""The payment service's books: every settlement adds up, and its portions are what it says was paid."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from shared.db.pool import Conn
+
+BOOKS_QUERIES: dict[str, str] = {
+    # acct_pay + wallet_pay + cash = the personal part (a table constraint too), and the portions are exactly
+    # acct_pay (own or provider account) and wallet_pay (lots).
+    "portions_match_the_settlement": """
+        SELECT s.setl_id FROM settlements s LEFT JOIN settlement_portions p USING (setl_id)
+        WHERE s.state IN ('completed', 'cancelling', 'cancelled')
+        GROUP BY s.setl_id, s.acct_pay, s.acct_mulaid_pay, s.wallet_pay, s.psn_cash_pay, s.psn_part_amt
+        HAVING s.acct_pay + s.wallet_pay + s.psn_cash_pay <> s.psn_part_amt
+            OR COALESCE(sum(p.amount) FILTER (WHERE p.source = 'wallet'), 0) <> s.wallet_pay
+            OR COALESCE(sum(p.amount) FILTER (WHERE p.source <> 'wallet'), 0) <> s.acct_pay
+            OR COALESCE(sum(p.amount) FILTER (WHERE p.source = 'provider_account'), 0) <> s.acct_mulaid_pay""",
+    # Nothing refused or still waiting has portions.
+    "only_paid_settlements_have_portions": """
+        SELECT DISTINCT s.setl_id FROM settlements s JOIN settlement_portions p USING (setl_id)
+        WHERE s.state IN ('debiting', 'refused')""",
+    # Every answer that waited for the wallet was given (once the platform is quiet).
+    "no_settlement_waits": """
+        SELECT setl_id FROM settlements WHERE state IN ('debiting', 'cancelling')""",
+}
+
+
+async def check_books(conn: Conn) -> dict[str, list[str]]:
+    return {name: [str(r[0]) for r in await conn.fetch(sql)] for name, sql in BOOKS_QUERIES.items()}
+
+
+async def paid_by_region_pair(conn: Conn) -> dict[tuple[str, str], Decimal]:
+    """What settlements and contributions took and kept (cancelled ones gave it back), by (funding region,
+    spending region): the payment service's side of the platform's conservation check."""
+    rows = await conn.fetch(
+        """SELECT p.funding_admdvs, p.spending_admdvs, sum(p.amount) AS amount
+           FROM settlement_portions p JOIN settlements s USING (setl_id)
+           WHERE s.state = 'completed' GROUP BY 1, 2"""
+    )
+    return {(r["funding_admdvs"], r["spending_admdvs"]): r["amount"] for r in rows}

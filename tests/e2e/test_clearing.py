@@ -1,0 +1,157 @@
+"""Monthly clearing end to end: obligations from cross-region spending, cancellations netting in the month
+or the next, closing a month, statements to the provinces, answers, reconciliation, platform books."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.e2e.conftest import DAYTIME, Platform
+from tests.e2e.families import ALL_OUTPUT, Payments, Provinces, Wallets
+from tests.e2e.test_payments import quota
+from tests.support.kafka import Publisher, Watcher
+from tools.books import platform_books
+from tools.reconcile import reconcile
+
+pytestmark = pytest.mark.e2e
+
+A, B = "150100", "640100"  # Hohhot and Yinchuan: no other test pays there
+DECEMBER = "2026-12-01T00:30:00+08:00"
+
+
+@pytest.fixture
+async def desk(platform: Platform) -> AsyncIterator[tuple[Wallets, Payments]]:
+    async with (
+        Watcher(platform.settings.kafka_bootstrap, ALL_OUTPUT) as w,
+        Publisher(platform.settings.kafka_bootstrap) as pub,
+    ):
+        provinces = Provinces(pub, w)
+        yield Wallets(provinces, platform.settings.dsn("wallet")), Payments(provinces)
+
+
+async def items_of(platform: Platform, setl_id: str) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(platform.settings.dsn("clearing"))
+    try:
+        rows = await conn.fetch(
+            "SELECT direction, period, debtor_admdvs, creditor_admdvs, amount FROM items WHERE setl_id = $1", setl_id
+        )
+    finally:
+        await conn.close()
+    return [dict(r) for r in rows]
+
+
+async def settled_items(platform: Platform, setl_id: str, count: int) -> list[dict[str, Any]]:
+    import asyncio
+
+    for _ in range(200):
+        found = await items_of(platform, setl_id)
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"clearing never recorded {count} items of {setl_id}")
+
+
+def statement_for(region: str) -> Any:
+    return lambda r: (
+        r.value.get("type") == "clearing.statement-issued"
+        and r.value["body"]["admdvs"] == region
+        and r.value["body"]["period"] == "202611"
+    )
+
+
+async def ask_clearing(payments: Payments, type_: str, body: dict[str, Any], sender: str) -> dict[str, Any]:
+    return await payments.p.ask("ingress.clearing.v1", type_, body, sender, body.get("period") or sender)
+
+
+async def test_a_month_closes_into_statements_and_never_changes(
+    platform: Platform, desk: tuple[Wallets, Payments]
+) -> None:
+    wallets, payments = desk
+    provider_a, recipient_b, _ = await wallets.family(A, B, credit="2000.00")
+    provider_b, recipient_a, _ = await wallets.family(B, A, credit="2000.00")
+    await quota(wallets, provider_a, recipient_b, "300.00")
+    await quota(wallets, provider_b, recipient_a, "80.00")
+    hospital_a, hospital_b = await payments.institution(A), await payments.institution(B)
+
+    by_wallet = await payments.settle(recipient_b, hospital_b, "500.00", "300.00", wallet=True)  # A owes B 200
+    by_provider = await payments.settle(recipient_b, hospital_b, "150.00", "50.00", flag="2", provider=provider_a)
+    back = await payments.settle(recipient_a, hospital_a, "100.00", "20.00", wallet=True)  # B owes A 80
+    late = await payments.settle(recipient_b, hospital_b, "90.00", "30.00", wallet=True)  # A owes B 60
+    local = await payments.settle(recipient_a, hospital_a, "10.00", "0.00", flag="0")  # all cash: nothing
+    assert all(r["status"] == "completed" for r in (by_wallet, by_provider, back, late, local))
+    [item] = await settled_items(platform, by_wallet["setl_id"], 1)
+    assert (item["debtor_admdvs"], item["creditor_admdvs"], item["amount"], item["period"]) == (
+        A,
+        B,
+        Decimal("200.00"),
+        "202611",
+    )
+    cancelled = await payments.cancel(by_provider, recipient_b, B)
+    assert cancelled["status"] == "completed"
+    assert {(i["direction"], i["period"]) for i in await settled_items(platform, by_provider["setl_id"], 2)} == {
+        ("forward", "202611"),
+        ("reverse", "202611"),
+    }, "a cancellation inside the month nets in that month"
+
+    not_ended = await ask_clearing(payments, "clearing.close-requested", {"period": "202611"}, A)
+    assert (not_ended["status"], not_ended["reason_code"]) == ("rejected", "PERIOD_NOT_ENDED")
+    platform.services("stop", "clearing")
+    platform.services("start", "clearing", MEDAID_CLOCK_START=DECEMBER)
+    try:
+        closed = await ask_clearing(payments, "clearing.close-requested", {"period": "202611"}, A)
+        assert closed["status"] == "completed", closed
+        [a_statement] = await payments.p.w.wait_for(statement_for(A))
+        [b_statement] = await payments.p.w.wait_for(statement_for(B))
+        assert a_statement.topic == "province.150000.notifications.v1"
+        assert b_statement.topic == "province.640000.notifications.v1"
+        a_body, b_body = a_statement.value["body"], b_statement.value["body"]
+        assert [c for c in a_body["counterparts"] if c["admdvs"] == B] == [
+            {"admdvs": B, "owes": "260.00", "owed": "80.00", "net": "-180.00"}
+        ]
+        assert [c for c in b_body["counterparts"] if c["admdvs"] == A] == [
+            {"admdvs": A, "owes": "80.00", "owed": "260.00", "net": "180.00"}
+        ]
+        again = await ask_clearing(payments, "clearing.close-requested", {"period": "202611"}, B)
+        assert (again["status"], again["reason_code"]) == ("rejected", "PERIOD_CLOSED")
+
+        # after the close: a cancellation joins the next month; the closed month's items cannot change
+        after = await payments.cancel(late, recipient_b, B)
+        assert after["status"] == "completed"
+        assert {(i["direction"], i["period"]) for i in await settled_items(platform, late["setl_id"], 2)} == {
+            ("forward", "202611"),
+            ("reverse", "202612"),
+        }
+        conn = await asyncpg.connect(platform.settings.dsn("clearing"))
+        try:
+            with pytest.raises(asyncpg.RaiseError, match="closed"):
+                await conn.execute("UPDATE items SET amount = amount + 1 WHERE setl_id = $1", by_wallet["setl_id"])
+        finally:
+            await conn.close()
+
+        # answers
+        sid_a, sid_b = a_body["statement_id"], b_body["statement_id"]
+        confirmed = await ask_clearing(payments, "statement.confirmed", {"statement_id": sid_b, "admdvs": B}, B)
+        assert (confirmed["status"], confirmed["statement_id"]) == ("completed", sid_b)
+        disputed = await ask_clearing(
+            payments, "statement.disputed", {"statement_id": sid_a, "admdvs": A, "reason": "a refund missing"}, A
+        )
+        assert disputed["status"] == "completed", disputed
+        wrong_region = await ask_clearing(payments, "statement.confirmed", {"statement_id": sid_a, "admdvs": B}, B)
+        assert (wrong_region["status"], wrong_region["reason_code"]) == ("rejected", "UNKNOWN_STATEMENT")
+        not_theirs = await ask_clearing(payments, "statement.confirmed", {"statement_id": sid_a, "admdvs": A}, B)
+        assert (not_theirs["status"], not_theirs["reason_code"]) == ("rejected", "NOT_A_PARTY")
+
+        report = await reconcile(platform.settings, A, "202611")
+        assert report.balanced, report.lines()
+        assert (report.clearing.owes, report.clearing.owed) == (Decimal("260.00"), Decimal("80.00"))
+        assert report.statement is not None
+        assert report.statement["answer"] == "disputed"
+        books = await platform_books(platform.settings)
+        assert books.balanced, books.lines()
+    finally:
+        platform.services("stop", "clearing")
+        platform.services("start", "clearing", MEDAID_CLOCK_START=DAYTIME)

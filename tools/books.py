@@ -1,0 +1,103 @@
+"""The platform's books: each service's own invariants, and conservation across services, to the fen.
+
+Each service is read with its own database role (as an operator would run each service's check); the
+comparison happens here, outside any service:
+  * money spent = money debited: what the wallet's ledger took from accounts and lots, by (funding
+    region, spending region), equals what the payment service says its settlements and contributions
+    kept (cancelled ones gave everything back);
+  * clearing = cross-region spending minus cancellations: the clearing service's obligations over all
+    months, forward minus reverse, equal the cross-region part of the same totals.
+
+    python -m tools.books            # exit 1 when anything does not balance
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from services.clearing.adapters import books as clearing_books
+from services.clearing.adapters.clearing_repository import ClearingRepository
+from services.payment.adapters import books as payment_books
+from services.wallet.adapters import books as wallet_books
+from shared.db.pool import connect
+from shared.settings import PlatformSettings
+
+Pairs = dict[tuple[str, str], Decimal]
+
+
+@dataclass
+class PlatformBooks:
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    spent: Decimal = Decimal("0.00")
+    cross_region: Decimal = Decimal("0.00")
+    cleared: Decimal = Decimal("0.00")
+
+    @property
+    def balanced(self) -> bool:
+        return all(not v for v in self.problems.values())
+
+    def lines(self) -> list[str]:
+        out = [
+            f"spent from accounts and quota (kept): {self.spent}",
+            f"  of which across regions:           {self.cross_region}",
+            f"obligations in clearing (all months): {self.cleared}",
+        ]
+        for name, offenders in self.problems.items():
+            mark = (
+                "ok" if not offenders else f"FAILED: {', '.join(offenders[:5])}{' ...' if len(offenders) > 5 else ''}"
+            )
+            out.append(f"  {name:<48} {mark}")
+        out.append("the books balance" if self.balanced else "THE BOOKS DO NOT BALANCE")
+        return out
+
+
+def _differences(left: Pairs, right: Pairs) -> list[str]:
+    keys = sorted(set(left) | set(right))
+    zero = Decimal("0.00")
+    return [
+        f"{a}->{b}: {left.get((a, b), zero)} vs {right.get((a, b), zero)}"
+        for a, b in keys
+        if left.get((a, b), zero) != right.get((a, b), zero)
+    ]
+
+
+async def platform_books(settings: PlatformSettings) -> PlatformBooks:
+    books = PlatformBooks()
+    wallet = await connect(settings.dsn("wallet"))
+    payment = await connect(settings.dsn("payment"))
+    clearing = await connect(settings.dsn("clearing"))
+    try:
+        for service, checks in (
+            ("wallet", await wallet_books.check_books(wallet)),
+            ("payment", await payment_books.check_books(payment)),
+            ("clearing", await clearing_books.check_books(clearing)),
+        ):
+            books.problems.update({f"{service}: {name}": offenders for name, offenders in checks.items()})
+        spent = {k: Decimal(v) for k, v in (await wallet_books.spending_by_region_pair(wallet)).items()}
+        paid = await payment_books.paid_by_region_pair(payment)
+        cleared = await ClearingRepository(clearing).totals_by_pair()
+    finally:
+        for conn in (wallet, payment, clearing):
+            await conn.close()
+    cross = {k: v for k, v in paid.items() if k[0] != k[1]}
+    books.problems["platform: money spent = money debited at the funding accounts"] = _differences(spent, paid)
+    books.problems["platform: clearing = cross-region spending - cancellations"] = _differences(
+        {k: v for k, v in cleared.items() if v}, {k: v for k, v in cross.items() if v}
+    )
+    books.spent = sum(paid.values(), Decimal("0.00"))
+    books.cross_region = sum(cross.values(), Decimal("0.00"))
+    books.cleared = sum(cleared.values(), Decimal("0.00"))
+    return books
+
+
+async def _main() -> int:
+    books = await platform_books(PlatformSettings())
+    print("\n".join(books.lines()))
+    return 0 if books.balanced else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(_main()))

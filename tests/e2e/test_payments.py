@@ -201,3 +201,30 @@ async def test_a_reversal_undoes_an_applied_request_and_blocks_a_late_one(
     assert (not_reversible["status"], not_reversible["reason_code"]) == ("rejected", "NOT_REVERSIBLE")
     assert (await wallets.balances(provider, recipient))[0] == Decimal("1000.00")
     await books_balance(platform)
+
+
+async def test_quota_refunded_after_the_relationship_ended_goes_back_to_the_provider(
+    platform: Platform, desk: tuple[Wallets, Payments]
+) -> None:
+    wallets, payments = desk
+    provider, recipient, rid = await wallets.family("210100", "210100", credit="1000.00")
+    await quota(wallets, provider, recipient, "100.00")
+    pharmacy = await payments.institution("210100", kind="2")
+    settled = await payments.settle(recipient, pharmacy, "60.00", "0.00", wallet=True)
+    assert paid(settled, payments)["wallet_pay"] == "60.00"
+    ended = await payments.p.terminate(rid, provider)
+    assert ended["status"] == "completed", ended
+    await wallets.knows_relationship(rid, established=False)
+    for _ in range(100):  # the unspent 40.00 goes back when the wallet hears of the end
+        if await wallets.balances(provider, recipient) == (Decimal("940.00"), Decimal("0.00")):
+            break
+        await asyncio.sleep(0.05)
+    assert await wallets.balances(provider, recipient) == (Decimal("940.00"), Decimal("0.00"))
+    cancelled = await payments.cancel(settled, recipient, "210100")
+    assert cancelled["status"] == "completed", cancelled
+    assert await wallets.balances(provider, recipient) == (Decimal("1000.00"), Decimal("0.00"))
+    returns = payments.p.w.matching(
+        lambda r: r.value.get("type") == "transfer.returned" and r.value["body"]["to_psn_no"] == recipient.psn_no
+    )
+    assert sorted(r.value["body"]["amount"] for r in returns) == ["40.00", "60.00"]
+    await books_balance(platform)

@@ -7,7 +7,7 @@ export MEDAID_STATE_DIR ?= $(CURDIR)/.run
 # any hour (no quiet hours). Set MEDAID_CLOCK_START (or MEDAID_CLOCK_OFFSET_SECONDS) to choose another.
 export MEDAID_CLOCK_START ?= $(shell TZ=Asia/Shanghai date +%Y-%m-%d)T10:00:00+08:00
 
-.PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench clean
+.PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench clean books reconcile
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -79,6 +79,12 @@ bench: up ## ingress benchmark through the wallet service (see BENCHMARKS.md)
 
 policy: setup ## regional policies: make policy ARGS="show 370100" | ARGS="set 430000 max_active_recipients_per_provider=8"
 	$(PY) -m services.relationship.entrypoints.policy_cli $(ARGS)
+
+books: setup ## the platform's books: each service's invariants and conservation across services
+	$(PY) -m tools.books
+
+reconcile: setup ## 3201-style reconciliation: make reconcile ARGS="--region 610100 --period 202611"
+	$(PY) -m tools.reconcile $(ARGS)
 
 transfers: setup ## transfers for operators: make transfers ARGS="list --state pending --older-than 60" | ARGS="show ID" | ARGS=books
 	$(PY) -m services.wallet.entrypoints.transfers_cli $(ARGS)

@@ -202,9 +202,9 @@ async def test_every_ingress_message_gets_exactly_one_result(platform: Platform)
         ("completed", None),
         ("completed", None),
         ("rejected", "UNKNOWN_PERSON"),  # the recipient was never enrolled
-        ("rejected", "NOT_SUPPORTED_YET"),
-        ("rejected", "NOT_SUPPORTED_YET"),
-        ("rejected", "NOT_SUPPORTED_YET"),
+        ("rejected", "UNKNOWN_SETTLEMENT"),
+        ("completed", None),  # a reversal of a request never seen: the late original will be refused
+        ("completed", None),  # October has ended: closed (with nothing in it)
         ("rejected", "INVALID_MESSAGE"),
         ("rejected", "INVALID_MESSAGE"),
     ]

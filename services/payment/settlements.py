@@ -55,6 +55,7 @@ def _opened(s: dict[str, Any], now: datetime) -> Outgoing:
         amount=s["psn_part_amt"],
         use_wallet=s["use_wallet"],
         acct_used_flag=s["acct_used_flag"],
+        sender=s["sender"],
         occurred_at=now,
     )
     return event(opened, s["setl_id"])

@@ -34,5 +34,8 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         SERVICE_DIR,
         make_handlers(key, trusted),
         periodic=[Periodic("return-expired-transfers", settings.sweep_seconds, sweep_deadlines)],
-        event_handlers={RELATIONSHIP_EVENTS: relationship_events.HANDLERS, PAYMENT_EVENTS: payment_events.HANDLERS},
+        event_handlers={
+            RELATIONSHIP_EVENTS: relationship_events.HANDLERS,
+            PAYMENT_EVENTS: payment_events.make_handlers(trusted),
+        },
     )

@@ -38,6 +38,7 @@ from services.wallet.domain.transfers import Refusal, ReturnReason
 from services.wallet.handlers import event
 from shared.clock import BusinessClock
 from shared.contracts import province as p
+from shared.contracts.topics import speaks_for
 from shared.messaging.outbox import Outgoing, to_provinces
 
 
@@ -53,6 +54,7 @@ async def take_payment(
     payments: PaymentRepository,
     ledger: LedgerRepository,
     clock: BusinessClock,
+    trusted: frozenset[str] = frozenset(),
 ) -> list[Outgoing]:
     now = clock.now()
     if await payments.payment_of(order.setl_id) is not None:
@@ -71,6 +73,7 @@ async def take_payment(
         relationship_id=relationship_id,
         wallet_opened=await repo.wallet_region(order.psn_no) is not None,
         region_enabled=patient is not None and await repo.region_enabled(patient.insuplc_admdvs),
+        sender_speaks_for_patient=patient is not None and speaks_for(order.sender, patient.insuplc_admdvs, trusted),
     )
     refusal = check_payment(order, situation)
     if refusal is None and patient is not None and spending is not None:

@@ -331,7 +331,13 @@ class Payments:
         return await self.p.ask("ingress.settlement.v1", "reversal.requested", body, sender, omsgid, msgid)
 
     async def contribute(
-        self, payer: Member, insured: Member, amount: str, insutype: str = "390", msgid: str | None = None
+        self,
+        payer: Member,
+        insured: Member,
+        amount: str,
+        insutype: str = "390",
+        msgid: str | None = None,
+        sender: str | None = None,
     ) -> dict[str, Any]:
         body = {
             "payer_psn_no": payer.psn_no,
@@ -341,7 +347,7 @@ class Payments:
             "year": 2027,
         }
         return await self.p.ask(
-            "ingress.settlement.v1", "contribution.requested", body, insured.region, payer.psn_no, msgid
+            "ingress.settlement.v1", "contribution.requested", body, sender or insured.region, payer.psn_no, msgid
         )
 
     def notices(self, type_: str, setl_id: str) -> list[Record]:

@@ -144,6 +144,14 @@ async def test_contributions_are_paid_in_full_from_a_wallet_or_a_providers_accou
     stranger = await payments.p.enrol("430100")
     unbound = await payments.contribute(stranger, recipient, "10.00", "390")
     assert (unbound["status"], unbound["reason_code"]) == ("rejected", "NO_RELATIONSHIP")
+    elsewhere = await payments.contribute(provider, recipient, "10.00", "390", sender="440300")
+    assert (elsewhere["status"], elsewhere["reason_code"]) == ("rejected", "NOT_A_PARTY")
+    msgid = new_msgid("430100")
+    assert (await payments.contribute(provider, recipient, "50.00", "390", msgid=msgid))["status"] == "completed"
+    assert (await wallets.balances(provider, recipient))[0] == Decimal("50.00")
+    reversed_ = await payments.reverse(msgid, "contribution.requested", "430100")
+    assert reversed_["status"] == "completed", reversed_
+    assert (await wallets.balances(provider, recipient))[0] == Decimal("100.00"), "the reversal gave it back"
     await books_balance(platform)
 
 

@@ -40,6 +40,9 @@ class PaymentOpened(PaymentEvent):
     amount: Money = Field(description="the personal part to pay, or the contribution")
     use_wallet: bool
     acct_used_flag: str
+    sender: Admdvs = Field(
+        description="the region code of the system that asked (who may pay is checked by the wallet)"
+    )
     occurred_at: AwareDatetime
 
 

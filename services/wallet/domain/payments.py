@@ -42,6 +42,7 @@ class PaymentOrder:
     amount: Decimal
     use_wallet: bool
     acct_used_flag: str
+    sender: str = "000000"  # the region code of the system that asked
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class PayingSituation:
     relationship_id: str | None  # established: payer provides for the patient
     wallet_opened: bool
     region_enabled: bool  # the patient's insured region has the wallet function on
+    sender_speaks_for_patient: bool = True  # a contribution is asked by the insured's province (or a gateway)
 
 
 def uses_wallet(order: PaymentOrder) -> bool:
@@ -99,6 +101,8 @@ def check_payment(order: PaymentOrder, s: PayingSituation) -> Refusal | None:
     """The refusals, in this order; None = take what the sources allow."""
     if s.patient is None:
         return Refusal(ReasonCode.UNKNOWN_PERSON, "the patient (or insured person) is not enrolled on the platform")
+    if order.purpose is Purpose.CONTRIBUTION and not s.sender_speaks_for_patient:
+        return Refusal(ReasonCode.NOT_A_PARTY, "a contribution is asked by the insured person's province")
     if uses_provider(order):
         if s.payer is None:
             return Refusal(ReasonCode.UNKNOWN_PERSON, "the provider is not enrolled on the platform")

@@ -29,6 +29,7 @@ class PaymentOpenedSeen(BaseModel):
     amount: Decimal
     use_wallet: bool
     acct_used_flag: str
+    sender: str = "000000"
 
 
 class RefundRequestedSeen(BaseModel):
@@ -37,24 +38,36 @@ class RefundRequestedSeen(BaseModel):
     setl_id: str
 
 
-async def on_opened(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: PaymentOpenedSeen = env.body
-    order = PaymentOrder(
-        b.setl_id, b.purpose, b.psn_no, b.payer_psn_no, b.spending_admdvs, b.amount, b.use_wallet, b.acct_used_flag
-    )
-    return await payments.take_payment(
-        order, WalletRepository(ctx.conn), PaymentRepository(ctx.conn), LedgerRepository(ctx.conn), ctx.clock
-    )
+def make_handlers(trusted: frozenset[str] = frozenset()) -> dict[str, EventHandler]:
+    async def on_opened(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+        b: PaymentOpenedSeen = env.body
+        order = PaymentOrder(
+            b.setl_id,
+            b.purpose,
+            b.psn_no,
+            b.payer_psn_no,
+            b.spending_admdvs,
+            b.amount,
+            b.use_wallet,
+            b.acct_used_flag,
+            b.sender,
+        )
+        return await payments.take_payment(
+            order,
+            WalletRepository(ctx.conn),
+            PaymentRepository(ctx.conn),
+            LedgerRepository(ctx.conn),
+            ctx.clock,
+            trusted,
+        )
 
+    async def on_refund_requested(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+        b: RefundRequestedSeen = env.body
+        return await payments.refund_payment(
+            b.setl_id, WalletRepository(ctx.conn), PaymentRepository(ctx.conn), LedgerRepository(ctx.conn), ctx.clock
+        )
 
-async def on_refund_requested(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: RefundRequestedSeen = env.body
-    return await payments.refund_payment(
-        b.setl_id, WalletRepository(ctx.conn), PaymentRepository(ctx.conn), LedgerRepository(ctx.conn), ctx.clock
-    )
-
-
-HANDLERS: dict[str, EventHandler] = {
-    "payment.payment-opened": (PaymentOpenedSeen, on_opened),
-    "payment.refund-requested": (RefundRequestedSeen, on_refund_requested),
-}
+    return {
+        "payment.payment-opened": (PaymentOpenedSeen, on_opened),
+        "payment.refund-requested": (RefundRequestedSeen, on_refund_requested),
+    }

@@ -7,7 +7,7 @@ export MEDAID_STATE_DIR ?= $(CURDIR)/.run
 # any hour (no quiet hours). Set MEDAID_CLOCK_START (or MEDAID_CLOCK_OFFSET_SECONDS) to choose another.
 export MEDAID_CLOCK_START ?= $(shell TZ=Asia/Shanghai date +%Y-%m-%d)T10:00:00+08:00
 
-.PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench clean books reconcile
+.PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench clean books reconcile settlements
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -28,8 +28,8 @@ down: ## stop everything `make up` started
 	-deploy/local/services.sh stop
 	deploy/local/infra.sh down
 
-run: up ## up + the province simulator driving traffic (a day, then the night passes), then a summary
-	$(PY) -m tools.simulator --night
+run: up ## up + the province simulator driving traffic (a day, the night, the month's close), then a summary
+	$(PY) -m tools.simulator --night --month-end
 
 simulate: setup ## the province simulator alone, against a running platform
 	$(PY) -m tools.simulator
@@ -85,6 +85,9 @@ books: setup ## the platform's books: each service's invariants and conservation
 
 reconcile: setup ## 3201-style reconciliation: make reconcile ARGS="--region 610100 --period 202611"
 	$(PY) -m tools.reconcile $(ARGS)
+
+settlements: setup ## settlements for operators: make settlements ARGS="list --state debiting" | ARGS="show SETL_ID" | ARGS=books
+	$(PY) -m services.payment.entrypoints.settlements_cli $(ARGS)
 
 transfers: setup ## transfers for operators: make transfers ARGS="list --state pending --older-than 60" | ARGS="show ID" | ARGS=books
 	$(PY) -m services.wallet.entrypoints.transfers_cli $(ARGS)

@@ -6,11 +6,26 @@ from pathlib import Path
 
 from services.payment.entrypoints import wallet_events
 from services.payment.entrypoints.ingress import make_handlers
+from services.payment.entrypoints.settlements_cli import waiting_settlements
+from shared.clock import BusinessClock
 from shared.contracts.topics import WALLET_EVENTS
-from shared.messaging.runtime import ServiceRuntime
+from shared.db.pool import Conn
+from shared.logging import get_logger
+from shared.messaging.outbox import Outbox
+from shared.messaging.runtime import Periodic, ServiceRuntime
 from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent
+log = get_logger(__name__)
+
+
+async def warn_of_waiting_settlements(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
+    """A settlement whose answer waits for the wallet for over a minute is an operator's business (the wallet
+    is down or dead-lettered the request: see payment.events.v1.wallet.dlq)."""
+    waiting = await waiting_settlements(conn)
+    for setl_id, state, seconds in waiting:
+        log.warning("settlement_waiting_for_wallet", setl_id=setl_id, state=state, seconds=round(seconds))
+    return 0
 
 
 def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
@@ -21,5 +36,6 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         settings,
         SERVICE_DIR,
         make_handlers(key, trusted),
+        periodic=[Periodic("warn-of-waiting-settlements", 30.0, warn_of_waiting_settlements)],
         event_handlers={WALLET_EVENTS: wallet_events.HANDLERS},
     )

@@ -1,0 +1,116 @@
+"""Operators look at settlements: `python -m services.payment.entrypoints.settlements_cli list|show|books`
+
+  list [--state debiting|completed|refused|cancelling|cancelled] [--older-than MINUTES] [--limit N]
+  show SETL_ID          one settlement or contribution, what each source paid, and its undoing
+  books                 the payment service's books check
+Connects as the payment service (MEDAID_* settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from services.payment.adapters.books import check_books
+from shared.db.pool import Conn, connect
+from shared.settings import PlatformSettings
+
+WAITING_AFTER_SECONDS = 60
+
+
+async def waiting_settlements(conn: Conn) -> list[tuple[str, str, float]]:
+    """Settlements whose wallet step has not come back after a minute: (setl_id, state, seconds waiting)."""
+    rows = await conn.fetch(
+        """SELECT setl_id, state, extract(epoch FROM now() - requested_at)::float8 AS waiting FROM settlements
+           WHERE state IN ('debiting', 'cancelling') AND requested_at < now() - make_interval(secs => $1)
+           ORDER BY requested_at LIMIT 20""",
+        WAITING_AFTER_SECONDS,
+    )
+    return [(r["setl_id"], r["state"], r["waiting"]) for r in rows]
+
+
+async def list_settlements(settings: PlatformSettings, state: str | None, older_than: float | None, limit: int) -> None:
+    conn = await connect(settings.dsn("payment"))
+    try:
+        counts = await conn.fetch(
+            """SELECT purpose, state, count(*) AS n, sum(psn_part_amt) AS amount
+               FROM settlements GROUP BY 1, 2 ORDER BY 1, 2"""
+        )
+        rows = await conn.fetch(
+            """SELECT setl_id, purpose, state, psn_no, fixmedins_code, psn_part_amt, acct_pay, acct_mulaid_pay,
+                      wallet_pay, psn_cash_pay, refusal_code, requested_at FROM settlements
+               WHERE ($1::text IS NULL OR state = $1)
+                 AND ($2::float8 IS NULL OR requested_at <= now() - make_interval(mins => $2::float8))
+               ORDER BY requested_at DESC LIMIT $3""",
+            state,
+            older_than,
+            limit,
+        )
+    finally:
+        await conn.close()
+    for c in counts:
+        print(f"{c['purpose']:<13} {c['state']:<11} {c['n']:>7}  personal part {c['amount']}")
+    for r in rows:
+        paid = f"acct {r['acct_pay']} (mulaid {r['acct_mulaid_pay']}) wallet {r['wallet_pay']} cash {r['psn_cash_pay']}"
+        print(
+            f"{r['setl_id']}  {r['purpose']:<12} {r['state']:<10} {r['psn_no']} {r['fixmedins_code'] or '-'} "
+            f"{r['psn_part_amt']}: {paid if r['acct_pay'] is not None else r['refusal_code'] or 'waiting'}"
+        )
+
+
+async def show(settings: PlatformSettings, setl_id: str) -> int:
+    conn = await connect(settings.dsn("payment"))
+    try:
+        s = await conn.fetchrow("SELECT * FROM settlements WHERE setl_id = $1", setl_id)
+        portions = await conn.fetch("SELECT * FROM settlement_portions WHERE setl_id = $1 ORDER BY seq", setl_id)
+    finally:
+        await conn.close()
+    if s is None:
+        print(f"no settlement {setl_id}")
+        return 1
+    for key, value in dict(s).items():
+        if value is not None:
+            print(f"{key:<18} {value}")
+    for p in portions:
+        lot = f" lot {p['lot_id']}" if p["lot_id"] else ""
+        print(
+            f"  #{p['seq']} {p['source']:<16} {p['amount']:>10} from {p['payer_psn_no']}{lot}, "
+            f"funded by {p['funding_admdvs']}, spent in {p['spending_admdvs']}"
+        )
+    return 0
+
+
+async def books(settings: PlatformSettings) -> int:
+    conn = await connect(settings.dsn("payment"))
+    try:
+        problems = await check_books(conn)
+    finally:
+        await conn.close()
+    for name, offenders in problems.items():
+        print(f"  {name:<40} {'ok' if not offenders else 'FAILED: ' + ', '.join(offenders[:10])}")
+    return 1 if any(problems.values()) else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    listing = sub.add_parser("list")
+    listing.add_argument("--state")
+    listing.add_argument("--older-than", type=float)
+    listing.add_argument("--limit", type=int, default=20)
+    showing = sub.add_parser("show")
+    showing.add_argument("setl_id")
+    sub.add_parser("books")
+    args = parser.parse_args()
+    settings = PlatformSettings()
+    if args.command == "list":
+        asyncio.run(list_settlements(settings, args.state, args.older_than, args.limit))
+        return 0
+    if args.command == "show":
+        return asyncio.run(show(settings, args.setl_id))
+    return asyncio.run(books(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -78,11 +78,19 @@ async def platform_books(settings: PlatformSettings) -> PlatformBooks:
             books.problems.update({f"{service}: {name}": offenders for name, offenders in checks.items()})
         spent = {k: Decimal(v) for k, v in (await wallet_books.spending_by_region_pair(wallet)).items()}
         paid = await payment_books.paid_by_region_pair(payment)
+        taken = await wallet_books.spent_by_settlement(wallet)
+        kept = await payment_books.kept_by_settlement(payment)
         cleared = await ClearingRepository(clearing).totals_by_pair()
     finally:
         for conn in (wallet, payment, clearing):
             await conn.close()
     cross = {k: v for k, v in paid.items() if k[0] != k[1]}
+    zero = Decimal("0.00")
+    books.problems["platform: each settlement took what the payment service says it kept"] = [
+        f"{setl_id}: wallet {taken.get(setl_id, zero)} vs payment {kept.get(setl_id, zero)}"
+        for setl_id in sorted(set(taken) | set(kept))
+        if taken.get(setl_id, zero) != kept.get(setl_id, zero)
+    ]
     books.problems["platform: money spent = money debited at the funding accounts"] = _differences(spent, paid)
     books.problems["platform: clearing = cross-region spending - cancellations"] = _differences(
         {k: v for k, v in cleared.items() if v}, {k: v for k, v in cross.items() if v}

@@ -43,7 +43,7 @@ async def record_portions(
         target = month if forward else (await repo.forward_period(setl_id, portion["seq"]) or month)
         period = first_open_month(target, closed)
         await repo.share_month(period)
-        if await repo.is_closed(period):  # closed while we looked: the next open one
+        while await repo.is_closed(period):  # closed while we looked: the next open one
             closed = await repo.closed_months()
             period = first_open_month(period, closed)
             await repo.share_month(period)

@@ -22,7 +22,7 @@ log = get_logger(__name__)
 async def warn_of_waiting_settlements(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
     """A settlement whose answer waits for the wallet for over a minute is an operator's business (the wallet
     is down or dead-lettered the request: see payment.events.v1.wallet.dlq)."""
-    waiting = await waiting_settlements(conn)
+    waiting = await waiting_settlements(conn, clock.now())
     for setl_id, state, seconds in waiting:
         log.warning("settlement_waiting_for_wallet", setl_id=setl_id, state=state, seconds=round(seconds))
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 from services.payment.adapters.settlement_repository import SettlementRepository
 from services.payment.domain import events
 from services.payment.domain.settlements import (
+    PURPOSE_OF_TYPE,
     REVERSIBLE_TYPES,
     Purpose,
     Refusal,
@@ -23,6 +24,7 @@ from services.payment.domain.settlements import (
     State,
     business_month,
     check_contribution,
+    check_setl_time,
     check_settlement,
 )
 from shared.clock import BusinessClock
@@ -38,11 +40,11 @@ def event(e: events.PaymentEvent, key: str) -> Outgoing:
     return e.outgoing(PAYMENT_EVENTS, key)
 
 
-def _refused(purpose: Purpose, refusal: Refusal, now: datetime, setl_id: str | None = None) -> Decision:
+def _refused(purpose: Purpose, refusal: Refusal, now: datetime, setl_id: str | None = None, key: str = "-") -> Decision:
     recorded = events.PaymentRefusedRecorded(
         setl_id=setl_id, purpose=purpose.value, reason_code=refusal.code.value, occurred_at=now
     )
-    return Decision.rejected(refusal.code, refusal.reason, [event(recorded, setl_id or "refused")])
+    return Decision.rejected(refusal.code, refusal.reason, [event(recorded, setl_id or key)])
 
 
 def _opened(s: dict[str, Any], now: datetime) -> Outgoing:
@@ -91,12 +93,12 @@ async def request_settlement(
             b.acct_used_flag,
             b.use_wallet,
         )
-        refusal = check_settlement(ask, institution)
+        refusal = check_settlement(ask, institution) or check_setl_time(b.setl_time, now)
     if refusal is None and institution is not None and not speaks_for(sender, institution.admdvs, trusted):
         refusal = Refusal(ReasonCode.NOT_A_PARTY, "a settlement is sent from the institution's province")
     if refusal is not None or institution is None:
         assert refusal is not None
-        return _refused(Purpose.SETTLEMENT, refusal, now)
+        return _refused(Purpose.SETTLEMENT, refusal, now, key=f"{sender}:{msgid}")
     s = {
         "setl_id": setl_id,
         "purpose": Purpose.SETTLEMENT.value,
@@ -127,7 +129,7 @@ async def request_contribution(
     now = clock.now()
     refusal = await _blocked_by_reversal(repo, sender, msgid) or check_contribution(b.insutype, b.amount)
     if refusal is not None:
-        return _refused(Purpose.CONTRIBUTION, refusal, now)
+        return _refused(Purpose.CONTRIBUTION, refusal, now, key=f"{sender}:{msgid}")
     s = {
         "setl_id": setl_id,
         "purpose": Purpose.CONTRIBUTION.value,
@@ -213,7 +215,7 @@ async def on_debited(
             wallet_balc=s["wallet_balc"],
         )
         messages += _notify(s, portions, "settlement.completed", body)
-    answer = await answer_deferred(conn, s["sender"], s["msgid"], Decision.completed(messages, setl_id=setl_id))
+    answer = [*await answer_deferred(conn, s["sender"], s["msgid"], Decision.completed(setl_id=setl_id)), *messages]
     if s["undo_kind"] == "reversal":
         await repo.update(setl_id, state=State.CANCELLING.value)
         refund = events.RefundRequested(setl_id=setl_id, psn_no=s["psn_no"], occurred_at=now)
@@ -230,7 +232,8 @@ async def on_refused(
     now = clock.now()
     await repo.update(setl_id, state=State.REFUSED.value, refusal_code=code)
     decision = _refused(Purpose(s["purpose"]), Refusal(ReasonCode(code), reason), now, setl_id)
-    answer = await answer_deferred(conn, s["sender"], s["msgid"], decision)
+    answer = [*await answer_deferred(conn, s["sender"], s["msgid"], Decision.rejected(ReasonCode(code), reason))]
+    answer += decision.messages
     if s["undo_kind"] == "reversal":  # a reversal waited for this: nothing was applied
         await repo.set_reversal_outcome(s["undo_sender"], s["msgid"], "nothing_applied")
         answer += await answer_deferred(conn, s["undo_sender"], s["undo_msgid"], Decision.completed(setl_id=setl_id))
@@ -257,7 +260,8 @@ async def on_refunded(conn: Conn, setl_id: str, repo: SettlementRepository, cloc
     if s["purpose"] == Purpose.SETTLEMENT:
         body = p.SettlementCancelled(setl_id=setl_id, mdtrt_id=s["mdtrt_id"], psn_no=s["psn_no"])
         messages += _notify(s, portions, "settlement.cancelled", body)
-    return await answer_deferred(conn, s["undo_sender"], s["undo_msgid"], Decision.completed(messages, setl_id=setl_id))
+    answer = await answer_deferred(conn, s["undo_sender"], s["undo_msgid"], Decision.completed(setl_id=setl_id))
+    return [*answer, *messages]
 
 
 async def cancel_settlement(
@@ -282,7 +286,12 @@ async def cancel_settlement(
         return Decision.rejected(ReasonCode.ALREADY_CANCELLED, f"the settlement was cancelled ({s['undo_kind']})")
     now = clock.now()
     await repo.update(
-        b.setl_id, state=State.CANCELLING.value, undo_kind="cancellation", undo_sender=sender, undo_msgid=msgid
+        b.setl_id,
+        state=State.CANCELLING.value,
+        undo_kind="cancellation",
+        undo_sender=sender,
+        undo_msgid=msgid,
+        undo_requested_at=now,
     )
     refund = events.RefundRequested(setl_id=b.setl_id, psn_no=s["psn_no"], occurred_at=now)
     return Decision.deferred([event(refund, b.setl_id)])
@@ -299,10 +308,16 @@ async def reverse(
     now = clock.now()
     await repo.serialize_on(sender, b.omsgid)
     earlier = await repo.reversal_of(sender, b.omsgid)
-    if earlier is not None:  # reversed before by another reversal message: the same outcome
+    if earlier is not None:  # reversed before by another reversal message: the same outcome, once it is final
         ids = {"setl_id": earlier["setl_id"]} if earlier["setl_id"] else {}
+        if earlier["outcome"] == "original_undone":
+            undone = await repo.for_update(earlier["setl_id"])
+            if undone is not None and undone["state"] != State.CANCELLED:
+                return Decision.accepted(**ids)  # the first reversal is still at the wallet: its answer will say
         return Decision.completed(**ids)
     s = await repo.by_msgid_for_update(sender, b.omsgid)
+    if s is not None and s["purpose"] != PURPOSE_OF_TYPE[b.otype]:
+        return Decision.rejected(ReasonCode.UNKNOWN_REQUEST, f"{b.omsgid} was not a {b.otype}")
     messages: list[Outgoing] = []
     if s is None:
         outcome = "nothing_applied" if await repo.was_answered(sender, b.omsgid) else "original_blocked"
@@ -310,7 +325,9 @@ async def reverse(
         outcome = "nothing_applied"
     else:
         outcome = "original_undone"
-        await repo.update(s["setl_id"], undo_kind="reversal", undo_sender=sender, undo_msgid=msgid)
+        await repo.update(
+            s["setl_id"], undo_kind="reversal", undo_sender=sender, undo_msgid=msgid, undo_requested_at=now
+        )
         if s["state"] == State.COMPLETED:
             await repo.update(s["setl_id"], state=State.CANCELLING.value)
             messages.append(

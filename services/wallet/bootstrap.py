@@ -38,4 +38,5 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
             RELATIONSHIP_EVENTS: relationship_events.HANDLERS,
             PAYMENT_EVENTS: payment_events.make_handlers(trusted),
         },
+        event_failure_handlers={PAYMENT_EVENTS: payment_events.FAILURE_HANDLERS},
     )

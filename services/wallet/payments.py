@@ -38,6 +38,7 @@ from services.wallet.domain.transfers import Refusal, ReturnReason
 from services.wallet.handlers import event
 from shared.clock import BusinessClock
 from shared.contracts import province as p
+from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import speaks_for
 from shared.messaging.outbox import Outgoing, to_provinces
 
@@ -110,6 +111,19 @@ async def take_payment(
         if refusal is None:
             return await _debit(order, portions, spending, accounts, payments, ledger, now)
     assert refusal is not None
+    await payments.record_payment(order.setl_id, order.purpose.value, order.psn_no, "refused", refusal.code, now)
+    return [event(_refused(order, refusal, now), order.psn_no)]
+
+
+async def refuse_failed_payment(
+    order: PaymentOrder, payments: PaymentRepository, clock: BusinessClock
+) -> list[Outgoing]:
+    """The wallet could not process a payment (dead-lettered): nothing was taken, and the payment service is
+    told so that the province still gets its one answer."""
+    if await payments.payment_of(order.setl_id) is not None:
+        return []
+    now = clock.now()
+    refusal = Refusal(ReasonCode.PROCESSING_FAILED, "the wallet could not process this payment; operators were alerted")
     await payments.record_payment(order.setl_id, order.purpose.value, order.psn_no, "refused", refusal.code, now)
     return [event(_refused(order, refusal, now), order.psn_no)]
 

@@ -318,6 +318,7 @@ async def relationship_ended(
 ) -> list[Outgoing]:
     """Waiting transfers go back; the recipient's unspent quota from this provider returns to the provider."""
     now = clock.now()
+    lots = await repo.lock_lots_of(relationship_id)  # first: a concurrent refund then waits and sees the end
     await repo.upsert_relationship(relationship_id, provider, recipient, False, provider_admdvs, recipient_admdvs)
     messages: list[Outgoing] = []
     for transfer_id in await repo.pending_of_relationship(relationship_id):
@@ -326,7 +327,7 @@ async def relationship_ended(
             messages += await return_transfer(saga, ReturnReason.RELATIONSHIP_ENDED, repo, ledger, now)
     if not was_established:
         return messages
-    for lot in await repo.unspent_lots_of(relationship_id):
+    for lot in (x for x in lots if x["remaining"] > 0):
         wallet, personal = wallet_account_id(lot["wallet_psn_no"]), personal_account_id(lot["provider_psn_no"])
         accounts = await ledger.lock(wallet, personal)
         post_transfer(accounts[wallet], accounts[personal], lot["remaining"])

@@ -629,6 +629,10 @@ def _describe(exc: Exception) -> str:
 EventHandler = tuple[type[BaseModel], Callable[[MessageContext, Envelope[Any]], Awaitable[list[Outgoing]]]]
 """(the event's model, a function that applies it and returns what to publish)."""
 
+FailureHandler = Callable[[MessageContext, Envelope[Any]], Awaitable[list[Outgoing]]]
+"""What to publish (besides the DLQ record) when an event could not be applied: e.g. the wallet tells the
+payment service a payment was refused PROCESSING_FAILED, so the province still gets its one answer."""
+
 
 class EventConsumer(IngressConsumer):
     """Consumes another service's event stream with the same guarantees as ingress (tracking record,
@@ -644,10 +648,12 @@ class EventConsumer(IngressConsumer):
         outbox: Outbox,
         clock: BusinessClock,
         event_handlers: Mapping[str, EventHandler],
+        failure_handlers: Mapping[str, FailureHandler] | None = None,
         poison_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
     ) -> None:
         self.event_handlers = dict(event_handlers)
+        self.failure_handlers = dict(failure_handlers or {})
         super().__init__(
             service=service,
             topic=topic,
@@ -726,3 +732,22 @@ class EventConsumer(IngressConsumer):
     ) -> None:
         dlq = self._failure_record(record, env, attempts, error)
         await self.outbox.enqueue(conn, [dlq])
+        on_failure = self.failure_handlers.get(env.type)
+        if on_failure is None:
+            return
+        first = await conn.fetchval(
+            """INSERT INTO inbox (sender, msgid, type, status, reason_code, result, topic, partition, "offset")
+               VALUES ($1, $2, $3, 'rejected', 'PROCESSING_FAILED', '{}'::jsonb, $4, $5, $6)
+               ON CONFLICT (sender, msgid) DO NOTHING RETURNING true""",
+            env.sender,
+            env.msgid,
+            env.type,
+            record.topic,
+            record.partition,
+            record.offset,
+        )
+        if first:
+            ctx = MessageContext(
+                conn=conn, clock=self.clock, service=self.service, record_key=_safe_key(record.key) or ""
+            )
+            await self.outbox.enqueue(conn, await on_failure(ctx, env))

@@ -19,7 +19,7 @@ from shared.contracts.province import ingress_topics_of
 from shared.db.migrations import migrate
 from shared.db.pool import Conn, connect, create_pool
 from shared.logging import configure_logging, get_logger, library_logger
-from shared.messaging.consumer import EventConsumer, EventHandler, Handler, IngressConsumer
+from shared.messaging.consumer import EventConsumer, EventHandler, FailureHandler, Handler, IngressConsumer
 from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
 from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import Outbox, OutboxRelay
@@ -58,6 +58,7 @@ class ServiceRuntime:
     on_start: Sequence[Callable[[asyncpg.Pool[Any]], Awaitable[None]]] = ()
     periodic: Sequence[Periodic] = ()
     event_handlers: Mapping[str, Mapping[str, EventHandler]] = field(default_factory=dict)
+    event_failure_handlers: Mapping[str, Mapping[str, FailureHandler]] = field(default_factory=dict)
     """Other services' event streams this one follows: topic -> event type -> handler."""
     clock: BusinessClock = field(init=False)
     broker: KafkaBroker = field(init=False)
@@ -96,6 +97,7 @@ class ServiceRuntime:
                 outbox=self.outbox,
                 clock=self.clock,
                 event_handlers=handlers,
+                failure_handlers=self.event_failure_handlers.get(topic),
                 poison_attempts=s.poison_attempts,
                 retry_backoff_seconds=s.retry_backoff_seconds,
             )

@@ -83,3 +83,55 @@ async def test_an_event_published_twice_is_applied_once_and_a_redelivery_is_skip
         assert dlq == "relationship.events.v1.wallet.dlq"
     finally:
         await pool.close()
+
+
+async def test_an_event_that_keeps_failing_is_dead_lettered_and_its_failure_answered_once(
+    settings: PlatformSettings,
+) -> None:
+    conn = await connect(settings.dsn("wallet"))
+    try:
+        await migrate(conn, "wallet", WALLET_DIR)
+    finally:
+        await conn.close()
+    pool = await create_pool(settings.dsn("wallet"))
+
+    async def always_fails(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+        raise RuntimeError("a bug in the handler")
+
+    async def answer_failure(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+        return [Outgoing("wallet.events.v1", "k", "wallet.payment-refused", {"setl_id": env.body.relationship_id})]
+
+    clock = BusinessClock()
+    consumer = EventConsumer(
+        service="wallet",
+        topic="payment.events.v1",
+        pool=pool,
+        outbox=Outbox("wallet", "wallet", clock),
+        clock=clock,
+        event_handlers={"payment.payment-opened": (Ended, always_fails)},
+        failure_handlers={"payment.payment-opened": answer_failure},
+        retry_backoff_seconds=0.01,
+    )
+    event = json.dumps(
+        {
+            "msgid": "000000202611231000003000000042",
+            "type": "payment.payment-opened",
+            "sender": "000000",
+            "sent_at": "2026-11-23T10:00:00+08:00",
+            "body": {"relationship_id": "setl-1"},
+        }
+    ).encode()
+    try:
+        assert await consumer.process(Rec(event, offset=20, topic="payment.events.v1")) is Outcome.DEAD_LETTERED
+        assert await consumer.process(Rec(event, offset=21, topic="payment.events.v1")) is Outcome.REPEAT
+        async with pool.acquire() as c:
+            rows = await c.fetch(
+                "SELECT type, topic FROM outbox WHERE msgid > '' AND type IN ('dlq.record', 'wallet.payment-refused')"
+                " AND (topic = 'payment.events.v1.wallet.dlq' OR topic = 'wallet.events.v1') ORDER BY id"
+            )
+        assert [(r["type"], r["topic"]) for r in rows][-2:] == [
+            ("dlq.record", "payment.events.v1.wallet.dlq"),
+            ("wallet.payment-refused", "wallet.events.v1"),
+        ]
+    finally:
+        await pool.close()

@@ -136,3 +136,8 @@ def test_months_roll_over_and_closed_ones_are_skipped() -> None:
     assert month_of(datetime(2026, 11, 30, 16, 30, tzinfo=ZoneInfo("UTC"))) == "202612", "Shanghai time"
     assert has_ended("202611", datetime(2026, 12, 1, 0, 0, tzinfo=SH))
     assert not has_ended("202611", datetime(2026, 11, 30, 23, 59, tzinfo=SH))
+
+
+def test_nothing_joins_a_month_before_the_latest_closed_one() -> None:
+    assert first_open_month("202609", {"202610"}) == "202611"
+    assert first_open_month("202612", {"202610"}) == "202612"

@@ -64,13 +64,19 @@ class ClearingRepository:
             period,
         )
         assert totals is not None
+        regions = await self.conn.fetchval(
+            """SELECT count(*) FROM (SELECT debtor_admdvs FROM items WHERE period = $1
+                                     UNION SELECT creditor_admdvs FROM items WHERE period = $1) r""",
+            period,
+        )
         await self.conn.execute(
             """INSERT INTO periods (period, state, closed_at, closed_by, items, statements)
-               VALUES ($1, 'closed', $2, $3, $4, 0)""",
+               VALUES ($1, 'closed', $2, $3, $4, $5)""",
             period,
             at,
             closed_by,
             totals["items"],
+            regions,
         )
         await self.conn.execute(
             """INSERT INTO pair_totals (period, region_a, region_b, a_owes_b, b_owes_a, net_a_to_b, items)

@@ -25,7 +25,9 @@ def month_of(at: datetime) -> str:
 
 
 def first_open_month(target: str, closed: Collection[str]) -> str:
-    period = target
+    """The month an obligation joins: its target month, but never a month before the latest closed one (so a
+    statement already issued is never followed by a change to an earlier month), and never a closed one."""
+    period = max(target, next_month(max(closed))) if closed else target
     while period in closed:
         period = next_month(period)
     return period
@@ -33,10 +35,6 @@ def first_open_month(target: str, closed: Collection[str]) -> str:
 
 def has_ended(period: str, now: datetime) -> bool:
     return period < month_of(now)
-
-
-def statement_id(period: str, admdvs: str) -> str:
-    return f"CS{period}{admdvs}"
 
 
 def item_id(setl_id: str, seq: int, forward: bool) -> str:

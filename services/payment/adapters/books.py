@@ -40,3 +40,12 @@ async def paid_by_region_pair(conn: Conn) -> dict[tuple[str, str], Decimal]:
            WHERE s.state = 'completed' GROUP BY 1, 2"""
     )
     return {(r["funding_admdvs"], r["spending_admdvs"]): r["amount"] for r in rows}
+
+
+async def kept_by_settlement(conn: Conn) -> dict[str, Decimal]:
+    """Per settlement the wallet was asked to pay and answered: what it kept (0 when cancelled)."""
+    rows = await conn.fetch(
+        """SELECT s.setl_id, CASE WHEN s.state = 'completed' THEN s.acct_pay + s.wallet_pay ELSE 0 END AS amount
+           FROM settlements s WHERE s.state IN ('completed', 'cancelled')"""
+    )
+    return {r["setl_id"]: r["amount"] for r in rows}

@@ -8,7 +8,7 @@ PURPOSE_NOT_ALLOWED: quota and bound accounts pay only for these (RULES.md secti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -24,6 +24,8 @@ MED_TYPES_BY_INSTITUTION: dict[str, frozenset[str]] = {
 }
 CONTRIBUTION_INSUTYPES = frozenset({"390", "410"})
 REVERSIBLE_TYPES = frozenset({"settlement.requested", "contribution.requested"})
+PURPOSE_OF_TYPE = {"settlement.requested": "settlement", "contribution.requested": "contribution"}
+SETL_TIME_AHEAD = timedelta(hours=1)  # clocks differ a little; a settlement from the future does not exist
 
 
 class Purpose(StrEnum):
@@ -92,9 +94,10 @@ def check_contribution(insutype: str, amount: Decimal) -> Refusal | None:
     return None
 
 
-def needs_the_wallet(purpose: Purpose, acct_used_flag: str, use_wallet: bool) -> bool:
-    """Whether any account or quota may pay: if not, the settlement is all cash and completes at once."""
-    return purpose is Purpose.CONTRIBUTION or use_wallet or acct_used_flag in ("1", "2")
+def check_setl_time(setl_time: datetime, now: datetime) -> Refusal | None:
+    if setl_time > now + SETL_TIME_AHEAD:
+        return Refusal(ReasonCode.INVALID_MESSAGE, f"setl_time {setl_time.isoformat()} is in the future")
+    return None
 
 
 def business_month(at: datetime) -> str:

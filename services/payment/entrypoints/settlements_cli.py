@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import datetime
 
 from services.payment.adapters.books import check_books
 from shared.db.pool import Conn, connect
@@ -19,12 +20,16 @@ from shared.settings import PlatformSettings
 WAITING_AFTER_SECONDS = 60
 
 
-async def waiting_settlements(conn: Conn) -> list[tuple[str, str, float]]:
-    """Settlements whose wallet step has not come back after a minute: (setl_id, state, seconds waiting)."""
+async def waiting_settlements(conn: Conn, now: datetime) -> list[tuple[str, str, float]]:
+    """Settlements whose wallet step has not come back after a minute of business time: (setl_id, state,
+    seconds waiting), from the request or from the start of the cancellation or reversal."""
     rows = await conn.fetch(
-        """SELECT setl_id, state, extract(epoch FROM now() - requested_at)::float8 AS waiting FROM settlements
-           WHERE state IN ('debiting', 'cancelling') AND requested_at < now() - make_interval(secs => $1)
-           ORDER BY requested_at LIMIT 20""",
+        """SELECT setl_id, state, extract(epoch FROM $1 - since)::float8 AS waiting FROM (
+               SELECT setl_id, state, CASE state WHEN 'debiting' THEN requested_at
+                                                 ELSE COALESCE(undo_requested_at, requested_at) END AS since
+               FROM settlements WHERE state IN ('debiting', 'cancelling')) s
+           WHERE since < $1 - make_interval(secs => $2) ORDER BY since LIMIT 20""",
+        now,
         WAITING_AFTER_SECONDS,
     )
     return [(r["setl_id"], r["state"], r["waiting"]) for r in rows]

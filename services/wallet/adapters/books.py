@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from shared.db.pool import Conn
 
 BOOKS_QUERIES: dict[str, str] = {
@@ -80,8 +82,12 @@ BOOKS_QUERIES: dict[str, str] = {
         SELECT p.setl_id FROM payments p LEFT JOIN payment_debits d USING (setl_id)
         GROUP BY p.setl_id, p.state
         HAVING (p.state = 'refused' AND count(d.seq) > 0)
-            OR (p.state = 'refunded' AND bool_or(d.refund_transfer_id IS NULL))
+            OR (p.state = 'refunded' AND bool_or(d.seq IS NOT NULL AND d.refund_transfer_id IS NULL))
             OR (p.state = 'debited' AND bool_or(d.refund_transfer_id IS NOT NULL))""",
+    # When a relationship has ended, none of its quota stays in the recipient's wallet.
+    "ended_relationships_leave_no_quota": """
+        SELECT l.lot_id FROM lots l JOIN relationships r USING (relationship_id)
+        WHERE NOT r.established AND l.remaining > 0""",
     # No personal account or wallet is overdrawn (the table constraint says so too).
     "nothing_overdrawn": """
         SELECT id FROM accounts WHERE kind <> 'fund' AND credits_posted - debits_posted - debits_pending < 0""",
@@ -101,3 +107,12 @@ async def spending_by_region_pair(conn: Conn) -> dict[tuple[str, str], str]:
            WHERE refund_transfer_id IS NULL GROUP BY 1, 2"""
     )
     return {(r["funding_admdvs"], r["spending_admdvs"]): str(r["amount"]) for r in rows}
+
+
+async def spent_by_settlement(conn: Conn) -> dict[str, Decimal]:
+    """Per payment (setl_id), what it took and kept: for the per-settlement conservation check."""
+    rows = await conn.fetch(
+        """SELECT p.setl_id, COALESCE(sum(d.amount) FILTER (WHERE d.refund_transfer_id IS NULL), 0) AS amount
+           FROM payments p LEFT JOIN payment_debits d USING (setl_id) WHERE p.state <> 'refused' GROUP BY p.setl_id"""
+    )
+    return {r["setl_id"]: r["amount"] for r in rows}

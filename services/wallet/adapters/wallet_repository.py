@@ -221,10 +221,12 @@ class WalletRepository:
             at,
         )
 
-    async def unspent_lots_of(self, relationship_id: str) -> list[dict[str, Any]]:
+    async def lock_lots_of(self, relationship_id: str) -> list[dict[str, Any]]:
+        """All the relationship's lots, locked (spent ones too: a refund may be filling one right now), in the
+        lock order of payments: lots before accounts, by (created_at, lot_id)."""
         rows = await self.conn.fetch(
             """SELECT lot_id, wallet_psn_no, provider_psn_no, remaining FROM lots
-               WHERE relationship_id = $1 AND remaining > 0 ORDER BY created_at FOR UPDATE""",
+               WHERE relationship_id = $1 ORDER BY created_at, lot_id FOR UPDATE""",
             relationship_id,
         )
         return [dict(r) for r in rows]

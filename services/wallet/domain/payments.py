@@ -124,5 +124,5 @@ def check_covered(order: PaymentOrder, portions: list[Portion]) -> Refusal | Non
     """A contribution is paid in full or not at all."""
     taken = sum((p.amount for p in portions), ZERO)
     if order.purpose is Purpose.CONTRIBUTION and taken < order.amount:
-        return Refusal(ReasonCode.INSUFFICIENT_BALANCE, f"{taken} available of {order.amount}")
+        return Refusal(ReasonCode.INSUFFICIENT_BALANCE, "not enough to pay the contribution in full")
     return None

@@ -14,7 +14,7 @@ from services.wallet.adapters.payment_repository import PaymentRepository
 from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain.payments import PaymentOrder, Purpose
 from shared.contracts.envelope import Envelope
-from shared.messaging.consumer import EventHandler, MessageContext
+from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
 from shared.messaging.outbox import Outgoing
 
 
@@ -38,20 +38,30 @@ class RefundRequestedSeen(BaseModel):
     setl_id: str
 
 
+def _order(b: PaymentOpenedSeen) -> PaymentOrder:
+    return PaymentOrder(
+        b.setl_id,
+        b.purpose,
+        b.psn_no,
+        b.payer_psn_no,
+        b.spending_admdvs,
+        b.amount,
+        b.use_wallet,
+        b.acct_used_flag,
+        b.sender,
+    )
+
+
+async def on_opened_failed(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    return await payments.refuse_failed_payment(_order(env.body), PaymentRepository(ctx.conn), ctx.clock)
+
+
+FAILURE_HANDLERS: dict[str, FailureHandler] = {"payment.payment-opened": on_opened_failed}
+
+
 def make_handlers(trusted: frozenset[str] = frozenset()) -> dict[str, EventHandler]:
     async def on_opened(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-        b: PaymentOpenedSeen = env.body
-        order = PaymentOrder(
-            b.setl_id,
-            b.purpose,
-            b.psn_no,
-            b.payer_psn_no,
-            b.spending_admdvs,
-            b.amount,
-            b.use_wallet,
-            b.acct_used_flag,
-            b.sender,
-        )
+        order = _order(env.body)
         return await payments.take_payment(
             order,
             WalletRepository(ctx.conn),

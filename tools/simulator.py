@@ -1,4 +1,4 @@
-"""Province simulator: `python -m tools.simulator [--people N] [--seed S]` (what `make run` ends with).
+"""Province simulator: `python -m tools.simulator [--people N] [--seed S] [--night] [--month-end]` (`make run`).
 
 Plays the provincial systems, in phases that each wait for the platform's answers:
   1. registry (regions' wallet switch, hospitals, pharmacies), enrolments, account credits, with the
@@ -6,9 +6,17 @@ Plays the provincial systems, in phases that each wait for the platform's answer
   2. families bind relatives across provinces, with refused cases (not a close relative, identity
      mismatch, pooling-only provider, suspended recipient, unknown person, duplicates, Tianjin's cap);
   3. recipients consent; second providers try Shandong's one-provider rule;
-  4. relationships end: by a party, and by enrolment changes (death, suspension).
-Then a summary: answers per type and reason with latencies, relationships by outcome, DLQ records,
-events, and the wallet's books check. Requests of later releases are answered NOT_SUPPORTED_YET.
+  4. quota moves into wallets; relationships end: by a party, and by enrolment changes (death, suspension);
+  5. patients pay at hospitals and pharmacies of ten regions: with wallet quota, their own account, a bound
+     provider's account (also across provinces), or cash; some refused on purpose (med type, wallet outside
+     the insured region or at an institution without it, no relationship, unknown institution, wrong sender);
+  6. about one in ten is cancelled (one twice), reversals (of a paid settlement, of one not yet arrived, of a
+     contribution, of a transfer), contributions (390 from the own wallet, 410 from a provider's account);
+  --night: the wallet restarts at 05:59:58 the next morning (unaccepted transfers go back at 06:00);
+  --month-end: the clearing service restarts at 00:30 on the next month's first day, the month is closed,
+     regions confirm or dispute their statements, and one more settlement is cancelled (it nets next month).
+Then a summary: answers per type and reason with latencies, relationships, transfers, payments, the month's
+statements, DLQ records, events, the wallet's books check and the platform's books across services.
 """
 
 from __future__ import annotations
@@ -22,20 +30,24 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from services.clearing.adapters.clearing_repository import ClearingRepository
+from services.clearing.domain.clearing import first_open_month, month_of, next_month
 from services.wallet.adapters.books import check_books
 from shared.clock import BUSINESS_TZ
 from shared.contracts.province import INGRESS
 from shared.contracts.topics import EVENT_TOPICS, INGRESS_TOPICS, PROVINCE_TOPICS, PROVINCES, dlq_topic, province_of
 from shared.db.pool import connect
 from shared.settings import PlatformSettings
+from tools.books import PlatformBooks, platform_books
 
 # Pooling regions the simulator plays, with whether their wallet function is switched on.
 REGIONS: dict[str, tuple[str, bool]] = {
@@ -48,8 +60,17 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = ["秀英", "桂英", "建国", "伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明"]
 KINSHIPS = ["spouse", "parent", "child", "sibling", "grandparent", "maternal_grandparent", "grandchild"]
 SERVICES_SCRIPT = Path(__file__).resolve().parent.parent / "deploy" / "local" / "services.sh"
+# Cities where whole households are insured, the employee providing for a spouse and a child (intra-province).
+HOUSEHOLD_REGIONS = ("440300", "610100", "430100", "510100", "450100", "370100", "120100")
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+HOW = ("wallet", "own account", "provider's account", "cash only")
 Plan = list[tuple[str, dict[str, Any] | bytes, str, str]]
 """(topic, value, key, expected answer: 'completed', 'accepted', 'rejected' or 'rejected CODE')."""
+
+
+def region_name(admdvs: str) -> str:
+    return f"{admdvs} {REGIONS[admdvs][0]}" if admdvs in REGIONS else admdvs
 
 
 @dataclass
@@ -71,6 +92,30 @@ class Person:
         return self.insutype in ("310", "390") and self.status == "1"
 
 
+@dataclass(frozen=True)
+class Institution:
+    code: str
+    name: str
+    region: str
+    kind: str  # "1" hospital (medical institution), "2" retail pharmacy
+    wallet: bool  # takes wallet payment
+
+
+@dataclass
+class Visit:
+    """A settlement.requested the simulator sent (or holds back), and how the patient meant to pay."""
+
+    msg: dict[str, Any]
+    patient: Person
+    institution: Institution
+    how: str  # "wallet", "own account", "provider's account", "cash only"
+    provider: Person | None = None
+
+    @property
+    def msgid(self) -> str:
+        return str(self.msg["msgid"])
+
+
 @dataclass
 class Sent:
     type: str
@@ -87,11 +132,16 @@ class Run:
     dlq: list[dict[str, Any]] = field(default_factory=list)
     events: Counter[str] = field(default_factory=Counter)
     credit_msgids: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
+    event_bodies: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
 
 class Simulator:
-    def __init__(self, settings: PlatformSettings, people: int, seed: int, night: bool = False) -> None:
+    def __init__(
+        self, settings: PlatformSettings, people: int, seed: int, night: bool = False, month_end: bool = False
+    ) -> None:
         self.night = night
+        self.month_end = month_end
+        self.started = time.monotonic()
         self.settings = settings
         self.people_wanted = people
         self.rng = random.Random(seed)
@@ -102,6 +152,30 @@ class Simulator:
         self.transfer_rate = ""
         self.transfers: list[tuple[Person, Person, str]] = []
         self.with_wallet: set[str] = set()
+        self.institutions: list[Institution] = []
+        self.household_members: list[tuple[Person, Person, str]] = []
+        self.households: list[tuple[Person, Person, str]] = []
+        self.closed_at_start: set[str] = set()
+        self.visits: dict[str, Visit] = {}
+        self.held_back: Visit | None = None  # sent only after its reversal
+        self.contributing: list[tuple[Person, Person]] = []  # providers paying a 410 contribution
+        self.savers: list[Person] = []  # residents keeping their quota for a 390 contribution
+        self.cancels: dict[str, str] = {}  # cancel msgid -> the settlement's msgid
+        self.late_cancel: Visit | None = None  # cancelled after the month closed
+        self.reversals: list[tuple[str, str]] = []  # (what it undoes, reversal msgid)
+        self.contributions: dict[str, dict[str, Any]] = {}  # msgid -> the message
+        self.period = ""
+        self.close_msgid = ""
+        self.close_clock = ""
+        self.answers: dict[str, str] = {}  # statement answer msgid -> statement_id
+        self.platform: PlatformBooks | None = None
+
+    def business_now(self) -> datetime:
+        """The provinces' business time: the platform's clock start (MEDAID_CLOCK_START) plus the time run since."""
+        start = self.settings.clock_start
+        if start is None:
+            return datetime.now(BUSINESS_TZ)
+        return (start + timedelta(seconds=time.monotonic() - self.started)).astimezone(BUSINESS_TZ)
 
     # -- message factory ------------------------------------------------------------------
 
@@ -179,21 +253,30 @@ class Simulator:
                     "completed",
                 )
             )
-            for kind, prefix in (("1", "H"), ("2", "P")):
-                for n in range(2):
-                    code = f"{prefix}{region}{self.rng.randrange(10**5):05d}"
-                    name = f"{REGIONS[region][0]} {'hospital' if kind == '1' else 'pharmacy'} {n + 1}"
+            # Three hospitals and two pharmacies per region: the first of each takes wallet payment, the last
+            # hospital does not, the others as they chose.
+            for kind, prefix, switches in (("1", "H", (True, None, False)), ("2", "P", (True, None))):
+                for n, switch in enumerate(switches):
+                    wallet = self.rng.random() < 0.6 if switch is None else switch
+                    inst = Institution(
+                        f"{prefix}{region}{self.rng.randrange(10**5):05d}",
+                        f"{REGIONS[region][0]} {'hospital' if kind == '1' else 'pharmacy'} {n + 1}",
+                        region,
+                        kind,
+                        wallet,
+                    )
+                    self.institutions.append(inst)
                     out.append(
                         (
                             "ingress.registry.v1",
                             self.envelope(
                                 "institution.upserted",
                                 {
-                                    "fixmedins_code": code,
-                                    "fixmedins_name": name,
+                                    "fixmedins_code": inst.code,
+                                    "fixmedins_name": inst.name,
                                     "fixmedins_type": kind,
                                     "admdvs": region,
-                                    "wallet_enabled": self.rng.random() < 0.8,
+                                    "wallet_enabled": wallet,
                                 },
                                 region,
                             ),
@@ -225,7 +308,14 @@ class Simulator:
         self.tianjin_family = [self.new_person("120100", "390", False) for _ in range(5)]
         self.jinan_mother = self.new_person("370100", "390", False)
         self.jinan_children = [self.new_person("370100", "310", True) for _ in range(2)]
-        for p in [self.tianjin, *self.tianjin_family, self.jinan_mother, *self.jinan_children]:
+        # Households in one city: an employee provides for a spouse and a child insured as residents.
+        self.household_members = []
+        for region in HOUSEHOLD_REGIONS:
+            head = self.new_person(region, "310", True)
+            self.household_members += [(head, self.new_person(region, "390", False), k) for k in ("spouse", "child")]
+        scripted = [self.tianjin, *self.tianjin_family, self.jinan_mother, *self.jinan_children]
+        scripted += list({p.psn_no: p for pair in self.household_members for p in pair[:2]}.values())
+        for p in scripted:
             out.append(("ingress.enrollment.v1", self.enrolment(p), p.psn_no, "completed"))
         for p in self.people:
             if not p.account:
@@ -261,7 +351,7 @@ class Simulator:
                 "rejected INVALID_MESSAGE",
             )
         )
-        # Requests of later releases: answered, not processed yet.
+        # A cancellation of a settlement nobody made, and a close of the month still running.
         someone = self.people[0]
         out.append(
             (
@@ -272,15 +362,16 @@ class Simulator:
                     someone.region,
                 ),
                 someone.psn_no,
-                "rejected NOT_SUPPORTED_YET",
+                "rejected UNKNOWN_SETTLEMENT",
             )
         )
+        month = month_of(self.business_now())
         out.append(
             (
                 "ingress.clearing.v1",
-                self.envelope("clearing.close-requested", {"period": "202610"}, "110100"),
-                "202610",
-                "rejected NOT_SUPPORTED_YET",
+                self.envelope("clearing.close-requested", {"period": month}, "110100"),
+                month,
+                "rejected PERIOD_CLOSED" if month in self.closed_at_start else "rejected PERIOD_NOT_ENDED",
             )
         )
         return out
@@ -305,6 +396,11 @@ class Simulator:
             msg = self.bind(provider, recipient, kinship)
             self.families.append((provider, recipient, msg["msgid"]))
             out.append(("ingress.relationship.v1", msg, provider.psn_no, "accepted"))
+        self.households = []
+        for head, relative, kinship in self.household_members:
+            msg = self.bind(head, relative, kinship)
+            self.households.append((head, relative, msg["msgid"]))
+            out.append(("ingress.relationship.v1", msg, head.psn_no, "accepted"))
         # Recipients open wallets (most of them; a Lanzhou one where the wallet function is off is refused).
         self.with_wallet = set()
         for _, recipient, _ in self.families[: len(self.families) * 9 // 10]:
@@ -369,6 +465,21 @@ class Simulator:
                             recipient.region,
                         ),
                         recipient.psn_no,
+                        "completed",
+                    )
+                )
+        for _, relative, msgid in self.households:
+            rid = self.relationship_id(msgid)
+            if rid:
+                out.append(
+                    (
+                        "ingress.relationship.v1",
+                        self.envelope(
+                            "relationship.bind-confirmed",
+                            {"relationship_id": rid, "recipient_psn_no": relative.psn_no},
+                            relative.region,
+                        ),
+                        relative.psn_no,
                         "completed",
                     )
                 )
@@ -492,6 +603,364 @@ class Simulator:
             )
         return out
 
+    # -- phase 6: patients pay at hospitals and pharmacies ----------------------------------------
+
+    def place(self, region: str, kind: str | None = None, wallet: bool | None = None) -> Institution:
+        """An institution of the region: of a kind ("1" hospital, "2" pharmacy), taking wallet payment or not."""
+        fits = [
+            i for i in self.institutions if i.region == region and kind in (None, i.kind) and wallet in (None, i.wallet)
+        ]
+        return self.rng.choice(fits)
+
+    def bill(self, med_type: str) -> tuple[Decimal, Decimal]:
+        """Medical fees and the fund's part of them for a kind of care; the rest is the patient's part."""
+        low, high, fund_low, fund_high = {
+            "41": (15, 160, 0.0, 0.0),
+            "11": (50, 400, 0.0, 0.5),
+            "14": (150, 900, 0.5, 0.7),
+            "2101": (2000, 18000, 0.7, 0.9),
+        }.get(med_type, (50, 300, 0.0, 0.3))
+        fee = Decimal(self.rng.randrange(low * 100, high * 100)) / 100
+        fund = (fee * Decimal(f"{self.rng.uniform(fund_low, fund_high):.2f}")).quantize(CENT)
+        return fee, fund
+
+    def visit(
+        self,
+        patient: Person,
+        inst: Institution,
+        flag: str,
+        *,
+        wallet: bool = False,
+        provider: Person | None = None,
+        med_type: str | None = None,
+        sender: str | None = None,
+        small: bool = False,
+    ) -> Visit:
+        """A patient's bill at an institution (like 2207): acct_used_flag 0 cash, 1 own account, 2 a provider's."""
+        if med_type is None:
+            care = ["11", "11", "14"] if small else ["11", "11", "11", "14", "14", "2101"]
+            med_type = "41" if inst.kind == "2" else self.rng.choice(care)
+        fee, fund = self.bill(med_type)
+        self._seq += 1
+        body: dict[str, Any] = {
+            "mdtrt_id": f"MD{inst.code}{self.business_now():%Y%m%d}{self._seq % 10**8:08d}",
+            "psn_no": patient.psn_no,
+            "fixmedins_code": inst.code,
+            "mdtrtarea_admvs": inst.region,
+            "med_type": med_type,
+            "medfee_sumamt": f"{fee:.2f}",
+            "fund_pay_sumamt": f"{fund:.2f}",
+            "psn_part_amt": f"{fee - fund:.2f}",
+            "acct_used_flag": flag,
+            "use_wallet": wallet,
+            "setl_time": self.business_now().isoformat(timespec="seconds"),
+        }
+        if flag == "2" and provider is not None:
+            body["provider_psn_no"] = provider.psn_no
+        how = "wallet" if wallet else {"1": "own account", "2": "provider's account"}.get(flag, "cash only")
+        msg = self.envelope("settlement.requested", body, sender or inst.region)
+        return Visit(msg, patient, inst, how, provider if flag == "2" else None)
+
+    def settle(self, v: Visit, expect: str = "completed") -> tuple[str, dict[str, Any], str, str]:
+        self.visits[v.msgid] = v
+        return ("ingress.settlement.v1", v.msg, v.patient.psn_no, expect)
+
+    def cancel(self, v: Visit, expect: str = "completed") -> tuple[str, dict[str, Any], str, str]:
+        """The institution's province cancels a settlement (like 2208)."""
+        body = {"setl_id": self.setl_id(v.msgid), "mdtrt_id": v.msg["body"]["mdtrt_id"], "psn_no": v.patient.psn_no}
+        msg = self.envelope("settlement.cancel-requested", body, v.institution.region)
+        self.cancels[msg["msgid"]] = v.msgid
+        return ("ingress.settlement.v1", msg, v.patient.psn_no, expect)
+
+    def reversal(
+        self, omsgid: str, otype: str, sender: str, what: str, expect: str = "completed"
+    ) -> tuple[str, dict[str, Any], str, str]:
+        """The original's sender undoes it by its msgid (like 2601), e.g. after a time-out."""
+        msg = self.envelope("reversal.requested", {"omsgid": omsgid, "otype": otype}, sender)
+        self.reversals.append((what, msg["msgid"]))
+        return ("ingress.settlement.v1", msg, omsgid, expect)
+
+    def contribution(
+        self, payer: Person, insured: Person, insutype: str, amount: Decimal, expect: str = "completed"
+    ) -> tuple[str, dict[str, Any], str, str]:
+        body = {
+            "payer_psn_no": payer.psn_no,
+            "insured_psn_no": insured.psn_no,
+            "insutype": insutype,
+            "amount": f"{amount:.2f}",
+            "year": self.business_now().year + 1,
+        }
+        msg = self.envelope("contribution.requested", body, insured.region)
+        self.contributions[msg["msgid"]] = msg
+        return ("ingress.settlement.v1", msg, payer.psn_no, expect)
+
+    def setl_id(self, msgid: str) -> str | None:
+        answers = self.run.results.get(msgid)
+        if answers and answers[0][1]["status"] == "completed":
+            return answers[0][1].get("setl_id")
+        return None
+
+    def paid(self) -> dict[str, dict[str, Any]]:
+        """settlement.completed by setl_id (each province concerned got one)."""
+        return {n["setl_id"]: n for n in self.run.notifications["settlement.completed"]}
+
+    def living_families(self) -> list[tuple[Person, Person]]:
+        ended = {n["relationship_id"] for n in self.run.notifications["relationship.ended"]}
+        return [
+            (provider, recipient)
+            for provider, recipient, msgid in self.established
+            if self.relationship_id(msgid) not in ended and provider.status == "1" and recipient.status == "1"
+        ]
+
+    def quota(self) -> dict[str, Decimal]:
+        """The quota recipients accepted into their wallets today."""
+        done = {n["transfer_id"]: Decimal(n["amount"]) for n in self.run.notifications["transfer.completed"]}
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for _, recipient, msgid in self.transfers:
+            answers = self.run.results.get(msgid)
+            tid = answers[0][1].get("transfer_id") if answers else None
+            if tid in done:
+                out[recipient.psn_no] += done[tid]
+        return out
+
+    def phase_settlements(self) -> Plan:
+        out: Plan = []
+        rng = self.rng
+        quota = self.quota()
+        families = self.living_families()
+        self.contributing = families[:2]  # their providers' accounts pay a contribution later, nothing today
+        wallet_payers = [r for _, r in families if quota.get(r.psn_no, ZERO) > 0]
+        # Two residents keep their quota for next year's contribution (390, from the wallet).
+        self.savers = [r for r in wallet_payers if r.insutype == "390"][:2]
+        # Recipients spend the quota where they are insured, at a pharmacy and a clinic that take wallet
+        # payment; what the quota does not cover comes from their own account if they have one, else cash.
+        for r in wallet_payers:
+            if r in self.savers:
+                continue
+            for kind in ("2", "1"):
+                inst = self.place(r.region, kind, True)
+                out.append(self.settle(self.visit(r, inst, "1" if r.account else "0", wallet=True, small=True)))
+        # Relatives bound to a provider in another province pay from the provider's account (some after quota).
+        for provider, r in families[2:]:
+            use_wallet = r.psn_no in quota and r not in self.savers and rng.random() < 0.5
+            inst = self.place(r.region, "1", True if use_wallet else None)
+            out.append(self.settle(self.visit(r, inst, "2", wallet=use_wallet, provider=provider)))
+        # Households: spouse and child pay from the employee's account in their city; some children study
+        # in another province and pay from it there. The first household's account pays a contribution later.
+        established = {n["relationship_id"] for n in self.run.notifications["relationship.established"]}
+        for i, (head, relative, msgid) in enumerate(self.households):
+            if self.relationship_id(msgid) not in established:
+                continue
+            if i < 2:
+                inst = self.place(relative.region, "2")
+                out.append(self.settle(self.visit(relative, inst, "2" if i == 0 else "0", provider=head)))
+                continue
+            for kind in ("2", "1"):
+                inst = self.place(relative.region, kind)
+                out.append(self.settle(self.visit(relative, inst, "2", provider=head, small=True)))
+            if i % 4 == 3:
+                away = rng.choice([x for x in REGIONS if x[:2] != relative.region[:2]])
+                inst = self.place(away, "1")
+                out.append(self.settle(self.visit(relative, inst, "2", provider=head, small=True)))
+        # Employees pay from their own account, mostly at home, some treated in another province (异地就医).
+        busy = {p.psn_no for pair in families for p in pair} | {p.psn_no for h in self.households for p in h[:2]}
+        crowd = self.people[: self.people_wanted]
+        employees = [p for p in crowd if p.may_provide and p.psn_no not in busy]
+        rng.shuffle(employees)
+        for e in employees[2:32]:
+            for _ in range(rng.choice((1, 1, 2))):
+                region = rng.choice([r for r in REGIONS if r != e.region]) if rng.random() < 0.3 else e.region
+                out.append(self.settle(self.visit(e, self.place(region), "1")))
+        # Cash only: residents without a personal account, and a few employees keeping theirs.
+        residents = [p for p in crowd if p.insutype == "390" and p.status == "1" and p.psn_no not in busy]
+        for p in residents[:12] + employees[32:36]:
+            out.append(self.settle(self.visit(p, self.place(p.region), "0")))
+        # Refused on purpose: each with its reason.
+        if len(employees) >= 2:
+            e, other = employees[0], employees[1]
+            for inst, med_type in ((self.place(e.region, "2"), "11"), (self.place(e.region, "1"), "41")):
+                out.append(self.settle(self.visit(e, inst, "1", med_type=med_type), "rejected PURPOSE_NOT_ALLOWED"))
+            nowhere = Institution(f"H{e.region}ZZ{rng.randrange(1000):03d}", "unknown", e.region, "1", True)
+            out.append(self.settle(self.visit(e, nowhere, "1"), "rejected UNKNOWN_INSTITUTION"))
+            inst = self.place(e.region, "1")
+            out.append(self.settle(self.visit(e, inst, "2", provider=other), "rejected NO_RELATIONSHIP"))
+            foreign = next(r for r in REGIONS if r[:2] != e.region[:2])
+            out.append(self.settle(self.visit(e, inst, "1", sender=foreign), "rejected NOT_A_PARTY"))
+            # A hospital's system timed out and reversed a settlement it had not sent yet; it arrives later.
+            self.held_back = self.visit(other, self.place(other.region, "1"), "1")
+            out.append(
+                self.reversal(
+                    self.held_back.msgid, "settlement.requested", other.region, "a settlement, before it arrived"
+                )
+            )
+        if wallet_payers:
+            r = wallet_payers[0]
+            elsewhere = next(x for x in REGIONS if x != r.region and REGIONS[x][1])
+            for inst, expect in (
+                (self.place(elsewhere, "2", True), "rejected OUTSIDE_INSURED_REGION"),
+                (self.place(r.region, "1", False), "rejected INSTITUTION_NOT_ENABLED"),
+            ):
+                out.append(self.settle(self.visit(r, inst, "0", wallet=True), expect))
+        rng.shuffle(out)
+        return out
+
+    def phase_undo_and_contribute(self) -> Plan:
+        out: Plan = []
+        paid = self.paid()
+        done = [v for v in self.visits.values() if self.setl_id(v.msgid)]
+        self.rng.shuffle(done)
+        # One paid from the account of another region is kept to be cancelled after the month's close.
+        crossing = [
+            v
+            for v in done
+            if v.how == "own account"
+            and v.patient.region != v.institution.region
+            and Decimal(paid.get(self.setl_id(v.msgid) or "", {}).get("acct_pay", "0")) > 0
+        ]
+        if crossing and self.month_end:
+            self.late_cancel = crossing[0]
+            done.remove(crossing[0])
+        # About one in ten is cancelled at the counter, one of them paid in cash; one cashier presses twice.
+        cash = [v for v in done if v.how == "cash only"][:1]
+        done = cash + [v for v in done if v not in cash]
+        n = max(1, len(done) // 10)
+        cancelled, done = done[:n], done[n:]
+        out += [self.cancel(v) for v in cancelled]
+        if cancelled:
+            out.append(self.cancel(cancelled[0], "rejected ALREADY_CANCELLED"))
+        if done:
+            v = done.pop()
+            out.append(self.reversal(v.msgid, "settlement.requested", v.msg["sender"], "a completed settlement"))
+        if self.held_back is not None:
+            out.append(self.settle(self.held_back, "rejected REVERSED"))
+        # Contributions for next year: residents from the quota in their own wallet (390), relatives'
+        # long-term care from a provider's account (410); one not allowed, one more than the wallet holds.
+        quota = self.quota()
+        left: dict[str, Decimal] = dict(quota)
+        for n_ in paid.values():
+            if n_.get("wallet_balc") is not None and n_["psn_no"] in left:
+                left[n_["psn_no"]] = min(left[n_["psn_no"]], Decimal(n_["wallet_balc"]))
+        for r in [r for r in self.savers if left.get(r.psn_no, ZERO) >= 10]:
+            out.append(self.contribution(r, r, "390", min(left[r.psn_no], Decimal(60)).to_integral_value(ROUND_DOWN)))
+        for provider, r in self.contributing:
+            out.append(self.contribution(provider, r, "410", Decimal(self.rng.randrange(50, 121))))
+        if self.households:
+            head, spouse, _ = self.households[0]
+            out.append(self.contribution(head, spouse, "410", Decimal(self.rng.randrange(40, 100))))
+            out.append(self.contribution(head, spouse, "310", Decimal(100), "rejected PURPOSE_NOT_ALLOWED"))
+        holders = [r for _, r in self.living_families() if r.psn_no in quota]
+        if holders:
+            out.append(
+                self.contribution(holders[-1], holders[-1], "390", Decimal(500), "rejected INSUFFICIENT_BALANCE")
+            )
+        return out
+
+    def phase_late_reversals(self) -> Plan:
+        out: Plan = []
+        paid = [
+            m
+            for m, msg in self.contributions.items()
+            if msg["body"]["insutype"] == "410" and self.setl_id(m) is not None
+        ]
+        if paid:
+            msg = self.contributions[paid[0]]
+            out.append(self.reversal(msg["msgid"], msg["type"], msg["sender"], "a contribution"))
+        if self.transfers:
+            provider, _, msgid = self.transfers[0]
+            out.append(
+                self.reversal(msgid, "transfer.requested", provider.region, "a transfer", "rejected NOT_REVERSIBLE")
+            )
+        return out
+
+    # -- phase 7: the month ends (local stack: the clearing service restarted on the next month's clock) ----
+
+    async def closed_months(self) -> set[str]:
+        conn = await connect(self.settings.dsn("clearing"))
+        try:
+            return await ClearingRepository(conn).closed_months()
+        finally:
+            await conn.close()
+
+    async def quiet(self, deadline: float, patience: float = 15.0) -> PlatformBooks:
+        """The platform's books once every service has caught up: nothing waits for the wallet and the
+        cross-service checks (payment = wallet, clearing = cross-region spending) hold; or as they are after
+        `patience` seconds. (A service's own invariants do not change by waiting.)"""
+        until = min(deadline, time.monotonic() + patience)
+        while True:
+            books = await platform_books(self.settings)
+            lagging = [k for k, bad in books.problems.items() if bad and (k.startswith("platform:") or "wait" in k)]
+            if not lagging or time.monotonic() >= until:
+                return books
+            await asyncio.sleep(0.3)
+
+    def statements(self) -> list[dict[str, Any]]:
+        found = {
+            n["statement_id"]: n
+            for n in self.run.notifications["clearing.statement-issued"]
+            if n["period"] == self.period
+        }
+        return list(found.values())
+
+    async def end_the_month(self, producer: AIOKafkaProducer, deadline: float) -> bool:
+        await self.quiet(deadline)  # the clearing service has every obligation of the month
+        self.period = first_open_month(month_of(self.business_now()), await self.closed_months())
+        following = next_month(self.period)
+        at = datetime(int(following[:4]), int(following[4:]), 1, 0, 30, tzinfo=BUSINESS_TZ)
+        self.close_clock = at.isoformat()
+        print(f"  the month ends: clearing restarted at {self.close_clock} business time", file=sys.stderr)
+        await self.restart("clearing", at)
+        done = await self.run_phase(producer, f"close of {self.period}", self.phase_close, deadline)
+        answers = self.run.results.get(self.close_msgid)
+        if answers and answers[0][1]["status"] == "completed":
+            until = min(deadline, time.monotonic() + 10)
+            while time.monotonic() < until:
+                closed = [b for b in self.run.event_bodies["clearing.month-closed"] if b["period"] == self.period]
+                if closed and len(self.statements()) >= closed[0]["statements"]:
+                    break
+                await asyncio.sleep(0.05)
+        return (
+            await self.run_phase(
+                producer, "statement answers, a late cancellation", self.phase_answers_after_close, deadline
+            )
+            and done
+        )
+
+    def phase_close(self) -> Plan:
+        msg = self.envelope("clearing.close-requested", {"period": self.period}, "110100")
+        self.close_msgid = msg["msgid"]
+        return [("ingress.clearing.v1", msg, self.period, "completed")]
+
+    def answer_statement(
+        self, s: dict[str, Any], sender: str, reason: str | None = None, expect: str = "completed"
+    ) -> tuple[str, dict[str, Any], str, str]:
+        body = {"statement_id": s["statement_id"], "admdvs": s["admdvs"]}
+        if reason:
+            body["reason"] = reason
+        msg = self.envelope("statement.disputed" if reason else "statement.confirmed", body, sender)
+        self.answers[msg["msgid"]] = s["statement_id"]
+        return ("ingress.clearing.v1", msg, s["statement_id"], expect)
+
+    def phase_answers_after_close(self) -> Plan:
+        out: Plan = []
+        again = self.envelope("clearing.close-requested", {"period": self.period}, "440300")
+        out.append(("ingress.clearing.v1", again, self.period, "rejected PERIOD_CLOSED"))
+        by_net = sorted(self.statements(), key=lambda s: Decimal(s.get("net") or 0))
+        confirming = by_net[-2:]
+        for s in confirming:
+            out.append(self.answer_statement(s, s["admdvs"]))
+        if by_net and by_net[0] not in confirming:
+            s = by_net[0]
+            top = max(s["counterparts"], key=lambda c: Decimal(c["owes"]), default=None)
+            reason = f"owes {top['owes']} to {top['admdvs']}: settlements there not yet reconciled" if top else "check"
+            out.append(self.answer_statement(s, s["admdvs"], reason))
+        if by_net:
+            s = by_net[-1]
+            other = next(r for r in REGIONS if r[:2] != s["admdvs"][:2])
+            out.append(self.answer_statement(s, other, expect="rejected NOT_A_PARTY"))
+        if self.late_cancel is not None:
+            out.append(self.cancel(self.late_cancel))
+        return out
+
     # -- run --------------------------------------------------------------------------------------
 
     async def watch(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
@@ -511,6 +980,8 @@ class Simulator:
                         self.run.notifications[value["type"]].append(value["body"])
                     else:
                         self.run.events[value.get("type", "?")] += 1
+                        if value.get("type") in ("clearing.month-closed", "clearing.obligation-recorded"):
+                            self.run.event_bodies[value["type"]].append(value["body"])
 
     async def publish_and_wait(self, producer: AIOKafkaProducer, plan: Plan, deadline: float) -> bool:
         expected_dlq = len(self.run.dlq) + sum(
@@ -551,6 +1022,7 @@ class Simulator:
         await producer.start()
         deadline = time.monotonic() + wait_seconds
         complete = True
+        self.closed_at_start = await self.closed_months()
         try:
             for name, phase in (
                 ("registry, enrolments, credits", self.phase_registry_and_people),
@@ -560,33 +1032,57 @@ class Simulator:
                 ("transfers", self.phase_transfers),
                 ("answers", self.phase_answers),
                 ("endings", self.phase_endings),
+                ("settlements at hospitals and pharmacies", self.phase_settlements),
+                ("cancellations, reversals, contributions", self.phase_undo_and_contribute),
+                ("late reversals", self.phase_late_reversals),
             ):
-                await asyncio.sleep(
-                    1.0
-                )  # other services learn of the last phase from events; provinces are not that fast
-                started = time.monotonic()
-                plan = phase()
-                done = await self.publish_and_wait(producer, plan, deadline)
-                if name == "answers" and plan:
-                    elapsed = time.monotonic() - started
-                    self.transfer_rate = (
-                        f"{len(plan)} recipient answers settled in {elapsed:.2f} s ({len(plan) / elapsed:.0f}/s)"
-                    )
-                print(
-                    f"  {name}: {len(plan)} messages answered in {time.monotonic() - started:.1f} s"
-                    f"{'' if done else ' (NOT ALL ANSWERED IN TIME)'}",
-                    file=sys.stderr,
-                )
-                complete = complete and done
+                complete = await self.run_phase(producer, name, phase, deadline) and complete
             if self.night:
                 await self.pass_the_night(deadline)
+            if self.month_end:
+                complete = await self.end_the_month(producer, deadline) and complete
             await asyncio.sleep(1.0)  # late duplicates and notifications would show up here
+            self.platform = await self.quiet(deadline)
         finally:
             stop.set()
             await watcher
             await producer.stop()
             await consumer.stop()
         return complete
+
+    async def run_phase(
+        self, producer: AIOKafkaProducer, name: str, phase: Callable[[], Plan], deadline: float
+    ) -> bool:
+        await asyncio.sleep(1.0)  # other services learn of the last phase from events; provinces are not that fast
+        started = time.monotonic()
+        plan = phase()
+        done = await self.publish_and_wait(producer, plan, deadline)
+        if name == "answers" and plan:
+            elapsed = time.monotonic() - started
+            self.transfer_rate = (
+                f"{len(plan)} recipient answers settled in {elapsed:.2f} s ({len(plan) / elapsed:.0f}/s)"
+            )
+        print(
+            f"  {name}: {len(plan)} messages answered in {time.monotonic() - started:.1f} s"
+            f"{'' if done else ' (NOT ALL ANSWERED IN TIME)'}",
+            file=sys.stderr,
+        )
+        return done
+
+    async def restart(self, service: str, clock: datetime) -> None:
+        """Local stack only: restart a service with its business clock starting at `clock`."""
+        env = {**os.environ, "MEDAID_CLOCK_START": clock.isoformat()}
+        for action in ("stop", "start"):
+            proc = await asyncio.create_subprocess_exec(
+                str(SERVICES_SCRIPT),
+                action,
+                service,
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            if await proc.wait() != 0:
+                raise RuntimeError(f"services.sh {action} {service} failed")
 
     async def pass_the_night(self, deadline: float) -> None:
         """Local stack only: restart the wallet at 05:59:58 the next business morning, so the sweep returns
@@ -602,26 +1098,164 @@ class Simulator:
         ]
         start = self.settings.clock_start or datetime.now(BUSINESS_TZ)
         morning = (start + timedelta(days=1)).replace(hour=5, minute=59, second=58, microsecond=0)
-        env = {**os.environ, "MEDAID_CLOCK_START": morning.isoformat()}
+        # The wallet's own deadline, when it told one: after an earlier run its clock may be a day further on.
+        expiries = [
+            datetime.fromisoformat(n["expires_at"])
+            for n in self.run.notifications["transfer.pending"]
+            if n["transfer_id"] in waiting
+        ]
+        if expiries:
+            morning = (min(expiries) - timedelta(seconds=2)).astimezone(BUSINESS_TZ)
         print(f"  the night passes: wallet restarted at {morning.isoformat()} business time", file=sys.stderr)
-        for action in ("stop", "start"):
-            proc = await asyncio.create_subprocess_exec(
-                str(SERVICES_SCRIPT),
-                action,
-                "wallet",
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            if await proc.wait() != 0:
-                raise RuntimeError(f"services.sh {action} wallet failed")
-        while time.monotonic() < deadline:
+        await self.restart("wallet", morning)
+        until = min(deadline, time.monotonic() + 20)
+        while time.monotonic() < until:
             back = {n["transfer_id"] for n in self.run.notifications["transfer.returned"] if n["reason"] == "expired"}
             if set(waiting) <= back:
                 break
             await asyncio.sleep(0.1)
 
     # -- summary ----------------------------------------------------------------------------------
+
+    def label(self, msgid: str) -> str:
+        answers = self.run.results.get(msgid)
+        if not answers:
+            return "(no answer)"
+        body = answers[0][1]
+        return str(body["status"]) if body["status"] != "rejected" else f"rejected {body['reason_code']}"
+
+    def payments_summary(self) -> list[str]:
+        """Prints what patients paid, cancelled, reversed and contributed; returns what did not add up."""
+        run, problems = self.run, list[str]()
+        paid = self.paid()
+        cancelled = {n["setl_id"] for n in run.notifications["settlement.cancelled"]}
+        visits = [v for v in self.visits.values() if v.msgid in run.sent]
+        if not visits:
+            return problems
+        done = {v.msgid: s for v in visits if (s := self.setl_id(v.msgid))}
+        print("\n== Payments at hospitals and pharmacies (settlement.requested) ==")
+        kinds = Counter("hospital" if v.institution.kind == "1" else "pharmacy" for v in visits)
+        places = {v.institution.code for v in visits}
+        regions = {v.institution.region for v in visits}
+        print(
+            f"settlements requested: {len(visits)} at {len(places)} institutions in {len(regions)} regions "
+            f"({kinds['hospital']} at hospitals, {kinds['pharmacy']} at pharmacies)"
+        )
+        how = Counter(v.how for v in visits if v.msgid in done)
+        print(f"  completed {len(done)}, asked to pay by: " + ", ".join(f"{how[h]} {h}" for h in HOW if how[h]))
+        refused = [v for v in visits if v.msgid not in done]
+        reasons = Counter(self.label(v.msgid).removeprefix("rejected ") for v in refused)
+        intended = all(self.label(v.msgid) == run.sent[v.msgid].expect for v in refused)
+        print(
+            f"  rejected {len(refused)} ({'each on purpose' if intended else 'NOT ALL ON PURPOSE'}): "
+            + ", ".join(f"{n} {code}" for code, n in reasons.most_common())
+        )
+        missing = [s for s in done.values() if s not in paid]
+        if missing:
+            problems.append(f"{len(missing)} completed settlements without a settlement.completed notification")
+        bills = [(v, paid[s]) for v in visits if (s := done.get(v.msgid)) and s in paid]
+
+        def total(field_: str) -> Decimal:
+            return sum((Decimal(n[field_]) for _, n in bills), ZERO)
+
+        fees = sum((Decimal(v.msg["body"]["medfee_sumamt"]) for v, _ in bills), ZERO)
+        fund = sum((Decimal(v.msg["body"]["fund_pay_sumamt"]) for v, _ in bills), ZERO)
+        wallet, acct, mulaid, cash = (total(f) for f in ("wallet_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"))
+        print(f"  medical fees {fees:.2f} yuan: fund {fund:.2f}, personal part {fees - fund:.2f} paid as")
+        print(
+            f"    wallet_pay {wallet:.2f} + acct_pay {acct:.2f} (acct_mulaid_pay {mulaid:.2f} of it from "
+            f"providers' accounts) + cash {cash:.2f}"
+        )
+        if wallet + acct + cash != fees - fund:
+            problems.append("settlement parts do not add up to the personal part")
+        used = Counter(v.how for v, n in bills if Decimal(n["wallet_pay"]) + Decimal(n["acct_pay"]) > 0)
+        print(
+            "  account or quota money was there to take for "
+            + ", ".join(f"{used[h]} of {how[h]} {h}" for h in HOW if h != "cash only" and how[h])
+        )
+
+        undo = [(m, self.label(m)) for m in self.cancels]
+        ok = [self.cancels[m] for m, label in undo if label == "completed"]
+        back = sum(
+            (Decimal(paid[s]["wallet_pay"]) + Decimal(paid[s]["acct_pay"]) for m in ok if (s := done.get(m)) in paid),
+            ZERO,
+        )
+        others = Counter(label for _, label in undo if label != "completed")
+        after = 1 if self.late_cancel is not None and self.label(list(self.cancels)[-1]) == "completed" else 0
+        print(
+            f"cancellations: {len(ok)} settlements cancelled ({back:.2f} yuan back to accounts and wallets"
+            f"{f', {after} of them after the month closed' if after else ''}); "
+            + (", ".join(f"{n} {label}" for label, n in others.items()) or "none refused")
+            + f"; settlement.cancelled told for {len(cancelled & {done.get(m) for m in ok})} of them"
+        )
+        for what, msgid in self.reversals:
+            line = f"reversal of {what}: {self.label(msgid)}"
+            if what.startswith("a settlement, before") and self.held_back is not None:
+                line += f"; the original, arriving later: {self.label(self.held_back.msgid)}"
+            print(line)
+        contributions: dict[str, Counter[str]] = defaultdict(Counter)
+        amounts: dict[str, Decimal] = defaultdict(Decimal)
+        for m, msg in self.contributions.items():
+            b = msg["body"]
+            own = b["payer_psn_no"] == b["insured_psn_no"]
+            kind = f"insutype {b['insutype']} from {'the own wallet' if own else 'a provider'}"
+            contributions[kind][self.label(m)] += 1
+            if self.label(m) == "completed":
+                amounts[kind] += Decimal(b["amount"])
+        print("contributions (contribution.requested):")
+        for kind, c in sorted(contributions.items()):
+            told = [
+                f"{n} {label}" + (f" ({amounts[kind]:.2f} yuan)" if label == "completed" else "")
+                for label, n in c.items()
+            ]
+            print(f"  {kind}: {', '.join(told)}")
+        return problems
+
+    def close_summary(self) -> None:
+        if not self.period:
+            return
+        print(f"\n== Month close {self.period} (clearing restarted at {self.close_clock} business time) ==")
+        statements = self.statements()
+        event = next((b for b in self.run.event_bodies["clearing.month-closed"] if b["period"] == self.period), None)
+        facts = (
+            f"; {event['items']} obligations, {event['pairs']} pairs of regions, gross {event['gross']}"
+            if event
+            else ""
+        )
+        print(f"close requested: {self.label(self.close_msgid)}{facts}")
+        print(f"statements issued (clearing.statement-issued, one per region): {len(statements)}")
+        answered: dict[str, str] = {}
+        for m, sid in self.answers.items():
+            if self.label(m) == "completed":
+                answered[sid] = "confirmed" if self.run.sent[m].type == "statement.confirmed" else "disputed"
+        largest = sorted(statements, key=lambda s: max(Decimal(s["owes"] or 0), Decimal(s["owed"] or 0)), reverse=True)
+        if largest:
+            print(f"  {'region':<16} {'owes':>10} {'owed':>10} {'net':>10}  counterparts  answer")
+            for s in largest[:6]:
+                print(
+                    f"  {region_name(s['admdvs']):<16} {s['owes']:>10} {s['owed']:>10} {s['net']:>10}  "
+                    f"{len(s['counterparts']):>12}  {answered.get(s['statement_id'], '-')}"
+                )
+            top = largest[0]
+            print(f"  {region_name(top['admdvs'])}'s counterparts (largest first):")
+            for c in sorted(top["counterparts"], key=lambda c: abs(Decimal(c["net"])), reverse=True)[:5]:
+                print(f"    {region_name(c['admdvs']):<16} owes {c['owes']:>9}  owed {c['owed']:>9}  net {c['net']:>9}")
+        for m, sid in self.answers.items():
+            sent = self.run.sent[m]
+            if self.label(m) != "completed":
+                print(f"  {sent.type} of {sid} by another province: {self.label(m)}")
+        late = self.late_cancel
+        if late is not None:
+            setl = self.setl_id(late.msgid)
+            items = [b for b in self.run.event_bodies["clearing.obligation-recorded"] if b["setl_id"] == setl]
+            back = [b for b in items if b["direction"] == "reverse"]
+            counted = sorted({b["period"] for b in items if b["direction"] == "forward"}) or ["?"]
+            months = ", ".join(sorted({b["period"] for b in back})) or "(not recorded yet)"
+            print(
+                f"cancelled after the close: a settlement counted in {', '.join(counted)} "
+                f"({region_name(late.patient.region)}'s account spent in {region_name(late.institution.region)}): "
+                f"-{sum((Decimal(b['amount']) for b in back), ZERO):.2f} yuan nets in {months}"
+            )
 
     async def summary(self, complete: bool) -> bool:
         run = self.run
@@ -709,6 +1343,11 @@ class Simulator:
         if self.transfer_rate:
             print(f"saga throughput here: {self.transfer_rate}")
 
+        problems = self.payments_summary()
+        self.close_summary()
+        for line in problems:
+            print(f"  PROBLEM {line}")
+
         print(f"\ndead-letter records: {len(run.dlq)}")
         for record in run.dlq:
             print(
@@ -723,7 +1362,12 @@ class Simulator:
         )
 
         books_ok = await self.books()
-        ok = complete and not unexpected and same_answer and books_ok
+        platform = self.platform or await platform_books(self.settings)
+        print("\n== Platform books (wallet, payment and clearing, each with its own role, cross-checked) ==")
+        for line in platform.lines():
+            print(f"  {line}")
+        books_ok = books_ok and platform.balanced
+        ok = complete and not unexpected and same_answer and books_ok and not problems
         print(
             f"\n{'OK' if ok else 'PROBLEMS'}: {len(run.sent)} requests, {len(unexpected)} answered other than "
             f"expected, books {'balance' if books_ok else 'DO NOT BALANCE'}"
@@ -768,8 +1412,14 @@ def main() -> int:
         help="local stack only: afterwards restart the wallet at 05:59:58 the next morning, "
         "so transfers nobody accepted go back (make run does this)",
     )
+    parser.add_argument(
+        "--month-end",
+        action="store_true",
+        help="local stack only: afterwards restart the clearing service at 00:30 on the first day of the next "
+        "month, close the month and let regions answer their statements (make run does this)",
+    )
     args = parser.parse_args()
-    sim = Simulator(PlatformSettings(), args.people, args.seed, args.night)
+    sim = Simulator(PlatformSettings(), args.people, args.seed, args.night, args.month_end)
     print(f"province simulator: {args.people} people, seed {args.seed}", file=sys.stderr)
 
     async def go() -> bool:

@@ -7,7 +7,7 @@ export MEDAID_STATE_DIR ?= $(CURDIR)/.run
 # any hour (no quiet hours). Set MEDAID_CLOCK_START (or MEDAID_CLOCK_OFFSET_SECONDS) to choose another.
 export MEDAID_CLOCK_START ?= $(shell TZ=Asia/Shanghai date +%Y-%m-%d)T10:00:00+08:00
 
-.PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench clean books reconcile settlements
+.PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing clean books reconcile settlements
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ bench: up ## ingress benchmark through the wallet service (see BENCHMARKS.md)
 	$(PY) -m tools.bench --messages 2000
 	$(PY) -m tools.bench --messages 1500 --rate 50
 	$(PY) -m tools.bench_saga --families 300
+
+bench-clearing: up ## close a month of 1M obligations through the broker (ITEMS=..., ARGS=--direct; see BENCHMARKS.md)
+	$(PY) -m tools.bench_clearing --items $(or $(ITEMS),1000000) $(ARGS)
 
 policy: setup ## regional policies: make policy ARGS="show 370100" | ARGS="set 430000 max_active_recipients_per_provider=8"
 	$(PY) -m services.relationship.entrypoints.policy_cli $(ARGS)

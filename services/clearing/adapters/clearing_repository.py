@@ -65,8 +65,8 @@ class ClearingRepository:
         )
         assert totals is not None
         regions = await self.conn.fetchval(
-            """SELECT count(*) FROM (SELECT debtor_admdvs FROM items WHERE period = $1
-                                     UNION SELECT creditor_admdvs FROM items WHERE period = $1) r""",
+            """SELECT count(*) FROM (SELECT DISTINCT debtor_admdvs FROM items WHERE period = $1
+                                     UNION SELECT DISTINCT creditor_admdvs FROM items WHERE period = $1) r""",
             period,
         )
         await self.conn.execute(

@@ -76,6 +76,8 @@ bench: up ## ingress benchmark through the wallet service (see BENCHMARKS.md)
 	$(PY) -m tools.bench --messages 2000
 	$(PY) -m tools.bench --messages 1500 --rate 50
 	$(PY) -m tools.bench_saga --families 300
+	$(PY) -m tools.bench_settlements --families 300
+	$(PY) -m tools.bench_settlements --families 300 --rate 40
 
 bench-clearing: up ## close a month of 1M obligations through the broker (ITEMS=..., ARGS=--direct; see BENCHMARKS.md)
 	$(PY) -m tools.bench_clearing --items $(or $(ITEMS),1000000) $(ARGS)

@@ -19,10 +19,12 @@ import json
 import random
 import sys
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from shared.clock import BUSINESS_TZ
 from shared.settings import PlatformSettings
 from tools.bench import percentile
 from tools.bench_saga import PROVIDER_REGION, RECIPIENT_REGION, Saga
@@ -81,6 +83,8 @@ class Settlements(Saga):
             "wallet_enabled": True,
         }
         await self.send_all(producer, [("ingress.registry.v1", self.msg("institution.upserted", institution, rr), rr)])
+        # a day ago: in the past whatever business clock the platform runs (real time or today 10:00)
+        setl_time = (datetime.now(BUSINESS_TZ) - timedelta(days=1)).isoformat(timespec="seconds")
         settlements = [
             (
                 "ingress.settlement.v1",
@@ -97,7 +101,7 @@ class Settlements(Saga):
                         "psn_part_amt": "80.00",
                         "acct_used_flag": "0",
                         "use_wallet": True,
-                        "setl_time": "2026-11-23T10:00:00+08:00",
+                        "setl_time": setl_time,
                     },
                     rr,
                 ),

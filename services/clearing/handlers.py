@@ -72,10 +72,12 @@ async def record_portions(
 
 async def close_month(period: str, closed_by: str, repo: ClearingRepository, clock: BusinessClock) -> Decision:
     now = clock.now()
+    if await repo.is_closed(period):
+        return Decision.rejected(ReasonCode.PERIOD_CLOSED, f"{period} is closed already")
     if not has_ended(period, now):
         return Decision.rejected(ReasonCode.PERIOD_NOT_ENDED, f"{period} has not ended (business time {now:%Y-%m-%d})")
     await repo.hold_month(period)
-    if await repo.is_closed(period):
+    if await repo.is_closed(period):  # closed by another request while we waited for the month
         return Decision.rejected(ReasonCode.PERIOD_CLOSED, f"{period} is closed already")
     totals = await repo.close(period, now, closed_by)
     lines_by_region: dict[str, list[p.CounterpartAmount]] = defaultdict(list)

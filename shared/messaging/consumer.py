@@ -705,24 +705,10 @@ class EventConsumer(IngressConsumer):
                 )
                 return Outcome.DEAD_LETTERED
             env = classified.envelope
-            first = await conn.fetchval(
-                """INSERT INTO inbox (sender, msgid, type, status, result, topic, partition, "offset")
-                   VALUES ($1, $2, $3, 'completed', '{}'::jsonb, $4, $5, $6)
-                   ON CONFLICT (sender, msgid) DO NOTHING RETURNING true""",
-                env.sender,
-                env.msgid,
-                env.type,
-                record.topic,
-                record.partition,
-                record.offset,
-            )
-            if not first:
+            if not await self._first_time(conn, record, env, "completed"):
                 return Outcome.REPEAT
             with structlog.contextvars.bound_contextvars(msgid=env.msgid, correlation_id=env.msgid, type=env.type):
-                ctx = MessageContext(
-                    conn=conn, clock=self.clock, service=self.service, record_key=_safe_key(record.key) or ""
-                )
-                messages = await self.event_handlers[env.type][1](ctx, env)
+                messages = await self.event_handlers[env.type][1](self._context(conn, record), env)
                 await self.outbox.enqueue(conn, messages)
                 log.info("event_applied", published=len(messages))
             return Outcome.PROCESSED
@@ -733,21 +719,26 @@ class EventConsumer(IngressConsumer):
         dlq = self._failure_record(record, env, attempts, error)
         await self.outbox.enqueue(conn, [dlq])
         on_failure = self.failure_handlers.get(env.type)
-        if on_failure is None:
-            return
-        first = await conn.fetchval(
-            """INSERT INTO inbox (sender, msgid, type, status, reason_code, result, topic, partition, "offset")
-               VALUES ($1, $2, $3, 'rejected', 'PROCESSING_FAILED', '{}'::jsonb, $4, $5, $6)
-               ON CONFLICT (sender, msgid) DO NOTHING RETURNING true""",
-            env.sender,
-            env.msgid,
-            env.type,
-            record.topic,
-            record.partition,
-            record.offset,
-        )
-        if first:
-            ctx = MessageContext(
-                conn=conn, clock=self.clock, service=self.service, record_key=_safe_key(record.key) or ""
+        if on_failure is not None and await self._first_time(conn, record, env, "rejected"):
+            await self.outbox.enqueue(conn, await on_failure(self._context(conn, record), env))
+
+    def _context(self, conn: Conn, record: ConsumerRecord) -> MessageContext:
+        return MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=_safe_key(record.key) or "")
+
+    @staticmethod
+    async def _first_time(conn: Conn, record: ConsumerRecord, env: Envelope[Any], status: str) -> bool:
+        """Remember the event by its platform msgid; False when it was applied (or given up on) before."""
+        return bool(
+            await conn.fetchval(
+                """INSERT INTO inbox (sender, msgid, type, status, result, topic, partition, "offset")
+                   VALUES ($1, $2, $3, $4, '{}'::jsonb, $5, $6, $7)
+                   ON CONFLICT (sender, msgid) DO NOTHING RETURNING true""",
+                env.sender,
+                env.msgid,
+                env.type,
+                status,
+                record.topic,
+                record.partition,
+                record.offset,
             )
-            await self.outbox.enqueue(conn, await on_failure(ctx, env))
+        )

@@ -11,7 +11,9 @@ import pytest
 
 from shared.settings import PlatformSettings
 from tests.conftest import new_database
+from tests.e2e.families import ALL_OUTPUT, Payments, Provinces, Wallets
 from tests.support.infra import REPO, SERVICE_PASSWORD, TEST_STATE_DIR, Infra
+from tests.support.kafka import Publisher, Watcher
 
 SCRIPT = str(REPO / "deploy" / "local" / "services.sh")
 DAYTIME = "2026-11-23T10:00:00+08:00"
@@ -56,3 +58,14 @@ async def platform(infra: Infra, topics: None) -> AsyncIterator[Platform]:
     platform.services("start")
     yield platform
     platform.services("stop")
+
+
+@pytest.fixture
+async def desk(platform: Platform) -> AsyncIterator[tuple[Wallets, Payments]]:
+    """A province desk for paying tests: wallets and payments over one publisher and one watcher."""
+    async with (
+        Watcher(platform.settings.kafka_bootstrap, ALL_OUTPUT) as w,
+        Publisher(platform.settings.kafka_bootstrap) as pub,
+    ):
+        provinces = Provinces(pub, w)
+        yield Wallets(provinces, platform.settings.dsn("wallet")), Payments(provinces)

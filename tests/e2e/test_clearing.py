@@ -3,7 +3,6 @@ or the next, closing a month, statements to the provinces, answers, reconciliati
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +10,8 @@ import asyncpg
 import pytest
 
 from tests.e2e.conftest import DAYTIME, Platform
-from tests.e2e.families import ALL_OUTPUT, Payments, Provinces, Wallets
+from tests.e2e.families import Payments, Wallets
 from tests.e2e.test_payments import quota
-from tests.support.kafka import Publisher, Watcher
 from tools.books import platform_books
 from tools.reconcile import reconcile
 
@@ -21,16 +19,6 @@ pytestmark = pytest.mark.e2e
 
 A, B = "150100", "640100"  # Hohhot and Yinchuan: no other test pays there
 DECEMBER = "2026-12-01T00:30:00+08:00"
-
-
-@pytest.fixture
-async def desk(platform: Platform) -> AsyncIterator[tuple[Wallets, Payments]]:
-    async with (
-        Watcher(platform.settings.kafka_bootstrap, ALL_OUTPUT) as w,
-        Publisher(platform.settings.kafka_bootstrap) as pub,
-    ):
-        provinces = Provinces(pub, w)
-        yield Wallets(provinces, platform.settings.dsn("wallet")), Payments(provinces)
 
 
 async def items_of(platform: Platform, setl_id: str) -> list[dict[str, Any]]:

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Platform
-from tests.e2e.families import ALL_OUTPUT, Member, Payments, Provinces, Wallets
+from tests.e2e.families import Member, Payments, Wallets
 from tests.e2e.test_transfers import books_balance
-from tests.support.kafka import Publisher, Watcher, new_msgid
+from tests.support.kafka import new_msgid
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def desk(platform: Platform) -> AsyncIterator[tuple[Wallets, Payments]]:
-    async with (
-        Watcher(platform.settings.kafka_bootstrap, ALL_OUTPUT) as w,
-        Publisher(platform.settings.kafka_bootstrap) as pub,
-    ):
-        provinces = Provinces(pub, w)
-        yield Wallets(provinces, platform.settings.dsn("wallet")), Payments(provinces)
 
 
 async def quota(wallets: Wallets, provider: Member, recipient: Member, *amounts: str) -> None:

@@ -7,7 +7,7 @@ export MEDAID_STATE_DIR ?= $(CURDIR)/.run
 # any hour (no quiet hours). Set MEDAID_CLOCK_START (or MEDAID_CLOCK_OFFSET_SECONDS) to choose another.
 export MEDAID_CLOCK_START ?= $(shell TZ=Asia/Shanghai date +%Y-%m-%d)T10:00:00+08:00
 
-.PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing clean books reconcile settlements
+.PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing clean books reconcile settlements clearing
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ books: setup ## the platform's books: each service's invariants and conservation
 
 reconcile: setup ## 3201-style reconciliation: make reconcile ARGS="--region 610100 --period 202611"
 	$(PY) -m tools.reconcile $(ARGS)
+
+clearing: setup ## clearing for operators: make clearing ARGS=months | ARGS="close 202611" | ARGS="statement 202611 610100" | ARGS=books
+	$(PY) -m services.clearing.entrypoints.clearing_cli $(ARGS)
 
 settlements: setup ## settlements for operators: make settlements ARGS="list --state debiting" | ARGS="show SETL_ID" | ARGS=books
 	$(PY) -m services.payment.entrypoints.settlements_cli $(ARGS)

@@ -40,6 +40,11 @@ class PlatformSettings(BaseSettings):
         "", description="comma-separated sender codes that may act for any party (e.g. the national app's gateway)"
     )
     sweep_seconds: float = Field(5.0, description="how often deadline sweeps run (bind-request expiry, ...)")
+    clearing_close_after_days: int | None = Field(
+        None,
+        description="close an ended month on its own this many days after it ended (business time); unset: only "
+        "clearing.close-requested or the operator's `make clearing ARGS='close YYYYMM'` close a month",
+    )
     # Fault injection for crash tests, off unless set: `relay_exit_before_publish` makes the process
     # exit (as if killed) after a transaction committed and before its outbox rows are published.
     fault_inject: str | None = None

@@ -4,21 +4,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.clearing import handlers
+from services.clearing.adapters.clearing_repository import ClearingRepository
 from services.clearing.entrypoints import payment_events
 from services.clearing.entrypoints.ingress import make_handlers
+from shared.clock import BusinessClock
 from shared.contracts.topics import PAYMENT_EVENTS
-from shared.messaging.runtime import ServiceRuntime
+from shared.db.pool import Conn
+from shared.messaging.outbox import Outbox
+from shared.messaging.runtime import Periodic, ServiceRuntime
 from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent
 
 
+def scheduled_close(after_days: int, seconds: float) -> Periodic:
+    async def run(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
+        decision = await handlers.close_on_schedule(after_days, ClearingRepository(conn), clock)
+        if decision is None:
+            return 0
+        await outbox.enqueue(conn, decision.messages)
+        return 1
+
+    return Periodic("close-ended-month", seconds, run)
+
+
 def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
     trusted = frozenset(s.strip() for s in settings.trusted_senders.split(",") if s.strip())
+    after_days = settings.clearing_close_after_days
     return ServiceRuntime(
         "clearing",
         settings,
         SERVICE_DIR,
         make_handlers(trusted),
+        periodic=[scheduled_close(after_days, settings.sweep_seconds)] if after_days is not None else [],
         event_handlers={PAYMENT_EVENTS: payment_events.HANDLERS},
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from services.clearing.adapters.clearing_repository import ClearingRepository
 from services.clearing.domain import events
-from services.clearing.domain.clearing import first_open_month, has_ended, item_id
+from services.clearing.domain.clearing import due_for_closing, first_open_month, has_ended, item_id
 from shared.clock import BusinessClock
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
@@ -134,3 +134,12 @@ async def answer_statement(
         statement_id=statement_id, period=s["period"], admdvs=admdvs, answer=answer, reason=reason, occurred_at=now
     )
     return Decision.completed([event(answered, s["period"])], statement_id=statement_id)
+
+
+async def close_on_schedule(after_days: int, repo: ClearingRepository, clock: BusinessClock) -> Decision | None:
+    """Last month, once it has been over for `after_days` days, if nobody closed it yet."""
+    period = due_for_closing(clock.now(), after_days)
+    if period is None or await repo.is_closed(period):
+        return None
+    decision = await close_month(period, "schedule", repo, clock)
+    return decision if decision.status == "completed" else None

@@ -38,4 +38,5 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         make_handlers(key, trusted),
         periodic=[Periodic("warn-of-waiting-settlements", 30.0, warn_of_waiting_settlements)],
         event_handlers={WALLET_EVENTS: wallet_events.HANDLERS},
+        event_failure_handlers={WALLET_EVENTS: wallet_events.FAILURE_HANDLERS},
     )

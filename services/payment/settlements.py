@@ -342,3 +342,25 @@ async def reverse(
     if outcome == "original_undone":
         return Decision.deferred(messages)  # answered when the wallet has given the money back
     return Decision.completed(messages, **({"setl_id": setl_id} if setl_id else {}))
+
+
+async def on_wallet_answer_failed(
+    conn: Conn, setl_id: str, money_taken: bool, repo: SettlementRepository, clock: BusinessClock
+) -> list[Outgoing]:
+    """The payment service could not apply the wallet's answer (it was dead-lettered): the settlement is
+    refused PROCESSING_FAILED so that the province still gets its one answer, and whatever the wallet took
+    is given back (payment.refund-requested). Operators find the original in wallet.events.v1.payment.dlq."""
+    s = await repo.for_update(setl_id)
+    if s is None or s["state"] != State.DEBITING:
+        return []
+    now = clock.now()
+    await repo.update(setl_id, state=State.REFUSED.value, refusal_code=ReasonCode.PROCESSING_FAILED.value)
+    refusal = Refusal(ReasonCode.PROCESSING_FAILED, "the platform could not complete this payment; nothing was taken")
+    decision = _refused(Purpose(s["purpose"]), refusal, now, setl_id)
+    answer = [*await answer_deferred(conn, s["sender"], s["msgid"], Decision.rejected(refusal.code, refusal.reason))]
+    if s["undo_kind"] == "reversal":
+        await repo.set_reversal_outcome(s["undo_sender"], s["msgid"], "nothing_applied")
+        answer += await answer_deferred(conn, s["undo_sender"], s["undo_msgid"], Decision.completed(setl_id=setl_id))
+    if money_taken:
+        answer.append(event(events.RefundRequested(setl_id=setl_id, psn_no=s["psn_no"], occurred_at=now), setl_id))
+    return [*answer, *decision.messages]

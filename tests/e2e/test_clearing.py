@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.clearing.entrypoints import clearing_cli
 from tests.e2e.conftest import DAYTIME, Platform
 from tests.e2e.families import Payments, Wallets
 from tests.e2e.test_payments import quota
@@ -138,6 +139,37 @@ async def test_a_month_closes_into_statements_and_never_changes(
         assert (report.clearing.owes, report.clearing.owed) == (Decimal("260.00"), Decimal("80.00"))
         assert report.statement is not None
         assert report.statement["answer"] == "disputed"
+        books = await platform_books(platform.settings)
+        assert books.balanced, books.lines()
+    finally:
+        platform.services("stop", "clearing")
+        platform.services("start", "clearing", MEDAID_CLOCK_START=DAYTIME)
+
+
+async def test_a_schedule_closes_last_month_once_it_has_been_over_for_some_days(
+    platform: Platform, desk: tuple[Wallets, Payments]
+) -> None:
+    _, payments = desk
+    platform.services("stop", "clearing")
+    platform.services(
+        "start", "clearing", MEDAID_CLOCK_START="2027-01-03T09:00:00+08:00", MEDAID_CLEARING_CLOSE_AFTER_DAYS="2"
+    )
+    try:
+
+        def december(region: str) -> Any:
+            return lambda r: (
+                r.value.get("type") == "clearing.statement-issued"
+                and r.value["body"]["admdvs"] == region
+                and r.value["body"]["period"] == "202612"
+            )
+
+        [a_statement] = await payments.p.w.wait_for(december(A))
+        # the cancellation after November's close is December's only obligation between A and B: a credit
+        assert [c for c in a_statement.value["body"]["counterparts"] if c["admdvs"] == B] == [
+            {"admdvs": B, "owes": "-60.00", "owed": "0.00", "net": "60.00"}
+        ]
+        assert await clearing_cli.close(platform.settings, "202612") == 1, "closed already: the operator is told"
+        assert await clearing_cli.months(platform.settings) == 0
         books = await platform_books(platform.settings)
         assert books.balanced, books.lines()
     finally:

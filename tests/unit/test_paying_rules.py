@@ -141,3 +141,11 @@ def test_months_roll_over_and_closed_ones_are_skipped() -> None:
 def test_nothing_joins_a_month_before_the_latest_closed_one() -> None:
     assert first_open_month("202609", {"202610"}) == "202611"
     assert first_open_month("202612", {"202610"}) == "202612"
+
+
+def test_a_schedule_closes_last_month_after_some_days() -> None:
+    from services.clearing.domain.clearing import due_for_closing, previous_month
+
+    assert previous_month("202701") == "202612"
+    assert due_for_closing(datetime(2027, 1, 3, 9, 0, tzinfo=SH), 2) == "202612"
+    assert due_for_closing(datetime(2027, 1, 2, 23, 0, tzinfo=SH), 2) is None

@@ -39,3 +39,14 @@ def has_ended(period: str, now: datetime) -> bool:
 
 def item_id(setl_id: str, seq: int, forward: bool) -> str:
     return f"{setl_id}:{seq}:{'f' if forward else 'r'}"
+
+
+def previous_month(period: str) -> str:
+    year, month = int(period[:4]), int(period[4:])
+    return f"{year - 1}12" if month == 1 else f"{year}{month - 1:02d}"
+
+
+def due_for_closing(now: datetime, after_days: int) -> str | None:
+    """The month a schedule closes now: last month, once `after_days` days of this month have passed."""
+    local = now.astimezone(SHANGHAI)
+    return previous_month(month_of(now)) if local.day > after_days else None

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from services.payment import settlements
 from services.payment.adapters.settlement_repository import SettlementRepository
 from shared.contracts.envelope import Envelope
-from shared.messaging.consumer import EventHandler, MessageContext
+from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
 from shared.messaging.outbox import Outgoing
 
 
@@ -66,6 +66,20 @@ async def on_refunded(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]
     b: RefundedSeen = env.body
     return await settlements.on_refunded(ctx.conn, b.setl_id, SettlementRepository(ctx.conn), ctx.clock)
 
+
+def _failed(money_taken: bool) -> FailureHandler:
+    async def handle(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+        return await settlements.on_wallet_answer_failed(
+            ctx.conn, env.body.setl_id, money_taken, SettlementRepository(ctx.conn), ctx.clock
+        )
+
+    return handle
+
+
+FAILURE_HANDLERS: dict[str, FailureHandler] = {
+    "wallet.payment-debited": _failed(money_taken=True),
+    "wallet.payment-refused": _failed(money_taken=False),
+}
 
 HANDLERS: dict[str, EventHandler] = {
     "wallet.payment-debited": (DebitedSeen, on_debited),

@@ -1,0 +1,115 @@
+"""Operators and clearing: `python -m services.clearing.entrypoints.clearing_cli months|close|statement|books`
+
+  months                      every month with obligations: items, open or closed, statements and answers
+  close YYYYMM                close an ended month now (as clearing.close-requested would; the running
+                              service's relay publishes the statements)
+  statement YYYYMM ADMDVS     one region's statement with its lines by counterpart
+  books                       the clearing service's books check
+Connects as the clearing service (MEDAID_* settings; the business clock from MEDAID_CLOCK_*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from services.clearing import handlers
+from services.clearing.adapters.books import check_books
+from services.clearing.adapters.clearing_repository import ClearingRepository
+from shared.clock import BusinessClock
+from shared.db.pool import connect
+from shared.messaging.outbox import Outbox
+from shared.settings import PlatformSettings
+
+
+async def months(settings: PlatformSettings) -> int:
+    conn = await connect(settings.dsn("clearing"))
+    try:
+        rows = await conn.fetch(
+            """SELECT i.period, count(*) AS items,
+                      sum(CASE direction WHEN 'forward' THEN amount ELSE -amount END) AS gross,
+                      p.closed_at, p.closed_by,
+                      s.statements, s.confirmed, s.disputed
+               FROM items i LEFT JOIN periods p USING (period)
+               LEFT JOIN (SELECT period, count(*) AS statements,
+                                 count(*) FILTER (WHERE answer = 'confirmed') AS confirmed,
+                                 count(*) FILTER (WHERE answer = 'disputed') AS disputed
+                          FROM statements GROUP BY period) s USING (period)
+               GROUP BY i.period, p.closed_at, p.closed_by, s.statements, s.confirmed, s.disputed
+               ORDER BY i.period"""
+        )
+    finally:
+        await conn.close()
+    for r in rows:
+        state = f"closed {r['closed_at']:%Y-%m-%d %H:%M} by {r['closed_by']}" if r["closed_at"] else "open"
+        answers = f"{r['statements']} statements ({r['confirmed']} confirmed, {r['disputed']} disputed)"
+        shown = answers if r["closed_at"] else ""
+        print(f"{r['period']}  {r['items']:>9} items  gross {r['gross']:>16}  {state}  {shown}")
+    return 0
+
+
+async def close(settings: PlatformSettings, period: str) -> int:
+    clock = BusinessClock(settings.clock_start, settings.clock_offset_seconds)
+    conn = await connect(settings.dsn("clearing"))
+    try:
+        async with conn.transaction():
+            decision = await handlers.close_month(period, "operator", ClearingRepository(conn), clock)
+            await Outbox("clearing", "clearing", clock).enqueue(conn, decision.messages)
+    finally:
+        await conn.close()
+    print(f"{period}: {decision.status}" + (f" {decision.reason_code}: {decision.reason}" if decision.reason else ""))
+    return 0 if decision.status == "completed" else 1
+
+
+async def statement(settings: PlatformSettings, period: str, admdvs: str) -> int:
+    conn = await connect(settings.dsn("clearing"))
+    try:
+        s = await conn.fetchrow("SELECT * FROM statements WHERE period = $1 AND admdvs = $2", period, admdvs)
+        lines = await ClearingRepository(conn).statement_lines(period)
+    finally:
+        await conn.close()
+    if s is None:
+        print(f"no statement for {admdvs} in {period}")
+        return 1
+    print(f"{s['statement_id']}: owes {s['owes']} owed {s['owed']} net {s['net']} ({s['answer']})")
+    for line in (x for x in lines if x["admdvs"] == admdvs):
+        net = line["owed"] - line["owes"]
+        print(f"  {line['counterpart']}  owes {line['owes']:>14}  owed {line['owed']:>14}  net {net:>14}")
+    return 0
+
+
+async def books(settings: PlatformSettings) -> int:
+    conn = await connect(settings.dsn("clearing"))
+    try:
+        problems = await check_books(conn)
+    finally:
+        await conn.close()
+    for name, offenders in problems.items():
+        print(f"  {name:<40} {'ok' if not offenders else 'FAILED: ' + ', '.join(offenders[:10])}")
+    return 1 if any(problems.values()) else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("months")
+    closing = sub.add_parser("close")
+    closing.add_argument("period")
+    showing = sub.add_parser("statement")
+    showing.add_argument("period")
+    showing.add_argument("admdvs")
+    sub.add_parser("books")
+    args = parser.parse_args()
+    settings = PlatformSettings()
+    if args.command == "months":
+        return asyncio.run(months(settings))
+    if args.command == "close":
+        return asyncio.run(close(settings, args.period))
+    if args.command == "statement":
+        return asyncio.run(statement(settings, args.period, args.admdvs))
+    return asyncio.run(books(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -34,13 +34,13 @@ from services.wallet.domain.payments import (
     uses_provider,
     uses_wallet,
 )
-from services.wallet.domain.transfers import Refusal, ReturnReason
+from services.wallet.domain.transfers import Refusal
 from services.wallet.handlers import event
+from services.wallet.transfers import return_quota
 from shared.clock import BusinessClock
-from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import speaks_for
-from shared.messaging.outbox import Outgoing, to_provinces
+from shared.messaging.outbox import Outgoing
 
 
 def _refused(order: PaymentOrder, refusal: Refusal, now: datetime) -> events.PaymentRefused:
@@ -232,31 +232,20 @@ async def _return_refunded_quota(
     repo: WalletRepository,
     now: datetime,
 ) -> list[Outgoing]:
-    lot_id, amount = str(d["lot_id"]), d["amount"]
-    provider, recipient = str(d["provider_psn_no"]), str(d["wallet_psn_no"])
-    assert isinstance(amount, Decimal)
-    wallet, personal = accounts[wallet_account_id(recipient)], accounts[personal_account_id(provider)]
+    lot_id, provider, recipient = str(d["lot_id"]), str(d["provider_psn_no"]), str(d["wallet_psn_no"])
     client_id = f"return:{lot_id}:{d['relationship_id']}:{setl_id}"
-    post_transfer(wallet, personal, amount)
-    await ledger.save_posted_transfer(
-        transfer_id_for(client_id), client_id, wallet, personal, amount, code="quota.return"
+    parties = (await repo.person(provider), await repo.person(recipient))
+    messages = await return_quota(
+        lot_id,
+        str(d["relationship_id"]),
+        accounts[wallet_account_id(recipient)],
+        accounts[personal_account_id(provider)],
+        d["amount"],
+        transfer_id_for(client_id),
+        client_id,
+        [x.insuplc_admdvs for x in parties if x is not None],
+        ledger,
+        now,
     )
-    await payments.record_refund_returned(lot_id, amount)
-    provider_party, recipient_party = await repo.person(provider), await repo.person(recipient)
-    regions = [x.insuplc_admdvs for x in (provider_party, recipient_party) if x is not None]
-    body = p.TransferReturned(
-        transfer_id=lot_id,
-        from_psn_no=provider,
-        to_psn_no=recipient,
-        amount=amount,
-        reason=ReturnReason.RELATIONSHIP_ENDED.value,
-    )
-    returned = events.QuotaReturned(
-        lot_id=lot_id,
-        relationship_id=str(d["relationship_id"]),
-        wallet_psn_no=recipient,
-        provider_psn_no=provider,
-        amount=amount,
-        occurred_at=now,
-    )
-    return [*to_provinces(regions, "transfer.returned", body, provider), event(returned, provider)]
+    await payments.record_refund_returned(lot_id, d["amount"])
+    return messages

@@ -4,6 +4,8 @@ with explicit dependencies; each runs inside the transaction of the message or s
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +14,7 @@ from services.wallet.adapters.ledger_repository import LedgerRepository
 from services.wallet.adapters.wallet_repository import WalletRepository, hold_id_for, return_id_for
 from services.wallet.domain import events
 from services.wallet.domain.ledger import (
+    Account,
     AccountKind,
     hold,
     personal_account_id,
@@ -330,33 +333,52 @@ async def relationship_ended(
     for lot in (x for x in lots if x["remaining"] > 0):
         wallet, personal = wallet_account_id(lot["wallet_psn_no"]), personal_account_id(lot["provider_psn_no"])
         accounts = await ledger.lock(wallet, personal)
-        post_transfer(accounts[wallet], accounts[personal], lot["remaining"])
-        await ledger.save_posted_transfer(
-            return_id_for(lot["lot_id"], relationship_id),
-            f"return:{lot['lot_id']}:{relationship_id}",
+        messages += await return_quota(
+            lot["lot_id"],
+            relationship_id,
             accounts[wallet],
             accounts[personal],
             lot["remaining"],
-            code="quota.return",
+            return_id_for(lot["lot_id"], relationship_id),
+            f"return:{lot['lot_id']}:{relationship_id}",
+            (provider_admdvs, recipient_admdvs),
+            ledger,
+            now,
         )
         await repo.empty_lot(lot["lot_id"])
-        body = p.TransferReturned(
-            transfer_id=lot["lot_id"],
-            from_psn_no=provider,
-            to_psn_no=recipient,
-            amount=lot["remaining"],
-            reason=ReturnReason.RELATIONSHIP_ENDED.value,
-        )
-        returned = events.QuotaReturned(
-            lot_id=lot["lot_id"],
-            relationship_id=relationship_id,
-            wallet_psn_no=recipient,
-            provider_psn_no=provider,
-            amount=lot["remaining"],
-            occurred_at=now,
-        )
-        messages += [
-            *to_both(provider_admdvs, recipient_admdvs, "transfer.returned", body, provider),
-            event(returned, provider),
-        ]
     return messages
+
+
+async def return_quota(
+    lot_id: str,
+    relationship_id: str,
+    wallet: Account,
+    personal: Account,
+    amount: Decimal,
+    transfer_id: uuid.UUID,
+    client_id: str,
+    regions: Sequence[str],
+    ledger: LedgerRepository,
+    now: datetime,
+) -> list[Outgoing]:
+    """Quota of an ended relationship goes from the recipient's wallet back to the provider's personal
+    account (a posted transfer; the caller updates the lot), and the provinces are told."""
+    provider, recipient = personal.id.removeprefix("personal:"), wallet.id.removeprefix("wallet:")
+    post_transfer(wallet, personal, amount)
+    await ledger.save_posted_transfer(transfer_id, client_id, wallet, personal, amount, code="quota.return")
+    body = p.TransferReturned(
+        transfer_id=lot_id,
+        from_psn_no=provider,
+        to_psn_no=recipient,
+        amount=amount,
+        reason=ReturnReason.RELATIONSHIP_ENDED.value,
+    )
+    returned = events.QuotaReturned(
+        lot_id=lot_id,
+        relationship_id=relationship_id,
+        wallet_psn_no=recipient,
+        provider_psn_no=provider,
+        amount=amount,
+        occurred_at=now,
+    )
+    return [*to_provinces(regions, "transfer.returned", body, provider), event(returned, provider)]

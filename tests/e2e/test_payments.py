@@ -12,6 +12,7 @@ from tests.e2e.conftest import Platform
 from tests.e2e.families import Member, Payments, Wallets
 from tests.e2e.test_transfers import books_balance
 from tests.support.kafka import new_msgid
+from tools.books import platform_books
 
 pytestmark = pytest.mark.e2e
 
@@ -225,3 +226,36 @@ async def test_quota_refunded_after_the_relationship_ended_goes_back_to_the_prov
     )
     assert sorted(r.value["body"]["amount"] for r in returns) == ["40.00", "60.00"]
     await books_balance(platform)
+
+
+async def test_payments_and_refunds_survive_the_wallet_and_payment_services_being_killed(
+    platform: Platform, desk: tuple[Wallets, Payments]
+) -> None:
+    wallets, payments = desk
+    provider, recipient, _ = await wallets.family("420100", "460100", credit="5000.00")
+    await quota(wallets, provider, recipient, "1000.00", "1000.00")
+    hospital = await payments.institution("460100")
+    msgids = [new_msgid("460100") for _ in range(40)]
+    paying = asyncio.gather(
+        *(payments.settle(recipient, hospital, "100.00", "40.00", wallet=True, msgid=m) for m in msgids)
+    )
+    await payments.p.w.result_for(msgids[3])
+    platform.services("kill", "wallet")
+    platform.services("kill", "payment")
+    platform.services("start", "wallet")
+    platform.services("start", "payment")
+    settled = await paying
+    assert all(s["status"] == "completed" for s in settled), settled
+    cancelling = asyncio.gather(*(payments.cancel(s, recipient, "460100") for s in settled[::2]))
+    await asyncio.sleep(0.3)
+    platform.services("kill", "wallet")
+    platform.services("start", "wallet")
+    cancelled = await cancelling
+    assert all(c["status"] == "completed" for c in cancelled), cancelled
+    await asyncio.sleep(1.0)
+    for m in msgids:
+        assert len({r.value["msgid"] for r in payments.p.w.results_for(m)}) == 1, f"{m}: exactly one answer"
+    kept = sum(Decimal(paid(s, payments)["wallet_pay"]) for s in settled[1::2])
+    assert (await wallets.balances(provider, recipient))[1] == Decimal("2000.00") - kept
+    books = await platform_books(platform.settings)
+    assert books.balanced, books.lines()

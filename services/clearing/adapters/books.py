@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.db.books import Problems, run_checks
 from shared.db.pool import Conn
 
 BOOKS_QUERIES: dict[str, str] = {
@@ -33,5 +34,5 @@ BOOKS_QUERIES: dict[str, str] = {
 }
 
 
-async def check_books(conn: Conn) -> dict[str, list[str]]:
-    return {name: [str(r[0]) for r in await conn.fetch(sql)] for name, sql in BOOKS_QUERIES.items()}
+async def check_books(conn: Conn) -> Problems:
+    return await run_checks(conn, BOOKS_QUERIES)

@@ -18,6 +18,7 @@ from services.clearing import handlers
 from services.clearing.adapters.books import check_books
 from services.clearing.adapters.clearing_repository import ClearingRepository
 from shared.clock import BusinessClock
+from shared.db.books import print_books
 from shared.db.pool import connect
 from shared.messaging.outbox import Outbox
 from shared.settings import PlatformSettings
@@ -80,14 +81,7 @@ async def statement(settings: PlatformSettings, period: str, admdvs: str) -> int
 
 
 async def books(settings: PlatformSettings) -> int:
-    conn = await connect(settings.dsn("clearing"))
-    try:
-        problems = await check_books(conn)
-    finally:
-        await conn.close()
-    for name, offenders in problems.items():
-        print(f"  {name:<40} {'ok' if not offenders else 'FAILED: ' + ', '.join(offenders[:10])}")
-    return 1 if any(problems.values()) else 0
+    return await print_books(settings.dsn("clearing"), check_books)
 
 
 def main() -> int:

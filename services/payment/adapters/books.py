@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from shared.db.books import Problems, run_checks
 from shared.db.pool import Conn
 
 BOOKS_QUERIES: dict[str, str] = {
@@ -27,8 +28,8 @@ BOOKS_QUERIES: dict[str, str] = {
 }
 
 
-async def check_books(conn: Conn) -> dict[str, list[str]]:
-    return {name: [str(r[0]) for r in await conn.fetch(sql)] for name, sql in BOOKS_QUERIES.items()}
+async def check_books(conn: Conn) -> Problems:
+    return await run_checks(conn, BOOKS_QUERIES)
 
 
 async def paid_by_region_pair(conn: Conn) -> dict[tuple[str, str], Decimal]:

@@ -14,6 +14,7 @@ import sys
 from datetime import datetime
 
 from services.payment.adapters.books import check_books
+from shared.db.books import print_books
 from shared.db.pool import Conn, connect
 from shared.settings import PlatformSettings
 
@@ -87,14 +88,7 @@ async def show(settings: PlatformSettings, setl_id: str) -> int:
 
 
 async def books(settings: PlatformSettings) -> int:
-    conn = await connect(settings.dsn("payment"))
-    try:
-        problems = await check_books(conn)
-    finally:
-        await conn.close()
-    for name, offenders in problems.items():
-        print(f"  {name:<40} {'ok' if not offenders else 'FAILED: ' + ', '.join(offenders[:10])}")
-    return 1 if any(problems.values()) else 0
+    return await print_books(settings.dsn("payment"), check_books)
 
 
 def main() -> int:

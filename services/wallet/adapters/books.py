@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from shared.db.books import Problems, run_checks
 from shared.db.pool import Conn
 
 BOOKS_QUERIES: dict[str, str] = {
@@ -94,9 +95,8 @@ BOOKS_QUERIES: dict[str, str] = {
 }
 
 
-async def check_books(conn: Conn) -> dict[str, list[str]]:
-    """Each invariant's name with the offending ids; all lists empty = the books balance."""
-    return {name: [str(r[0]) for r in await conn.fetch(sql)] for name, sql in BOOKS_QUERIES.items()}
+async def check_books(conn: Conn) -> Problems:
+    return await run_checks(conn, BOOKS_QUERIES)
 
 
 async def spending_by_region_pair(conn: Conn) -> dict[tuple[str, str], str]:

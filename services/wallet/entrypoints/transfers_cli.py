@@ -13,6 +13,7 @@ import asyncio
 import sys
 
 from services.wallet.adapters.books import check_books
+from shared.db.books import print_books
 from shared.db.pool import connect
 from shared.settings import PlatformSettings
 
@@ -64,14 +65,7 @@ async def show(settings: PlatformSettings, transfer_id: str) -> int:
 
 
 async def books(settings: PlatformSettings) -> int:
-    conn = await connect(settings.dsn("wallet"))
-    try:
-        problems = await check_books(conn)
-    finally:
-        await conn.close()
-    for name, bad in problems.items():
-        print(f"{name:32} {'ok' if not bad else 'FAILED: ' + ', '.join(bad[:10])}")
-    return 1 if any(problems.values()) else 0
+    return await print_books(settings.dsn("wallet"), check_books)
 
 
 def main(argv: list[str] | None = None) -> int:

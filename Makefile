@@ -3,11 +3,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 export MEDAID_STATE_DIR ?= $(CURDIR)/.run
-# The local stack's business clock starts at 10:00 Shanghai time today, so `make run` shows transfers at
-# any hour (no quiet hours). Set MEDAID_CLOCK_START (or MEDAID_CLOCK_OFFSET_SECONDS) to choose another.
-export MEDAID_CLOCK_START ?= $(shell TZ=Asia/Shanghai date +%Y-%m-%d)T10:00:00+08:00
+# One business clock for the local stack (ADR 0011): real time plus the offset in $(MEDAID_STATE_DIR)/clock-offset,
+# which the first `make up` writes (0, or MEDAID_CLOCK_OFFSET_SECONDS if set) and only `make clock` moves, forward.
+# Read again for every target, so the simulator and the CLIs run on the services' clock.
+export MEDAID_CLOCK_OFFSET_SECONDS ?= $(shell cat "$(MEDAID_STATE_DIR)/clock-offset" 2>/dev/null || echo 0)
+# The instants at which `make test-any-day` runs the time-sensitive tests again (the platform's business time).
+ANY_DAY ?= 2026-12-31T23:59:30+08:00 2027-04-30T23:59:30+08:00 2028-02-29T05:59:30+08:00
 
-.PHONY: help setup up down run simulate test test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing clean books reconcile settlements clearing
+.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing clean books reconcile settlements clearing clock transfers policy up-daytime
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -23,19 +26,31 @@ up: setup ## start Kafka, PostgreSQL and the four services in the background (ha
 	deploy/local/infra.sh up
 	deploy/local/services.sh start
 	@echo "Kafka 127.0.0.1:$${KAFKA_PORT:-9092}  PostgreSQL 127.0.0.1:$${PG_PORT:-5433}  logs $(MEDAID_STATE_DIR)/logs  (make down stops)"
+	@echo "business clock: real time $$(cat "$(MEDAID_STATE_DIR)/clock-offset") s  (make clock shows it; make clock ARGS='advance --hours 8' moves the platform forward)"
 
 down: ## stop everything `make up` started
 	-deploy/local/services.sh stop
 	deploy/local/infra.sh down
 
 run: up ## up + the province simulator driving traffic (a day, the night, the month's close), then a summary
-	$(PY) -m tools.simulator --night --month-end
+	$(PY) -m tools.simulator --daytime --night --month-end
 
 simulate: setup ## the province simulator alone, against a running platform
 	$(PY) -m tools.simulator
 
 test: setup ## every tier: unit, contract, integration and end-to-end on a real Kafka and PostgreSQL
 	$(PY) -m pytest -q
+
+test-any-day: setup ## the time-sensitive tests again at each ANY_DAY instant, and the fast tiers on a faked machine date
+	@for at in $(ANY_DAY); do \
+	  echo "== business time $$at: transfers, the 06:00 return, quiet hours, paying, the month close, the simulator"; \
+	  MEDAID_TEST_CLOCK_AT=$$at $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_transfers.py \
+	    tests/e2e/test_payments.py tests/e2e/test_clearing.py \
+	    tests/e2e/test_platform.py::test_the_province_simulator_gets_every_answer_it_expects || exit 1; \
+	done
+	@command -v faketime >/dev/null || { echo "faketime is missing: apt-get install -y faketime" >&2; exit 1; }
+	@echo "== the machine's date faked to 2028-02-29 23:59:30 Shanghai (libfaketime): the unit and contract tiers"
+	TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 faketime '2028-02-29 15:59:30' $(PY) -m pytest -q -p no:cacheprovider tests/unit tests/contract
 
 test-unit: setup ## the fast tiers only (no servers)
 	$(PY) -m pytest -q tests/unit tests/contract
@@ -63,8 +78,12 @@ contracts: setup ## regenerate the committed JSON Schemas and AsyncAPI documents
 logs: ## follow the services' logs
 	tail -n 50 -F $(MEDAID_STATE_DIR)/logs/{wallet,relationship,payment,clearing}.log
 
-status: ## what runs
+status: ## what runs, and the business clock
 	@deploy/local/infra.sh status; deploy/local/services.sh status
+	@[ ! -x $(PY) ] || $(PY) -m tools.clock show || true
+
+clock: setup ## the one business clock: make clock | ARGS="advance --hours 8" | ARGS="advance-to 2026-12-31T23:59:30+08:00" | ARGS=daytime
+	$(PY) -m tools.clock $(or $(ARGS),show)
 
 wipe: down ## stop and delete all local data (Kafka log, PostgreSQL cluster)
 	deploy/local/infra.sh wipe
@@ -72,7 +91,10 @@ wipe: down ## stop and delete all local data (Kafka log, PostgreSQL cluster)
 clean: ## remove caches and the virtualenv
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
 
-bench: up ## ingress benchmark through the wallet service (see BENCHMARKS.md)
+up-daytime: up
+	$(PY) -m tools.clock daytime
+
+bench: up-daytime ## ingress benchmark through the wallet service (see BENCHMARKS.md); outside 06:00-21:00 business time the stack's clock first moves on to 10:00
 	$(PY) -m tools.bench --messages 2000
 	$(PY) -m tools.bench --messages 1500 --rate 50
 	$(PY) -m tools.bench_saga --families 300

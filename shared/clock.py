@@ -1,30 +1,44 @@
-"""Business time: Asia/Shanghai, readable from one place so tests and the simulator can run any hour.
+"""Business time: Asia/Shanghai, one clock for the whole platform (ADR 0011).
 
-`MEDAID_CLOCK_START` (ISO 8601, e.g. 2026-11-23T09:00:00+08:00) makes the clock start at that
-instant when the process starts and then run at real speed; `MEDAID_CLOCK_OFFSET_SECONDS` shifts
-real time by a fixed amount. With neither, the clock is the real time.
+The business clock is the real time shifted by one fixed offset, `MEDAID_CLOCK_OFFSET_SECONDS` (default 0:
+real time). Every service, the simulator and the operators' tools run with the same offset, so they agree on
+the time; and since the offset is fixed, a restart never moves a service's business time backwards (a start
+instant re-applied at each start would). The demo and the tests move the whole platform forward by choosing a
+larger offset (`tools/clock.py`); each service also refuses to start on a clock behind the business time it
+has already reached (`shared/messaging/migrations/0004_business_clock.sql`).
 """
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
 
+def real_now() -> datetime:
+    return datetime.now(tz=BUSINESS_TZ)
+
+
+def offset_for(instant: datetime, now: datetime | None = None) -> float:
+    """The offset (seconds) that makes the business clock read `instant` now."""
+    if instant.tzinfo is None:
+        raise ValueError("a business instant needs its UTC offset, e.g. 2026-12-31T23:59:30+08:00")
+    return (instant - (now or real_now())).total_seconds()
+
+
 class BusinessClock:
-    def __init__(self, start: datetime | None = None, offset_seconds: float = 0.0) -> None:
-        if start is not None and start.tzinfo is None:
-            raise ValueError("clock start needs an offset, e.g. +08:00")
-        self._offset = timedelta(seconds=offset_seconds)
-        if start is not None:
-            self._offset += start - datetime.now(tz=BUSINESS_TZ)
-        self._mono0 = time.monotonic()
+    def __init__(self, offset_seconds: float = 0.0) -> None:
+        self.offset_seconds = float(offset_seconds)
+        self._offset = timedelta(seconds=self.offset_seconds)
 
     def now(self) -> datetime:
-        return (datetime.now(tz=BUSINESS_TZ) + self._offset).astimezone(BUSINESS_TZ)
+        return (real_now() + self._offset).astimezone(BUSINESS_TZ)
 
     def today(self) -> str:
         return self.now().strftime("%Y%m%d")
+
+    def describe(self) -> str:
+        if self.offset_seconds == 0:
+            return "real time (offset 0 s)"
+        return f"real time {self.offset_seconds:+.0f} s ({timedelta(seconds=round(self.offset_seconds))})"

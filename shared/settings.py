@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -29,8 +28,11 @@ class PlatformSettings(BaseSettings):
     )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
-    clock_start: datetime | None = None
-    clock_offset_seconds: float = 0.0
+    clock_offset_seconds: float = Field(
+        0.0,
+        description="the business clock is real time plus this many seconds, the same for every service "
+        "(ADR 0011); the local stack keeps it in $MEDAID_STATE_DIR/clock-offset",
+    )
     # Consumer retry policy: a failing message is retried this often before it is dead-lettered.
     poison_attempts: int = 3
     retry_backoff_seconds: float = 0.2

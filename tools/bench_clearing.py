@@ -253,7 +253,7 @@ async def close_directly(settings: PlatformSettings, period: str, explain: bool)
     """close_month in one transaction on this connection, no broker; rolled back afterwards."""
     conn = await connect(settings.dsn("clearing"))
     timed = TimedConn(conn, explain)
-    clock = BusinessClock(settings.clock_start, settings.clock_offset_seconds)
+    clock = BusinessClock(settings.clock_offset_seconds)
     tx = conn.transaction()
     await tx.start()
     try:
@@ -375,7 +375,7 @@ def yuan(cents: int) -> Decimal:
 
 async def bench(args: argparse.Namespace) -> int:
     settings = PlatformSettings()
-    clock = BusinessClock(settings.clock_start, settings.clock_offset_seconds)
+    clock = BusinessClock(settings.clock_offset_seconds)
     conn = await connect(settings.dsn("clearing"))
     try:
         period = await fresh_month(conn, clock)

@@ -19,12 +19,11 @@ import json
 import random
 import sys
 import time
-from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from shared.clock import BUSINESS_TZ
+from shared.clock import BusinessClock
 from shared.settings import PlatformSettings
 from tools.bench import percentile
 from tools.bench_saga import PROVIDER_REGION, RECIPIENT_REGION, Saga
@@ -83,8 +82,8 @@ class Settlements(Saga):
             "wallet_enabled": True,
         }
         await self.send_all(producer, [("ingress.registry.v1", self.msg("institution.upserted", institution, rr), rr)])
-        # a day ago: in the past whatever business clock the platform runs (real time or today 10:00)
-        setl_time = (datetime.now(BUSINESS_TZ) - timedelta(days=1)).isoformat(timespec="seconds")
+        # now on the platform's one business clock (MEDAID_CLOCK_OFFSET_SECONDS, as the services run)
+        setl_time = BusinessClock(self.settings.clock_offset_seconds).now().isoformat(timespec="seconds")
         settlements = [
             (
                 "ingress.settlement.v1",

@@ -12,9 +12,12 @@ Plays the provincial systems, in phases that each wait for the platform's answer
      the insured region or at an institution without it, no relationship, unknown institution, wrong sender);
   6. about one in ten is cancelled (one twice), reversals (of a paid settlement, of one not yet arrived, of a
      contribution, of a transfer), contributions (390 from the own wallet, 410 from a provider's account);
-  --night: the wallet restarts at 05:59:58 the next morning (unaccepted transfers go back at 06:00);
-  --month-end: the clearing service restarts at 00:30 on the next month's first day, the month is closed,
+  --daytime: first, outside 06:00-21:00 business time, the platform's clock moves on to the next 10:00;
+  --night: the platform's clock moves on to 05:59:58 the next morning (unaccepted transfers go back at 06:00);
+  --month-end: the platform's clock moves on to 00:30 on the next month's first day, the month is closed,
      regions confirm or dispute their statements, and one more settlement is cancelled (it nets next month).
+The provinces keep the platform's business time (MEDAID_CLOCK_OFFSET_SECONDS, the same as the services'); the
+three moves are for the local stack only, and move every service at once, forward (tools/clock.py).
 Then a summary: answers per type and reason with latencies, relationships, transfers, payments, the month's
 statements, DLQ records, events, the wallet's books check and the platform's books across services.
 """
@@ -34,7 +37,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -42,11 +44,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from services.clearing.adapters.clearing_repository import ClearingRepository
 from services.clearing.domain.clearing import first_open_month, month_of, next_month
 from services.wallet.adapters.books import check_books
-from shared.clock import BUSINESS_TZ
+from shared.clock import BUSINESS_TZ, BusinessClock
 from shared.contracts.province import INGRESS
 from shared.contracts.topics import EVENT_TOPICS, INGRESS_TOPICS, PROVINCE_TOPICS, PROVINCES, dlq_topic, province_of
+from shared.db.business_clock import recorded_clock
 from shared.db.pool import connect
 from shared.settings import PlatformSettings
+from tools import clock as stack_clock
 from tools.books import PlatformBooks, platform_books
 
 # Pooling regions the simulator plays, with whether their wallet function is switched on.
@@ -59,7 +63,6 @@ REGIONS: dict[str, tuple[str, bool]] = {
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = ["秀英", "桂英", "建国", "伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明"]
 KINSHIPS = ["spouse", "parent", "child", "sibling", "grandparent", "maternal_grandparent", "grandchild"]
-SERVICES_SCRIPT = Path(__file__).resolve().parent.parent / "deploy" / "local" / "services.sh"
 # Cities where whole households are insured, the employee providing for a spouse and a child (intra-province).
 HOUSEHOLD_REGIONS = ("440300", "610100", "430100", "510100", "450100", "370100", "120100")
 CENT = Decimal("0.01")
@@ -137,10 +140,17 @@ class Run:
 
 class Simulator:
     def __init__(
-        self, settings: PlatformSettings, people: int, seed: int, night: bool = False, month_end: bool = False
+        self,
+        settings: PlatformSettings,
+        people: int,
+        seed: int,
+        night: bool = False,
+        month_end: bool = False,
+        daytime: bool = False,
     ) -> None:
         self.night = night
         self.month_end = month_end
+        self.daytime = daytime
         self.started = time.monotonic()
         self.settings = settings
         self.people_wanted = people
@@ -171,24 +181,42 @@ class Simulator:
         self.platform: PlatformBooks | None = None
 
     def business_now(self) -> datetime:
-        """The provinces' business time: the platform's clock start (MEDAID_CLOCK_START) plus the time run since."""
-        start = self.settings.clock_start
-        if start is None:
-            return datetime.now(BUSINESS_TZ)
-        return (start + timedelta(seconds=time.monotonic() - self.started)).astimezone(BUSINESS_TZ)
+        """The provinces' business time: the platform's one clock."""
+        return BusinessClock(self.settings.clock_offset_seconds).now()
+
+    async def same_clock_as_the_services(self) -> list[str]:
+        """Each running service's recorded offset, where it is not the simulator's: the platform has one clock."""
+        wrong = []
+        for service in ("wallet", "relationship", "payment", "clearing"):
+            conn = await connect(self.settings.dsn(service))
+            try:
+                row = await recorded_clock(conn)
+            finally:
+                await conn.close()
+            if row is not None and abs(row["offset_seconds"] - self.settings.clock_offset_seconds) > 0.001:
+                wrong.append(f"{service} runs at real time {row['offset_seconds']:+.0f} s")
+        return wrong
+
+    async def move_the_clock(self, to: datetime) -> None:
+        """Local stack only: the whole platform's business time moves forward to `to` (every service restarted
+        on the new offset at once), and the provinces' with it."""
+        env = await asyncio.to_thread(stack_clock.move_to, to, dict(os.environ))
+        offset = float(env["MEDAID_CLOCK_OFFSET_SECONDS"])
+        os.environ["MEDAID_CLOCK_OFFSET_SECONDS"] = env["MEDAID_CLOCK_OFFSET_SECONDS"]
+        self.settings = self.settings.model_copy(update={"clock_offset_seconds": offset})
 
     # -- message factory ------------------------------------------------------------------
 
     def msgid(self, sender: str) -> str:
         self._seq += 1
-        return f"{sender}{datetime.now(BUSINESS_TZ):%Y%m%d%H%M%S}{self._seq % 10**10:010d}"
+        return f"{sender}{self.business_now():%Y%m%d%H%M%S}{self._seq % 10**10:010d}"
 
     def envelope(self, type_: str, body: dict[str, Any], sender: str) -> dict[str, Any]:
         return {
             "msgid": self.msgid(sender),
             "type": type_,
             "sender": sender,
-            "sent_at": datetime.now(BUSINESS_TZ).isoformat(timespec="seconds"),
+            "sent_at": self.business_now().isoformat(timespec="seconds"),
             "body": body,
         }
 
@@ -872,7 +900,7 @@ class Simulator:
             )
         return out
 
-    # -- phase 7: the month ends (local stack: the clearing service restarted on the next month's clock) ----
+    # -- phase 7: the month ends (local stack: the platform's clock moves on to the next month) -----------------
 
     async def closed_months(self) -> set[str]:
         conn = await connect(self.settings.dsn("clearing"))
@@ -907,8 +935,8 @@ class Simulator:
         following = next_month(self.period)
         at = datetime(int(following[:4]), int(following[4:]), 1, 0, 30, tzinfo=BUSINESS_TZ)
         self.close_clock = at.isoformat()
-        print(f"  the month ends: clearing restarted at {self.close_clock} business time", file=sys.stderr)
-        await self.restart("clearing", at)
+        print(f"  the month ends: the platform's clock moves on to {self.close_clock}", file=sys.stderr)
+        await self.move_the_clock(at)
         done = await self.run_phase(producer, f"close of {self.period}", self.phase_close, deadline)
         answers = self.run.results.get(self.close_msgid)
         if answers and answers[0][1]["status"] == "completed":
@@ -1006,6 +1034,19 @@ class Simulator:
         return False
 
     async def execute(self, wait_seconds: float) -> bool:
+        wrong = await self.same_clock_as_the_services()
+        if wrong:
+            print(
+                f"the services run on another business clock than this simulator "
+                f"(real time {self.settings.clock_offset_seconds:+.0f} s): {', '.join(wrong)}; run it with the "
+                "platform's MEDAID_CLOCK_OFFSET_SECONDS (make simulate does)",
+                file=sys.stderr,
+            )
+            return False
+        if self.daytime and (morning := stack_clock.next_daytime(self.business_now())) is not None:
+            print(f"  business time is night: the platform's clock moves on to {morning.isoformat()}", file=sys.stderr)
+            await self.move_the_clock(morning)
+        print(f"  business time {self.business_now().isoformat(timespec='seconds')}", file=sys.stderr)
         outputs = [*PROVINCE_TOPICS, *EVENT_TOPICS.values(), *(dlq_topic(t) for t in INGRESS_TOPICS)]
         consumer = AIOKafkaConsumer(
             *outputs, bootstrap_servers=self.settings.kafka_bootstrap, group_id=None, auto_offset_reset="latest"
@@ -1069,24 +1110,9 @@ class Simulator:
         )
         return done
 
-    async def restart(self, service: str, clock: datetime) -> None:
-        """Local stack only: restart a service with its business clock starting at `clock`."""
-        env = {**os.environ, "MEDAID_CLOCK_START": clock.isoformat()}
-        for action in ("stop", "start"):
-            proc = await asyncio.create_subprocess_exec(
-                str(SERVICES_SCRIPT),
-                action,
-                service,
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            if await proc.wait() != 0:
-                raise RuntimeError(f"services.sh {action} {service} failed")
-
     async def pass_the_night(self, deadline: float) -> None:
-        """Local stack only: restart the wallet at 05:59:58 the next business morning, so the sweep returns
-        what nobody accepted by 06:00 (the business clock is read once at start: MEDAID_CLOCK_START)."""
+        """Local stack only: the platform's clock moves on to 05:59:58 the next business morning, so the wallet's
+        sweep returns what nobody accepted by 06:00."""
         waiting = [
             b["transfer_id"]
             for a in self.run.results.values()
@@ -1096,9 +1122,8 @@ class Simulator:
             and b["transfer_id"] not in {n["transfer_id"] for n in self.run.notifications["transfer.completed"]}
             and b["transfer_id"] not in {n["transfer_id"] for n in self.run.notifications["transfer.returned"]}
         ]
-        start = self.settings.clock_start or datetime.now(BUSINESS_TZ)
-        morning = (start + timedelta(days=1)).replace(hour=5, minute=59, second=58, microsecond=0)
-        # The wallet's own deadline, when it told one: after an earlier run its clock may be a day further on.
+        morning = (self.business_now() + timedelta(days=1)).replace(hour=5, minute=59, second=58, microsecond=0)
+        # The wallet's own deadline, when it told one.
         expiries = [
             datetime.fromisoformat(n["expires_at"])
             for n in self.run.notifications["transfer.pending"]
@@ -1106,8 +1131,8 @@ class Simulator:
         ]
         if expiries:
             morning = (min(expiries) - timedelta(seconds=2)).astimezone(BUSINESS_TZ)
-        print(f"  the night passes: wallet restarted at {morning.isoformat()} business time", file=sys.stderr)
-        await self.restart("wallet", morning)
+        print(f"  the night passes: the platform's clock moves on to {morning.isoformat()}", file=sys.stderr)
+        await self.move_the_clock(max(morning, self.business_now()))
         until = min(deadline, time.monotonic() + 20)
         while time.monotonic() < until:
             back = {n["transfer_id"] for n in self.run.notifications["transfer.returned"] if n["reason"] == "expired"}
@@ -1214,7 +1239,7 @@ class Simulator:
     def close_summary(self) -> None:
         if not self.period:
             return
-        print(f"\n== Month close {self.period} (clearing restarted at {self.close_clock} business time) ==")
+        print(f"\n== Month close {self.period} (closed at {self.close_clock} business time) ==")
         statements = self.statements()
         event = next((b for b in self.run.event_bodies["clearing.month-closed"] if b["period"] == self.period), None)
         facts = (
@@ -1407,19 +1432,25 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=int(time.time()), help="random seed (default: the time)")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for all answers")
     parser.add_argument(
+        "--daytime",
+        action="store_true",
+        help="local stack only: first, outside 06:00-21:00 business time, move the platform's clock on to the "
+        "next 10:00, so transfers are not refused for the quiet hours (make run does this)",
+    )
+    parser.add_argument(
         "--night",
         action="store_true",
-        help="local stack only: afterwards restart the wallet at 05:59:58 the next morning, "
+        help="local stack only: afterwards move the platform's clock on to 05:59:58 the next morning, "
         "so transfers nobody accepted go back (make run does this)",
     )
     parser.add_argument(
         "--month-end",
         action="store_true",
-        help="local stack only: afterwards restart the clearing service at 00:30 on the first day of the next "
+        help="local stack only: afterwards move the platform's clock on to 00:30 on the first day of the next "
         "month, close the month and let regions answer their statements (make run does this)",
     )
     args = parser.parse_args()
-    sim = Simulator(PlatformSettings(), args.people, args.seed, args.night, args.month_end)
+    sim = Simulator(PlatformSettings(), args.people, args.seed, args.night, args.month_end, args.daytime)
     print(f"province simulator: {args.people} people, seed {args.seed}", file=sys.stderr)
 
     async def go() -> bool:

@@ -12,6 +12,7 @@ PY="${MEDAID_PYTHON:-$REPO_DIR/.venv/bin/python}"
 print_env() {
   echo "export MEDAID_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
   echo "export MEDAID_PG_HOST=127.0.0.1 MEDAID_PG_PORT=$PG_PORT MEDAID_PG_DATABASE=${MEDAID_PG_DATABASE:-medaid}"
+  echo "export MEDAID_CLOCK_OFFSET_SECONDS=$(cat "$MEDAID_STATE_DIR/clock-offset" 2>/dev/null || echo 0)"
 }
 
 case "${1:-}" in
@@ -22,7 +23,7 @@ case "${1:-}" in
     log "Kafka: 127.0.0.1:$KAFKA_PORT   PostgreSQL: 127.0.0.1:$PG_PORT (database ${MEDAID_PG_DATABASE:-medaid})   logs: $MEDAID_STATE_DIR/logs"
     ;;
   down) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" stop ;;
-  wipe) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" wipe; rm -rf "$MEDAID_STATE_DIR/kafka"; log "Kafka data removed" ;;
+  wipe) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" wipe; rm -rf "$MEDAID_STATE_DIR/kafka"; rm -f "$MEDAID_STATE_DIR/clock-offset"; log "Kafka data and the business clock removed (the next start runs on real time)" ;;
   status) "$HERE/kafka.sh" status; "$HERE/postgres.sh" status ;;
   env) print_env ;;
   *) echo "usage: $0 up|down|wipe|status|env" >&2; exit 2 ;;

@@ -9,9 +9,21 @@ SERVICES=("${@:2}")
 export MEDAID_KAFKA_BOOTSTRAP="${MEDAID_KAFKA_BOOTSTRAP:-127.0.0.1:$KAFKA_PORT}"
 export MEDAID_PG_PORT="${MEDAID_PG_PORT:-$PG_PORT}"
 export MEDAID_LOG_FORMAT="${MEDAID_LOG_FORMAT:-json}"
+CLOCK_FILE="$MEDAID_STATE_DIR/clock-offset"
+
+platform_clock() {  # one business clock for this stack: the offset in $CLOCK_FILE, written once (ADR 0011)
+  [[ -f "$CLOCK_FILE" ]] || echo "${MEDAID_CLOCK_OFFSET_SECONDS:-0}" > "$CLOCK_FILE"
+  local offset; offset="$(cat "$CLOCK_FILE")"
+  if [[ -n "${MEDAID_CLOCK_OFFSET_SECONDS:-}" ]] &&
+    ! awk -v a="$offset" -v b="$MEDAID_CLOCK_OFFSET_SECONDS" 'BEGIN { exit !(a + 0 == b + 0) }'; then
+    die "this stack's business clock is real time ${offset} s ($CLOCK_FILE); MEDAID_CLOCK_OFFSET_SECONDS=$MEDAID_CLOCK_OFFSET_SECONDS would start a service on another clock. Move the whole platform forward with: make clock ARGS='advance-to ...'"
+  fi
+  export MEDAID_CLOCK_OFFSET_SECONDS="$offset"
+}
 
 start() {
   local s started=()
+  platform_clock
   for s in "${SERVICES[@]}"; do
     local pidfile="$MEDAID_STATE_DIR/pids/$s.pid" logfile="$MEDAID_STATE_DIR/logs/$s.log"
     if pid_alive "$pidfile"; then log "$s already running (pid $(cat "$pidfile"))"; continue; fi
@@ -28,7 +40,7 @@ start() {
       sleep 0.25
     done
     [[ -n "$ok" ]] || { tail -20 "$logfile" >&2; die "$s did not start: see $logfile"; }
-    log "$s started (pid $(cat "$pidfile"), log $logfile)"
+    log "$s started (pid $(cat "$pidfile"), business clock real time ${MEDAID_CLOCK_OFFSET_SECONDS} s, log $logfile)"
   done
 }
 

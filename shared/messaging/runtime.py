@@ -16,6 +16,7 @@ from faststream.kafka import KafkaBroker
 
 from shared.clock import BusinessClock
 from shared.contracts.province import ingress_topics_of
+from shared.db.business_clock import ClockBehindError, mark_reached, start_business_clock
 from shared.db.migrations import migrate
 from shared.db.pool import Conn, connect, create_pool
 from shared.logging import configure_logging, get_logger, library_logger
@@ -71,7 +72,7 @@ class ServiceRuntime:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.clock = BusinessClock(s.clock_start, s.clock_offset_seconds)
+        self.clock = BusinessClock(s.clock_offset_seconds)
         self.broker = make_broker(s, self.service)
         self.outbox = Outbox(self.service, self.service, self.clock)
         pool: Any = self._pool
@@ -114,8 +115,19 @@ class ServiceRuntime:
         conn = await connect(dsn)
         try:
             await migrate(conn, self.service, self.service_dir)
+            try:
+                started = await start_business_clock(conn, self.clock)
+            except ClockBehindError as exc:
+                log.error("business_clock_behind", offset_seconds=self.clock.offset_seconds, error=str(exc))
+                raise
         finally:
             await conn.close()
+        log.info(
+            "business_clock",
+            offset_seconds=self.clock.offset_seconds,
+            business_time=started.isoformat(),
+            clock=self.clock.describe(),
+        )
         self._pool.pool = await create_pool(dsn, max_size=self.settings.pg_pool_size)
         for hook in self.on_start:
             await hook(self._pool.pool)
@@ -131,9 +143,14 @@ class ServiceRuntime:
             exit_before_publish=self.settings.fault_inject == "relay_exit_before_publish",
         )
         self._relay_task = asyncio.create_task(relay.run(), name=f"{self.service}-outbox-relay")
-        for job in self.periodic:
+        for job in (*self.periodic, Periodic("business-clock", 1.0, _mark_reached)):
             self._periodic_tasks.append(asyncio.create_task(self._every(job), name=f"{self.service}-{job.name}"))
-        log.info("service_started", topics=[c.topic for c in self.consumers], kafka=self.settings.kafka_bootstrap)
+        log.info(
+            "service_started",
+            topics=[c.topic for c in self.consumers],
+            kafka=self.settings.kafka_bootstrap,
+            clock_offset_seconds=self.clock.offset_seconds,
+        )
 
     async def flush_offsets(self) -> None:
         """Before the consumers stop: commit what was processed (the rest is re-read, harmlessly)."""
@@ -178,6 +195,11 @@ class ServiceRuntime:
             on_shutdown=[self.flush_offsets],
             after_shutdown=[self.stop],
         )
+
+
+async def _mark_reached(conn: Conn, _outbox: Outbox, clock: BusinessClock) -> int:
+    await mark_reached(conn, clock)
+    return 0
 
 
 def _topic_of(type_name: str) -> str:

@@ -6,24 +6,58 @@ import os
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 
+from shared.clock import BusinessClock, offset_for
 from shared.settings import PlatformSettings
 from tests.conftest import new_database
 from tests.e2e.families import ALL_OUTPUT, Payments, Provinces, Wallets
 from tests.support.infra import REPO, SERVICE_PASSWORD, TEST_STATE_DIR, Infra
 from tests.support.kafka import Publisher, Watcher
+from tools import clock as stack_clock
 
 SCRIPT = str(REPO / "deploy" / "local" / "services.sh")
-DAYTIME = "2026-11-23T10:00:00+08:00"
-"""The business time the e2e services start at: outside quiet hours whenever CI runs."""
+
+
+CLOCK_AT = os.environ.get("MEDAID_TEST_CLOCK_AT")
+"""The platform's business time at session start: real time (unset), or this ISO 8601 instant with its UTC offset
+(`make test-any-day` runs the time-sensitive tests at several)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `first_on_the_session_clock` run before any test moves the platform's clock."""
+    items.sort(key=lambda item: item.get_closest_marker("first_on_the_session_clock") is None)
 
 
 @dataclass
 class Platform:
+    """The four services on one business clock. Tests move it only forward, all services at once, to the
+    instant they need (`advance_to`, `daytime`), relative to wherever it stands: never to a fixed date."""
+
     settings: PlatformSettings
     env: dict[str, str]
+
+    @property
+    def clock(self) -> BusinessClock:
+        return BusinessClock(self.settings.clock_offset_seconds)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance_to(self, instant: datetime) -> None:
+        """Every service stopped, the platform's offset moved forward, every service started again."""
+        self.env = stack_clock.move_to(instant, self.env)
+        self.settings = self.settings.model_copy(
+            update={"clock_offset_seconds": float(self.env["MEDAID_CLOCK_OFFSET_SECONDS"])}
+        )
+
+    def daytime(self) -> None:
+        """Transfers need business daytime: outside 06:00-21:00, move on to the next 10:00."""
+        morning = stack_clock.next_daytime(self.now())
+        if morning is not None:
+            self.advance_to(morning)
 
     def services(self, action: str, *names: str, **extra_env: str) -> None:
         proc = subprocess.run(
@@ -49,23 +83,30 @@ async def platform(infra: Infra, topics: None) -> AsyncIterator[Platform]:
         "MEDAID_LOG_FORMAT": "json",
         "MEDAID_OUTBOX_POLL_SECONDS": "0.2",
         "MEDAID_SWEEP_SECONDS": "0.5",
-        "MEDAID_CLOCK_START": DAYTIME,
     }
+    env.pop("MEDAID_CLOCK_OFFSET_SECONDS", None)  # `make test` exports the dev stack's: not this one's
+    (stack_clock.state_dir(env) / stack_clock.CLOCK_FILE).unlink(missing_ok=True)
+    if CLOCK_AT:
+        env = stack_clock.set_stack_offset(env, offset_for(datetime.fromisoformat(CLOCK_AT)))
     (TEST_STATE_DIR / "logs").mkdir(parents=True, exist_ok=True)
     for name in ("wallet", "relationship", "payment", "clearing"):
         (TEST_STATE_DIR / "logs" / f"{name}.log").unlink(missing_ok=True)
     platform = Platform(settings, env)
-    platform.services("start")
+    platform.services("start")  # with no clock given, the script starts the stack on real time, as `make up` does
+    platform.env = {**env, "MEDAID_CLOCK_OFFSET_SECONDS": repr(stack_clock.stack_offset(env))}
+    platform.settings = settings.model_copy(update={"clock_offset_seconds": stack_clock.stack_offset(env)})
     yield platform
     platform.services("stop")
 
 
 @pytest.fixture
 async def desk(platform: Platform) -> AsyncIterator[tuple[Wallets, Payments]]:
-    """A province desk for paying tests: wallets and payments over one publisher and one watcher."""
+    """A province desk for paying tests: wallets and payments over one publisher and one watcher, in business
+    daytime (paying needs quota, and transfers are refused in the quiet hours)."""
+    platform.daytime()
     async with (
         Watcher(platform.settings.kafka_bootstrap, ALL_OUTPUT) as w,
         Publisher(platform.settings.kafka_bootstrap) as pub,
     ):
-        provinces = Provinces(pub, w)
+        provinces = Provinces(pub, w, platform.now)
         yield Wallets(provinces, platform.settings.dsn("wallet")), Payments(provinces)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from shared.contracts.topics import EVENT_TOPICS, INGRESS_TOPICS, PROVINCE_TOPICS, dlq_topic
@@ -23,14 +25,17 @@ class Member:
 
 
 class Provinces:
-    def __init__(self, publisher: Publisher, watcher: Watcher) -> None:
+    """Provincial systems; `now` is the platform's business clock (the provinces keep the same time)."""
+
+    def __init__(self, publisher: Publisher, watcher: Watcher, now: Callable[[], datetime]) -> None:
         self.pub = publisher
         self.w = watcher
+        self.now = now
 
     async def ask(
         self, topic: str, type_: str, body: dict[str, Any], sender: str, key: str, msgid: str | None = None
     ) -> dict[str, Any]:
-        msg = envelope(type_, body, sender=sender, msgid=msgid)
+        msg = envelope(type_, body, sender=sender, msgid=msgid, sent_at=self.now())
         await self.pub.send(topic, msg, key=key)
         return await self.w.result_for(msg["msgid"])
 
@@ -292,7 +297,7 @@ class Payments:
         med_type: str | None = None,
         msgid: str | None = None,
         sender: str | None = None,
-        when: str = "2026-11-23T10:00:00+08:00",
+        when: str | None = None,
     ) -> dict[str, Any]:
         from decimal import Decimal
 
@@ -308,7 +313,7 @@ class Payments:
             "psn_part_amt": part or f"{Decimal(total) - Decimal(fund):.2f}",
             "acct_used_flag": flag,
             "use_wallet": wallet,
-            "setl_time": when,
+            "setl_time": when or self.p.now().isoformat(timespec="seconds"),
         }
         if provider is not None:
             body["provider_psn_no"] = provider.psn_no
@@ -344,7 +349,7 @@ class Payments:
             "insured_psn_no": insured.psn_no,
             "insutype": insutype,
             "amount": amount,
-            "year": 2027,
+            "year": self.p.now().year + 1,
         }
         return await self.p.ask(
             "ingress.settlement.v1", "contribution.requested", body, sender or insured.region, payer.psn_no, msgid

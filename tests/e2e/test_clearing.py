@@ -3,14 +3,18 @@ or the next, closing a month, statements to the provinces, answers, reconciliati
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import pytest
 
+from services.clearing.adapters.clearing_repository import ClearingRepository
+from services.clearing.domain.clearing import month_of, next_month
 from services.clearing.entrypoints import clearing_cli
-from tests.e2e.conftest import DAYTIME, Platform
+from shared.clock import BUSINESS_TZ
+from tests.e2e.conftest import Platform
 from tests.e2e.families import Payments, Wallets
 from tests.e2e.test_payments import quota
 from tools.books import platform_books
@@ -19,7 +23,10 @@ from tools.reconcile import reconcile
 pytestmark = pytest.mark.e2e
 
 A, B = "150100", "640100"  # Hohhot and Yinchuan: no other test pays there
-DECEMBER = "2026-12-01T00:30:00+08:00"
+
+
+def first_day(period: str, day: int = 1, hour: int = 0, minute: int = 30) -> datetime:
+    return datetime(int(period[:4]), int(period[4:]), day, hour, minute, tzinfo=BUSINESS_TZ)
 
 
 async def items_of(platform: Platform, setl_id: str) -> list[dict[str, Any]]:
@@ -44,11 +51,11 @@ async def settled_items(platform: Platform, setl_id: str, count: int) -> list[di
     raise AssertionError(f"clearing never recorded {count} items of {setl_id}")
 
 
-def statement_for(region: str) -> Any:
+def statement_for(region: str, period: str) -> Any:
     return lambda r: (
         r.value.get("type") == "clearing.statement-issued"
         and r.value["body"]["admdvs"] == region
-        and r.value["body"]["period"] == "202611"
+        and r.value["body"]["period"] == period
     )
 
 
@@ -59,7 +66,9 @@ async def ask_clearing(payments: Payments, type_: str, body: dict[str, Any], sen
 async def test_a_month_closes_into_statements_and_never_changes(
     platform: Platform, desk: tuple[Wallets, Payments]
 ) -> None:
-    wallets, payments = desk
+    wallets, payments = desk  # in business daytime: the test's payments all fall in this month
+    month = month_of(platform.now())
+    following = next_month(month)
     provider_a, recipient_b, _ = await wallets.family(A, B, credit="2000.00")
     provider_b, recipient_a, _ = await wallets.family(B, A, credit="2000.00")
     await quota(wallets, provider_a, recipient_b, "300.00")
@@ -77,101 +86,101 @@ async def test_a_month_closes_into_statements_and_never_changes(
         A,
         B,
         Decimal("200.00"),
-        "202611",
+        month,
     )
     cancelled = await payments.cancel(by_provider, recipient_b, B)
     assert cancelled["status"] == "completed"
     assert {(i["direction"], i["period"]) for i in await settled_items(platform, by_provider["setl_id"], 2)} == {
-        ("forward", "202611"),
-        ("reverse", "202611"),
+        ("forward", month),
+        ("reverse", month),
     }, "a cancellation inside the month nets in that month"
 
-    not_ended = await ask_clearing(payments, "clearing.close-requested", {"period": "202611"}, A)
+    not_ended = await ask_clearing(payments, "clearing.close-requested", {"period": month}, A)
     assert (not_ended["status"], not_ended["reason_code"]) == ("rejected", "PERIOD_NOT_ENDED")
-    platform.services("stop", "clearing")
-    platform.services("start", "clearing", MEDAID_CLOCK_START=DECEMBER)
+    platform.advance_to(first_day(following))  # the month ends for the whole platform
+    closed = await ask_clearing(payments, "clearing.close-requested", {"period": month}, A)
+    assert closed["status"] == "completed", closed
+    [a_statement] = await payments.p.w.wait_for(statement_for(A, month))
+    [b_statement] = await payments.p.w.wait_for(statement_for(B, month))
+    assert a_statement.topic == "province.150000.notifications.v1"
+    assert b_statement.topic == "province.640000.notifications.v1"
+    a_body, b_body = a_statement.value["body"], b_statement.value["body"]
+    assert [c for c in a_body["counterparts"] if c["admdvs"] == B] == [
+        {"admdvs": B, "owes": "260.00", "owed": "80.00", "net": "-180.00"}
+    ]
+    assert [c for c in b_body["counterparts"] if c["admdvs"] == A] == [
+        {"admdvs": A, "owes": "80.00", "owed": "260.00", "net": "180.00"}
+    ]
+    again = await ask_clearing(payments, "clearing.close-requested", {"period": month}, B)
+    assert (again["status"], again["reason_code"]) == ("rejected", "PERIOD_CLOSED")
+
+    # after the close: a cancellation joins the next month; the closed month's items cannot change
+    after = await payments.cancel(late, recipient_b, B)
+    assert after["status"] == "completed"
+    assert {(i["direction"], i["period"]) for i in await settled_items(platform, late["setl_id"], 2)} == {
+        ("forward", month),
+        ("reverse", following),
+    }
+    conn = await asyncpg.connect(platform.settings.dsn("clearing"))
     try:
-        closed = await ask_clearing(payments, "clearing.close-requested", {"period": "202611"}, A)
-        assert closed["status"] == "completed", closed
-        [a_statement] = await payments.p.w.wait_for(statement_for(A))
-        [b_statement] = await payments.p.w.wait_for(statement_for(B))
-        assert a_statement.topic == "province.150000.notifications.v1"
-        assert b_statement.topic == "province.640000.notifications.v1"
-        a_body, b_body = a_statement.value["body"], b_statement.value["body"]
-        assert [c for c in a_body["counterparts"] if c["admdvs"] == B] == [
-            {"admdvs": B, "owes": "260.00", "owed": "80.00", "net": "-180.00"}
-        ]
-        assert [c for c in b_body["counterparts"] if c["admdvs"] == A] == [
-            {"admdvs": A, "owes": "80.00", "owed": "260.00", "net": "180.00"}
-        ]
-        again = await ask_clearing(payments, "clearing.close-requested", {"period": "202611"}, B)
-        assert (again["status"], again["reason_code"]) == ("rejected", "PERIOD_CLOSED")
-
-        # after the close: a cancellation joins the next month; the closed month's items cannot change
-        after = await payments.cancel(late, recipient_b, B)
-        assert after["status"] == "completed"
-        assert {(i["direction"], i["period"]) for i in await settled_items(platform, late["setl_id"], 2)} == {
-            ("forward", "202611"),
-            ("reverse", "202612"),
-        }
-        conn = await asyncpg.connect(platform.settings.dsn("clearing"))
-        try:
-            with pytest.raises(asyncpg.RaiseError, match="closed"):
-                await conn.execute("UPDATE items SET amount = amount + 1 WHERE setl_id = $1", by_wallet["setl_id"])
-        finally:
-            await conn.close()
-
-        # answers
-        sid_a, sid_b = a_body["statement_id"], b_body["statement_id"]
-        confirmed = await ask_clearing(payments, "statement.confirmed", {"statement_id": sid_b, "admdvs": B}, B)
-        assert (confirmed["status"], confirmed["statement_id"]) == ("completed", sid_b)
-        disputed = await ask_clearing(
-            payments, "statement.disputed", {"statement_id": sid_a, "admdvs": A, "reason": "a refund missing"}, A
-        )
-        assert disputed["status"] == "completed", disputed
-        wrong_region = await ask_clearing(payments, "statement.confirmed", {"statement_id": sid_a, "admdvs": B}, B)
-        assert (wrong_region["status"], wrong_region["reason_code"]) == ("rejected", "UNKNOWN_STATEMENT")
-        not_theirs = await ask_clearing(payments, "statement.confirmed", {"statement_id": sid_a, "admdvs": A}, B)
-        assert (not_theirs["status"], not_theirs["reason_code"]) == ("rejected", "NOT_A_PARTY")
-
-        report = await reconcile(platform.settings, A, "202611")
-        assert report.balanced, report.lines()
-        assert (report.clearing.owes, report.clearing.owed) == (Decimal("260.00"), Decimal("80.00"))
-        assert report.statement is not None
-        assert report.statement["answer"] == "disputed"
-        books = await platform_books(platform.settings)
-        assert books.balanced, books.lines()
+        with pytest.raises(asyncpg.RaiseError, match="closed"):
+            await conn.execute("UPDATE items SET amount = amount + 1 WHERE setl_id = $1", by_wallet["setl_id"])
     finally:
-        platform.services("stop", "clearing")
-        platform.services("start", "clearing", MEDAID_CLOCK_START=DAYTIME)
+        await conn.close()
+
+    # answers
+    sid_a, sid_b = a_body["statement_id"], b_body["statement_id"]
+    confirmed = await ask_clearing(payments, "statement.confirmed", {"statement_id": sid_b, "admdvs": B}, B)
+    assert (confirmed["status"], confirmed["statement_id"]) == ("completed", sid_b)
+    disputed = await ask_clearing(
+        payments, "statement.disputed", {"statement_id": sid_a, "admdvs": A, "reason": "a refund missing"}, A
+    )
+    assert disputed["status"] == "completed", disputed
+    wrong_region = await ask_clearing(payments, "statement.confirmed", {"statement_id": sid_a, "admdvs": B}, B)
+    assert (wrong_region["status"], wrong_region["reason_code"]) == ("rejected", "UNKNOWN_STATEMENT")
+    not_theirs = await ask_clearing(payments, "statement.confirmed", {"statement_id": sid_a, "admdvs": A}, B)
+    assert (not_theirs["status"], not_theirs["reason_code"]) == ("rejected", "NOT_A_PARTY")
+
+    report = await reconcile(platform.settings, A, month)
+    assert report.balanced, report.lines()
+    assert (report.clearing.owes, report.clearing.owed) == (Decimal("260.00"), Decimal("80.00"))
+    assert report.statement is not None
+    assert report.statement["answer"] == "disputed"
+    books = await platform_books(platform.settings)
+    assert books.balanced, books.lines()
 
 
 async def test_a_schedule_closes_last_month_once_it_has_been_over_for_some_days(
     platform: Platform, desk: tuple[Wallets, Payments]
 ) -> None:
     _, payments = desk
+    conn = await asyncpg.connect(platform.settings.dsn("clearing"))
+    try:
+        closed = max(await ClearingRepository(conn).closed_months())  # by the test before
+    finally:
+        await conn.close()
+    following = next_month(closed)
+    platform.advance_to(first_day(next_month(following), day=3, hour=9, minute=0))
     platform.services("stop", "clearing")
-    platform.services(
-        "start", "clearing", MEDAID_CLOCK_START="2027-01-03T09:00:00+08:00", MEDAID_CLEARING_CLOSE_AFTER_DAYS="2"
-    )
+    platform.services("start", "clearing", MEDAID_CLEARING_CLOSE_AFTER_DAYS="2")
     try:
 
-        def december(region: str) -> Any:
+        def after_it(region: str) -> Any:
             return lambda r: (
                 r.value.get("type") == "clearing.statement-issued"
                 and r.value["body"]["admdvs"] == region
-                and r.value["body"]["period"] == "202612"
+                and r.value["body"]["period"] == following
             )
 
-        [a_statement] = await payments.p.w.wait_for(december(A))
-        # the cancellation after November's close is December's only obligation between A and B: a credit
+        [a_statement] = await payments.p.w.wait_for(after_it(A))
+        # the cancellation after the earlier close is the next month's only obligation between A and B: a credit
         assert [c for c in a_statement.value["body"]["counterparts"] if c["admdvs"] == B] == [
             {"admdvs": B, "owes": "-60.00", "owed": "0.00", "net": "60.00"}
         ]
-        assert await clearing_cli.close(platform.settings, "202612") == 1, "closed already: the operator is told"
+        assert await clearing_cli.close(platform.settings, following) == 1, "closed already: the operator is told"
         assert await clearing_cli.months(platform.settings) == 0
         books = await platform_books(platform.settings)
         assert books.balanced, books.lines()
     finally:
         platform.services("stop", "clearing")
-        platform.services("start", "clearing", MEDAID_CLOCK_START=DAYTIME)
+        platform.services("start", "clearing")

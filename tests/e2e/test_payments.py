@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Platform
-from tests.e2e.families import Member, Payments, Wallets
+from shared.clock import real_now
+from shared.db.business_clock import recorded_clock
+from shared.db.pool import connect
+from tests.e2e.conftest import CLOCK_AT, Platform
+from tests.e2e.families import ALL_OUTPUT, Member, Payments, Provinces, Wallets
 from tests.e2e.test_transfers import books_balance
-from tests.support.kafka import new_msgid
+from tests.support.kafka import Publisher, Watcher, new_msgid
 from tools.books import platform_books
 
 pytestmark = pytest.mark.e2e
@@ -23,6 +27,35 @@ async def quota(wallets: Wallets, provider: Member, recipient: Member, *amounts:
         assert requested["status"] == "accepted", requested
         accepted = await wallets.answer("accepted", requested["transfer_id"], recipient)
         assert accepted["status"] == "completed", accepted
+
+
+@pytest.mark.first_on_the_session_clock
+async def test_a_province_on_the_platforms_clock_gets_its_settlement_completed(platform: Platform) -> None:
+    """Unless MEDAID_TEST_CLOCK_AT says otherwise, the stack starts as `make up` does, on real time: a province's
+    own clock, and the `setl_time` it sends, are then the machine's real time."""
+    province_now = real_now() + timedelta(seconds=platform.settings.clock_offset_seconds)
+    if CLOCK_AT is None:
+        assert platform.settings.clock_offset_seconds == 0.0, "the stack runs on real time"
+    for service in ("wallet", "relationship", "payment", "clearing"):
+        conn = await connect(platform.settings.dsn(service))
+        try:
+            recorded = await recorded_clock(conn)
+        finally:
+            await conn.close()
+        assert recorded is not None
+        assert recorded["offset_seconds"] == platform.settings.clock_offset_seconds, f"{service} on another clock"
+    async with (
+        Watcher(platform.settings.kafka_bootstrap, ALL_OUTPUT) as w,
+        Publisher(platform.settings.kafka_bootstrap) as pub,
+    ):
+        provinces = Provinces(pub, w, lambda: province_now)
+        wallets, payments = Wallets(provinces, platform.settings.dsn("wallet")), Payments(provinces)
+        patient = await provinces.enrol("650100")
+        await wallets.credit(patient, "100.00")
+        hospital = await payments.institution("650100")
+        when = province_now.isoformat(timespec="seconds")
+        settled = await payments.settle(patient, hospital, "50.00", "20.00", flag="1", when=when)
+        assert settled["status"] == "completed", settled
 
 
 def paid(result: dict[str, Any], payments: Payments) -> dict[str, str]:

@@ -260,6 +260,7 @@ async def test_sigkill_mid_stream_loses_and_doubles_nothing(platform: Platform) 
 async def test_the_province_simulator_gets_every_answer_it_expects(platform: Platform) -> None:
     from tools.simulator import Simulator
 
+    platform.daytime()  # the simulator's families transfer quota: not in the quiet hours
     sim = Simulator(platform.settings, people=40, seed=7)
     complete = await sim.execute(wait_seconds=90)
     assert complete

@@ -31,7 +31,7 @@ async def provinces(platform: Platform) -> AsyncIterator[Provinces]:
         Watcher(platform.settings.kafka_bootstrap, ALL_OUTPUT) as w,
         Publisher(platform.settings.kafka_bootstrap) as pub,
     ):
-        yield Provinces(pub, w)
+        yield Provinces(pub, w, platform.now)
 
 
 async def test_consent_of_both_establishes_a_relationship_and_both_provinces_are_told(provinces: Provinces) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,8 +12,9 @@ import pytest
 from services.relationship.domain.commands import SetPolicy
 from services.relationship.entrypoints.policy_cli import change
 from services.wallet.adapters.books import check_books
+from shared.clock import BUSINESS_TZ
 from shared.db.pool import connect
-from tests.e2e.conftest import DAYTIME, Platform
+from tests.e2e.conftest import Platform
 from tests.e2e.families import ALL_OUTPUT, Member, Provinces, Wallets
 from tests.support.kafka import Publisher, Record, Watcher, new_msgid
 
@@ -21,11 +23,12 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 async def wallets(platform: Platform) -> AsyncIterator[Wallets]:
+    platform.daytime()  # transfers are refused in the quiet hours
     async with (
         Watcher(platform.settings.kafka_bootstrap, ALL_OUTPUT) as w,
         Publisher(platform.settings.kafka_bootstrap) as pub,
     ):
-        yield Wallets(Provinces(pub, w), platform.settings.dsn("wallet"))
+        yield Wallets(Provinces(pub, w, platform.now), platform.settings.dsn("wallet"))
 
 
 def notice(type_: str, transfer_id: str) -> Callable[[Record], bool]:
@@ -146,29 +149,25 @@ async def test_a_relationship_ending_returns_waiting_transfers_and_unspent_quota
 
 async def test_what_nobody_accepts_goes_back_at_six_the_next_morning(platform: Platform, wallets: Wallets) -> None:
     provider, recipient, _ = await wallets.family("410100", "420100")
+    asked_on = platform.now().date()
     tid = (await wallets.transfer(provider, recipient, "250.00"))["transfer_id"]
-    platform.services("stop", "wallet")
-    platform.services("start", "wallet", MEDAID_CLOCK_START="2026-11-24T05:59:58+08:00")
-    try:
-        returned = await wallets.p.w.wait_for(notice("transfer.returned", tid), count=2, timeout=30)
-        assert {r.value["body"]["reason"] for r in returned} == {"expired"}
-        assert await wallets.balances(provider, recipient) == (Decimal("5000.00"), Decimal("0.00"))
-    finally:
-        platform.services("stop", "wallet")
-        platform.services("start", "wallet", MEDAID_CLOCK_START=DAYTIME)
+    [pending] = await wallets.p.w.wait_for(notice("transfer.pending", tid))
+    deadline = datetime.fromisoformat(pending.value["body"]["expires_at"]).astimezone(BUSINESS_TZ)
+    assert (deadline.date(), deadline.time()) == (asked_on + timedelta(days=1), time(6, 0))
+    platform.advance_to(deadline - timedelta(seconds=2))  # the night passes, for every service at once
+    returned = await wallets.p.w.wait_for(notice("transfer.returned", tid), count=2, timeout=30)
+    assert {r.value["body"]["reason"] for r in returned} == {"expired"}
+    assert await wallets.balances(provider, recipient) == (Decimal("5000.00"), Decimal("0.00"))
     await books_balance(platform)
 
 
 async def test_no_transfers_in_the_quiet_hours(platform: Platform, wallets: Wallets) -> None:
     provider, recipient, _ = await wallets.family("430100", "440100")
-    platform.services("stop", "wallet")
-    platform.services("start", "wallet", MEDAID_CLOCK_START="2026-11-23T22:30:00+08:00")
-    try:
-        refused = await wallets.transfer(provider, recipient, "100.00")
-        assert (refused["status"], refused["reason_code"]) == ("rejected", "QUIET_HOURS")
-    finally:
-        platform.services("stop", "wallet")
-        platform.services("start", "wallet", MEDAID_CLOCK_START=DAYTIME)
+    platform.advance_to(platform.now().replace(hour=22, minute=30, second=0, microsecond=0))
+    refused = await wallets.transfer(provider, recipient, "100.00")
+    assert (refused["status"], refused["reason_code"]) == ("rejected", "QUIET_HOURS")
+    platform.daytime()
+    assert (await wallets.transfer(provider, recipient, "100.00"))["status"] == "accepted", "the next morning"
 
 
 async def test_killing_the_wallet_mid_saga_loses_and_creates_no_money(platform: Platform, wallets: Wallets) -> None:
@@ -183,13 +182,13 @@ async def test_killing_the_wallet_mid_saga_loses_and_creates_no_money(platform: 
                 "msgid": new_msgid(recipient.region),
                 "type": "transfer.accepted",
                 "sender": recipient.region,
-                "sent_at": "2026-11-23T10:00:00+08:00",
+                "sent_at": platform.now().isoformat(),
                 "body": {"transfer_id": msg_tid, "psn_no": recipient.psn_no},
             },
             key=recipient.psn_no,
         )
     platform.services("kill", "wallet")
-    platform.services("start", "wallet", MEDAID_CLOCK_START=DAYTIME)
+    platform.services("start", "wallet")
     for (_, recipient, _), t in zip(families[2:], requested[2:], strict=True):
         assert (await wallets.answer("declined", t["transfer_id"], recipient))["status"] == "completed"
     for t in requested[:2]:
@@ -248,13 +247,13 @@ async def test_killing_the_relationship_service_while_a_relationship_ends_still_
             "msgid": new_msgid(provider.region),
             "type": "relationship.terminate-requested",
             "sender": provider.region,
-            "sent_at": "2026-11-23T10:00:00+08:00",
+            "sent_at": platform.now().isoformat(),
             "body": {"relationship_id": rid, "requested_by_psn_no": provider.psn_no},
         },
         key=provider.psn_no,
     )
     platform.services("kill", "relationship")
-    platform.services("start", "relationship", MEDAID_CLOCK_START=DAYTIME)
+    platform.services("start", "relationship")
     await wallets.p.w.wait_for(notice("transfer.returned", waiting), count=2, timeout=60)
     await wallets.p.w.wait_for(notice("transfer.returned", granted), count=2, timeout=60)
     for _ in range(50):

@@ -27,12 +27,18 @@ def new_msgid(sender: str) -> str:
     return f"{sender}{datetime.now(SHANGHAI):%Y%m%d%H%M%S}{(uuid.uuid4().int + _seq) % 10**10:010d}"
 
 
-def envelope(type_: str, body: dict[str, Any], sender: str = "440300", msgid: str | None = None) -> dict[str, Any]:
+def envelope(
+    type_: str,
+    body: dict[str, Any],
+    sender: str = "440300",
+    msgid: str | None = None,
+    sent_at: datetime | None = None,
+) -> dict[str, Any]:
     return {
         "msgid": msgid or new_msgid(sender),
         "type": type_,
         "sender": sender,
-        "sent_at": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
+        "sent_at": (sent_at or datetime.now(SHANGHAI)).isoformat(timespec="seconds"),
         "body": body,
     }
 

@@ -5,7 +5,7 @@
                               service's relay publishes the statements)
   statement YYYYMM ADMDVS     one region's statement with its lines by counterpart
   books                       the clearing service's books check
-Connects as the clearing service (MEDAID_* settings; the business clock from MEDAID_CLOCK_*).
+Connects as the clearing service (MEDAID_* settings; the business clock from MEDAID_CLOCK_OFFSET_SECONDS).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ async def months(settings: PlatformSettings) -> int:
 
 
 async def close(settings: PlatformSettings, period: str) -> int:
-    clock = BusinessClock(settings.clock_start, settings.clock_offset_seconds)
+    clock = BusinessClock(settings.clock_offset_seconds)
     conn = await connect(settings.dsn("clearing"))
     try:
         async with conn.transaction():

@@ -66,7 +66,7 @@ async def show(settings: PlatformSettings, admdvs: str | None) -> None:
 
 
 async def change(settings: PlatformSettings, cmd: commands.SetPolicy) -> dict[str, Any]:
-    clock = BusinessClock(settings.clock_start, settings.clock_offset_seconds)
+    clock = BusinessClock(settings.clock_offset_seconds)
     conn = await connect(settings.dsn("relationship"))
     try:
         async with conn.transaction():

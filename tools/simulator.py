@@ -461,7 +461,7 @@ class Simulator:
             (self.bind(p0, r0, "child"), p0.psn_no, "rejected RELATIONSHIP_EXISTS"),
         ):
             out.append(("ingress.relationship.v1", msg, key, expect))
-        # Tianjin: at most four spouse/parents/children per provider (same provider, same partition: in order).
+        # Tianjin: at most four children, siblings and grandchildren together (same provider, same partition).
         for i, relative in enumerate(self.tianjin_family):
             msg = self.bind(self.tianjin, relative, "child")
             expect = "accepted" if i < 4 else "rejected POLICY_LIMIT"

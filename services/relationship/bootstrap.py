@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from services.relationship.adapters.policy_seed import seed_policies
+import asyncpg
+
+from services.relationship.adapters.policy_seed import seed_policies, upgrade_policies
 from services.relationship.entrypoints.ingress import make_handlers
 from services.relationship.handlers import expire_bind_requests
+from shared.clock import BusinessClock
+from shared.messaging.outbox import Outbox
 from shared.messaging.runtime import Periodic, ServiceRuntime
 from shared.settings import PlatformSettings
 
@@ -15,11 +20,16 @@ SERVICE_DIR = Path(__file__).resolve().parent
 
 def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
     key = settings.identity_key.get_secret_value().encode()
+
+    async def upgrade(pool: asyncpg.Pool[Any]) -> None:
+        clock = BusinessClock(settings.clock_offset_seconds)
+        await upgrade_policies(pool, Outbox("relationship", "relationship", clock), clock)
+
     return ServiceRuntime(
         "relationship",
         settings,
         SERVICE_DIR,
         make_handlers(key, frozenset(s.strip() for s in settings.trusted_senders.split(",") if s.strip())),
-        on_start=[seed_policies],
+        on_start=[seed_policies, upgrade],
         periodic=[Periodic("expire-bind-requests", settings.sweep_seconds, expire_bind_requests)],
     )

@@ -9,7 +9,7 @@ which check is decided in `relationships.decide_bind` (docs/adr/0007-which-regio
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,8 +18,41 @@ from shared.money import Money
 NATIONAL = "000000"
 
 
-KinshipGroup = Literal["immediate", "extended"]
+Kinship = Literal[
+    "spouse", "parent", "child", "sibling", "grandparent", "maternal_grandparent", "grandchild", "maternal_grandchild"
+]
+"""The eight close relatives of the Civil Code, by what the recipient is to the provider."""
+KINSHIPS: tuple[Kinship, ...] = (
+    "spouse", "parent", "child", "sibling", "grandparent", "maternal_grandparent", "grandchild", "maternal_grandchild"
+)  # fmt: skip
+KINSHIP_NAMES: dict[str, str] = {
+    "spouse": "配偶", "parent": "父母", "child": "子女", "sibling": "兄弟姐妹", "grandparent": "祖父母",
+    "maternal_grandparent": "外祖父母", "grandchild": "孙子女", "maternal_grandchild": "外孙子女",
+}  # fmt: skip
+"""How the bureaus name them."""
 MAX_TTL_SECONDS = 30 * 24 * 3600
+
+
+class KinshipCap(BaseModel):
+    """At most `max` active (pending or established) recipients of one provider, together, among `kinships`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    kinships: list[Kinship] = Field(min_length=1, description="the kinships counted together (no repeats)")
+    max: int = Field(ge=1, description="how many recipients among them one provider may have")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> KinshipCap:
+        if len(set(self.kinships)) != len(self.kinships):
+            raise ValueError(f"a kinship is named twice in {self.kinships}")
+        return self
+
+    def bureau_terms(self) -> str:
+        """As a bureau states it: 子女、兄弟姐妹、孙子女、外孙子女最多可授权4位."""
+        return f"{'、'.join(KINSHIP_NAMES[k] for k in self.kinships)}最多可授权{self.max}位"
+
+    def english(self) -> str:
+        return f"at most {self.max} together among {', '.join(self.kinships)}"
 
 
 class RegionalPolicy(BaseModel):
@@ -30,10 +63,10 @@ class RegionalPolicy(BaseModel):
     max_active_recipients_per_provider: int | None = Field(
         None, ge=1, description="active (pending or established) recipients one provider may have; Hunan: 10"
     )
-    max_recipients_per_kinship_group: dict[KinshipGroup, int] = Field(
-        default_factory=dict,
-        description="active recipients per kinship group: 'immediate' (spouse, parent, child) or 'extended' "
-        "(sibling, grandparents, grandchildren); Tianjin: {'immediate': 4}",
+    kinship_caps: list[KinshipCap] = Field(
+        default_factory=list,
+        description="caps over sets of kinships, each counted together; Tianjin: "
+        "[{'kinships': ['child', 'sibling', 'grandchild', 'maternal_grandchild'], 'max': 4}]",
     )
     recipient_single_provider: bool = Field(
         False, description="a recipient insured here may have only one provider; Shandong: true"
@@ -65,12 +98,13 @@ class RegionalPolicy(BaseModel):
 
 class PolicyOverride(BaseModel):
     """One region's row. An absent field inherits; `null` for a cap means "no cap here" (so a pooling
-    region can lift its province's cap); group caps merge group by group."""
+    region can lift its province's cap); `kinship_caps` replaces the inherited list as a whole (`null` or
+    `[]`: none here)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     max_active_recipients_per_provider: int | None = Field(None, ge=1)
-    max_recipients_per_kinship_group: dict[KinshipGroup, Annotated[int, Field(ge=0)] | None] | None = None
+    kinship_caps: list[KinshipCap] | None = None
     recipient_single_provider: bool | None = None
     bound_recipient_may_provide: bool | None = None
     two_way_allowed: bool | None = None
@@ -80,17 +114,44 @@ class PolicyOverride(BaseModel):
     transfers_per_day: int | None = Field(None, ge=1, le=100)
 
 
-KINSHIP_GROUPS = ("immediate", "extended")
-_NULLABLE = {"max_active_recipients_per_provider", "max_recipients_per_kinship_group"}
+_NULLABLE = {"max_active_recipients_per_provider", "kinship_caps"}
+TIANJIN_CAP: dict[str, Any] = {"kinships": ["child", "sibling", "grandchild", "maternal_grandchild"], "max": 4}
+"""子女、兄弟姐妹、孙子女、外孙子女最多可授权4位 (RULES.md section 2)."""
 
 # National defaults and the published provincial variations (RULES.md section 2).
 SEED: dict[str, dict[str, Any]] = {
     NATIONAL: {},
-    "120000": {"max_recipients_per_kinship_group": {"immediate": 4}},  # Tianjin
+    "120000": {"kinship_caps": [TIANJIN_CAP]},  # Tianjin
     "430000": {"max_active_recipients_per_provider": 10},  # Hunan
     "370000": {"recipient_single_provider": True, "bound_recipient_may_provide": False},  # Shandong
     "450000": {"two_way_allowed": True},  # Guangxi
 }
+
+
+LEGACY_GROUP_CAPS = "max_recipients_per_kinship_group"
+"""Before policy version 2 of a row: caps per hard-coded group; rows and events may still carry it."""
+LEGACY_GROUPS: dict[str, list[str]] = {
+    "immediate": ["spouse", "parent", "child"],
+    "extended": ["sibling", "grandparent", "maternal_grandparent", "grandchild", "maternal_grandchild"],
+}
+LEGACY_TIANJIN_SEED: dict[str, Any] = {LEGACY_GROUP_CAPS: {"immediate": 4}}
+"""What the first seed stored for 120000: wrong (RULES.md had the rule wrong), replaced by the bureau's rule."""
+
+
+def upgrade_row(admdvs: str, settings: dict[str, Any]) -> dict[str, Any] | None:
+    """A row in the new terms when it carries the legacy group caps, else None. Tianjin's first seed becomes
+    the bureau's rule; any other row keeps what it meant: a cap of n on a group becomes a cap of n over its
+    kinships (a null, which lifted an inherited group cap, and a 0 have no equivalent and are dropped)."""
+    if LEGACY_GROUP_CAPS not in settings:
+        return None
+    row = {k: v for k, v in settings.items() if k != LEGACY_GROUP_CAPS}
+    if admdvs == "120000" and settings == LEGACY_TIANJIN_SEED:
+        return {**row, "kinship_caps": [TIANJIN_CAP]}
+    groups = settings[LEGACY_GROUP_CAPS] or {}
+    caps = [{"kinships": LEGACY_GROUPS[g], "max": n} for g, n in groups.items() if g in LEGACY_GROUPS and n]
+    if caps and "kinship_caps" not in row:
+        row["kinship_caps"] = caps
+    return row
 
 
 def validate_override(settings: dict[str, Any]) -> dict[str, Any]:
@@ -103,14 +164,12 @@ def validate_override(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def effective_policy(admdvs: str, rows: dict[str, dict[str, Any]]) -> RegionalPolicy:
-    """National default <- province row <- pooling-region row, field by field (group caps group by group)."""
+    """National default <- province row <- pooling-region row, field by field (a row's `kinship_caps` replaces
+    the inherited list). Rows still in the legacy terms are read as `upgrade_row` would write them."""
     merged: dict[str, Any] = {}
-    groups: dict[str, int | None] = {}
     for level in (NATIONAL, admdvs[:2] + "0000", admdvs):
-        for field, value in rows.get(level, {}).items():
-            if field == "max_recipients_per_kinship_group":
-                groups.update(value or {})
-            else:
-                merged[field] = value
-    merged["max_recipients_per_kinship_group"] = {g: n for g, n in groups.items() if n is not None}
+        row = rows.get(level, {})
+        for field, value in (upgrade_row(level, row) or row).items():
+            merged[field] = value
+    merged["kinship_caps"] = merged.get("kinship_caps") or []
     return RegionalPolicy.model_validate(merged)

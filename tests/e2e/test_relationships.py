@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from services.relationship.domain.commands import SetPolicy
-from services.relationship.entrypoints.policy_cli import change
+from services.relationship.entrypoints.policy_cli import change, show
 from tests.e2e.conftest import Platform
 from tests.e2e.families import ALL_OUTPUT, Member, Provinces
 from tests.support.kafka import Publisher, Record, Watcher, new_msgid
@@ -106,14 +106,20 @@ async def test_every_refusal_of_a_bind_request_has_its_reason_code(provinces: Pr
     )
 
 
-async def test_the_published_provincial_variations_apply(provinces: Provinces) -> None:
-    # Tianjin: at most four spouse/parent/child recipients per provider; other relatives still allowed.
+async def test_the_published_provincial_variations_apply(
+    platform: Platform, provinces: Provinces, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tianjin: 子女、兄弟姐妹、孙子女、外孙子女最多可授权4位; spouse and parents are outside that cap.
     tianjin = await provinces.enrol("120100")
-    family = await provinces.enrol_many("120100", 6, insutype="390", account=False)
-    for member in family[:4]:
-        assert (await provinces.bind(tianjin, member, "child"))["status"] == "accepted"
-    assert (await provinces.bind(tianjin, family[4], "parent"))["reason_code"] == "POLICY_LIMIT"
-    assert (await provinces.bind(tianjin, family[5], "sibling"))["status"] == "accepted"
+    family = await provinces.enrol_many("120100", 8, insutype="390", account=False)
+    for member, kinship in zip(family[:4], ["child", "child", "sibling", "grandchild"], strict=True):
+        assert (await provinces.bind(tianjin, member, kinship))["status"] == "accepted", kinship
+    fifth = await provinces.bind(tianjin, family[4], "maternal_grandchild")
+    assert (fifth["status"], fifth["reason_code"]) == ("rejected", "POLICY_LIMIT")
+    for member, kinship in zip(family[5:], ["spouse", "parent", "parent"], strict=True):
+        assert (await provinces.bind(tianjin, member, kinship))["status"] == "accepted", f"{kinship} beside the 4"
+    await show(platform.settings, "120100")  # make policy ARGS="show 120100"
+    assert "子女、兄弟姐妹、孙子女、外孙子女最多可授权4位" in capsys.readouterr().out
     # Hunan: at most ten recipients per provider.
     hunan = await provinces.enrol("430100")
     relatives = await provinces.enrol_many("430100", 11, insutype="390", account=False)

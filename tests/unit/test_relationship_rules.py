@@ -22,7 +22,16 @@ from services.relationship.domain.relationships import (
     may_act_for,
 )
 from services.relationship.entrypoints.policy_cli import parse_assignments
-from shared.contracts.policy import SEED, RegionalPolicy, effective_policy, validate_override
+from shared.contracts.policy import (
+    KINSHIPS,
+    SEED,
+    TIANJIN_CAP,
+    KinshipCap,
+    RegionalPolicy,
+    effective_policy,
+    upgrade_row,
+    validate_override,
+)
 from shared.contracts.reasons import ReasonCode
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=8)))
@@ -93,11 +102,37 @@ def test_hunan_caps_a_providers_recipients_at_ten() -> None:
     assert check_policy("sibling", Standing(provider_recipients=50), NATIONAL, hunan) is None, "provider's region"
 
 
-def test_tianjin_caps_spouse_parents_and_children_at_four() -> None:
+def test_tianjin_caps_children_siblings_and_grandchildren_together_at_four() -> None:
     tianjin = policy("120100")
-    full = Standing(provider_recipients=4, provider_recipients_by_group={"immediate": 4})
-    assert code(check_policy("child", full, tianjin, NATIONAL)) is ReasonCode.POLICY_LIMIT
-    assert check_policy("sibling", full, tianjin, NATIONAL) is None, "other relatives are not in that group"
+    full = Standing(provider_recipients=4, provider_recipients_by_kinship={"child": 2, "sibling": 1, "grandchild": 1})
+    for kinship in ("child", "sibling", "grandchild", "maternal_grandchild"):
+        refusal = check_policy(kinship, full, tianjin, NATIONAL)
+        assert code(refusal) is ReasonCode.POLICY_LIMIT, kinship
+        assert "子女、兄弟姐妹、孙子女、外孙子女最多可授权4位" in getattr(refusal, "reason", "")
+    for kinship in ("spouse", "parent", "grandparent", "maternal_grandparent"):
+        assert check_policy(kinship, full, tianjin, NATIONAL) is None, f"{kinship} is outside the cap"
+    beside = Standing(provider_recipients=6, provider_recipients_by_kinship={"child": 3, "spouse": 1, "parent": 2})
+    assert check_policy("sibling", beside, tianjin, NATIONAL) is None, "spouse and parents do not count"
+    assert check_policy("child", full, NATIONAL, tianjin) is None, "the provider's region's cap"
+
+
+def test_caps_over_any_sets_of_kinships_apply_each_to_its_own_set() -> None:
+    two_caps = RegionalPolicy.model_validate(
+        {"kinship_caps": [{"kinships": ["spouse", "parent"], "max": 2}, {"kinships": ["parent", "child"], "max": 3}]}
+    )
+    standing = Standing(provider_recipients_by_kinship={"spouse": 1, "parent": 1, "child": 2})
+    assert code(check_policy("spouse", standing, two_caps, NATIONAL)) is ReasonCode.POLICY_LIMIT
+    assert code(check_policy("parent", standing, two_caps, NATIONAL)) is ReasonCode.POLICY_LIMIT, "in both sets"
+    assert code(check_policy("child", standing, two_caps, NATIONAL)) is ReasonCode.POLICY_LIMIT
+    assert check_policy("sibling", standing, two_caps, NATIONAL) is None
+    assert check_policy("child", Standing(provider_recipients_by_kinship={"child": 2}), two_caps, NATIONAL) is None
+
+
+def test_kinship_caps_read_in_the_bureaus_terms() -> None:
+    cap = KinshipCap.model_validate(TIANJIN_CAP)
+    assert cap.bureau_terms() == "子女、兄弟姐妹、孙子女、外孙子女最多可授权4位"
+    assert cap.english() == "at most 4 together among child, sibling, grandchild, maternal_grandchild"
+    assert set(KINSHIPS) == set(KINSHIP_GROUP), "one list of the eight close relatives"
 
 
 def test_shandong_allows_one_provider_per_recipient() -> None:
@@ -139,15 +174,23 @@ def test_a_pooling_region_row_overrides_its_province_which_overrides_the_nation(
 
 
 def test_policy_changes_are_validated() -> None:
-    with pytest.raises(ValueError, match="'immediate' or 'extended'"):
-        validate_override({"max_recipients_per_kinship_group": {"cousins": 2}})
+    with pytest.raises(ValueError, match="Input should be 'spouse'"):
+        validate_override({"kinship_caps": [{"kinships": ["cousin"], "max": 2}]})
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        validate_override({"kinship_caps": [{"kinships": ["child"], "max": 0}]})
+    with pytest.raises(ValueError, match="at least 1 item"):
+        validate_override({"kinship_caps": [{"kinships": [], "max": 2}]})
+    with pytest.raises(ValueError, match="named twice"):
+        validate_override({"kinship_caps": [{"kinships": ["child", "child"], "max": 2}]})
+    with pytest.raises(ValueError, match="Extra inputs are not permitted"):
+        validate_override({"max_recipients_per_kinship_group": {"immediate": 4}})
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         validate_override({"max_active_recipients_per_provider": 0})
     with pytest.raises(ValueError, match="Extra inputs are not permitted"):
         validate_override({"no_such_field": 1})
-    assert parse_assignments(["two_way_allowed=true", 'max_recipients_per_kinship_group={"immediate": 2}']) == {
+    assert parse_assignments(["two_way_allowed=true", 'kinship_caps=[{"kinships": ["child"], "max": 2}]']) == {
         "two_way_allowed": True,
-        "max_recipients_per_kinship_group": {"immediate": 2},
+        "kinship_caps": [{"kinships": ["child"], "max": 2}],
     }
     with pytest.raises(ValueError, match="expected FIELD=VALUE"):
         parse_assignments(["two_way_allowed"])
@@ -174,7 +217,8 @@ def test_a_change_that_keeps_a_person_eligible_for_their_part_ends_nothing() -> 
         ({"max_active_recipients_per_provider": "10"}, "valid integer"),
         ({"two_way_allowed": "yes"}, "valid boolean"),
         ({"bind_request_ttl_seconds": 10**12}, "less than or equal"),
-        ({"max_recipients_per_kinship_group": {"immediate": -3}}, "greater than or equal to 0"),
+        ({"kinship_caps": [{"kinships": ["child"], "max": "4"}]}, "valid integer"),
+        ({"kinship_caps": {"kinships": ["child"], "max": 4}}, "valid list"),
         ({"two_way_allowed": None}, "cannot be null"),
     ],
 )
@@ -183,17 +227,32 @@ def test_policy_values_are_checked_strictly(row: dict[str, object], message: str
         validate_override(row)
 
 
-def test_group_caps_merge_group_by_group_and_null_lifts_a_cap() -> None:
+def test_a_regions_kinship_caps_replace_its_provinces_and_null_lifts_them() -> None:
     rows = {
         **SEED,
-        "120100": {"max_recipients_per_kinship_group": {"extended": 2}},
+        "120100": {"kinship_caps": [{"kinships": ["spouse"], "max": 1}]},
         "430100": {"max_active_recipients_per_provider": None},
-        "120200": {"max_recipients_per_kinship_group": {"immediate": None}},
+        "120200": {"kinship_caps": None},
     }
-    assert effective_policy("120100", rows).max_recipients_per_kinship_group == {"immediate": 4, "extended": 2}
+    assert effective_policy("120100", rows).kinship_caps == [KinshipCap(kinships=["spouse"], max=1)]
+    assert effective_policy("120300", rows).kinship_caps == [KinshipCap.model_validate(TIANJIN_CAP)]
     assert effective_policy("430100", rows).max_active_recipients_per_provider is None, "the region lifts Hunan's cap"
     assert effective_policy("430200", rows).max_active_recipients_per_provider == 10
-    assert effective_policy("120200", rows).max_recipients_per_kinship_group == {}
+    assert effective_policy("120200", rows).kinship_caps == []
+
+
+def test_legacy_group_caps_are_upgraded_and_tianjins_first_seed_becomes_the_bureaus_rule() -> None:
+    legacy_tianjin = {"max_recipients_per_kinship_group": {"immediate": 4}}
+    assert upgrade_row("120000", legacy_tianjin) == {"kinship_caps": [TIANJIN_CAP]}
+    changed = {"max_recipients_per_kinship_group": {"immediate": 3, "extended": None}, "two_way_allowed": True}
+    assert upgrade_row("440300", changed) == {
+        "two_way_allowed": True,
+        "kinship_caps": [{"kinships": ["spouse", "parent", "child"], "max": 3}],
+    }, "an operator's row keeps what it meant"
+    assert upgrade_row("440300", {"two_way_allowed": True}) is None, "nothing to upgrade"
+    assert validate_override(upgrade_row("440300", changed) or {}) is not None
+    copy = {"120000": legacy_tianjin}  # a follower's copy from before the upgrade event: still readable
+    assert effective_policy("120100", copy).kinship_caps == [KinshipCap.model_validate(TIANJIN_CAP)]
 
 
 def test_a_party_insured_in_another_region_ends_the_relationship() -> None:

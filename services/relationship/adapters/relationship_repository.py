@@ -45,8 +45,6 @@ class RelationshipRepository:
         r = await self.conn.fetchrow(
             """SELECT
                  count(*) FILTER (WHERE provider_psn_no = $1) AS provider_recipients,
-                 count(*) FILTER (WHERE provider_psn_no = $1 AND kinship_group = 'immediate') AS immediate,
-                 count(*) FILTER (WHERE provider_psn_no = $1 AND kinship_group = 'extended') AS extended,
                  count(*) FILTER (WHERE recipient_psn_no = $2) AS recipient_providers,
                  bool_or(recipient_psn_no = $1) AS provider_is_recipient,
                  bool_or(provider_psn_no = $2) AS recipient_is_provider,
@@ -60,9 +58,16 @@ class RelationshipRepository:
             exclude,
         )
         assert r is not None
+        by_kinship = await self.conn.fetch(
+            """SELECT kinship, count(*) AS n FROM relationships
+               WHERE provider_psn_no = $1 AND status <> 'ended' AND relationship_id IS DISTINCT FROM $2
+               GROUP BY kinship""",
+            provider,
+            exclude,
+        )
         return Standing(
             provider_recipients=r["provider_recipients"],
-            provider_recipients_by_group={"immediate": r["immediate"], "extended": r["extended"]},
+            provider_recipients_by_kinship={k["kinship"]: k["n"] for k in by_kinship},
             recipient_providers=r["recipient_providers"],
             provider_is_recipient=bool(r["provider_is_recipient"]),
             recipient_is_provider=bool(r["recipient_is_provider"]),

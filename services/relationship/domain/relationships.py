@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from services.relationship.domain.people import Person
-from shared.contracts.policy import KinshipGroup, RegionalPolicy
+from shared.contracts.policy import RegionalPolicy
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import speaks_for
 from shared.identity import normalize_name, redact_text
 
+KinshipGroup = Literal["immediate", "extended"]
 KINSHIP_GROUP: dict[str, KinshipGroup] = {
     "spouse": "immediate",
     "parent": "immediate",
@@ -22,7 +24,9 @@ KINSHIP_GROUP: dict[str, KinshipGroup] = {
     "grandchild": "extended",
     "maternal_grandchild": "extended",
 }
-"""The eight close relatives of the Civil Code, by what the recipient is to the provider."""
+"""The eight close relatives of the Civil Code, by what the recipient is to the provider, with the group the
+events carry as `kinship_group` for analytics: immediate family (spouse, parents, children) or not. Regional
+caps do not use the groups: they name their own sets of kinships (`RegionalPolicy.kinship_caps`)."""
 
 
 class Status(StrEnum):
@@ -56,7 +60,7 @@ class Standing:
     """What is already bound around the two people, counted over active (pending or established) relationships."""
 
     provider_recipients: int = 0
-    provider_recipients_by_group: dict[str, int] = field(default_factory=dict)
+    provider_recipients_by_kinship: dict[str, int] = field(default_factory=dict)
     recipient_providers: int = 0
     provider_is_recipient: bool = False
     recipient_is_provider: bool = False
@@ -111,12 +115,15 @@ def check_policy(
     cap = provider_policy.max_active_recipients_per_provider
     if cap is not None and standing.provider_recipients >= cap:
         return Refusal(ReasonCode.POLICY_LIMIT, f"the provider's region allows at most {cap} recipients")
-    group = KINSHIP_GROUP[kinship]
-    group_cap = provider_policy.max_recipients_per_kinship_group.get(group)
-    if group_cap is not None and standing.provider_recipients_by_group.get(group, 0) >= group_cap:
-        return Refusal(
-            ReasonCode.POLICY_LIMIT, f"the provider's region allows at most {group_cap} {group} relatives as recipients"
-        )
+    for kinship_cap in provider_policy.kinship_caps:
+        if kinship not in kinship_cap.kinships:
+            continue
+        bound = sum(standing.provider_recipients_by_kinship.get(k, 0) for k in kinship_cap.kinships)
+        if bound >= kinship_cap.max:
+            return Refusal(
+                ReasonCode.POLICY_LIMIT,
+                f"the provider's region allows {kinship_cap.english()} ({kinship_cap.bureau_terms()})",
+            )
     if recipient_policy.recipient_single_provider and standing.recipient_providers >= 1:
         return Refusal(ReasonCode.POLICY_LIMIT, "the recipient's region allows only one provider per recipient")
     if not provider_policy.bound_recipient_may_provide and standing.provider_is_recipient:

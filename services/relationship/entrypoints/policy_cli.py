@@ -3,8 +3,9 @@
   python -m services.relationship.entrypoints.policy_cli show [ADMDVS]
   python -m services.relationship.entrypoints.policy_cli set ADMDVS [FIELD=VALUE ...] [--unset FIELD] [--by NAME]
 
-VALUE is JSON (`10`, `true`, `{"immediate": 4}`); for a cap, `null` means "no cap in this region" (it lifts
-the province's); `--unset FIELD` removes the field from the row so the region inherits it again.
+VALUE is JSON (`10`, `true`, `[{"kinships": ["child", "sibling"], "max": 4}]`); for a cap, `null` means "no cap
+in this region" (it lifts the province's); `--unset FIELD` removes the field from the row so the region
+inherits it again.
 Changes are validated (docs/policies.md lists the fields), take effect for the next message, and are
 published as `relationship.policy-changed` events. Connects as the relationship service (MEDAID_* settings).
 """
@@ -58,10 +59,15 @@ async def show(settings: PlatformSettings, admdvs: str | None) -> None:
         return
     effective = effective_policy(admdvs, {k: v[0] for k, v in rows.items()})
     print(f"effective policy for {admdvs} (national {NATIONAL} <- province {admdvs[:2]}0000 <- region {admdvs}):")
-    for field, value in effective.model_dump().items():
+    for field, value in effective.model_dump(mode="json").items():
         source = next(
             (lvl for lvl in (admdvs, admdvs[:2] + "0000", NATIONAL) if field in rows.get(lvl, ({},))[0]), "default"
         )
+        if field == "kinship_caps":
+            print(f"  {field:38} {len(effective.kinship_caps) or 'none':>20}   ({source})")
+            for cap in effective.kinship_caps:  # as the bureau states it, then in the policy's words
+                print(f"    {cap.bureau_terms()}  ({cap.english()})")
+            continue
         print(f"  {field:38} {json.dumps(value):>20}   ({source})")
 
 

@@ -5,9 +5,12 @@ PY := .venv/bin/python
 export MEDAID_STATE_DIR ?= $(CURDIR)/.run
 # One business clock for the local stack (ADR 0011): real time plus the offset in $(MEDAID_STATE_DIR)/clock-offset,
 # which the first `make up` writes (0, or MEDAID_CLOCK_OFFSET_SECONDS if set) and only `make clock` moves, forward.
-# Read again for every target, so the simulator and the CLIs run on the services' clock.
-export MEDAID_CLOCK_OFFSET_SECONDS ?= $(shell cat "$(MEDAID_STATE_DIR)/clock-offset" 2>/dev/null || echo 0)
+# Once the file exists it wins over the environment; it is read again for every target, so the simulator and
+# the CLIs run on the services' clock.
+CLOCK_OFFSET_FROM_ENV := $(MEDAID_CLOCK_OFFSET_SECONDS)
+export MEDAID_CLOCK_OFFSET_SECONDS = $(or $(shell cat "$(MEDAID_STATE_DIR)/clock-offset" 2>/dev/null),$(CLOCK_OFFSET_FROM_ENV),0)
 # The instants at which `make test-any-day` runs the time-sensitive tests again (the platform's business time).
+# The month-end test (first) closes the month of each: December 2026, April 2027, February 2028.
 ANY_DAY ?= 2026-12-31T23:59:30+08:00 2027-04-30T23:59:30+08:00 2028-02-29T05:59:30+08:00
 
 .PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing clean books reconcile settlements clearing clock transfers policy up-daytime
@@ -35,8 +38,8 @@ down: ## stop everything `make up` started
 run: up ## up + the province simulator driving traffic (a day, the night, the month's close), then a summary
 	$(PY) -m tools.simulator --daytime --night --month-end
 
-simulate: setup ## the province simulator alone, against a running platform
-	$(PY) -m tools.simulator
+simulate: setup ## the province simulator alone, against a running platform (at night, it moves the stack's clock on to 10:00)
+	$(PY) -m tools.simulator --daytime
 
 test: setup ## every tier: unit, contract, integration and end-to-end on a real Kafka and PostgreSQL
 	$(PY) -m pytest -q
@@ -44,8 +47,8 @@ test: setup ## every tier: unit, contract, integration and end-to-end on a real 
 test-any-day: setup ## the time-sensitive tests again at each ANY_DAY instant, and the fast tiers on a faked machine date
 	@for at in $(ANY_DAY); do \
 	  echo "== business time $$at: transfers, the 06:00 return, quiet hours, paying, the month close, the simulator"; \
-	  MEDAID_TEST_CLOCK_AT=$$at $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_transfers.py \
-	    tests/e2e/test_payments.py tests/e2e/test_clearing.py \
+	  MEDAID_TEST_CLOCK_AT=$$at $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_clearing.py \
+	    tests/e2e/test_transfers.py tests/e2e/test_payments.py \
 	    tests/e2e/test_platform.py::test_the_province_simulator_gets_every_answer_it_expects || exit 1; \
 	done
 	@command -v faketime >/dev/null || { echo "faketime is missing: apt-get install -y faketime" >&2; exit 1; }
@@ -91,7 +94,7 @@ wipe: down ## stop and delete all local data (Kafka log, PostgreSQL cluster)
 clean: ## remove caches and the virtualenv
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
 
-up-daytime: up
+up-daytime: up ## up, then outside 06:00-21:00 business time the stack's clock moves on to 10:00
 	$(PY) -m tools.clock daytime
 
 bench: up-daytime ## ingress benchmark through the wallet service (see BENCHMARKS.md); outside 06:00-21:00 business time the stack's clock first moves on to 10:00

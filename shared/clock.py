@@ -31,9 +31,16 @@ class BusinessClock:
     def __init__(self, offset_seconds: float = 0.0) -> None:
         self.offset_seconds = float(offset_seconds)
         self._offset = timedelta(seconds=self.offset_seconds)
+        self._last: datetime | None = None
 
     def now(self) -> datetime:
-        return (real_now() + self._offset).astimezone(BUSINESS_TZ)
+        """Never earlier than what this clock said before: a machine clock stepped back (an NTP correction)
+        holds business time still until it has caught up."""
+        now = (real_now() + self._offset).astimezone(BUSINESS_TZ)
+        if self._last is not None and now < self._last:
+            return self._last
+        self._last = now
+        return now
 
     def today(self) -> str:
         return self.now().strftime("%Y%m%d")
@@ -41,4 +48,5 @@ class BusinessClock:
     def describe(self) -> str:
         if self.offset_seconds == 0:
             return "real time (offset 0 s)"
-        return f"real time {self.offset_seconds:+.0f} s ({timedelta(seconds=round(self.offset_seconds))})"
+        sign = "+" if self.offset_seconds > 0 else "-"
+        return f"real time {self.offset_seconds:+.0f} s ({sign}{timedelta(seconds=round(abs(self.offset_seconds)))})"

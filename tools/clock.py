@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from shared.clock import BusinessClock, offset_for
+from shared.clock import BUSINESS_TZ, BusinessClock, offset_for
 from shared.db.business_clock import recorded_clock
 from shared.db.pool import connect
 from shared.settings import SERVICES, PlatformSettings
@@ -47,11 +49,24 @@ def stack_offset(env: Mapping[str, str]) -> float:
 
 
 def set_stack_offset(env: Mapping[str, str], offset: float) -> dict[str, str]:
-    """Write a new stack's clock (nothing running yet); returns the environment to start services with."""
+    """Write the stack's clock (while nothing runs); returns the environment to start services with. The file
+    is replaced whole, so a reader never sees half of it."""
     folder = state_dir(env)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / CLOCK_FILE).write_text(f"{offset!r}\n")
+    partial = folder / f".{CLOCK_FILE}.{os.getpid()}"
+    partial.write_text(f"{offset!r}\n")
+    os.replace(partial, folder / CLOCK_FILE)
     return {**env, "MEDAID_CLOCK_OFFSET_SECONDS": repr(offset)}
+
+
+@contextlib.contextmanager
+def _moving(env: Mapping[str, str]) -> Iterator[None]:
+    """One mover at a time per stack (`make clock` beside `make run`): the later one waits."""
+    folder = state_dir(env)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "clock.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _services(action: str, names: list[str], env: Mapping[str, str]) -> str:
@@ -78,19 +93,24 @@ def next_daytime(now: datetime) -> datetime | None:
 
 def move_to(to: datetime, env: Mapping[str, str]) -> dict[str, str]:
     """Move the whole local platform's business time forward to `to`: stop what runs, write the new offset,
-    start it again. Returns the environment with the new offset (for the caller's own clock)."""
-    now = BusinessClock(stack_offset(env)).now()
-    if to < now:
-        raise ValueError(
-            f"business time only moves forward: {to.isoformat()} is before {now.isoformat()} "
-            "(make wipe starts a stack over on real time)"
-        )
-    running = running_services(env)
-    if running:
-        _services("stop", running, env)
-    moved = set_stack_offset(env, offset_for(to))
-    if running:
-        _services("start", running, moved)
+    start it again. Returns the environment with the new offset (for the caller's own clock). Stopping takes
+    time: a `to` the clock has passed meanwhile becomes the time it stopped at, never earlier."""
+    if to.tzinfo is None:
+        raise ValueError(f"{to.isoformat()} needs its UTC offset, e.g. +08:00")
+    with _moving(env):
+        current = {**env, "MEDAID_CLOCK_OFFSET_SECONDS": repr(stack_offset(env))}
+        now = BusinessClock(stack_offset(env)).now()
+        if to < now:
+            raise ValueError(
+                f"business time only moves forward: {to.isoformat()} is before {now.isoformat()} "
+                "(make wipe starts a stack over on real time)"
+            )
+        running = running_services(current)
+        if running:
+            _services("stop", running, current)
+        moved = set_stack_offset(env, offset_for(max(to, BusinessClock(stack_offset(env)).now())))
+        if running:
+            _services("start", running, moved)
     return moved
 
 
@@ -116,8 +136,9 @@ async def show(settings: PlatformSettings, env: Mapping[str, str]) -> int:
         same = abs(row["offset_seconds"] - offset) < 0.001
         problems += not same
         print(
-            f"  {service:<13} offset {row['offset_seconds']:+.3f} s  started {row['started_at']:%Y-%m-%d %H:%M:%S}"
-            f" (real)  reached {row['reached'].astimezone(clock.now().tzinfo):%Y-%m-%d %H:%M:%S} (business)"
+            f"  {service:<13} offset {row['offset_seconds']:+.3f} s"
+            f"  started {row['started_at'].astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M:%S} (real)"
+            f"  reached {row['reached'].astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M:%S} (business)"
             f"  {'ok' if same else 'ANOTHER CLOCK THAN THE STACK'}"
         )
     return 1 if problems else 0

@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -147,7 +147,9 @@ class Simulator:
         night: bool = False,
         month_end: bool = False,
         daytime: bool = False,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        self.env = dict(os.environ if env is None else env)  # the local stack's: MEDAID_STATE_DIR, ports
         self.night = night
         self.month_end = month_end
         self.daytime = daytime
@@ -200,9 +202,8 @@ class Simulator:
     async def move_the_clock(self, to: datetime) -> None:
         """Local stack only: the whole platform's business time moves forward to `to` (every service restarted
         on the new offset at once), and the provinces' with it."""
-        env = await asyncio.to_thread(stack_clock.move_to, to, dict(os.environ))
-        offset = float(env["MEDAID_CLOCK_OFFSET_SECONDS"])
-        os.environ["MEDAID_CLOCK_OFFSET_SECONDS"] = env["MEDAID_CLOCK_OFFSET_SECONDS"]
+        self.env = await asyncio.to_thread(stack_clock.move_to, to, self.env)
+        offset = float(self.env["MEDAID_CLOCK_OFFSET_SECONDS"])
         self.settings = self.settings.model_copy(update={"clock_offset_seconds": offset})
 
     # -- message factory ------------------------------------------------------------------

@@ -12,7 +12,6 @@ PY="${MEDAID_PYTHON:-$REPO_DIR/.venv/bin/python}"
 print_env() {
   echo "export MEDAID_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
   echo "export MEDAID_PG_HOST=127.0.0.1 MEDAID_PG_PORT=$PG_PORT MEDAID_PG_DATABASE=${MEDAID_PG_DATABASE:-medaid}"
-  echo "export MEDAID_CLOCK_OFFSET_SECONDS=$(cat "$MEDAID_STATE_DIR/clock-offset" 2>/dev/null || echo 0)"
 }
 
 case "${1:-}" in

@@ -12,7 +12,11 @@ export MEDAID_LOG_FORMAT="${MEDAID_LOG_FORMAT:-json}"
 CLOCK_FILE="$MEDAID_STATE_DIR/clock-offset"
 
 platform_clock() {  # one business clock for this stack: the offset in $CLOCK_FILE, written once (ADR 0011)
-  [[ -f "$CLOCK_FILE" ]] || echo "${MEDAID_CLOCK_OFFSET_SECONDS:-0}" > "$CLOCK_FILE"
+  [[ -z "${MEDAID_CLOCK_START:-}" ]] || die "MEDAID_CLOCK_START is gone: the business clock is real time plus MEDAID_CLOCK_OFFSET_SECONDS (make clock moves it)"
+  if [[ ! -f "$CLOCK_FILE" ]]; then
+    [[ "${MEDAID_CLOCK_OFFSET_SECONDS:-0}" =~ ^[+-]?[0-9]+([.][0-9]+)?$ ]] || die "MEDAID_CLOCK_OFFSET_SECONDS=$MEDAID_CLOCK_OFFSET_SECONDS is not a number of seconds"
+    echo "${MEDAID_CLOCK_OFFSET_SECONDS:-0}" > "$CLOCK_FILE.$$" && mv "$CLOCK_FILE.$$" "$CLOCK_FILE"
+  fi
   local offset; offset="$(cat "$CLOCK_FILE")"
   if [[ -n "${MEDAID_CLOCK_OFFSET_SECONDS:-}" ]] &&
     ! awk -v a="$offset" -v b="$MEDAID_CLOCK_OFFSET_SECONDS" 'BEGIN { exit !(a + 0 == b + 0) }'; then
@@ -23,11 +27,14 @@ platform_clock() {  # one business clock for this stack: the offset in $CLOCK_FI
 
 start() {
   local s started=()
+  local -A from=()
   platform_clock
   for s in "${SERVICES[@]}"; do
     local pidfile="$MEDAID_STATE_DIR/pids/$s.pid" logfile="$MEDAID_STATE_DIR/logs/$s.log"
     if pid_alive "$pidfile"; then log "$s already running (pid $(cat "$pidfile"))"; continue; fi
     # exec: the pid written is the service's own, and no shell lingers holding the caller's output
+    # only this start's lines count: the log keeps the earlier ones, with their own service_started
+    from[$s]=$(($(wc -l < "$logfile" 2>/dev/null || echo 0) + 1))
     (cd "$REPO_DIR" && exec "$PY" -m "services.$s" >> "$logfile" 2>&1 < /dev/null) &
     echo $! > "$pidfile"
     started+=("$s")
@@ -35,11 +42,17 @@ start() {
   for s in "${started[@]}"; do
     local logfile="$MEDAID_STATE_DIR/logs/$s.log" pidfile="$MEDAID_STATE_DIR/pids/$s.pid" ok=""
     for _ in $(seq 1 120); do
-      if grep -q '"service_started"\|service_started' <(tail -n 50 "$logfile"); then ok=1; break; fi
+      if tail -n "+${from[$s]}" "$logfile" | grep -q service_started; then ok=1; break; fi
       pid_alive "$pidfile" || break
       sleep 0.25
     done
-    [[ -n "$ok" ]] || { tail -20 "$logfile" >&2; die "$s did not start: see $logfile"; }
+    if [[ -z "$ok" ]]; then
+      tail -n "+${from[$s]}" "$logfile" | tail -20 >&2
+      if tail -n "+${from[$s]}" "$logfile" | grep -q business_clock_behind; then
+        die "$s refused to start: its business clock would move backwards (see $logfile). The stack's offset is in $CLOCK_FILE; make clock shows what each service reached"
+      fi
+      die "$s did not start: see $logfile"
+    fi
     log "$s started (pid $(cat "$pidfile"), business clock real time ${MEDAID_CLOCK_OFFSET_SECONDS} s, log $logfile)"
   done
 }

@@ -12,6 +12,8 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from shared.clock import BusinessClock, real_now
 from shared.db.pool import Conn
 
@@ -53,5 +55,16 @@ async def mark_reached(conn: Conn, clock: BusinessClock) -> None:
 
 
 async def recorded_clock(conn: Conn) -> dict[str, Any] | None:
-    row = await conn.fetchrow("SELECT offset_seconds, started_at, reached FROM business_clock")
+    """The service's record, or None when it has never started on a version that keeps one."""
+    try:
+        row = await conn.fetchrow("SELECT offset_seconds, started_at, reached FROM business_clock")
+    except asyncpg.UndefinedTableError:
+        return None
     return dict(row) if row is not None else None
+
+
+async def clock_of_service(conn: Conn, fallback_offset: float) -> BusinessClock:
+    """For an operator's command that acts as a service (a close, a policy change, ages of sagas): the clock
+    the service runs with, as it recorded it; `fallback_offset` (the settings) only if it never started."""
+    recorded = await recorded_clock(conn)
+    return BusinessClock(recorded["offset_seconds"] if recorded is not None else fallback_offset)

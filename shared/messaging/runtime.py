@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,7 +209,14 @@ def _topic_of(type_name: str) -> str:
     return INGRESS[type_name].topic
 
 
+CLOCK_BEHIND_EXIT = 3
+"""Exit status of a service that refused to start on a business clock behind the time it reached."""
+
+
 def serve(create_app: Any) -> None:
     """Entry point of `python -m services.<name>`."""
     app: FastStream = create_app()
-    asyncio.run(app.run())
+    try:
+        asyncio.run(app.run())
+    except ClockBehindError:
+        sys.exit(CLOCK_BEHIND_EXIT)  # logged as business_clock_behind; services.sh tells the operator

@@ -53,6 +53,12 @@ class Platform:
             update={"clock_offset_seconds": float(self.env["MEDAID_CLOCK_OFFSET_SECONDS"])}
         )
 
+    def follow_the_stack(self) -> None:
+        """After something else moved the stack's clock (the simulator): take its offset."""
+        offset = stack_clock.stack_offset(self.env)
+        self.env = {**self.env, "MEDAID_CLOCK_OFFSET_SECONDS": repr(offset)}
+        self.settings = self.settings.model_copy(update={"clock_offset_seconds": offset})
+
     def daytime(self) -> None:
         """Transfers need business daytime: outside 06:00-21:00, move on to the next 10:00."""
         morning = stack_clock.next_daytime(self.now())
@@ -100,13 +106,19 @@ async def platform(infra: Infra, topics: None) -> AsyncIterator[Platform]:
 
 
 @pytest.fixture
-async def desk(platform: Platform) -> AsyncIterator[tuple[Wallets, Payments]]:
-    """A province desk for paying tests: wallets and payments over one publisher and one watcher, in business
-    daytime (paying needs quota, and transfers are refused in the quiet hours)."""
-    platform.daytime()
+async def any_hour_desk(platform: Platform) -> AsyncIterator[tuple[Wallets, Payments]]:
+    """A province desk for paying tests: wallets and payments over one publisher and one watcher, at whatever
+    business time the platform stands."""
     async with (
         Watcher(platform.settings.kafka_bootstrap, ALL_OUTPUT) as w,
         Publisher(platform.settings.kafka_bootstrap) as pub,
     ):
         provinces = Provinces(pub, w, platform.now)
         yield Wallets(provinces, platform.settings.dsn("wallet")), Payments(provinces)
+
+
+@pytest.fixture
+async def desk(platform: Platform, any_hour_desk: tuple[Wallets, Payments]) -> tuple[Wallets, Payments]:
+    """The desk in business daytime: paying needs quota, and transfers are refused in the quiet hours."""
+    platform.daytime()
+    return any_hour_desk

@@ -3,7 +3,7 @@ or the next, closing a month, statements to the provinces, answers, reconciliati
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +61,46 @@ def statement_for(region: str, period: str) -> Any:
 
 async def ask_clearing(payments: Payments, type_: str, body: dict[str, Any], sender: str) -> dict[str, Any]:
     return await payments.p.ask("ingress.clearing.v1", type_, body, sender, body.get("period") or sender)
+
+
+async def test_the_last_seconds_of_a_month_count_in_it_and_it_closes_just_after_midnight(
+    platform: Platform, any_hour_desk: tuple[Wallets, Payments]
+) -> None:
+    """Whatever day it is: on to 23:59:50 on the last day of the month (the month of 31 December or of a
+    29 February under `make test-any-day`); pay from a bound provider's account (no transfer: any hour will
+    do); midnight passes; the cancellation nets in the month it cancels; the month closes at once."""
+    wallets, payments = any_hour_desk
+    c, d = "230100", "630100"  # Harbin and Xining: no other test pays there
+    provider, recipient, _ = await wallets.family(c, d, credit="1000.00")
+    hospital = await payments.institution(d)
+    month = month_of(platform.now())
+    last_evening = first_day(next_month(month), hour=0, minute=0) - timedelta(seconds=10)
+    if platform.now() >= last_evening - timedelta(seconds=1):  # already in the month's last seconds: the next end
+        month = next_month(month)
+        last_evening = first_day(next_month(month), hour=0, minute=0) - timedelta(seconds=10)
+    platform.advance_to(last_evening)  # then 10 s to settle twice before midnight
+    kept = await payments.settle(recipient, hospital, "300.00", "200.00", flag="2", provider=provider)
+    undone = await payments.settle(recipient, hospital, "100.00", "60.00", flag="2", provider=provider)
+    assert (kept["status"], undone["status"]) == ("completed", "completed"), (kept, undone)
+    assert month_of(platform.now()) == month, "both settled before midnight"
+    platform.advance_to(first_day(next_month(month), hour=0, minute=0))  # midnight, for every service at once
+    after_midnight = await payments.settle(recipient, hospital, "50.00", "30.00", flag="2", provider=provider)
+    assert after_midnight["status"] == "completed", after_midnight
+    assert (await payments.cancel(undone, recipient, d))["status"] == "completed"
+    assert {(i["direction"], i["period"]) for i in await settled_items(platform, undone["setl_id"], 2)} == {
+        ("forward", month),
+        ("reverse", month),
+    }, "a cancellation after midnight nets in the month it cancels"
+    [next_one] = await settled_items(platform, after_midnight["setl_id"], 1)
+    assert next_one["period"] == next_month(month)
+    closed = await ask_clearing(payments, "clearing.close-requested", {"period": month}, c)
+    assert closed["status"] == "completed", closed
+    [statement] = await payments.p.w.wait_for(statement_for(c, month))
+    assert [x for x in statement.value["body"]["counterparts"] if x["admdvs"] == d] == [
+        {"admdvs": d, "owes": "100.00", "owed": "0.00", "net": "-100.00"}
+    ], "what was kept before midnight, and only that"
+    books = await platform_books(platform.settings)
+    assert books.balanced, books.lines()
 
 
 async def test_a_month_closes_into_statements_and_never_changes(
@@ -156,9 +196,11 @@ async def test_a_schedule_closes_last_month_once_it_has_been_over_for_some_days(
     _, payments = desk
     conn = await asyncpg.connect(platform.settings.dsn("clearing"))
     try:
-        closed = max(await ClearingRepository(conn).closed_months())  # by the test before
+        closed_months = await ClearingRepository(conn).closed_months()
     finally:
         await conn.close()
+    assert closed_months, "this test goes on from the month the test before closed: run the module"
+    closed = max(closed_months)
     following = next_month(closed)
     platform.advance_to(first_day(next_month(following), day=3, hour=9, minute=0))
     platform.services("stop", "clearing")

@@ -5,7 +5,7 @@
                               service's relay publishes the statements)
   statement YYYYMM ADMDVS     one region's statement with its lines by counterpart
   books                       the clearing service's books check
-Connects as the clearing service (MEDAID_* settings; the business clock from MEDAID_CLOCK_OFFSET_SECONDS).
+Connects as the clearing service (MEDAID_* settings; on the clearing service's business clock as it recorded it).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import sys
 from services.clearing import handlers
 from services.clearing.adapters.books import check_books
 from services.clearing.adapters.clearing_repository import ClearingRepository
-from shared.clock import BusinessClock
 from shared.db.books import print_books
+from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
 from shared.messaging.outbox import Outbox
 from shared.settings import PlatformSettings
@@ -51,9 +51,9 @@ async def months(settings: PlatformSettings) -> int:
 
 
 async def close(settings: PlatformSettings, period: str) -> int:
-    clock = BusinessClock(settings.clock_offset_seconds)
     conn = await connect(settings.dsn("clearing"))
     try:
+        clock = await clock_of_service(conn, settings.clock_offset_seconds)
         async with conn.transaction():
             decision = await handlers.close_month(period, "operator", ClearingRepository(conn), clock)
             await Outbox("clearing", "clearing", clock).enqueue(conn, decision.messages)

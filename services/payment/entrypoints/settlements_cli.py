@@ -15,6 +15,7 @@ from datetime import datetime
 
 from services.payment.adapters.books import check_books
 from shared.db.books import print_books
+from shared.db.business_clock import clock_of_service
 from shared.db.pool import Conn, connect
 from shared.settings import PlatformSettings
 
@@ -39,6 +40,7 @@ async def waiting_settlements(conn: Conn, now: datetime) -> list[tuple[str, str,
 async def list_settlements(settings: PlatformSettings, state: str | None, older_than: float | None, limit: int) -> None:
     conn = await connect(settings.dsn("payment"))
     try:
+        now = (await clock_of_service(conn, settings.clock_offset_seconds)).now()  # ages in business time
         counts = await conn.fetch(
             """SELECT purpose, state, count(*) AS n, sum(psn_part_amt) AS amount
                FROM settlements GROUP BY 1, 2 ORDER BY 1, 2"""
@@ -47,11 +49,12 @@ async def list_settlements(settings: PlatformSettings, state: str | None, older_
             """SELECT setl_id, purpose, state, psn_no, fixmedins_code, psn_part_amt, acct_pay, acct_mulaid_pay,
                       wallet_pay, psn_cash_pay, refusal_code, requested_at FROM settlements
                WHERE ($1::text IS NULL OR state = $1)
-                 AND ($2::float8 IS NULL OR requested_at <= now() - make_interval(mins => $2::float8))
+                 AND ($2::float8 IS NULL OR requested_at <= $4::timestamptz - make_interval(mins => $2::float8))
                ORDER BY requested_at DESC LIMIT $3""",
             state,
             older_than,
             limit,
+            now,
         )
     finally:
         await conn.close()

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 
 from services.relationship.domain import commands
 from services.relationship.handlers import set_policy
-from shared.clock import BusinessClock
 from shared.contracts.policy import NATIONAL, RegionalPolicy, effective_policy
+from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
 from shared.messaging.outbox import Outbox
 from shared.settings import PlatformSettings
@@ -72,9 +72,9 @@ async def show(settings: PlatformSettings, admdvs: str | None) -> None:
 
 
 async def change(settings: PlatformSettings, cmd: commands.SetPolicy) -> dict[str, Any]:
-    clock = BusinessClock(settings.clock_offset_seconds)
     conn = await connect(settings.dsn("relationship"))
     try:
+        clock = await clock_of_service(conn, settings.clock_offset_seconds)
         async with conn.transaction():
             return await set_policy(cmd, conn, Outbox("relationship", "relationship", clock), clock)
     finally:

@@ -14,6 +14,7 @@ import sys
 
 from services.wallet.adapters.books import check_books
 from shared.db.books import print_books
+from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
 from shared.settings import PlatformSettings
 
@@ -21,16 +22,18 @@ from shared.settings import PlatformSettings
 async def list_transfers(settings: PlatformSettings, state: str | None, older_than: float | None, limit: int) -> None:
     conn = await connect(settings.dsn("wallet"))
     try:
+        now = (await clock_of_service(conn, settings.clock_offset_seconds)).now()  # ages in business time
         rows = await conn.fetch(
             """SELECT transfer_id, state, return_reason, from_psn_no, to_psn_no, amount, requested_at, deadline,
-                      now() - requested_at AS age
+                      $4::timestamptz - requested_at AS age
                FROM transfer_sagas
                WHERE ($1::text IS NULL OR state = $1)
-                 AND ($2::float8 IS NULL OR requested_at <= now() - make_interval(mins => $2::float8))
+                 AND ($2::float8 IS NULL OR requested_at <= $4::timestamptz - make_interval(mins => $2::float8))
                ORDER BY requested_at DESC LIMIT $3""",
             state,
             older_than,
             limit,
+            now,
         )
         counts = await conn.fetch("SELECT state, count(*) AS n, sum(amount) AS amount FROM transfer_sagas GROUP BY 1")
     finally:

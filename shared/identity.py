@@ -2,8 +2,11 @@
 
 Inside the platform a certificate number is a keyed hash (HMAC-SHA256 with a platform secret,
 so a table dump cannot be reversed by hashing all 10^18 candidates), and in anything a person
-reads it is masked. `redact_text` is the last line of defence for free text (log lines, DLQ
-records of unparseable input): it masks anything shaped like a PRC resident ID number.
+reads it is masked. `redact` masks a JSON value by field (certificate numbers of any type, names,
+phone numbers) and by shape; `redact_text` is the last line of defence for free text (log lines, DLQ
+records of unparseable input): it masks anything shaped like a PRC resident ID number, a mobile
+number, a passport or a Hong Kong/Macao permit. A Taiwan permit (8 digits) has no shape of its own in
+free text (dates have it too): it is masked where a field names it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from typing import Any
 
 # 18-digit resident ID (last char may be X) and the old 15-digit form, standing alone.
 _CERTNO_RE = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+# A mainland mobile number, a passport (E/G/D/P/S + 8 digits, or two letters + 7), a Hong Kong or Macao
+# permit (H/M + 8 or 10 digits), standing alone.
+_OTHER_IDS_RE = re.compile(
+    r"(?<![0-9A-Za-z])(?:1[3-9]\d{9}|[EGDPS]\d{8}|[A-Z]{2}\d{7}|[HM]\d{8}(?:\d{2})?)(?![0-9A-Za-z])"
+)
 CERTNO_FIELDS = frozenset({"certno", "to_certno", "recipient_certno"})
+NAME_FIELDS = frozenset({"psn_name", "recipient_name", "to_name", "name"})
+PHONE_FIELDS = frozenset({"phone", "mob", "tel"})
 
 
 def certno_hash(certno: str, key: bytes) -> str:
@@ -52,21 +62,60 @@ def _mask_match(m: re.Match[str]) -> str:
     return mask_certno(m.group(0))
 
 
+def mask_name(name: str) -> str:
+    """'王秀英' -> '王**': the surname, for support; the rest hidden."""
+    n = name.strip()
+    return n[:1] + "*" * max(len(n) - 1, 1) if n else n
+
+
+def mask_other_id(value: str) -> str:
+    """'13812345678' -> '138****5678', 'E12345678' -> 'E1****678'."""
+    keep = 3 if len(value) > 8 else 2
+    return value[:keep] + "*" * (len(value) - keep - 3) + value[-3:] if len(value) > 7 else "*" * len(value)
+
+
 def redact_text(text: str) -> str:
-    return _CERTNO_RE.sub(_mask_match, text)
+    masked = _CERTNO_RE.sub(_mask_match, text)
+    return _OTHER_IDS_RE.sub(lambda m: mask_other_id(m.group(0)), masked)
+
+
+def _redact_field(key: str, value: Any) -> Any:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return None
+    if key in CERTNO_FIELDS:  # any certificate type: resident ID, 90/99, passports, permits
+        return mask_certno(str(value))
+    if key in NAME_FIELDS:
+        return mask_name(str(value))
+    if key in PHONE_FIELDS:
+        return mask_other_id(str(value))
+    return None
 
 
 def redact(value: Any) -> Any:
-    """Deep copy of a JSON-like value with every certificate number masked, whatever its JSON type."""
-    if isinstance(value, dict):
-        return {
-            k: (mask_certno(str(v)) if k in CERTNO_FIELDS and isinstance(v, (str, int, float)) else redact(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, int) and not isinstance(value, bool) and _CERTNO_RE.fullmatch(str(value)):
-        return mask_certno(str(value))
-    return value
+    """Deep copy of a JSON-like value with every certificate number, name and phone number masked, whatever
+    its JSON type. Iterative, so no nesting can exhaust the stack."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]  # (item, container to put its copy in, where)
+    while stack:
+        item, into, at = stack.pop()
+        if isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            into[at] = copy
+            for k, v in item.items():
+                masked = _redact_field(k, v) if isinstance(k, str) else None
+                if masked is not None:
+                    copy[k] = masked
+                else:
+                    copy[k] = None
+                    stack.append((v, copy, k))
+        elif isinstance(item, list):
+            items: list[Any] = [None] * len(item)
+            into[at] = items
+            stack.extend((v, items, i) for i, v in enumerate(item))
+        elif isinstance(item, str):
+            into[at] = redact_text(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and _CERTNO_RE.fullmatch(str(item)):
+            into[at] = mask_certno(str(item))
+        else:
+            into[at] = item
+    return root[0]

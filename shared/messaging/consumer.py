@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import re
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
@@ -39,6 +38,7 @@ from shared.contracts.topics import dlq_topic, province_of, province_topic
 from shared.db.pool import Conn
 from shared.identity import redact, redact_text
 from shared.logging import get_logger
+from shared.messaging.hostile import clean_text, parse
 from shared.messaging.outbox import Outbox, Outgoing
 
 log = get_logger(__name__)
@@ -199,11 +199,17 @@ class IngressConsumer:
     # -- classification (pure) ----------------------------------------------------------
 
     def _classify(self, record: ConsumerRecord) -> _Parsed | _Invalid | None:
-        """None = another service answers this record."""
+        """None = another service answers this record. Total: whatever the bytes, it returns."""
         try:
-            data = json.loads(record.value or b"")
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _Invalid(f"value is not JSON: {exc}") if self.is_primary else None
+            return self._classify_content(record)
+        except Exception as exc:  # noqa: BLE001 - content must never escape classification (issue 10)
+            reason = clean_text(f"unreadable: {type(exc).__name__}: {exc}", 300)
+            return _Invalid(reason) if self.is_primary else None
+
+    def _classify_content(self, record: ConsumerRecord) -> _Parsed | _Invalid | None:
+        data, problem = parse(record.value or b"")
+        if data is None:
+            return _Invalid(f"value is {problem}") if self.is_primary else None
         if not isinstance(data, dict):
             return _Invalid("value is not a JSON object") if self.is_primary else None
         sender = data.get("sender") if isinstance(data.get("sender"), str) else None
@@ -238,6 +244,8 @@ class IngressConsumer:
             )
         if spec.owner != self.service:
             return None
+        if problem is not None:  # unfit to process or store, but its sender can be answered
+            return _Invalid(f"value is {problem}", sender, msgid, type_name)
         try:
             raw = RawEnvelope.model_validate(data)
             province_of(raw.sender)
@@ -429,21 +437,23 @@ class IngressConsumer:
         type_name: str | None,
         attempts: int,
         error: str | None = None,
+        minimal: bool = False,
     ) -> Outgoing:
+        """The record's dead letter. Total over the record's content; `minimal` keeps nothing of it but its
+        size and hash (the last resort, when even a full record could not be written)."""
         raw = record.value or b""
         payload: Any
-        if len(raw) > DLQ_PAYLOAD_LIMIT:
+        if len(raw) > DLQ_PAYLOAD_LIMIT or minimal:
             payload = {
                 "truncated": True,
                 "size": len(raw),
                 "sha256": hashlib.sha256(raw).hexdigest(),
-                "head": redact_text(raw[:1024].decode("utf-8", errors="replace")),
+                "head": None if minimal else clean_text(raw[:1024].decode("utf-8", errors="replace"), 1024),
             }
         else:
-            try:
-                payload = redact(json.loads(raw))
-            except (ValueError, UnicodeDecodeError):
-                payload = redact_text(raw.decode("utf-8", errors="replace"))
+            data, problem = parse(raw)
+            # as JSON when it is fit to publish again; else as text (lone surrogates, NULs, depth made safe)
+            payload = redact(data) if problem is None else clean_text(raw.decode("utf-8", errors="replace"), 10**6)
         key = _safe_key(record.key)
         body = {
             "source": {
@@ -455,8 +465,8 @@ class IngressConsumer:
             },
             "consumer": self.consumer,
             "reason_code": code.value,
-            "reason": redact_text(reason),
-            "error": redact_text(error[:4000]) if error else None,
+            "reason": clean_text(reason),
+            "error": clean_text(error) if error and not minimal else None,
             "attempts": attempts,
             "sender": sender,
             "msgid": msgid,
@@ -485,7 +495,7 @@ class IngressConsumer:
         if await self._answer_repeat(conn, invalid.sender, invalid.msgid):
             await self.outbox.enqueue(conn, [dlq])
             return Outcome.DEAD_LETTERED
-        decision = Decision.rejected(invalid.code, redact_text(invalid.reason))
+        decision = Decision.rejected(invalid.code, clean_text(invalid.reason))
         await self._record_result(
             conn,
             record,
@@ -536,6 +546,7 @@ class IngressConsumer:
                                     None,
                                     attempts,
                                     error,
+                                    minimal=own_failures >= 3,  # then nothing of the record but its hash
                                 )
                             ],
                         )
@@ -613,7 +624,7 @@ def _safe_key(key: bytes | None) -> str | None:
     """A record key fit to store and echo: decoded, ID numbers masked, bounded."""
     if not key or len(key) > 200:
         return None
-    return redact_text(key.decode("utf-8", errors="replace"))
+    return clean_text(key.decode("utf-8", errors="replace"), 200)
 
 
 def _describe(exc: Exception) -> str:
@@ -622,8 +633,8 @@ def _describe(exc: Exception) -> str:
         for err in exc.errors(include_url=False, include_input=False):
             loc = ".".join(str(p) for p in err["loc"])
             parts.append(f"{loc}: {err['msg']}")
-        return redact_text("; ".join(parts))
-    return redact_text(str(exc))
+        return clean_text("; ".join(parts), 2000)
+    return clean_text(str(exc), 2000)
 
 
 EventHandler = tuple[type[BaseModel], Callable[[MessageContext, Envelope[Any]], Awaitable[list[Outgoing]]]]
@@ -674,16 +685,19 @@ class EventConsumer(IngressConsumer):
 
     def _classify(self, record: ConsumerRecord) -> _Parsed | _Invalid | None:
         try:
-            raw = RawEnvelope.model_validate_json(record.value or b"")
-        except ValidationError as exc:
+            data, problem = parse(record.value or b"")
+            if problem is not None:
+                return _Invalid(f"value is {problem}")
+            raw = RawEnvelope.model_validate(data)  # an event nobody answers: unfit is enough to set it aside
+        except Exception as exc:  # noqa: BLE001 - content must never escape classification (issue 10)
             return _Invalid(_describe(exc))
         handler = self.event_handlers.get(raw.type)
         if handler is None:
             return None  # an event this service does not need
         try:
             body = handler[0].model_validate(raw.body)
-        except ValidationError as exc:
-            return _Invalid(_describe(exc), None, raw.msgid, raw.type)
+        except Exception as exc:  # noqa: BLE001 - as above
+            return _Invalid(_describe(exc), None, clean_text(raw.msgid, 40), clean_text(raw.type, 60))
         return _Parsed(Envelope[Any](msgid=raw.msgid, type=raw.type, sender=raw.sender, sent_at=raw.sent_at, body=body))
 
     async def _process_once(self, record: ConsumerRecord) -> Outcome:

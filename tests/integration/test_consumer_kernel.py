@@ -294,3 +294,40 @@ async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rest_publis
         failure = await conn.fetchval("SELECT failure FROM outbox WHERE type = 'test.too-large'")
     assert "MessageSizeTooLarge" in failure
     assert await h.unpublished() == 0
+
+
+async def test_no_content_can_stop_a_partition_and_a_readable_sender_gets_one_rejection(harness: Harness) -> None:
+    """Issue 10: lone surrogates, NULs, deep nesting, infinity, not-an-object, invalid UTF-8, a huge number; each
+    is dead-lettered at once (not retried), the one whose sender and msgid can be read is rejected once, and a good
+    message behind them on the same partition is answered."""
+    answerable = json.dumps(envelope("transfer.requested", transfer_body(to_name="\ud800"))).encode()  # ascii escape
+    hostile = [
+        b'{"msgid": "\\ud800", "type": "transfer.requested", "sender": "440300", "body": {}}',
+        answerable,
+        b"[" * 5000,
+        b'{"a":' * 900 + b"1" + b"}" * 900,
+        b'{"msgid": "x1", "type": "transfer.requested", "sender": "440300", "body": {"amount": 1e309}}',
+        b'{"msgid": "x2", "type": "transfer.requested", "sender": "440300", "body": {"to_name": "a\\u0000"}}',
+        b"\xff\xfe\x00 " + CERTNO.encode(),
+        b"9" * 5000,
+        b"[1, 2, 3]",
+    ]
+    good = envelope("transfer.requested", transfer_body())
+    async with watch(harness) as w, Publisher(harness.settings.kafka_bootstrap) as pub:
+        for raw in hostile:
+            await pub.send(harness.source_topic, raw, key="k")
+        await pub.send(harness.source_topic, good, key="k")
+        assert (await w.result_for(good["msgid"]))["status"] == "accepted"
+        dead = await w.wait_for(lambda r: r.topic == harness.dlq, count=len(hostile))
+        rejected = await w.result_for(json.loads(answerable)["msgid"])
+        await asyncio.sleep(0.5)
+        assert len(w.matching(lambda r: r.topic == harness.dlq)) == len(hostile), "one dead letter each"
+        answers = w.matching(lambda r: r.value.get("type") == "request.result")
+    assert (rejected["status"], rejected["reason_code"]) == ("rejected", "INVALID_MESSAGE")
+    assert "surrogate" in rejected["reason"]
+    assert sorted(a.value["body"]["omsgid"] for a in answers) == sorted(
+        [good["msgid"], json.loads(answerable)["msgid"], "x1", "x2"]
+    ), "every readable sender answered exactly once"
+    assert all(d.value["body"]["attempts"] == 1 for d in dead), "content is never retried"
+    assert all(CERTNO not in json.dumps(d.value, ensure_ascii=False) for d in dead)
+    assert harness.steering.calls == 1, "only the good message reached the handler"

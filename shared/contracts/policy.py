@@ -9,7 +9,7 @@ which check is decided in `relationships.decide_bind` (docs/adr/0007-which-regio
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,9 +22,7 @@ Kinship = Literal[
     "spouse", "parent", "child", "sibling", "grandparent", "maternal_grandparent", "grandchild", "maternal_grandchild"
 ]
 """The eight close relatives of the Civil Code, by what the recipient is to the provider."""
-KINSHIPS: tuple[Kinship, ...] = (
-    "spouse", "parent", "child", "sibling", "grandparent", "maternal_grandparent", "grandchild", "maternal_grandchild"
-)  # fmt: skip
+KINSHIPS: tuple[Kinship, ...] = get_args(Kinship)
 KINSHIP_NAMES: dict[str, str] = {
     "spouse": "配偶", "parent": "父母", "child": "子女", "sibling": "兄弟姐妹", "grandparent": "祖父母",
     "maternal_grandparent": "外祖父母", "grandchild": "孙子女", "maternal_grandchild": "外孙子女",
@@ -129,7 +127,7 @@ SEED: dict[str, dict[str, Any]] = {
 
 
 LEGACY_GROUP_CAPS = "max_recipients_per_kinship_group"
-"""Before policy version 2 of a row: caps per hard-coded group; rows and events may still carry it."""
+"""Caps per hard-coded kinship group, as rows and events had them before issue 16."""
 LEGACY_GROUPS: dict[str, list[str]] = {
     "immediate": ["spouse", "parent", "child"],
     "extended": ["sibling", "grandparent", "maternal_grandparent", "grandchild", "maternal_grandchild"],
@@ -138,20 +136,52 @@ LEGACY_TIANJIN_SEED: dict[str, Any] = {LEGACY_GROUP_CAPS: {"immediate": 4}}
 """What the first seed stored for 120000: wrong (RULES.md had the rule wrong), replaced by the bureau's rule."""
 
 
-def upgrade_row(admdvs: str, settings: dict[str, Any]) -> dict[str, Any] | None:
-    """A row in the new terms when it carries the legacy group caps, else None. Tianjin's first seed becomes
-    the bureau's rule; any other row keeps what it meant: a cap of n on a group becomes a cap of n over its
-    kinships (a null, which lifted an inherited group cap, and a 0 have no equivalent and are dropped)."""
+def _levels(admdvs: str) -> list[str]:
+    return list(dict.fromkeys((NATIONAL, admdvs[:2] + "0000", admdvs)))
+
+
+def upgrade_row(admdvs: str, settings: dict[str, Any], rows: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """A row in the new terms when it carries the legacy group caps, else None. `rows` is the table as it stood
+    before any row was upgraded. The row keeps what its region meant: the legacy caps were merged group by
+    group down national <- province <- region, the new ones replace the list, so the row's list gets every
+    group cap its region had, inherited ones included (a lifted or absent one: none; a list of none is `null`,
+    which lifts the province's). Tianjin's first seed ({"immediate": 4} in 120000, wherever it is inherited)
+    becomes the bureau's rule. A legacy cap of 0 (none of a group at all) has no equivalent and is dropped:
+    `legacy_bans` finds those, for the operators."""
     if LEGACY_GROUP_CAPS not in settings:
         return None
+    groups: dict[str, tuple[int | None, str]] = {}
+    for level in _levels(admdvs):
+        source = settings if level == admdvs else rows.get(level, {})
+        for group, cap in (source.get(LEGACY_GROUP_CAPS) or {}).items():
+            if group in LEGACY_GROUPS:
+                groups[group] = (cap, level)
+    caps: list[dict[str, Any]] = []
+    for group, (cap, level) in groups.items():
+        if not cap:
+            continue
+        tianjin_seed = (group, cap, level) == ("immediate", 4, "120000")
+        caps.append(TIANJIN_CAP if tianjin_seed else {"kinships": LEGACY_GROUPS[group], "max": cap})
     row = {k: v for k, v in settings.items() if k != LEGACY_GROUP_CAPS}
-    if admdvs == "120000" and settings == LEGACY_TIANJIN_SEED:
-        return {**row, "kinship_caps": [TIANJIN_CAP]}
-    groups = settings[LEGACY_GROUP_CAPS] or {}
-    caps = [{"kinships": LEGACY_GROUPS[g], "max": n} for g, n in groups.items() if g in LEGACY_GROUPS and n]
-    if caps and "kinship_caps" not in row:
-        row["kinship_caps"] = caps
+    row.setdefault("kinship_caps", caps or None)
     return row
+
+
+def legacy_bans(settings: dict[str, Any]) -> list[str]:
+    """The legacy groups a row capped at 0, which the upgrade cannot keep."""
+    return [g for g, cap in (settings.get(LEGACY_GROUP_CAPS) or {}).items() if cap == 0]
+
+
+TRANSFER_FIELDS = frozenset({"transfer_min_amount", "transfer_max_amount", "transfers_per_day"})
+"""The fields a follower of transfers (the wallet) needs: it reads only these, so a field it does not know yet
+(a release of the relationship service ahead of it) never breaks its copy."""
+
+
+def transfer_policy(admdvs: str, rows: dict[str, dict[str, Any]]) -> RegionalPolicy:
+    """The effective policy of a region's transfer fields only (the others at their defaults)."""
+    return effective_policy(
+        admdvs, {lvl: {k: v for k, v in r.items() if k in TRANSFER_FIELDS} for lvl, r in rows.items()}
+    )
 
 
 def validate_override(settings: dict[str, Any]) -> dict[str, Any]:
@@ -167,9 +197,9 @@ def effective_policy(admdvs: str, rows: dict[str, dict[str, Any]]) -> RegionalPo
     """National default <- province row <- pooling-region row, field by field (a row's `kinship_caps` replaces
     the inherited list). Rows still in the legacy terms are read as `upgrade_row` would write them."""
     merged: dict[str, Any] = {}
-    for level in (NATIONAL, admdvs[:2] + "0000", admdvs):
+    for level in _levels(admdvs):
         row = rows.get(level, {})
-        for field, value in (upgrade_row(level, row) or row).items():
-            merged[field] = value
+        upgraded = upgrade_row(level, row, rows)
+        merged.update(row if upgraded is None else upgraded)
     merged["kinship_caps"] = merged.get("kinship_caps") or []
     return RegionalPolicy.model_validate(merged)

@@ -112,12 +112,19 @@ async def test_the_published_provincial_variations_apply(
     # Tianjin: 子女、兄弟姐妹、孙子女、外孙子女最多可授权4位; spouse and parents are outside that cap.
     tianjin = await provinces.enrol("120100")
     family = await provinces.enrol_many("120100", 8, insutype="390", account=False)
+    four = []
     for member, kinship in zip(family[:4], ["child", "child", "sibling", "grandchild"], strict=True):
-        assert (await provinces.bind(tianjin, member, kinship))["status"] == "accepted", kinship
+        requested = await provinces.bind(tianjin, member, kinship)
+        assert requested["status"] == "accepted", kinship
+        four.append(requested["relationship_id"])
     fifth = await provinces.bind(tianjin, family[4], "maternal_grandchild")
     assert (fifth["status"], fifth["reason_code"]) == ("rejected", "POLICY_LIMIT")
     for member, kinship in zip(family[5:], ["spouse", "parent", "parent"], strict=True):
         assert (await provinces.bind(tianjin, member, kinship))["status"] == "accepted", f"{kinship} beside the 4"
+    assert (await provinces.confirm(four[0], family[0]))["status"] == "completed", "confirmed at the cap: counted once"
+    assert (await provinces.terminate(four[3], tianjin))["status"] == "completed"
+    again = await provinces.bind(tianjin, family[4], "maternal_grandchild")
+    assert again["status"] == "accepted", "an ended relationship no longer counts"
     await show(platform.settings, "120100")  # make policy ARGS="show 120100"
     assert "子女、兄弟姐妹、孙子女、外孙子女最多可授权4位" in capsys.readouterr().out
     # Hunan: at most ten recipients per provider.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -24,11 +25,13 @@ from services.relationship.domain.relationships import (
 from services.relationship.entrypoints.policy_cli import parse_assignments
 from shared.contracts.policy import (
     KINSHIPS,
+    LEGACY_GROUPS,
     SEED,
     TIANJIN_CAP,
     KinshipCap,
     RegionalPolicy,
     effective_policy,
+    legacy_bans,
     upgrade_row,
     validate_override,
 )
@@ -243,16 +246,42 @@ def test_a_regions_kinship_caps_replace_its_provinces_and_null_lifts_them() -> N
 
 def test_legacy_group_caps_are_upgraded_and_tianjins_first_seed_becomes_the_bureaus_rule() -> None:
     legacy_tianjin = {"max_recipients_per_kinship_group": {"immediate": 4}}
-    assert upgrade_row("120000", legacy_tianjin) == {"kinship_caps": [TIANJIN_CAP]}
+    assert upgrade_row("120000", legacy_tianjin, {}) == {"kinship_caps": [TIANJIN_CAP]}
+    with_more = {**legacy_tianjin, "transfers_per_day": 2}
+    assert upgrade_row("120000", with_more, {}) == {"transfers_per_day": 2, "kinship_caps": [TIANJIN_CAP]}
     changed = {"max_recipients_per_kinship_group": {"immediate": 3, "extended": None}, "two_way_allowed": True}
-    assert upgrade_row("440300", changed) == {
+    assert upgrade_row("440300", changed, {}) == {
         "two_way_allowed": True,
         "kinship_caps": [{"kinships": ["spouse", "parent", "child"], "max": 3}],
     }, "an operator's row keeps what it meant"
-    assert upgrade_row("440300", {"two_way_allowed": True}) is None, "nothing to upgrade"
-    assert validate_override(upgrade_row("440300", changed) or {}) is not None
+    assert upgrade_row("440300", {"two_way_allowed": True}, {}) is None, "nothing to upgrade"
     copy = {"120000": legacy_tianjin}  # a follower's copy from before the upgrade event: still readable
     assert effective_policy("120100", copy).kinship_caps == [KinshipCap.model_validate(TIANJIN_CAP)]
+
+
+def test_a_legacy_region_row_keeps_the_caps_it_inherited_group_by_group() -> None:
+    immediate, extended = LEGACY_GROUPS["immediate"], LEGACY_GROUPS["extended"]
+    table: dict[str, dict[str, Any]] = {
+        "440000": {"max_recipients_per_kinship_group": {"immediate": 3}},
+        "440300": {"max_recipients_per_kinship_group": {"extended": 2}},
+        "440400": {"max_recipients_per_kinship_group": {"immediate": None}},
+        "120000": {"max_recipients_per_kinship_group": {"immediate": 4}},
+        "120100": {"max_recipients_per_kinship_group": {"extended": 2}},
+        "130000": {"max_recipients_per_kinship_group": {"extended": 0}},
+    }
+    assert upgrade_row("440300", table["440300"], table) == {
+        "kinship_caps": [{"kinships": immediate, "max": 3}, {"kinships": extended, "max": 2}]
+    }
+    assert upgrade_row("440400", table["440400"], table) == {"kinship_caps": None}, "it lifted the province's"
+    assert upgrade_row("120100", table["120100"], table) == {
+        "kinship_caps": [TIANJIN_CAP, {"kinships": extended, "max": 2}]
+    }, "Tianjin's seed, inherited, is the bureau's rule"
+    assert legacy_bans(table["130000"]) == ["extended"]
+    upgraded = {admdvs: upgrade_row(admdvs, row, table) or row for admdvs, row in table.items()}
+    for region in ("440300", "440400", "440500", "120100", "120200", "130100"):
+        assert effective_policy(region, upgraded) == effective_policy(region, table), f"{region}: read alike"
+    for odd in ({"immediate": None}, {}, None, {"extended": 0}):
+        assert effective_policy("350100", {"350000": {"max_recipients_per_kinship_group": odd}}).kinship_caps == []
 
 
 def test_a_party_insured_in_another_region_ends_the_relationship() -> None:

@@ -11,7 +11,7 @@ import asyncpg
 from services.relationship.domain.commands import SetPolicy
 from services.relationship.handlers import set_policy
 from shared.clock import BusinessClock
-from shared.contracts.policy import LEGACY_GROUP_CAPS, SEED, upgrade_row
+from shared.contracts.policy import LEGACY_GROUP_CAPS, SEED, legacy_bans, upgrade_row
 from shared.logging import get_logger
 from shared.messaging.outbox import Outbox
 
@@ -31,12 +31,15 @@ async def upgrade_policies(pool: asyncpg.Pool[Any], outbox: Outbox, clock: Busin
     """Each row with the legacy group caps, rewritten in kinship caps (`upgrade_row`): a new version, and a
     `relationship.policy-changed` event so the wallet's copy and analytics follow. Returns how many."""
     async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            "SELECT admdvs, settings FROM policies WHERE settings ? $1 ORDER BY admdvs FOR UPDATE", LEGACY_GROUP_CAPS
-        )
-        for r in rows:
-            upgraded = upgrade_row(r["admdvs"], dict(r["settings"]))
-            assert upgraded is not None
-            stored = await set_policy(SetPolicy(r["admdvs"], upgraded, UPGRADED_BY, replace=True), conn, outbox, clock)
-            log.info("policy_upgraded", admdvs=r["admdvs"], before=dict(r["settings"]), after=stored)
-    return len(rows)
+        table = {
+            r["admdvs"]: dict(r["settings"])
+            for r in await conn.fetch("SELECT admdvs, settings FROM policies ORDER BY admdvs FOR UPDATE")
+        }  # as it stands before any row is upgraded: each row is upgraded against the legacy rows above it
+        legacy = [admdvs for admdvs, settings in table.items() if LEGACY_GROUP_CAPS in settings]
+        for admdvs in legacy:
+            upgraded = upgrade_row(admdvs, table[admdvs], table) or {}
+            stored = await set_policy(SetPolicy(admdvs, upgraded, UPGRADED_BY, replace=True), conn, outbox, clock)
+            if bans := legacy_bans(table[admdvs]):
+                log.warning("policy_upgrade_dropped_a_ban", admdvs=admdvs, groups=bans, hint="set kinship_caps anew")
+            log.info("policy_upgraded", admdvs=admdvs, before=table[admdvs], after=stored)
+    return len(legacy)

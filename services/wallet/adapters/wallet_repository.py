@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.wallet.domain.transfers import Party, ReturnReason, State
-from shared.contracts.policy import RegionalPolicy, effective_policy
+from shared.contracts.policy import RegionalPolicy, transfer_policy
 from shared.db.pool import Conn
 
 
@@ -87,7 +87,7 @@ class WalletRepository:
     async def policy_for(self, admdvs: str) -> RegionalPolicy:
         levels = sorted({"000000", admdvs[:2] + "0000", admdvs})
         rows = await self.conn.fetch("SELECT admdvs, settings FROM policies WHERE admdvs = ANY($1::text[])", levels)
-        return effective_policy(admdvs, {r["admdvs"]: r["settings"] for r in rows})
+        return transfer_policy(admdvs, {r["admdvs"]: r["settings"] for r in rows})
 
     # -- regions and wallets ----------------------------------------------------------------------
 

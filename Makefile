@@ -13,7 +13,7 @@ export MEDAID_CLOCK_OFFSET_SECONDS = $(or $(shell cat "$(MEDAID_STATE_DIR)/clock
 # The month-end test (first) closes the month of each: December 2026, April 2027, February 2028.
 ANY_DAY ?= 2026-12-31T23:59:30+08:00 2027-04-30T23:59:30+08:00 2028-02-29T05:59:30+08:00
 
-.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing clean books reconcile settlements clearing clock transfers policy up-daytime
+.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing clean books reconcile settlements clearing clock transfers policy up-daytime dlq
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -121,6 +121,9 @@ clearing: setup ## clearing for operators: make clearing ARGS=months | ARGS="clo
 
 settlements: setup ## settlements for operators: make settlements ARGS="list --state debiting" | ARGS="show SETL_ID" | ARGS=books
 	$(PY) -m services.payment.entrypoints.settlements_cli $(ARGS)
+
+dlq: setup ## dead letters: make dlq ARGS="list ingress.settlement.v1.dlq" | ARGS="replay ingress.settlement.v1.dlq --offset 17" (--from/--to, --reason, --dry-run)
+	$(PY) -m tools.dlq $(ARGS)
 
 transfers: setup ## transfers for operators: make transfers ARGS="list --state pending --older-than 60" | ARGS="show ID" | ARGS=books
 	$(PY) -m services.wallet.entrypoints.transfers_cli $(ARGS)

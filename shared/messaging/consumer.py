@@ -296,21 +296,28 @@ class IngressConsumer:
 
     async def _claim(self, conn: Conn, record: ConsumerRecord) -> bool:
         """Advance the tracking record; False when this record's effects are already committed."""
+        # A record at or below the stored offset is a redelivery (already applied) when it is no newer than the
+        # newest record processed there; newer, or far behind, it comes from a recreated or reset topic.
         row = await conn.fetchrow(
             """WITH previous AS (
                    SELECT last_offset FROM consumer_positions
                    WHERE consumer = $1 AND topic = $2 AND partition = $3 FOR UPDATE)
-               INSERT INTO consumer_positions (consumer, topic, partition, last_offset) VALUES ($1, $2, $3, $4)
+               INSERT INTO consumer_positions (consumer, topic, partition, last_offset, max_timestamp)
+               VALUES ($1, $2, $3, $4, $6)
                ON CONFLICT (consumer, topic, partition)
-               DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()
+               DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now(),
+                             max_timestamp = greatest(consumer_positions.max_timestamp, EXCLUDED.max_timestamp)
                WHERE consumer_positions.last_offset < EXCLUDED.last_offset
                   OR consumer_positions.last_offset - EXCLUDED.last_offset > $5
+                  OR (consumer_positions.max_timestamp >= 0
+                      AND EXCLUDED.max_timestamp > consumer_positions.max_timestamp)
                RETURNING (SELECT last_offset FROM previous) AS previous""",
             self.consumer,
             record.topic,
             record.partition,
             record.offset,
             REDELIVERY_WINDOW,
+            record.timestamp,
         )
         if row is None:
             return False

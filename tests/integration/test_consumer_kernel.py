@@ -331,3 +331,49 @@ async def test_no_content_can_stop_a_partition_and_a_readable_sender_gets_one_re
     assert all(d.value["body"]["attempts"] == 1 for d in dead), "content is never retried"
     assert all(CERTNO not in json.dumps(d.value, ensure_ascii=False) for d in dead)
     assert harness.steering.calls == 1, "only the good message reached the handler"
+
+
+async def test_a_replayed_dead_letter_gets_the_same_answer_and_no_second_effect(harness: Harness) -> None:
+    from tools import dlq
+
+    harness.steering.poison_names.add("POISON")
+    poison = envelope("transfer.requested", transfer_body(to_name="POISON"))
+    bootstrap = harness.settings.kafka_bootstrap
+    async with watch(harness) as w, Publisher(bootstrap) as pub:
+        await pub.send(harness.source_topic, poison, key="k")
+        first = await w.result_for(poison["msgid"])
+        [dead] = await w.wait_for(lambda r: r.topic == harness.dlq)
+        letters = await dlq.read_dead_letters(bootstrap, harness.dlq)
+        assert [(d.offset, d.reason_code, d.msgid) for d in letters] == [
+            (dead.offset, "PROCESSING_FAILED", poison["msgid"])
+        ]
+        harness.steering.poison_names.clear()  # the cause is fixed
+        assert await dlq.replay(bootstrap, harness.dlq, letters, dry_run=False) == 0
+        again = await w.wait_for(
+            lambda r: r.value.get("type") == "request.result" and r.value["body"]["omsgid"] == poison["msgid"], count=2
+        )
+    assert again[1].value["body"] == first, "the inbox answers the replay as it answered the original"
+    assert await harness.effects() == 0
+    assert harness.steering.calls == 3, "the replay never reached the handler again"
+
+
+async def test_a_recreated_topics_new_records_are_processed_not_skipped_as_redeliveries(bare_harness: Harness) -> None:
+    """Issue 10: after a topic is recreated (offsets from 0 again), its new records are newer than anything
+    processed there: processed, and the position error logged; a true redelivery is still skipped."""
+    import dataclasses
+
+    h = bare_harness
+    first, second, after = (envelope("transfer.requested", transfer_body()) for _ in range(3))
+    async with Publisher(h.settings.kafka_bootstrap) as pub:
+        await pub.send(h.source_topic, first, key="k")
+        await pub.send(h.source_topic, second, key="k")
+    one, two = await fetch(h.settings.kafka_bootstrap, h.source_topic, 2)
+    assert await h.consumer.process(one) is Outcome.PROCESSED
+    assert await h.consumer.process(two) is Outcome.PROCESSED
+    assert await h.consumer.process(one) is Outcome.REDELIVERED, "the same record again: no second effect"
+    # the topic recreated: offset 0 again, a record written after everything processed so far
+    reborn = dataclasses.replace(
+        one, value=json.dumps(after).encode(), timestamp=two.timestamp + 60_000, offset=one.offset
+    )
+    assert await h.consumer.process(reborn) is Outcome.PROCESSED
+    assert await h.effects(after["msgid"]) == 1

@@ -27,6 +27,13 @@ _OTHER_IDS_RE = re.compile(
 CERTNO_FIELDS = frozenset({"certno", "to_certno", "recipient_certno"})
 NAME_FIELDS = frozenset({"psn_name", "recipient_name", "to_name", "name"})
 PHONE_FIELDS = frozenset({"phone", "mob", "tel"})
+ID_FIELDS = frozenset(
+    {"msgid", "omsgid", "setl_id", "transfer_id", "relationship_id", "mdtrt_id", "fixmedins_code", "psn_no"}
+)
+"""The platform's own identifiers: masked only if they hold a resident ID number (no false positives)."""
+_FIELD_IN_TEXT_RE = re.compile(
+    r'("(?:certno|to_certno|recipient_certno|psn_name|recipient_name|to_name|name|phone|mob|tel)"\s*:\s*")([^"]*)(")'
+)
 
 
 def certno_hash(certno: str, key: bytes) -> str:
@@ -51,11 +58,14 @@ def name_hash(name: str, key: bytes) -> str:
 
 
 def mask_certno(certno: str) -> str:
-    """'610102195503031234' -> '610102********1234' (region kept for support, birth date hidden)."""
+    """A resident ID '610102195503031234' -> '610102********1234' (region kept for support, birth date
+    hidden); any other certificate (type 90/99, a passport, a permit) -> at most 2 characters at each end."""
     c = certno.strip()
-    if len(c) <= 10:
+    if _CERTNO_RE.fullmatch(c):
+        return c[:6] + "*" * (len(c) - 10) + c[-4:]
+    if len(c) <= 6:
         return "*" * len(c)
-    return c[:6] + "*" * (len(c) - 10) + c[-4:]
+    return c[:2] + "*" * (len(c) - 4) + c[-2:]
 
 
 def _mask_match(m: re.Match[str]) -> str:
@@ -75,7 +85,10 @@ def mask_other_id(value: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    masked = _CERTNO_RE.sub(_mask_match, text)
+    """Free text: ID numbers, phones, passports and permits by shape; and in JSON text (a dead letter kept as
+    text), the values of the personal fields whatever their shape."""
+    masked = _FIELD_IN_TEXT_RE.sub(lambda m: m.group(1) + "*" * min(len(m.group(2)), 8) + m.group(3), text)
+    masked = _CERTNO_RE.sub(_mask_match, masked)
     return _OTHER_IDS_RE.sub(lambda m: mask_other_id(m.group(0)), masked)
 
 
@@ -93,27 +106,27 @@ def _redact_field(key: str, value: Any) -> Any:
 
 def redact(value: Any) -> Any:
     """Deep copy of a JSON-like value with every certificate number, name and phone number masked, whatever
-    its JSON type. Iterative, so no nesting can exhaust the stack."""
+    its JSON type (also inside a list or object under such a field). Iterative: no nesting exhausts the stack."""
     root: list[Any] = [None]
-    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]  # (item, container to put its copy in, where)
+    # (item, container to put its copy in, where, the personal field it is under, if any)
+    stack: list[tuple[Any, Any, Any, str | None]] = [(value, root, 0, None)]
     while stack:
-        item, into, at = stack.pop()
+        item, into, at, under = stack.pop()
         if isinstance(item, dict):
             copy: dict[Any, Any] = {}
             into[at] = copy
             for k, v in item.items():
-                masked = _redact_field(k, v) if isinstance(k, str) else None
-                if masked is not None:
-                    copy[k] = masked
-                else:
-                    copy[k] = None
-                    stack.append((v, copy, k))
+                field = k if isinstance(k, str) and k in CERTNO_FIELDS | NAME_FIELDS | PHONE_FIELDS else under
+                copy[k] = None
+                stack.append((v, copy, k, field if field else ("id" if k in ID_FIELDS else None)))
         elif isinstance(item, list):
             items: list[Any] = [None] * len(item)
             into[at] = items
-            stack.extend((v, items, i) for i, v in enumerate(item))
+            stack.extend((v, items, i, under) for i, v in enumerate(item))
+        elif under is not None and under != "id" and (masked := _redact_field(under, item)) is not None:
+            into[at] = masked
         elif isinstance(item, str):
-            into[at] = redact_text(item)
+            into[at] = _CERTNO_RE.sub(_mask_match, item) if under == "id" else redact_text(item)
         elif isinstance(item, int) and not isinstance(item, bool) and _CERTNO_RE.fullmatch(str(item)):
             into[at] = mask_certno(str(item))
         else:

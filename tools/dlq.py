@@ -6,17 +6,21 @@
     python -m tools.dlq replay ingress.wallet.v1.dlq --reason PROCESSING_FAILED
 
 A replay re-publishes the ORIGINAL record (its exact bytes and key, read back from the source topic at the
-partition and offset the dead letter names) with a header `x-replayed-from: <dlq>@<offset>`; the dead letter's
-own payload is masked and is never sent anywhere. A replay is safe to repeat: the consumers' inbox answers a
-message it has answered before with the same answer (a province whose message was rejected resends it with a
-new msgid), and applies an event it has never applied (one dead-lettered without a compensation) once. A
-source record past its topic's retention cannot be replayed; the command says so. `make dlq ARGS=...`.
+partition and offset the dead letter names, and checked against the hash the dead letter keeps) with a header
+`x-replayed-from: <dlq>@<offset>`; the dead letter's own payload is masked and is never sent anywhere.
+What it skips unless told: a message whose sender was answered (it has its one answer; the province resends
+with a new msgid; `--include-answered` sends it again, and the inbox answers it as before, with no effect), and
+a record dead-lettered for its content (`INVALID_MESSAGE`, `WRONG_TOPIC`: it would only be dead-lettered again;
+`--include-invalid`). An event dead-lettered without a compensation is applied once; replayed again, the
+inbox skips it. A source record past its topic's retention, or another record at its offset (the topic was
+recreated), is not replayed; the command says so. `make dlq ARGS=...`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import sys
 from dataclasses import dataclass
@@ -25,6 +29,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.contracts.topics import PLATFORM_SENDER
 from shared.settings import PlatformSettings
 
 
@@ -36,6 +41,7 @@ class DeadLetter:
     source_topic: str
     source_partition: int
     source_offset: int
+    source_sha256: str | None
     sender: str | None
     msgid: str | None
     type: str | None
@@ -52,6 +58,7 @@ def _dead_letter(offset: int, value: bytes | None) -> DeadLetter | None:
             str(source["topic"]),
             int(source["partition"]),
             int(source["offset"]),
+            source.get("sha256"),
             body.get("sender"),
             body.get("msgid"),
             body.get("type"),
@@ -116,6 +123,10 @@ async def replay(bootstrap: str, dlq: str, selected: list[DeadLetter], dry_run: 
                 missing += 1
                 print(f"  {dlq}@{d.offset}: {where} is no longer in the topic (retention): cannot be replayed")
                 continue
+            if d.source_sha256 and hashlib.sha256(record.value or b"").hexdigest() != d.source_sha256:
+                missing += 1
+                print(f"  {dlq}@{d.offset}: {where} holds another record now (topic recreated?): not replayed")
+                continue
             if not dry_run:
                 headers = [("x-replayed-from", f"{dlq}@{d.offset}".encode())]
                 await producer.send_and_wait(d.source_topic, record.value, key=record.key, headers=headers)
@@ -126,8 +137,16 @@ async def replay(bootstrap: str, dlq: str, selected: list[DeadLetter], dry_run: 
     return 1 if missing else 0
 
 
+CONTENT_CODES = frozenset({"INVALID_MESSAGE", "WRONG_TOPIC"})
+
+
 def select(letters: list[DeadLetter], args: argparse.Namespace) -> list[DeadLetter]:
     chosen = letters
+    if getattr(args, "command", "list") == "replay":
+        if not args.include_answered:
+            chosen = [d for d in chosen if not (d.sender and d.msgid and d.sender != PLATFORM_SENDER)]
+        if not args.include_invalid:
+            chosen = [d for d in chosen if d.reason_code not in CONTENT_CODES]
     if args.offset:
         chosen = [d for d in chosen if d.offset in set(args.offset)]
     if args.start is not None:
@@ -153,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--limit", type=int, default=50)
         else:
             p.add_argument("--dry-run", action="store_true")
+            p.add_argument("--include-answered", action="store_true", help="also messages whose sender was answered")
+            p.add_argument("--include-invalid", action="store_true", help="also records dead-lettered for content")
     args = parser.parse_args(argv)
     if not args.dlq.endswith(".dlq"):
         print(f"{args.dlq} is not a dead-letter topic", file=sys.stderr)

@@ -38,7 +38,7 @@ from shared.contracts.topics import dlq_topic, province_of, province_topic
 from shared.db.pool import Conn
 from shared.identity import redact, redact_text
 from shared.logging import get_logger
-from shared.messaging.hostile import clean_text, parse
+from shared.messaging.hostile import clean_text, parse, sanitize
 from shared.messaging.outbox import Outbox, Outgoing
 
 log = get_logger(__name__)
@@ -204,7 +204,8 @@ class IngressConsumer:
             return self._classify_content(record)
         except Exception as exc:  # noqa: BLE001 - content must never escape classification (issue 10)
             reason = clean_text(f"unreadable: {type(exc).__name__}: {exc}", 300)
-            return _Invalid(reason) if self.is_primary else None
+            log.error("classification_failed", topic=record.topic, offset=record.offset, error=reason)
+            return _Invalid(reason)  # every consumer of the topic dead-letters it: never dropped unseen
 
     def _classify_content(self, record: ConsumerRecord) -> _Parsed | _Invalid | None:
         data, problem = parse(record.value or b"")
@@ -450,25 +451,31 @@ class IngressConsumer:
         size and hash (the last resort, when even a full record could not be written)."""
         raw = record.value or b""
         payload: Any
+        digest = hashlib.sha256(raw).hexdigest()
         if len(raw) > DLQ_PAYLOAD_LIMIT or minimal:
-            payload = {
-                "truncated": True,
-                "size": len(raw),
-                "sha256": hashlib.sha256(raw).hexdigest(),
-                "head": None if minimal else clean_text(raw[:1024].decode("utf-8", errors="replace"), 1024),
-            }
+            head = None if minimal else clean_text(raw[:1024].decode("utf-8", errors="replace"), 1024, cut=True)
+            payload = {"truncated": True, "size": len(raw), "sha256": digest, "head": head}
         else:
             data, problem = parse(raw)
-            # as JSON when it is fit to publish again; else as text (lone surrogates, NULs, depth made safe)
-            payload = redact(data) if problem is None else clean_text(raw.decode("utf-8", errors="replace"), 10**6)
+            # as JSON, made safe to publish again where it is not (lone surrogates, NULs, depth, infinity), and
+            # masked by field; as masked text only when it is not JSON at all
+            if data is not None:
+                payload = redact(data if problem is None else sanitize(data))
+            else:
+                payload = clean_text(raw.decode("utf-8", errors="replace"), 10**6)
         key = _safe_key(record.key)
+        try:
+            timestamp: str | int = datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat()
+        except (ValueError, OverflowError, OSError):  # a producer's CreateTime is content too
+            timestamp = record.timestamp
         body = {
             "source": {
                 "topic": record.topic,
                 "partition": record.partition,
                 "offset": record.offset,
                 "key": key,
-                "timestamp": datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat(),
+                "timestamp": timestamp,
+                "sha256": digest,  # of the original record's value: a replay checks it is the same record
             },
             "consumer": self.consumer,
             "reason_code": code.value,

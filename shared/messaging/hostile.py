@@ -21,13 +21,44 @@ MAX_DEPTH = 32
 _TRAILING_DIGITS = re.compile(r"[0-9Xx]+$")
 
 
-def clean_text(text: str, limit: int = 4000) -> str:
+def clean_text(text: str, limit: int = 4000, cut: bool = False) -> str:
     """Text fit for any store and any encoder: lone surrogates replaced, NUL shown as \\0, at most `limit`
-    characters, ID numbers masked (also one cut in two by the limit)."""
+    characters, ID numbers masked, also one cut in two by the limit or, with `cut`, by whoever cut the text."""
     safe = text.encode("utf-8", errors="replace").decode("utf-8").replace("\x00", "\\0")
     if len(safe) > limit:
-        safe = _TRAILING_DIGITS.sub(lambda m: "*" * len(m.group(0)), safe[:limit]) + "..."
+        safe, cut = safe[:limit], True
+    if cut:
+        safe = _TRAILING_DIGITS.sub(lambda m: "*" * len(m.group(0)), safe) + "..."
     return redact_text(safe)
+
+
+def sanitize(value: Any) -> Any:
+    """A copy of a parsed JSON value that any encoder and store accepts: strings cleaned (lone surrogates,
+    NULs), infinities and NaN as strings, containers deeper than MAX_DEPTH replaced by a note. Iterative."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, int]] = [(value, root, 0, 1)]
+    while stack:
+        item, into, at, level = stack.pop()
+        if isinstance(item, dict | list) and level > MAX_DEPTH:
+            into[at] = f"(nested deeper than {MAX_DEPTH} levels)"
+        elif isinstance(item, dict):
+            copy: dict[str, Any] = {}
+            into[at] = copy
+            for k, v in item.items():
+                key = clean_text(str(k), 200)
+                copy[key] = None
+                stack.append((v, copy, key, level + 1))
+        elif isinstance(item, list):
+            items: list[Any] = [None] * len(item)
+            into[at] = items
+            stack.extend((v, items, i, level + 1) for i, v in enumerate(item))
+        elif isinstance(item, str):
+            into[at] = item.encode("utf-8", errors="replace").decode("utf-8").replace("\x00", "\\0")
+        elif (isinstance(item, float) and item != item) or item in (float("inf"), float("-inf")):
+            into[at] = repr(item)
+        else:
+            into[at] = item
+    return root[0]
 
 
 def _scan(value: Any) -> str | None:

@@ -348,6 +348,8 @@ async def test_a_replayed_dead_letter_gets_the_same_answer_and_no_second_effect(
             (dead.offset, "PROCESSING_FAILED", poison["msgid"])
         ]
         harness.steering.poison_names.clear()  # the cause is fixed
+        assert dlq.select(letters, _replay_args()) == [], "answered already: not replayed unless asked"
+        assert dlq.select(letters, _replay_args(include_answered=True)) == letters
         assert await dlq.replay(bootstrap, harness.dlq, letters, dry_run=False) == 0
         again = await w.wait_for(
             lambda r: r.value.get("type") == "request.result" and r.value["body"]["omsgid"] == poison["msgid"], count=2
@@ -377,3 +379,17 @@ async def test_a_recreated_topics_new_records_are_processed_not_skipped_as_redel
     )
     assert await h.consumer.process(reborn) is Outcome.PROCESSED
     assert await h.effects(after["msgid"]) == 1
+
+
+def _replay_args(**flags: bool) -> Any:
+    import argparse
+
+    return argparse.Namespace(
+        command="replay",
+        offset=[],
+        start=None,
+        end=None,
+        reason=None,
+        include_answered=flags.get("include_answered", False),
+        include_invalid=flags.get("include_invalid", False),
+    )

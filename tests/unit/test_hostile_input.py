@@ -178,7 +178,13 @@ def test_dead_letters_mask_names_phones_and_every_certificate_type() -> None:
     out = redact(body)
     assert out["psn_name"] == "王**"
     assert out["phone"] == "138*****678"
+    assert (out["certno"], out["to_certno"]) == ("E1*****78", "H1*******90"), "two characters at each end"
     assert "12345678" not in json.dumps(out)
+    assert redact({"certno": ["A1234567", {"x": "P7654321"}]}) == {"certno": ["A1****67", {"x": "P7****21"}]}
+    assert redact({"msgid": "S20261231", "psn_no": "13812345678"}) == {"msgid": "S20261231", "psn_no": "13812345678"}
+    as_text = redact_text('{"psn_name": "王秀英", "certno": "P1234567", "other": "x"}')
+    assert "王秀英" not in as_text
+    assert "P1234567" not in as_text
     assert "610102195503031234" not in out["note"]
     assert redact_text("institution H61010300012, statement CS202612450100") == (
         "institution H61010300012, statement CS202612450100"
@@ -187,3 +193,29 @@ def test_dead_letters_mask_names_phones_and_every_certificate_type() -> None:
 
 def test_a_cut_never_leaves_part_of_an_id_number_in_clear() -> None:
     assert "6101021955" not in clean_text("x" * 30 + "610102195503031234", 40)
+    consumer = _ingress("ingress.enrollment.v1")
+    big = b'{"note": "' + b"x" * 1010 + b"110101199003071234" + b"y" * 70_000 + b'"}'  # an ID across the cut
+    head = consumer._dlq_record(
+        Record(big, "ingress.enrollment.v1"), ReasonCode.INVALID_MESSAGE, "r", None, None, None, 1
+    )
+    assert "1101011990" not in json.dumps(head.body)
+
+
+def test_an_unfit_payload_is_kept_as_json_made_safe_and_masked_by_field() -> None:
+    consumer = _ingress("ingress.enrollment.v1")
+    raw = rb'{"psn_name": "\u738b\u79c0\u82f1", "certno": "P1234567", "odd": "a\u0000\ud800", "n": 1e309}'
+    dlq = consumer._dlq_record(
+        Record(raw, "ingress.enrollment.v1"), ReasonCode.INVALID_MESSAGE, "r", None, None, None, 1
+    )
+    payload = dlq.body["payload"]
+    assert payload["psn_name"] == "王**"
+    assert payload["certno"] == "P1****67"
+    assert payload["n"] == "inf"
+    publishable(dlq.body)
+    far_future = Record(b"{}", "ingress.enrollment.v1", timestamp=10**18)
+    assert (
+        consumer._dlq_record(far_future, ReasonCode.INVALID_MESSAGE, "r", None, None, None, 1).body["source"][
+            "timestamp"
+        ]
+        == 10**18
+    ), "a producer's timestamp is content too"

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from shared.clock import BUSINESS_TZ, BusinessClock, offset_for
 from shared.db.business_clock import recorded_clock
@@ -114,34 +115,45 @@ def move_to(to: datetime, env: Mapping[str, str]) -> dict[str, str]:
     return moved
 
 
+async def recorded_clocks(settings: PlatformSettings) -> dict[str, dict[str, Any] | str | None]:
+    """Each service's record of its clock (None: never started on this version; text: unreachable)."""
+    out: dict[str, dict[str, Any] | str | None] = {}
+    for service in SERVICES:
+        try:
+            conn = await connect(settings.dsn(service))
+        except Exception as exc:  # noqa: BLE001 - an operator's view: say what is unreachable
+            out[service] = f"unreachable: {exc}"
+            continue
+        try:
+            out[service] = await recorded_clock(conn)
+        finally:
+            await conn.close()
+    return out
+
+
+def on_another_clock(records: Mapping[str, dict[str, Any] | str | None], offset: float) -> list[str]:
+    """The services whose recorded offset is not `offset`: the platform has one clock."""
+    return [s for s, row in records.items() if isinstance(row, dict) and abs(row["offset_seconds"] - offset) >= 0.001]
+
+
 async def show(settings: PlatformSettings, env: Mapping[str, str]) -> int:
     offset = stack_offset(env)
     clock = BusinessClock(offset)
     print(f"business clock of {state_dir(env)}: {clock.describe()}")
     print(f"business time now: {clock.now().isoformat(timespec='seconds')}  (Asia/Shanghai)")
-    problems = 0
-    for service in SERVICES:
-        try:
-            conn = await connect(settings.dsn(service))
-        except Exception as exc:  # noqa: BLE001 - an operator's view: say what is unreachable
-            print(f"  {service:<13} unreachable: {exc}")
+    records = await recorded_clocks(settings)
+    wrong = on_another_clock(records, offset)
+    for service, row in records.items():
+        if not isinstance(row, dict):
+            print(f"  {service:<13} {row or 'never started'}")
             continue
-        try:
-            row = await recorded_clock(conn)
-        finally:
-            await conn.close()
-        if row is None:
-            print(f"  {service:<13} never started")
-            continue
-        same = abs(row["offset_seconds"] - offset) < 0.001
-        problems += not same
         print(
             f"  {service:<13} offset {row['offset_seconds']:+.3f} s"
             f"  started {row['started_at'].astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M:%S} (real)"
             f"  reached {row['reached'].astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M:%S} (business)"
-            f"  {'ok' if same else 'ANOTHER CLOCK THAN THE STACK'}"
+            f"  {'ANOTHER CLOCK THAN THE STACK' if service in wrong else 'ok'}"
         )
-    return 1 if problems else 0
+    return 1 if wrong else 0
 
 
 def main(argv: list[str] | None = None) -> int:

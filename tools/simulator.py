@@ -47,7 +47,6 @@ from services.wallet.adapters.books import check_books
 from shared.clock import BUSINESS_TZ, BusinessClock
 from shared.contracts.province import INGRESS
 from shared.contracts.topics import EVENT_TOPICS, INGRESS_TOPICS, PROVINCE_TOPICS, PROVINCES, dlq_topic, province_of
-from shared.db.business_clock import recorded_clock
 from shared.db.pool import connect
 from shared.settings import PlatformSettings
 from tools import clock as stack_clock
@@ -188,16 +187,13 @@ class Simulator:
 
     async def same_clock_as_the_services(self) -> list[str]:
         """Each running service's recorded offset, where it is not the simulator's: the platform has one clock."""
-        wrong = []
-        for service in ("wallet", "relationship", "payment", "clearing"):
-            conn = await connect(self.settings.dsn(service))
-            try:
-                row = await recorded_clock(conn)
-            finally:
-                await conn.close()
-            if row is not None and abs(row["offset_seconds"] - self.settings.clock_offset_seconds) > 0.001:
-                wrong.append(f"{service} runs at real time {row['offset_seconds']:+.0f} s")
-        return wrong
+        records = await stack_clock.recorded_clocks(self.settings)
+        wrong = stack_clock.on_another_clock(records, self.settings.clock_offset_seconds)
+        return [
+            f"{s} runs at real time {row['offset_seconds']:+.0f} s"
+            for s, row in records.items()
+            if s in wrong and isinstance(row, dict)
+        ]
 
     async def move_the_clock(self, to: datetime) -> None:
         """Local stack only: the whole platform's business time moves forward to `to` (every service restarted

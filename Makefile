@@ -13,7 +13,7 @@ export MEDAID_CLOCK_OFFSET_SECONDS = $(or $(shell cat "$(MEDAID_STATE_DIR)/clock
 # The month-end test (first) closes the month of each: December 2026, April 2027, February 2028.
 ANY_DAY ?= 2026-12-31T23:59:30+08:00 2027-04-30T23:59:30+08:00 2028-02-29T05:59:30+08:00
 
-.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing clean books reconcile settlements clearing clock transfers policy up-daytime dlq
+.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing clean bench-catch-up books reconcile settlements clearing clock transfers policy up-daytime dlq
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -103,6 +103,14 @@ bench: up-daytime ## ingress benchmark through the wallet service (see BENCHMARK
 	$(PY) -m tools.bench_saga --families 300
 	$(PY) -m tools.bench_settlements --families 300
 	$(PY) -m tools.bench_settlements --families 300 --rate 40
+
+bench-catch-up: up-daytime ## what read-your-writes costs (ADR 0012): the same benchmarks with MEDAID_CATCH_UP=false, then on, in one run
+	@for mode in false true; do \
+	  deploy/local/services.sh stop >/dev/null && MEDAID_CATCH_UP=$$mode deploy/local/services.sh start >/dev/null || exit 1; \
+	  echo "== MEDAID_CATCH_UP=$$mode"; \
+	  $(PY) -m tools.bench --messages 1500 --rate 50 && $(PY) -m tools.bench --messages 2000 && \
+	    $(PY) -m tools.bench_saga --families 200 && $(PY) -m tools.bench_settlements --families 200 --rate 40 || exit 1; \
+	done
 
 bench-clearing: up ## close a month of 1M obligations through the broker (ITEMS=..., ARGS=--direct; see BENCHMARKS.md)
 	$(PY) -m tools.bench_clearing --items $(or $(ITEMS),1000000) $(ARGS)

@@ -47,6 +47,11 @@ class PlatformSettings(BaseSettings):
         description="close an ended month on its own this many days after it ended (business time); unset: only "
         "clearing.close-requested or the operator's `make clearing ARGS='close YYYYMM'` close a month",
     )
+    catch_up: bool = Field(
+        True,
+        description="read-your-writes across services (ADR 0012); off only to measure what it costs: answers "
+        "may then be judged on copies older than an answer their sender already saw",
+    )
     # Fault injection for crash tests, off unless set: `relay_exit_before_publish` makes the process
     # exit (as if killed) after a transaction committed and before its outbox rows are published.
     fault_inject: str | None = None

@@ -12,7 +12,7 @@ from shared.clock import BusinessClock
 from shared.contracts.topics import PAYMENT_EVENTS
 from shared.db.pool import Conn
 from shared.messaging.outbox import Outbox
-from shared.messaging.runtime import Periodic, ServiceRuntime
+from shared.messaging.runtime import INGRESS, Periodic, ServiceRuntime
 from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent
@@ -39,4 +39,6 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         make_handlers(trusted),
         periodic=[scheduled_close(after_days, settings.sweep_seconds)] if after_days is not None else [],
         event_handlers={PAYMENT_EVENTS: payment_events.HANDLERS},
+        # A close requested right after a settlement was answered counts that settlement (ADR 0012).
+        catch_up_with={INGRESS: (PAYMENT_EVENTS,)},
     )

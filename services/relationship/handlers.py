@@ -67,9 +67,10 @@ async def end_relationship(
     repo: RelationshipRepository, rel: Relationship, reason: EndReason, detail: str | None, clock: BusinessClock
 ) -> list[Outgoing]:
     now = clock.now()
-    await repo.end(rel.relationship_id, now, reason.value, detail)
+    version = await repo.end(rel.relationship_id, now, reason.value, detail)
     ended = events.RelationshipEndedEvent(
         relationship_id=rel.relationship_id,
+        version=version,
         provider_psn_no=rel.provider_psn_no,
         recipient_psn_no=rel.recipient_psn_no,
         kinship=rel.kinship,
@@ -102,9 +103,10 @@ async def record_enrolment(
     messages: list[Outgoing] = []
     late = not supersedes(person, current)
     if not late:
-        await people.save(person, cmd.change_reason)
+        version = await people.save(person, cmd.change_reason)
         changed = events.PersonEnrolmentChanged(
             psn_no=person.psn_no,
+            version=version,
             certno_hash=person.certno_hash,
             name_hash=name_hash(person.psn_name, identity_key),
             psn_cert_type=person.psn_cert_type,
@@ -177,6 +179,7 @@ async def request_bind(
     await repo.insert_pending(rel, now, cmd.msgid)
     requested = events.RelationshipRequested(
         relationship_id=rel.relationship_id,
+        version=1,
         provider_psn_no=rel.provider_psn_no,
         recipient_psn_no=rel.recipient_psn_no,
         kinship=rel.kinship,
@@ -229,9 +232,10 @@ async def confirm_bind(
     if refusal:
         return refused(cmd, rel, refusal, clock)
     now = clock.now()
-    await repo.establish(rel.relationship_id, now)
+    version = await repo.establish(rel.relationship_id, now)
     established = events.RelationshipEstablishedEvent(
         relationship_id=rel.relationship_id,
+        version=version,
         provider_psn_no=rel.provider_psn_no,
         recipient_psn_no=rel.recipient_psn_no,
         kinship=rel.kinship,

@@ -13,7 +13,7 @@ from shared.clock import BusinessClock
 from shared.contracts.topics import PAYMENT_EVENTS, RELATIONSHIP_EVENTS
 from shared.db.pool import Conn
 from shared.messaging.outbox import Outbox
-from shared.messaging.runtime import Periodic, ServiceRuntime
+from shared.messaging.runtime import INGRESS, Periodic, ServiceRuntime
 from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent
@@ -39,4 +39,8 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
             PAYMENT_EVENTS: payment_events.make_handlers(trusted),
         },
         event_failure_handlers={PAYMENT_EVENTS: payment_events.FAILURE_HANDLERS},
+        # Judge on copies at least as new as any answer the sender saw (ADR 0012): a transfer right after its
+        # relationship was confirmed, a wallet right after an enrolment, a provider's account refused to a
+        # settlement right after the relationship ended.
+        catch_up_with={INGRESS: (RELATIONSHIP_EVENTS,), PAYMENT_EVENTS: (RELATIONSHIP_EVENTS,)},
     )

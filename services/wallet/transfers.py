@@ -315,6 +315,7 @@ async def relationship_ended(
     was_established: bool,
     provider_admdvs: str,
     recipient_admdvs: str,
+    version: int | None,
     repo: WalletRepository,
     ledger: LedgerRepository,
     clock: BusinessClock,
@@ -322,7 +323,7 @@ async def relationship_ended(
     """Waiting transfers go back; the recipient's unspent quota from this provider returns to the provider."""
     now = clock.now()
     lots = await repo.lock_lots_of(relationship_id)  # first: a concurrent refund then waits and sees the end
-    await repo.upsert_relationship(relationship_id, provider, recipient, False, provider_admdvs, recipient_admdvs)
+    await repo.relationship_ended(relationship_id, provider, recipient, provider_admdvs, recipient_admdvs, version, now)
     messages: list[Outgoing] = []
     for transfer_id in await repo.pending_of_relationship(relationship_id):
         saga = await repo.saga_for_update(transfer_id)

@@ -38,6 +38,7 @@ from shared.contracts.topics import dlq_topic, province_of, province_topic
 from shared.db.pool import Conn
 from shared.identity import redact, redact_text
 from shared.logging import get_logger
+from shared.messaging.catch_up import CatchUp
 from shared.messaging.hostile import clean_text, parse, sanitize
 from shared.messaging.outbox import Outbox, Outgoing
 
@@ -183,6 +184,8 @@ class IngressConsumer:
         self.handlers = dict(handlers)
         self.poison_attempts = poison_attempts
         self.backoff = retry_backoff_seconds
+        self.catch_up: CatchUp | None = None
+        """Set by the composition root: wait for this service's followers before judging (ADR 0012)."""
         self._check_handlers()
 
     def _check_handlers(self) -> None:
@@ -339,6 +342,8 @@ class IngressConsumer:
         classified = self._classify(record)
         if classified is None:
             return Outcome.NOT_MINE
+        if isinstance(classified, _Parsed) and self.catch_up is not None:
+            await self.catch_up.wait()  # judged on copies as new as any answer its sender could have seen
         async with self.pool.acquire() as conn, conn.transaction():
             if not await self._claim(conn, record):
                 log.info("message_redelivered", topic=record.topic, partition=record.partition, offset=record.offset)
@@ -717,7 +722,13 @@ class EventConsumer(IngressConsumer):
     async def _process_once(self, record: ConsumerRecord) -> Outcome:
         classified = self._classify(record)
         if classified is None:
+            # Not needed here, but tracked all the same: a follower has caught up with its stream only when its
+            # tracking record reaches the stream's end, whatever the last records were (ADR 0012).
+            async with self.pool.acquire() as conn, conn.transaction():
+                await self._claim(conn, record)
             return Outcome.NOT_MINE
+        if isinstance(classified, _Parsed) and self.catch_up is not None:
+            await self.catch_up.wait()
         async with self.pool.acquire() as conn, conn.transaction():
             if not await self._claim(conn, record):
                 return Outcome.REDELIVERED

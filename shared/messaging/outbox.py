@@ -5,8 +5,10 @@ commit). The relay publishes unpublished rows in id order, waits for the broker'
 idempotent producer), then marks them. A crash between publish and mark publishes the rows again
 with the same msgid: egress is at-least-once, and every message carries a stable id to dedupe by.
 One relay publishes a schema at a time (an advisory lock held by each batch's transaction), so
-rows go out in id order even with several replicas. A row the broker can never accept (too large,
-topic refused) is set aside with the reason (`failed_at`, `failure`) instead of blocking the rest.
+rows go out in id order even with several replicas (within a batch the event-stream rows go, and are
+acknowledged, before the answers and notifications: ADR 0012; each topic keeps id order). A row the
+broker can never accept (too large, topic refused) is set aside with the reason (`failed_at`,
+`failure`) instead of blocking the rest.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pydantic import BaseModel
 
 from shared.clock import BusinessClock
 from shared.contracts.envelope import wire_time
-from shared.contracts.topics import PLATFORM_SENDER, province_topic
+from shared.contracts.topics import EVENT_TOPICS, PLATFORM_SENDER, province_topic
 from shared.db.pool import Conn
 from shared.logging import get_logger
 
@@ -34,6 +36,8 @@ log = get_logger(__name__)
 
 # One digit per service inside platform msgids, so two services never mint the same id.
 SERVICE_DIGIT = {"wallet": "1", "relationship": "2", "payment": "3", "clearing": "4", "simulator": "9"}
+
+_EVENT_STREAMS = frozenset(EVENT_TOPICS.values())
 
 SendFn = Callable[[str, bytes, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
 """send(topic, key, value, headers) -> a future resolved when the broker acknowledged the record."""
@@ -61,6 +65,12 @@ def to_provinces(regions: Sequence[str], type_: str, body: BaseModel, key: str) 
 def platform_msgid(service: str, sequence: int, at: Any) -> str:
     """'000000' + yyyyMMddHHmmss + service digit + 9-digit sequence = 30 chars."""
     return f"{PLATFORM_SENDER}{at.strftime('%Y%m%d%H%M%S')}{SERVICE_DIGIT.get(service, '0')}{sequence % 10**9:09d}"
+
+
+def _events_first(rows: Sequence[Any]) -> list[list[Any]]:
+    events = [r for r in rows if r["topic"] in _EVENT_STREAMS]
+    rest = [r for r in rows if r["topic"] not in _EVENT_STREAMS]
+    return [part for part in (events, rest) if part]
 
 
 def notify_channel(schema: str) -> str:
@@ -174,15 +184,19 @@ class OutboxRelay:
 
     async def _publish(self, rows: Sequence[Any]) -> tuple[list[int], list[tuple[int, str]]]:
         try:
-            futures = [await self._send_row(r) for r in rows]
-            await asyncio.gather(*futures)
+            # Events first, acknowledged, then the rest: when a province reads an answer, every event written
+            # with it (or before it) is already in its stream, so a follower that catches up with the stream's
+            # end has applied them (read-your-writes, ADR 0012).
+            for part in _events_first(rows):
+                futures = [await self._send_row(r) for r in part]
+                await asyncio.gather(*futures)
             return [r["id"] for r in rows], []
         except PERMANENT_SEND_ERRORS:
             pass
         # One row the broker will never take: find it, set it aside, publish the others (in order).
         published: list[int] = []
         failed: list[tuple[int, str]] = []
-        for r in rows:
+        for r in (row for part in _events_first(rows) for row in part):
             try:
                 await (await self._send_row(r))
                 published.append(r["id"])

@@ -21,6 +21,7 @@ from shared.db.business_clock import ClockBehindError, mark_reached, start_busin
 from shared.db.migrations import migrate
 from shared.db.pool import Conn, connect, create_pool
 from shared.logging import configure_logging, get_logger, library_logger
+from shared.messaging.catch_up import CatchUp, KafkaEndOffsets, Watermarks
 from shared.messaging.consumer import EventConsumer, EventHandler, FailureHandler, Handler, IngressConsumer
 from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
 from shared.messaging.offsets import OffsetCommitter
@@ -28,6 +29,9 @@ from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.settings import PlatformSettings
 
 log = get_logger(__name__)
+
+INGRESS = "ingress"
+"""Key of `ServiceRuntime.catch_up_with` for every ingress topic of the service."""
 
 
 class _LazyPool:
@@ -62,12 +66,16 @@ class ServiceRuntime:
     event_handlers: Mapping[str, Mapping[str, EventHandler]] = field(default_factory=dict)
     event_failure_handlers: Mapping[str, Mapping[str, FailureHandler]] = field(default_factory=dict)
     """Other services' event streams this one follows: topic -> event type -> handler."""
+    catch_up_with: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Read-your-writes (ADR 0012): before judging a record of INGRESS (every ingress topic) or of a followed
+    topic, wait until the followers of these followed topics have applied all their stream held."""
     clock: BusinessClock = field(init=False)
     broker: KafkaBroker = field(init=False)
     outbox: Outbox = field(init=False)
     consumers: list[IngressConsumer] = field(init=False, default_factory=list)
     committers: list[OffsetCommitter] = field(init=False, default_factory=list)
     _pool: _LazyPool = field(init=False, default_factory=_LazyPool)
+    _end_offsets: KafkaEndOffsets = field(init=False)
     _relay_task: asyncio.Task[None] | None = field(init=False, default=None)
     _periodic_tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
@@ -105,6 +113,16 @@ class ServiceRuntime:
             )
             self.consumers.append(follower)
             self.committers.append(attach_ingress(self.broker, follower))
+        self._end_offsets = KafkaEndOffsets(s.kafka_bootstrap, f"medaid-{self.service}-watermarks")
+        watermarks = Watermarks(self._end_offsets)
+        for consumer in self.consumers:
+            what = consumer.topic if isinstance(consumer, EventConsumer) else INGRESS
+            followed = self.catch_up_with.get(what, ())
+            unknown = [t for t in followed if t not in self.event_handlers or t == consumer.topic]
+            if unknown:
+                raise ValueError(f"{self.service} cannot wait for {unknown} before {what}: not another followed topic")
+            if followed and s.catch_up:
+                consumer.catch_up = CatchUp(pool, self.service, followed, watermarks)
 
     @property
     def pool(self) -> asyncpg.Pool[Any]:
@@ -151,7 +169,10 @@ class ServiceRuntime:
             topics=[c.topic for c in self.consumers],
             kafka=self.settings.kafka_bootstrap,
             clock_offset_seconds=self.clock.offset_seconds,
+            catch_up=self.settings.catch_up,
         )
+        if not self.settings.catch_up and self.catch_up_with:
+            log.warning("catch_up_off", meaning="requests may be judged on stale copies: for measurements only")
 
     async def flush_offsets(self) -> None:
         """Before the consumers stop: commit what was processed (the rest is re-read, harmlessly)."""
@@ -182,6 +203,8 @@ class ServiceRuntime:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
+        with contextlib.suppress(Exception):
+            await self._end_offsets.close()
         if self._pool.pool is not None:
             await self._pool.pool.close()
         log.info("service_stopped")

@@ -188,7 +188,7 @@ class Wallets:
         )
 
     async def open(self, member: Member) -> dict[str, Any]:
-        await self.knows(member)
+        # no waiting for the wallet's copy of the member: an enrolment answered is applied everywhere (ADR 0012)
         return await self.p.ask(
             "ingress.wallet.v1",
             "wallet.open-requested",
@@ -209,7 +209,6 @@ class Wallets:
         opened = await self.open(recipient)
         assert opened["status"] == "completed", opened
         rid = await self.p.bound(provider, recipient, "parent")
-        await self.knows_relationship(rid)
         return provider, recipient, rid
 
     async def transfer(

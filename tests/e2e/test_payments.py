@@ -94,7 +94,6 @@ async def test_own_and_provider_accounts_pay_as_far_as_they_allow(
     provider, recipient, _ = await wallets.family("440300", "440300", credit="1000.00")
     employee = await payments.p.enrol("440300")
     await wallets.credit(employee, "50.00")
-    await wallets.knows(employee)
     hospital = await payments.institution("440300")
     own = await payments.settle(employee, hospital, "200.00", "120.00", flag="1")
     assert own["status"] == "completed", own

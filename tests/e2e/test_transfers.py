@@ -90,8 +90,6 @@ async def test_every_refusal_of_a_transfer_has_its_reason_code(wallets: Wallets)
     for ask, expected in cases:
         result = await ask
         assert (result["status"], result["reason_code"]) == ("rejected", expected), result
-    await wallets.knows(no_wallet)
-    await asyncio.sleep(0.3)
     assert (await wallets.transfer(provider, no_wallet, "10.00"))["reason_code"] == "WALLET_NOT_OPENED"
     first = await wallets.transfer(provider, recipient, "100.00")
     assert first["status"] == "accepted"

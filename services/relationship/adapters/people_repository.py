@@ -18,8 +18,9 @@ class PeopleRepository:
         )
         return None if r is None else Person(**dict(r))
 
-    async def save(self, person: Person, change_reason: str) -> None:
-        await self.conn.execute(
+    async def save(self, person: Person, change_reason: str) -> int:
+        """The person's new version (1 for a first enrolment)."""
+        version = await self.conn.fetchval(
             """INSERT INTO people (psn_no, psn_name, certno_hash, psn_cert_type, insutype, psn_insu_stas,
                                    insuplc_admdvs, has_personal_account, last_change_reason, effective_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -28,7 +29,8 @@ class PeopleRepository:
                    psn_insu_stas = EXCLUDED.psn_insu_stas, insuplc_admdvs = EXCLUDED.insuplc_admdvs,
                    has_personal_account = EXCLUDED.has_personal_account,
                    last_change_reason = EXCLUDED.last_change_reason, effective_at = EXCLUDED.effective_at,
-                   updated_at = now()""",
+                   updated_at = now(), version = people.version + 1
+               RETURNING version""",
             person.psn_no,
             person.psn_name,
             person.certno_hash,
@@ -40,3 +42,4 @@ class PeopleRepository:
             change_reason,
             person.effective_at,
         )
+        return int(version)

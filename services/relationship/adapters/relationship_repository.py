@@ -104,22 +104,31 @@ class RelationshipRepository:
         )
         return None if r is None else _relationship(r)
 
-    async def establish(self, relationship_id: str, at: datetime) -> None:
-        await self.conn.execute(
-            "UPDATE relationships SET status = 'established', established_at = $2 WHERE relationship_id = $1",
+    async def establish(self, relationship_id: str, at: datetime) -> int:
+        """The relationship's new version."""
+        version = await self.conn.fetchval(
+            """UPDATE relationships SET status = 'established', established_at = $2, version = version + 1
+               WHERE relationship_id = $1 RETURNING version""",
             relationship_id,
             at,
         )
+        return int(version)
 
-    async def end(self, relationship_id: str, at: datetime, reason: str, detail: str | None) -> None:
-        await self.conn.execute(
-            """UPDATE relationships SET status = 'ended', ended_at = $2, end_reason = $3, end_detail = $4
-               WHERE relationship_id = $1 AND status <> 'ended'""",
+    async def end(self, relationship_id: str, at: datetime, reason: str, detail: str | None) -> int:
+        """The relationship's version after the end (its last)."""
+        version = await self.conn.fetchval(
+            """WITH ended AS (
+                   UPDATE relationships SET status = 'ended', ended_at = $2, end_reason = $3, end_detail = $4,
+                                            version = version + 1
+                   WHERE relationship_id = $1 AND status <> 'ended' RETURNING version)
+               SELECT coalesce((SELECT version FROM ended),
+                               (SELECT version FROM relationships WHERE relationship_id = $1))""",
             relationship_id,
             at,
             reason,
             detail,
         )
+        return int(version)
 
     async def active_of(self, psn_no: str) -> list[Relationship]:
         rows = await self.conn.fetch(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from shared.contracts.envelope import Admdvs, PsnNo
 from shared.contracts.events import DomainEvent
@@ -21,6 +21,7 @@ class PersonEnrolmentChanged(RelationshipEvent):
     TYPE = "relationship.person-enrolment-changed"
 
     psn_no: PsnNo
+    version: int = Field(ge=1, description="the person's version after this change: copies keep the highest")
     certno_hash: str
     name_hash: str
     psn_cert_type: str
@@ -40,6 +41,7 @@ class RelationshipRequested(RelationshipEvent):
     TYPE = "relationship.relationship-requested"
 
     relationship_id: str
+    version: int = Field(ge=1, description="the relationship's version after this change: copies keep the highest")
     provider_psn_no: PsnNo
     recipient_psn_no: PsnNo
     kinship: str
@@ -69,6 +71,7 @@ class RelationshipEstablishedEvent(RelationshipEvent):
     TYPE = "relationship.relationship-established"
 
     relationship_id: str
+    version: int = Field(ge=1, description="the relationship's version after this change: copies keep the highest")
     provider_psn_no: PsnNo
     recipient_psn_no: PsnNo
     kinship: str
@@ -85,6 +88,7 @@ class RelationshipEndedEvent(RelationshipEvent):
     TYPE = "relationship.relationship-ended"
 
     relationship_id: str
+    version: int = Field(ge=1, description="the relationship's version after this change: copies keep the highest")
     provider_psn_no: PsnNo
     recipient_psn_no: PsnNo
     kinship: str

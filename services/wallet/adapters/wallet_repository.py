@@ -18,15 +18,19 @@ class WalletRepository:
 
     # -- copies from relationship.events.v1 ---------------------------------------------------
 
-    async def upsert_person(self, p: Party, effective_at: datetime) -> None:
-        await self.conn.execute(
+    async def upsert_person(self, p: Party, effective_at: datetime, version: int = 0) -> bool:
+        """Keep the newest copy: by the relationship service's version of the person (events without one, from
+        before versions: by effective_at, and never over a versioned copy). True when the copy changed."""
+        done = await self.conn.fetchval(
             """INSERT INTO people
-                   (psn_no, certno_hash, name_hash, insuplc_admdvs, may_provide, may_receive, effective_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   (psn_no, certno_hash, name_hash, insuplc_admdvs, may_provide, may_receive, effective_at, version)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                ON CONFLICT (psn_no) DO UPDATE SET certno_hash = EXCLUDED.certno_hash, name_hash = EXCLUDED.name_hash,
                    insuplc_admdvs = EXCLUDED.insuplc_admdvs, may_provide = EXCLUDED.may_provide,
-                   may_receive = EXCLUDED.may_receive, effective_at = EXCLUDED.effective_at
-               WHERE people.effective_at <= EXCLUDED.effective_at""",
+                   may_receive = EXCLUDED.may_receive, effective_at = EXCLUDED.effective_at, version = EXCLUDED.version
+               WHERE CASE WHEN EXCLUDED.version > 0 THEN people.version < EXCLUDED.version
+                          ELSE people.version = 0 AND people.effective_at <= EXCLUDED.effective_at END
+               RETURNING true""",
             p.psn_no,
             p.certno_hash,
             p.name_hash,
@@ -34,7 +38,9 @@ class WalletRepository:
             p.may_provide,
             p.may_receive,
             effective_at,
+            version,
         )
+        return bool(done)
 
     async def person(self, psn_no: str) -> Party | None:
         r = await self.conn.fetchrow(
@@ -44,25 +50,57 @@ class WalletRepository:
         )
         return None if r is None else Party(**dict(r))
 
-    async def upsert_relationship(
+    async def relationship_established(
         self,
         relationship_id: str,
         provider: str,
         recipient: str,
-        established: bool,
         provider_admdvs: str,
         recipient_admdvs: str,
-    ) -> None:
-        await self.conn.execute(
+        version: int | None,
+    ) -> bool:
+        """Copy an establishment unless the copy is newer: ended (final), or at a higher version. True when
+        applied."""
+        done = await self.conn.fetchval(
             """INSERT INTO relationships (relationship_id, provider_psn_no, recipient_psn_no, established,
-                   provider_admdvs, recipient_admdvs) VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (relationship_id) DO UPDATE SET established = EXCLUDED.established, updated_at = now()""",
+                   provider_admdvs, recipient_admdvs, version) VALUES ($1, $2, $3, true, $4, $5, $6)
+               ON CONFLICT (relationship_id) DO UPDATE SET established = true, version = EXCLUDED.version,
+                   updated_at = now()
+               WHERE relationships.ended_at IS NULL AND relationships.version < EXCLUDED.version
+               RETURNING true""",
             relationship_id,
             provider,
             recipient,
-            established,
             provider_admdvs,
             recipient_admdvs,
+            version or 0,
+        )
+        return bool(done)
+
+    async def relationship_ended(
+        self,
+        relationship_id: str,
+        provider: str,
+        recipient: str,
+        provider_admdvs: str,
+        recipient_admdvs: str,
+        version: int | None,
+        at: datetime,
+    ) -> None:
+        """An end is final, whatever arrives after it (or arrived before it)."""
+        await self.conn.execute(
+            """INSERT INTO relationships (relationship_id, provider_psn_no, recipient_psn_no, established,
+                   provider_admdvs, recipient_admdvs, version, ended_at) VALUES ($1, $2, $3, false, $4, $5, $6, $7)
+               ON CONFLICT (relationship_id) DO UPDATE SET established = false,
+                   version = greatest(relationships.version, EXCLUDED.version),
+                   ended_at = coalesce(relationships.ended_at, EXCLUDED.ended_at), updated_at = now()""",
+            relationship_id,
+            provider,
+            recipient,
+            provider_admdvs,
+            recipient_admdvs,
+            version or 0,
+            at,
         )
 
     async def established_relationship(self, provider: str, recipient: str) -> str | None:

@@ -29,6 +29,7 @@ class PersonSeen(_Seen):
     may_provide: bool
     may_receive: bool
     effective_at: datetime
+    version: int = 0  # 0: an event from before versions (ADR 0012)
 
 
 class RelationshipSeen(_Seen):
@@ -37,6 +38,7 @@ class RelationshipSeen(_Seen):
     recipient_psn_no: str
     provider_admdvs: str
     recipient_admdvs: str
+    version: int | None = None  # None: an event from before versions (ADR 0012)
 
 
 class RelationshipEndSeen(RelationshipSeen):
@@ -52,14 +54,14 @@ class PolicySeen(_Seen):
 async def on_person(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: PersonSeen = env.body
     party = Party(b.psn_no, b.certno_hash, b.name_hash, b.insuplc_admdvs, b.may_provide, b.may_receive)
-    await WalletRepository(ctx.conn).upsert_person(party, b.effective_at)
+    await WalletRepository(ctx.conn).upsert_person(party, b.effective_at, b.version)
     return []
 
 
 async def on_established(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: RelationshipSeen = env.body
-    await WalletRepository(ctx.conn).upsert_relationship(
-        b.relationship_id, b.provider_psn_no, b.recipient_psn_no, True, b.provider_admdvs, b.recipient_admdvs
+    await WalletRepository(ctx.conn).relationship_established(
+        b.relationship_id, b.provider_psn_no, b.recipient_psn_no, b.provider_admdvs, b.recipient_admdvs, b.version
     )
     return []
 
@@ -73,6 +75,7 @@ async def on_ended(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         b.was_established,
         b.provider_admdvs,
         b.recipient_admdvs,
+        b.version,
         WalletRepository(ctx.conn),
         LedgerRepository(ctx.conn),
         ctx.clock,

@@ -111,6 +111,7 @@ bench-catch-up: up-daytime ## what read-your-writes costs (ADR 0012): the same b
 	  $(PY) -m tools.bench --messages 1500 --rate 50 && $(PY) -m tools.bench --messages 2000 && \
 	    $(PY) -m tools.bench_saga --families 200 && $(PY) -m tools.bench_settlements --families 200 --rate 40 || exit 1; \
 	done
+	$(PY) -m tools.bench_catch_up --waits 1000
 
 bench-clearing: up ## close a month of 1M obligations through the broker (ITEMS=..., ARGS=--direct; see BENCHMARKS.md)
 	$(PY) -m tools.bench_clearing --items $(or $(ITEMS),1000000) $(ARGS)

@@ -38,7 +38,10 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
             RELATIONSHIP_EVENTS: relationship_events.HANDLERS,
             PAYMENT_EVENTS: payment_events.make_handlers(trusted),
         },
-        event_failure_handlers={PAYMENT_EVENTS: payment_events.FAILURE_HANDLERS},
+        event_failure_handlers={
+            PAYMENT_EVENTS: payment_events.FAILURE_HANDLERS,
+            RELATIONSHIP_EVENTS: relationship_events.FAILURE_HANDLERS,
+        },
         # Judge on copies at least as new as any answer the sender saw (ADR 0012): a transfer right after its
         # relationship was confirmed, a wallet right after an enrolment, a provider's account refused to a
         # settlement right after the relationship ended.

@@ -116,16 +116,19 @@ async def take_payment(
 
 
 async def refuse_failed_payment(
-    order: PaymentOrder, payments: PaymentRepository, clock: BusinessClock
+    setl_id: str, purpose: str, psn_no: str, payments: PaymentRepository, clock: BusinessClock
 ) -> list[Outgoing]:
-    """The wallet could not process a payment (dead-lettered): nothing was taken, and the payment service is
-    told so that the province still gets its one answer."""
-    if await payments.payment_of(order.setl_id) is not None:
+    """The wallet could not process a payment (dead-lettered, even one whose body could not be read): nothing was
+    taken, and the payment service is told so that the province still gets its one answer."""
+    if await payments.payment_of(setl_id) is not None:
         return []
     now = clock.now()
     refusal = Refusal(ReasonCode.PROCESSING_FAILED, "the wallet could not process this payment; operators were alerted")
-    await payments.record_payment(order.setl_id, order.purpose.value, order.psn_no, "refused", refusal.code, now)
-    return [event(_refused(order, refusal, now), order.psn_no)]
+    await payments.record_payment(setl_id, purpose, psn_no, "refused", refusal.code, now)
+    refused = events.PaymentRefused(
+        setl_id=setl_id, reason_code=refusal.code.value, reason=refusal.reason, occurred_at=now
+    )
+    return [event(refused, psn_no)]
 
 
 async def _debit(

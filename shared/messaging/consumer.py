@@ -659,9 +659,21 @@ def _describe(exc: Exception) -> str:
 EventHandler = tuple[type[BaseModel], Callable[[MessageContext, Envelope[Any]], Awaitable[list[Outgoing]]]]
 """(the event's model, a function that applies it and returns what to publish)."""
 
-FailureHandler = Callable[[MessageContext, Envelope[Any]], Awaitable[list[Outgoing]]]
-"""What to publish (besides the DLQ record) when an event could not be applied: e.g. the wallet tells the
-payment service a payment was refused PROCESSING_FAILED, so the province still gets its one answer."""
+
+@dataclass(frozen=True)
+class FailureHandler:
+    """What to do (besides the DLQ record) when an event cannot be applied, whether its body could not be read
+    or its handler kept failing: e.g. the wallet tells the payment service a payment was refused
+    PROCESSING_FAILED, so the province still gets its one answer (issue 10).
+
+    `identity` is the few fields the compensation needs, read on their own (the envelope's body may be unfit as
+    a whole); `run` gets the envelope with that as its body. `settles`: the compensation ends the event for good
+    (remembered in the inbox: a replay of the dead letter is skipped), or only makes things safe until an
+    operator replays the dead letter, which then applies the event (a quota return)."""
+
+    identity: type[BaseModel]
+    run: Callable[[MessageContext, Envelope[Any]], Awaitable[list[Outgoing]]]
+    settles: bool = True
 
 
 class EventConsumer(IngressConsumer):
@@ -742,6 +754,7 @@ class EventConsumer(IngressConsumer):
                         )
                     ],
                 )
+                await self._compensate(conn, record)
                 return Outcome.DEAD_LETTERED
             env = classified.envelope
             if not await self._first_time(conn, record, env, "completed"):
@@ -757,9 +770,35 @@ class EventConsumer(IngressConsumer):
     ) -> None:
         dlq = self._failure_record(record, env, attempts, error)
         await self.outbox.enqueue(conn, [dlq])
-        on_failure = self.failure_handlers.get(env.type)
-        if on_failure is not None and await self._first_time(conn, record, env, "rejected"):
-            await self.outbox.enqueue(conn, await on_failure(self._context(conn, record), env))
+        await self._compensate(conn, record)
+
+    async def _compensate(self, conn: Conn, record: ConsumerRecord) -> None:
+        """The failure handler of a dead-lettered event, on the identity fields read from its body alone. When even
+        those cannot be read, nobody can be told: logged for operators (the dead letter has the record)."""
+        try:
+            data, problem = parse(record.value or b"")
+            raw = RawEnvelope.model_validate(data if problem is None else sanitize(data))
+        except Exception:  # noqa: BLE001 - no envelope: no type, no failure handler
+            return
+        on_failure = self.failure_handlers.get(raw.type)
+        if on_failure is None:
+            return
+        try:
+            identity = on_failure.identity.model_validate(raw.body)
+        except Exception as exc:  # noqa: BLE001 - content: reported, never raised
+            log.error(
+                "event_failure_unanswerable",
+                topic=record.topic,
+                offset=record.offset,
+                msgid=clean_text(raw.msgid, 40),
+                type=raw.type,
+                reason=_describe(exc),
+            )
+            return
+        env = Envelope[Any](msgid=raw.msgid, type=raw.type, sender=raw.sender, sent_at=raw.sent_at, body=identity)
+        if on_failure.settles and not await self._first_time(conn, record, env, "rejected"):
+            return
+        await self.outbox.enqueue(conn, await on_failure.run(self._context(conn, record), env))
 
     def _context(self, conn: Conn, record: ConsumerRecord) -> MessageContext:
         return MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=_safe_key(record.key) or "")

@@ -13,7 +13,7 @@ from shared.clock import BusinessClock
 from shared.contracts.envelope import Envelope
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
-from shared.messaging.consumer import EventConsumer, MessageContext, Outcome
+from shared.messaging.consumer import EventConsumer, FailureHandler, MessageContext, Outcome
 from shared.messaging.outbox import Outbox, Outgoing
 from shared.settings import PlatformSettings
 from tests.integration.harness import WALLET_DIR
@@ -33,6 +33,11 @@ class Rec:
 
 class Ended(BaseModel):
     relationship_id: str
+
+
+class Opened(BaseModel):
+    relationship_id: str
+    amount: int
 
 
 async def test_an_event_published_twice_is_applied_once_and_a_redelivery_is_skipped(settings: PlatformSettings) -> None:
@@ -109,7 +114,7 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_and_its_failure_answ
         outbox=Outbox("wallet", "wallet", clock),
         clock=clock,
         event_handlers={"payment.payment-opened": (Ended, always_fails)},
-        failure_handlers={"payment.payment-opened": answer_failure},
+        failure_handlers={"payment.payment-opened": FailureHandler(Ended, answer_failure)},
         retry_backoff_seconds=0.01,
     )
     event = json.dumps(
@@ -133,5 +138,81 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_and_its_failure_answ
             ("dlq.record", "payment.events.v1.wallet.dlq"),
             ("wallet.payment-refused", "wallet.events.v1"),
         ]
+    finally:
+        await pool.close()
+
+
+async def test_an_event_whose_body_cannot_be_read_still_gets_its_failure_handler_on_the_identity_fields(
+    settings: PlatformSettings,
+) -> None:
+    """A saga waiting for this event still ends with an answer (issue 10, part 3); a compensation that does not
+    settle the event leaves it to the operator's replay, which applies it."""
+    conn = await connect(settings.dsn("wallet"))
+    try:
+        await migrate(conn, "wallet", WALLET_DIR)
+    finally:
+        await conn.close()
+    pool = await create_pool(settings.dsn("wallet"))
+    applied: list[str] = []
+
+    async def apply(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+        applied.append(env.body.relationship_id)
+        return []
+
+    async def answer_failure(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+        return [Outgoing("wallet.events.v1", "k", "wallet.payment-refused", {"setl_id": env.body.relationship_id})]
+
+    def consumer_of(settles: bool) -> EventConsumer:
+        clock = BusinessClock()
+        return EventConsumer(
+            service="wallet",
+            topic="payment.events.v1",
+            pool=pool,
+            outbox=Outbox("wallet", "wallet", clock),
+            clock=clock,
+            event_handlers={"payment.payment-opened": (Opened, apply)},
+            failure_handlers={"payment.payment-opened": FailureHandler(Ended, answer_failure, settles=settles)},
+            retry_backoff_seconds=0.01,
+        )
+
+    def event(msgid: str, body: dict[str, Any]) -> bytes:
+        return json.dumps(
+            {
+                "msgid": msgid,
+                "type": "payment.payment-opened",
+                "sender": "000000",
+                "sent_at": "2026-11-23T10:00:00+08:00",
+                "body": body,
+            }
+        ).encode()
+
+    async def refusals_of(setl_id: str) -> int:
+        async with pool.acquire() as c:
+            return int(
+                await c.fetchval(
+                    "SELECT count(*) FROM outbox WHERE type = 'wallet.payment-refused' AND convert_from(value, 'UTF8') LIKE $1",
+                    f"%{setl_id}%",
+                )
+            )
+
+    settling, holding = consumer_of(True), consumer_of(False)
+    unreadable = event("000000202611231000003000000101", {"relationship_id": "setl-u1", "amount": "lots"})
+    nameless = event("000000202611231000003000000102", {"amount": 1})
+    held = event("000000202611231000003000000103", {"relationship_id": "setl-u3", "amount": "x"})
+    fixed = event("000000202611231000003000000103", {"relationship_id": "setl-u3", "amount": 3})
+    try:
+        assert await settling.process(Rec(unreadable, offset=100, topic="payment.events.v1")) is Outcome.DEAD_LETTERED
+        assert await refusals_of("setl-u1") == 1, "answered on the identity fields alone"
+        assert await settling.process(Rec(unreadable, offset=101, topic="payment.events.v1")) is Outcome.DEAD_LETTERED
+        assert await refusals_of("setl-u1") == 1, "a settling compensation runs once"
+        assert await settling.process(Rec(nameless, offset=102, topic="payment.events.v1")) is Outcome.DEAD_LETTERED
+        async with pool.acquire() as c:
+            assert await c.fetchval("SELECT count(*) FROM outbox WHERE type = 'wallet.payment-refused'") >= 1
+        assert await holding.process(Rec(held, offset=103, topic="payment.events.v1")) is Outcome.DEAD_LETTERED
+        assert await refusals_of("setl-u3") == 1
+        # the cause fixed, the operator replays: a compensation that does not settle lets the event apply once
+        assert await holding.process(Rec(fixed, offset=104, topic="payment.events.v1")) is Outcome.PROCESSED
+        assert await holding.process(Rec(fixed, offset=105, topic="payment.events.v1")) is Outcome.REPEAT
+        assert applied == ["setl-u3"]
     finally:
         await pool.close()

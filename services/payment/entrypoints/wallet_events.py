@@ -67,13 +67,19 @@ async def on_refunded(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]
     return await settlements.on_refunded(ctx.conn, b.setl_id, SettlementRepository(ctx.conn), ctx.clock)
 
 
+class SettlementIdentitySeen(_Seen):
+    """What answering a settlement needs, read even when the rest of the wallet's answer cannot be."""
+
+    setl_id: str
+
+
 def _failed(money_taken: bool) -> FailureHandler:
     async def handle(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         return await settlements.on_wallet_answer_failed(
             ctx.conn, env.body.setl_id, money_taken, SettlementRepository(ctx.conn), ctx.clock
         )
 
-    return handle
+    return FailureHandler(SettlementIdentitySeen, handle)
 
 
 FAILURE_HANDLERS: dict[str, FailureHandler] = {

@@ -103,6 +103,15 @@ class WalletRepository:
             at,
         )
 
+    async def stop_using(self, relationship_id: str, at: datetime) -> None:
+        """An end known only by the relationship's id (its event could not be applied): ended in the copy."""
+        await self.conn.execute(
+            """UPDATE relationships SET established = false, ended_at = coalesce(ended_at, $2), updated_at = now()
+               WHERE relationship_id = $1""",
+            relationship_id,
+            at,
+        )
+
     async def established_relationship(self, provider: str, recipient: str) -> str | None:
         value = await self.conn.fetchval(
             """SELECT relationship_id FROM relationships

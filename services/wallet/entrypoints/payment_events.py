@@ -52,11 +52,24 @@ def _order(b: PaymentOpenedSeen) -> PaymentOrder:
     )
 
 
+class PaymentIdentitySeen(BaseModel):
+    """What refusing a payment needs, read even when the rest of the event cannot be."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    setl_id: str
+    purpose: str
+    psn_no: str
+
+
 async def on_opened_failed(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    return await payments.refuse_failed_payment(_order(env.body), PaymentRepository(ctx.conn), ctx.clock)
+    b: PaymentIdentitySeen = env.body
+    return await payments.refuse_failed_payment(b.setl_id, b.purpose, b.psn_no, PaymentRepository(ctx.conn), ctx.clock)
 
 
-FAILURE_HANDLERS: dict[str, FailureHandler] = {"payment.payment-opened": on_opened_failed}
+FAILURE_HANDLERS: dict[str, FailureHandler] = {
+    "payment.payment-opened": FailureHandler(PaymentIdentitySeen, on_opened_failed),
+}
 
 
 def make_handlers(trusted: frozenset[str] = frozenset()) -> dict[str, EventHandler]:

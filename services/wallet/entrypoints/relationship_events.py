@@ -13,8 +13,12 @@ from services.wallet.adapters.ledger_repository import LedgerRepository
 from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain.transfers import Party
 from shared.contracts.envelope import Envelope
-from shared.messaging.consumer import EventHandler, MessageContext
+from shared.contracts.topics import RELATIONSHIP_EVENTS
+from shared.logging import get_logger
+from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
 from shared.messaging.outbox import Outgoing
+
+log = get_logger(__name__)
 
 
 class _Seen(BaseModel):
@@ -80,6 +84,40 @@ async def on_ended(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         LedgerRepository(ctx.conn),
         ctx.clock,
     )
+
+
+class EndIdentitySeen(_Seen):
+    """What stopping the use of an ended relationship needs, read even when the rest of the event cannot be."""
+
+    relationship_id: str
+    provider_psn_no: str | None = None
+    recipient_psn_no: str | None = None
+    provider_admdvs: str | None = None
+    recipient_admdvs: str | None = None
+
+
+async def on_ended_failed(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    """An end the wallet could not apply: the relationship is no longer used (no transfer, no provider's account),
+    and its unspent quota waits for the operator's replay of the dead letter, which returns it. Until then the
+    books check `ended_relationships_leave_no_quota` names its lots."""
+    b: EndIdentitySeen = env.body
+    repo = WalletRepository(ctx.conn)
+    parties = (b.provider_psn_no, b.recipient_psn_no, b.provider_admdvs, b.recipient_admdvs)
+    if all(isinstance(x, str) and x for x in parties):  # then ended even before the wallet heard of it
+        await repo.relationship_ended(b.relationship_id, *parties, None, ctx.clock.now())  # type: ignore[arg-type]
+    else:
+        await repo.stop_using(b.relationship_id, ctx.clock.now())
+    log.error(
+        "relationship_end_waiting_for_replay",
+        relationship_id=b.relationship_id,
+        replay=f"make dlq ARGS='replay {RELATIONSHIP_EVENTS}.wallet.dlq --reason PROCESSING_FAILED'",
+    )
+    return []
+
+
+FAILURE_HANDLERS: dict[str, FailureHandler] = {
+    "relationship.relationship-ended": FailureHandler(EndIdentitySeen, on_ended_failed, settles=False),
+}
 
 
 async def on_policy(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:

@@ -190,7 +190,8 @@ async def test_an_event_whose_body_cannot_be_read_still_gets_its_failure_handler
         async with pool.acquire() as c:
             return int(
                 await c.fetchval(
-                    "SELECT count(*) FROM outbox WHERE type = 'wallet.payment-refused' AND convert_from(value, 'UTF8') LIKE $1",
+                    "SELECT count(*) FROM outbox WHERE type = 'wallet.payment-refused'"
+                    " AND convert_from(value, 'UTF8') LIKE $1",
                     f"%{setl_id}%",
                 )
             )

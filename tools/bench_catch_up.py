@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Mapping
 
 from shared.contracts.topics import RELATIONSHIP_EVENTS
 from shared.db.pool import create_pool
@@ -25,10 +26,10 @@ async def bench(waits: int, callers: int) -> None:
     fetches = 0
     end_offsets = KafkaEndOffsets(settings.kafka_bootstrap, "medaid-bench-catch-up")
 
-    async def counted(topic: str) -> dict[int, int]:
+    async def counted(topics: tuple[str, ...]) -> Mapping[str, Mapping[int, int]]:
         nonlocal fetches
         fetches += 1
-        return dict(await end_offsets(topic))
+        return await end_offsets(topics)
 
     gate = CatchUp(pool, "wallet", (RELATIONSHIP_EVENTS,), Watermarks(counted))
     try:

@@ -90,6 +90,13 @@ def asyncapi_document(service: str) -> str:
             "services. Key: the aggregate's id.",
             schema=_union([messages[t] for t in sorted(events)]),
         )
+    broker.publisher(
+        topics.msgids_topic(service),
+        title=f"{topics.msgids_topic(service)}:{service}",
+        description="The (sender, msgid) pairs this service answered first, read by the other services: a msgid "
+        "is unique per sender platform-wide (ADR 0013). Key: the sender.",
+        schema=messages["msgid.claimed"],
+    )
     spec = AsyncAPI(
         broker,
         title=f"medaid {service} service",

@@ -68,7 +68,9 @@ def message_model(type_name: str, body: type[BaseModel]) -> type[BaseModel]:
 
 
 def all_messages() -> dict[str, type[BaseModel]]:
-    bodies: dict[str, type[BaseModel]] = {**province.ALL_MESSAGES, "dlq.record": DlqRecord}
+    from shared.messaging.msgids import CLAIMED, MsgidClaimed
+
+    bodies: dict[str, type[BaseModel]] = {**province.ALL_MESSAGES, "dlq.record": DlqRecord, CLAIMED: MsgidClaimed}
     for events in service_events().values():
         clash = set(events) & set(bodies)
         if clash:

@@ -53,3 +53,6 @@ class ReasonCode(StrEnum):
     """A clearing month can be closed only after it ended (Asia/Shanghai business time)."""
     UNKNOWN_STATEMENT = "UNKNOWN_STATEMENT"
     """No clearing statement has this statement_id for this region."""
+    MSGID_REUSED = "MSGID_REUSED"
+    """The sender already used this msgid for a message another service answered: a msgid is unique per sender
+    platform-wide (ADR 0013). Nothing was done; resend with a new msgid."""

@@ -30,6 +30,14 @@ EVENT_TOPICS: dict[str, str] = {
     "clearing": CLEARING_EVENTS,
 }
 
+# Each service's claims of the (sender, msgid) pairs it answered (ADR 0013): read by the other services.
+MSGID_TOPICS: dict[str, str] = {service: f"{service}.msgids.v1" for service in EVENT_TOPICS}
+
+
+def msgids_topic(service: str) -> str:
+    return MSGID_TOPICS[service]
+
+
 PLATFORM_SENDER = "000000"
 
 # GB/T 2260 provinces: the 31 provincial-level regions of the mainland.

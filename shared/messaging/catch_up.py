@@ -29,8 +29,8 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-EndOffsets = Callable[[str], Awaitable[Mapping[int, int]]]
-"""topic -> {partition: high watermark (the offset the next record will get)}"""
+EndOffsets = Callable[[tuple[str, ...]], Awaitable[Mapping[str, Mapping[int, int]]]]
+"""topics -> {topic: {partition: high watermark (the offset the next record will get)}}, in one request"""
 
 
 class KafkaEndOffsets:
@@ -74,11 +74,14 @@ class KafkaEndOffsets:
         self._partitions[topic] = (parts, time.monotonic())
         return parts
 
-    async def __call__(self, topic: str) -> Mapping[int, int]:
+    async def __call__(self, topics: tuple[str, ...]) -> Mapping[str, Mapping[int, int]]:
         consumer = await self._started()
-        parts = await self._partitions_of(topic)
+        parts = [tp for topic in topics for tp in await self._partitions_of(topic)]
         ends = await consumer.end_offsets(parts)
-        return {tp.partition: int(offset) for tp, offset in ends.items()}
+        found: dict[str, dict[int, int]] = {topic: {} for topic in topics}
+        for tp, offset in ends.items():
+            found[tp.topic][tp.partition] = int(offset)
+        return found
 
     async def close(self) -> None:
         if self._consumer is not None:
@@ -92,32 +95,34 @@ class Watermarks:
     def __init__(self, end_offsets: EndOffsets, retry_seconds: float = 0.5) -> None:
         self._end_offsets = end_offsets
         self._retry = retry_seconds
-        self._running: dict[str, asyncio.Future[Mapping[int, int]]] = {}
-        self._next: dict[str, asyncio.Future[Mapping[int, int]]] = {}
+        self._running: dict[tuple[str, ...], asyncio.Future[Mapping[str, Mapping[int, int]]]] = {}
+        self._next: dict[tuple[str, ...], asyncio.Future[Mapping[str, Mapping[int, int]]]] = {}
 
-    async def after_now(self, topic: str) -> Mapping[int, int]:
-        """Watermarks of `topic` read by a request that started after this call: a fetch already in flight
+    async def after_now(self, topics: tuple[str, ...]) -> Mapping[str, Mapping[int, int]]:
+        """Watermarks of `topics` read by a request that started after this call: a fetch already in flight
         may predate the caller's own record, so the caller joins the one after it."""
-        fut = self._next.get(topic)
+        fut = self._next.get(topics)
         if fut is None:
-            fut = asyncio.ensure_future(self._fetch_after(topic, self._running.get(topic)))
-            self._next[topic] = fut
+            fut = asyncio.ensure_future(self._fetch_after(topics, self._running.get(topics)))
+            self._next[topics] = fut
         return await asyncio.shield(fut)
 
-    async def _fetch_after(self, topic: str, previous: asyncio.Future[Mapping[int, int]] | None) -> Mapping[int, int]:
+    async def _fetch_after(
+        self, topics: tuple[str, ...], previous: asyncio.Future[Mapping[str, Mapping[int, int]]] | None
+    ) -> Mapping[str, Mapping[int, int]]:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
-        me = self._next.pop(topic)
-        self._running[topic] = me
+        me = self._next.pop(topics)
+        self._running[topics] = me
         attempt = 0
         while True:
             try:
-                return await self._end_offsets(topic)
+                return await self._end_offsets(topics)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the broker away: infrastructure, retried without limit
                 attempt += 1
-                log.warning("watermarks_unavailable", topic=topic, attempt=attempt, error=repr(exc))
+                log.warning("watermarks_unavailable", topics=list(topics), attempt=attempt, error=repr(exc))
                 await asyncio.sleep(min(self._retry * attempt, 5.0))
 
 
@@ -149,7 +154,7 @@ class CatchUp:
     async def wait(self) -> float:
         """Seconds spent, from the watermark read to the followers having applied everything below it."""
         started = time.monotonic()
-        targets = {topic: await self.watermarks.after_now(topic) for topic in self.topics}
+        targets = await self.watermarks.after_now(self.topics)
         delay = self.poll
         warned_at = started
         polled = False

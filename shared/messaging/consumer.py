@@ -40,6 +40,7 @@ from shared.identity import redact, redact_text
 from shared.logging import get_logger
 from shared.messaging.catch_up import CatchUp
 from shared.messaging.hostile import clean_text, parse, sanitize
+from shared.messaging.msgids import claim, claimed_elsewhere
 from shared.messaging.outbox import Outbox, Outgoing
 
 log = get_logger(__name__)
@@ -357,7 +358,14 @@ class IngressConsumer:
                 if await self._answer_repeat(conn, env.sender, env.msgid):
                     return Outcome.REPEAT
                 ctx = MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=_key_of(env))
-                decision = await self.handlers.get(env.type, _not_supported_yet)(ctx, env)
+                elsewhere = await claimed_elsewhere(conn, env.sender, env.msgid)
+                if elsewhere is not None:  # ADR 0013: one msgid per sender, platform-wide
+                    decision = Decision.rejected(
+                        ReasonCode.MSGID_REUSED,
+                        f"msgid {env.msgid} was already used by this sender for {elsewhere[1]}; use a new msgid",
+                    )
+                else:
+                    decision = await self.handlers.get(env.type, _not_supported_yet)(ctx, env)
                 await self._record_result(conn, record, env.sender, env.msgid, env.type, decision, ctx.record_key)
                 log.info("message_processed", status=decision.status, reason_code=decision.reason_code, **decision.ids)
                 return Outcome.PROCESSED
@@ -402,6 +410,12 @@ class IngressConsumer:
         key: str,
         extra: list[Outgoing] | None = None,
     ) -> None:
+        claims = (
+            []
+            if decision.reason_code == ReasonCode.MSGID_REUSED
+            else [claim(self.service, sender, msgid, type_name, self.clock.now())]
+        )
+        extra = [*claims, *(extra or [])]
         if decision.status == "deferred":
             await conn.execute(
                 """INSERT INTO inbox (sender, msgid, type, status, result, topic, partition, "offset")

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 from shared.clock import BusinessClock
 from shared.contracts.envelope import wire_time
-from shared.contracts.topics import EVENT_TOPICS, PLATFORM_SENDER, province_topic
+from shared.contracts.topics import EVENT_TOPICS, MSGID_TOPICS, PLATFORM_SENDER, province_topic
 from shared.db.pool import Conn
 from shared.logging import get_logger
 
@@ -37,7 +37,7 @@ log = get_logger(__name__)
 # One digit per service inside platform msgids, so two services never mint the same id.
 SERVICE_DIGIT = {"wallet": "1", "relationship": "2", "payment": "3", "clearing": "4", "simulator": "9"}
 
-_EVENT_STREAMS = frozenset(EVENT_TOPICS.values())
+_EVENT_STREAMS = frozenset((*EVENT_TOPICS.values(), *MSGID_TOPICS.values()))
 
 SendFn = Callable[[str, bytes, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
 """send(topic, key, value, headers) -> a future resolved when the broker acknowledged the record."""

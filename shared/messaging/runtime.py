@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker
 
 from shared.clock import BusinessClock
 from shared.contracts.province import ingress_topics_of
+from shared.contracts.topics import MSGID_TOPICS
 from shared.db.business_clock import ClockBehindError, mark_reached, start_business_clock
 from shared.db.migrations import migrate
 from shared.db.pool import Conn, connect, create_pool
@@ -24,6 +25,7 @@ from shared.logging import configure_logging, get_logger, library_logger
 from shared.messaging.catch_up import CatchUp, KafkaEndOffsets, Watermarks
 from shared.messaging.consumer import EventConsumer, EventHandler, FailureHandler, Handler, IngressConsumer
 from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
+from shared.messaging.msgids import CLAIMED, MsgidClaimed, on_claimed
 from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.settings import PlatformSettings
@@ -99,7 +101,13 @@ class ServiceRuntime:
             )
             self.consumers.append(consumer)
             self.committers.append(attach_ingress(self.broker, consumer))
-        for topic, handlers in self.event_handlers.items():
+        # Every service follows the others' msgid claims and judges no request before it has caught up (ADR 0013).
+        claims = tuple(t for other, t in MSGID_TOPICS.items() if other != self.service)
+        followed: dict[str, Mapping[str, EventHandler]] = {
+            **self.event_handlers,
+            **{t: {CLAIMED: (MsgidClaimed, on_claimed)} for t in claims},
+        }
+        for topic, handlers in followed.items():
             follower = EventConsumer(
                 service=self.service,
                 topic=topic,
@@ -117,12 +125,12 @@ class ServiceRuntime:
         watermarks = Watermarks(self._end_offsets)
         for consumer in self.consumers:
             what = consumer.topic if isinstance(consumer, EventConsumer) else INGRESS
-            followed = self.catch_up_with.get(what, ())
-            unknown = [t for t in followed if t not in self.event_handlers or t == consumer.topic]
+            waits_for = (*self.catch_up_with.get(what, ()), *(claims if what == INGRESS else ()))
+            unknown = [t for t in waits_for if t not in followed or t == consumer.topic]
             if unknown:
                 raise ValueError(f"{self.service} cannot wait for {unknown} before {what}: not another followed topic")
-            if followed and s.catch_up:
-                consumer.catch_up = CatchUp(pool, self.service, followed, watermarks)
+            if waits_for and s.catch_up:
+                consumer.catch_up = CatchUp(pool, self.service, waits_for, watermarks)
 
     @property
     def pool(self) -> asyncpg.Pool[Any]:

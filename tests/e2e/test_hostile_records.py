@@ -20,7 +20,14 @@ from services.payment.bootstrap import bootstrap as payment
 from services.relationship.bootstrap import bootstrap as relationship
 from services.wallet.bootstrap import bootstrap as wallet
 from shared.contracts.province import INGRESS
-from shared.contracts.topics import INGRESS_TOPICS, PAYMENT_EVENTS, PROVINCES, RELATIONSHIP_EVENTS, WALLET_EVENTS
+from shared.contracts.topics import (
+    INGRESS_TOPICS,
+    MSGID_TOPICS,
+    PAYMENT_EVENTS,
+    PROVINCES,
+    RELATIONSHIP_EVENTS,
+    WALLET_EVENTS,
+)
 from shared.messaging.kafka import consumer_group
 from tests.e2e.conftest import Platform
 from tests.e2e.families import Payments, Wallets
@@ -30,8 +37,8 @@ from tools.dlq import partitions_of
 
 pytestmark = pytest.mark.e2e
 
-FOLLOWED = (RELATIONSHIP_EVENTS, PAYMENT_EVENTS, WALLET_EVENTS)
-PER_INGRESS_TOPIC, PER_EVENT_STREAM = 1200, 950  # 6 x 1200 + 3 x 950 = 10,050 records
+FOLLOWED = (RELATIONSHIP_EVENTS, PAYMENT_EVENTS, WALLET_EVENTS, *MSGID_TOPICS.values())
+PER_INGRESS_TOPIC, PER_EVENT_STREAM = 1200, 410  # 6 x 1200 + 7 x 410 = 10,070 records
 FIXED = [
     b'{"msgid": "\\ud800", "type": "account.credited", "sender": "440300", "body": {}}',
     b"[" * 5000,
@@ -66,7 +73,9 @@ def hostile(rng: random.Random, topic: str, i: int, stamp: str) -> tuple[bytes, 
         types = [t for t, spec in INGRESS.items() if spec.topic == topic]
         head = json.dumps({"msgid": msgid, "type": types[i % len(types)], "sender": sender, "sent_at": "x"})
         return head[:-1].encode() + b', "body": ' + body + b"}", msgid
-    event_type = rng.choice(["relationship.person-enrolment-changed", "payment.payment-opened", "wallet.quota-held"])
+    event_type = rng.choice(
+        ["relationship.person-enrolment-changed", "payment.payment-opened", "wallet.quota-held", "msgid.claimed"]
+    )
     head = json.dumps({"msgid": f"000000{stamp}{i:010d}", "type": event_type, "sender": "000000", "sent_at": "x"})
     return head[:-1].encode() + b', "body": ' + body + b"}", None
 

@@ -5,6 +5,7 @@ once, so the followers are busy while the dependent requests arrive; none of the
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from services.wallet.adapters.books import check_books
 from shared.db.pool import connect
 from tests.e2e.conftest import Platform
 from tests.e2e.families import Member, Payments, Wallets
+from tests.support.kafka import envelope, new_msgid
 
 pytestmark = pytest.mark.e2e
 
@@ -112,3 +114,58 @@ async def test_after_a_termination_neither_the_providers_account_nor_a_pending_t
             await asyncio.sleep(0.05)
         assert await wallets.balances(provider, recipient) == (Decimal("5000.00"), Decimal("0.00"))
     await books_balance(platform)
+
+
+async def test_a_msgid_answered_by_one_service_is_refused_by_every_other(desk: tuple[Wallets, Payments]) -> None:
+    """The inbox is per service, the idempotency key is platform-wide (ADR 0013): the same (sender, msgid) sent
+    at once for types other services answer is refused MSGID_REUSED and has no effect; the original use is
+    answered as before."""
+    wallets, payments = desk
+    p = wallets.p
+    region = "440300"
+    await wallets.enable(region)
+    member = await p.enrol(region)
+    msgid = new_msgid(region)
+
+    async def ask(topic: str, type_: str, body: dict[str, Any], key: str, nth: int = 1) -> dict[str, Any]:
+        await p.pub.send(topic, envelope(type_, body, sender=region, msgid=msgid, sent_at=p.now()), key=key)
+        answers = await p.w.wait_for(
+            lambda r: (
+                isinstance(r.value, dict)
+                and r.value.get("type") == "request.result"
+                and r.value["body"].get("omsgid") == msgid
+                and r.value["body"].get("otype") == type_
+            ),
+            count=nth,
+        )
+        return dict(answers[nth - 1].value["body"])
+
+    credit = {"psn_no": member.psn_no, "amount": "10.00", "period": "202611"}
+    credited = await ask("ingress.enrollment.v1", "account.credited", credit, member.psn_no)
+    assert credited["status"] == "completed", credited
+    code = f"H{region}{random.randrange(10**5):05d}"
+    institution = {
+        "fixmedins_code": code,
+        "fixmedins_name": "医院",
+        "fixmedins_type": "1",
+        "admdvs": region,
+        "wallet_enabled": True,
+    }
+    other = await p.enrol(region, insutype="390", account=False)
+    bind = {
+        "provider_psn_no": member.psn_no,
+        "recipient_psn_no": other.psn_no,
+        "kinship": "parent",
+        "recipient_certno": other.certno,
+        "recipient_name": other.name,
+    }
+    reused = await asyncio.gather(
+        ask("ingress.registry.v1", "institution.upserted", institution, region),
+        ask("ingress.relationship.v1", "relationship.bind-requested", bind, member.psn_no),
+        ask("ingress.clearing.v1", "clearing.close-requested", {"period": "202001"}, "202001"),
+    )
+    assert [(r["status"], r["reason_code"]) for r in reused] == [("rejected", "MSGID_REUSED")] * 3, reused
+    settled = await payments.settle(member, code, "100.00", "60.00")
+    assert (settled["status"], settled["reason_code"]) == ("rejected", "UNKNOWN_INSTITUTION"), "no institution made"
+    assert (await p.bind(member, other))["status"] == "accepted", "no relationship was requested by the reuse"
+    assert await ask("ingress.enrollment.v1", "account.credited", credit, member.psn_no, nth=2) == credited

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from services.wallet.adapters.books import check_books
-from shared.db.pool import connect
 from tests.e2e.conftest import Platform
 from tests.e2e.families import Member, Payments, Wallets
+from tests.e2e.test_transfers import books_balance
 from tests.support.kafka import envelope, new_msgid
 
 pytestmark = pytest.mark.e2e
@@ -26,15 +25,6 @@ PAIRS = 200
 
 def outcomes(results: list[dict[str, Any]]) -> Counter[str]:
     return Counter(f"{r['status']} {r.get('reason_code') or ''}".strip() for r in results)
-
-
-async def books_balance(platform: Platform) -> None:
-    conn = await connect(platform.settings.dsn("wallet"))
-    try:
-        problems = await check_books(conn)
-    finally:
-        await conn.close()
-    assert all(v == [] for v in problems.values()), problems
 
 
 async def test_a_transfer_sent_the_moment_its_relationship_is_confirmed_finds_it(

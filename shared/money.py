@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-MONEY_PATTERN = r"^-?\d{1,14}\.\d{2}$"
+MONEY_PATTERN = r"^-?[0-9]{1,14}\.[0-9]{2}$"
 _MONEY_RE = re.compile(MONEY_PATTERN)
 CENT = Decimal("0.01")
 

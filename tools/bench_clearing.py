@@ -286,7 +286,9 @@ class Arrivals:
     result: tuple[float, dict[str, Any]] | None = None
     month_closed: tuple[float, dict[str, Any]] | None = None
     statements: dict[str, tuple[float, dict[str, Any], int, str]] = field(default_factory=dict)
-    created: list[float] = field(default_factory=list)  # the statements' record timestamps (relay send, epoch s)
+    created: list[float] = field(
+        default_factory=list
+    )  # the statements' record timestamps (broker append time, epoch s)
     duplicates: int = 0
 
 
@@ -489,7 +491,7 @@ async def bench(args: argparse.Namespace) -> int:
     if seen.statements:
         print(
             f"close -> statements: first {times[0]:.2f} s, last {times[-1]:.2f} s "
-            f"({len(seen.statements)}/{len(active)} regions); sent by the relay (record timestamps) "
+            f"({len(seen.statements)}/{len(active)} regions); appended to the topic (record timestamps) "
             f"{min(seen.created) - wall:.2f} .. {max(seen.created) - wall:.2f} s"
         )
     print(

@@ -1,7 +1,11 @@
 """Create the platform's topics from deploy/topics.toml: `python -m tools.topics [--bootstrap HOST:PORT] [--list]`.
 
-Missing topics are created; existing ones with fewer partitions than the manifest are grown; a
-topic is never deleted. Idempotent.
+Missing topics are created; existing ones with fewer partitions than the manifest are grown, and
+their configuration is set to the manifest's; a topic is never deleted. Idempotent.
+
+Every topic stamps records with the broker's clock (`message.timestamp.type=LogAppendTime`): the
+consumer kernel tells a redelivery from a recreated topic's new record by timestamp, so a producer's
+clock (content, from the platform's point of view) must not decide it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.contracts.topics import PROVINCES, dlq_topic
 from shared.settings import PlatformSettings
@@ -29,7 +34,11 @@ class TopicSpec:
 
     @property
     def config(self) -> dict[str, str]:
-        return {"retention.ms": str(self.retention_hours * 3600 * 1000), "min.insync.replicas": "1"}
+        return {
+            "retention.ms": str(self.retention_hours * 3600 * 1000),
+            "min.insync.replicas": "1",
+            "message.timestamp.type": "LogAppendTime",
+        }
 
 
 def load_manifest(path: Path = MANIFEST) -> list[TopicSpec]:
@@ -70,6 +79,18 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication: int
             grow = {s.name: NewPartitions(s.partitions) for s in present if counts.get(s.name, 0) < s.partitions}
             if grow:
                 await admin.create_partitions(grow)
+            # the manifest owns every topic's configuration (AlterConfigs sets the whole set)
+            responses = await admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, s.name, configs=s.config) for s in present]
+            )
+            failed = [
+                (name, code, message)
+                for response in responses
+                for code, message, _type, name in response.resources
+                if code != 0
+            ]
+            if failed:
+                raise RuntimeError(f"topic configuration refused: {failed[:5]}")
         return [s.name for s in missing]
     finally:
         await admin.close()

@@ -7,13 +7,13 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-Admdvs = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+Admdvs = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 """6-digit region code (医保区划) on GB/T 2260."""
 MsgId = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,30}$")]
 """1-30 printable ASCII characters (no spaces, no control characters): sender + time + sequence."""
 PsnNo = Annotated[str, StringConstraints(min_length=1, max_length=30, pattern=r"^[0-9A-Za-z]+$")]
 """Personnel number (人员编号) in the national system."""
-Period = Annotated[str, StringConstraints(pattern=r"^\d{4}(0[1-9]|1[0-2])$")]
+Period = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}(0[1-9]|1[0-2])$")]
 """A business month, YYYYMM."""
 
 BodyT = TypeVar("BodyT", bound=BaseModel)

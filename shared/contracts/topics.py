@@ -79,7 +79,7 @@ PROVINCES: dict[str, str] = {
 def province_of(admdvs: str) -> str:
     """'440300' -> '440000'. Raises ValueError for a code outside the 31 provinces."""
     province = admdvs[:2] + "0000"
-    if len(admdvs) != 6 or not admdvs.isdigit() or province not in PROVINCES:
+    if len(admdvs) != 6 or not (admdvs.isascii() and admdvs.isdigit()) or province not in PROVINCES:
         raise ValueError(f"{admdvs!r} is not a region code of one of the 31 provinces")
     return province
 

@@ -303,6 +303,7 @@ class IngressConsumer:
         """Advance the tracking record; False when this record's effects are already committed."""
         # A record at or below the stored offset is a redelivery (already applied) when it is no newer than the
         # newest record processed there; newer, or far behind, it comes from a recreated or reset topic.
+        # Timestamps are the broker's (every topic is LogAppendTime, tools/topics.py), not the producer's.
         row = await conn.fetchrow(
             """WITH previous AS (
                    SELECT last_offset FROM consumer_positions

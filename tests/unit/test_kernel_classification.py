@@ -73,6 +73,19 @@ def test_a_body_that_breaks_the_contract_is_invalid_with_the_sender_readable() -
     assert "amount" in invalid.reason
 
 
+@pytest.mark.parametrize("period", ["２０２６１１", "٢٠٢٦١١", "2026١١"])
+def test_digits_of_other_scripts_are_invalid_where_the_contract_says_digits(period: str) -> None:
+    invalid = consumer("wallet")._classify(FakeRecord(message("account.credited", dict(CREDIT, period=period))))
+    assert isinstance(invalid, _Invalid)
+    assert (invalid.sender, invalid.code) == ("440300", ReasonCode.INVALID_MESSAGE)
+
+
+def test_a_sender_written_in_other_digits_cannot_be_answered() -> None:
+    invalid = consumer("wallet")._classify(FakeRecord(message("account.credited", CREDIT, sender="44０３００")))
+    assert isinstance(invalid, _Invalid)
+    assert invalid.sender is None
+
+
 def test_a_sender_outside_the_31_provinces_cannot_be_answered() -> None:
     invalid = consumer("wallet")._classify(FakeRecord(message("account.credited", CREDIT, sender="990000")))
     assert isinstance(invalid, _Invalid)

@@ -14,7 +14,10 @@ def test_money_string_with_two_decimals_becomes_a_decimal() -> None:
     assert Priced.model_validate({"amount": "2000.00"}).amount == Decimal("2000.00")
 
 
-@pytest.mark.parametrize("wire", [2000, 2000.0, "2000", "2000.0", "2000.000", "1e3", "", " 1.00", "1,000.00"])
+@pytest.mark.parametrize(
+    "wire",
+    [2000, 2000.0, "2000", "2000.0", "2000.000", "1e3", "", " 1.00", "1,000.00", "２０００.００", "٢٠٠٠.٠٠", "2000.٠٠"],
+)
 def test_money_in_any_other_form_is_refused(wire: object) -> None:
     with pytest.raises(ValidationError):
         Priced.model_validate({"amount": wire})

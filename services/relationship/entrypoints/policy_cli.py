@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "show":
         asyncio.run(show(settings, args.admdvs))
         return 0
-    if len(args.admdvs) != 6 or not args.admdvs.isdigit():
+    if len(args.admdvs) != 6 or not (args.admdvs.isascii() and args.admdvs.isdigit()):
         print(f"{args.admdvs!r} is not a 6-digit region code", file=sys.stderr)
         return 2
     try:

@@ -706,10 +706,13 @@ class EventConsumer(IngressConsumer):
         clock: BusinessClock,
         event_handlers: Mapping[str, EventHandler],
         failure_handlers: Mapping[str, FailureHandler] | None = None,
+        idempotent: frozenset[str] = frozenset(),
         poison_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
     ) -> None:
         self.event_handlers = dict(event_handlers)
+        self.idempotent = idempotent
+        """Event types whose handler, applied twice, has the effect of once: no inbox row, no log line each."""
         self.failure_handlers = dict(failure_handlers or {})
         super().__init__(
             service=service,
@@ -748,18 +751,12 @@ class EventConsumer(IngressConsumer):
 
     async def _process_once(self, record: ConsumerRecord) -> Outcome:
         classified = self._classify(record)
-        if classified is None:
-            # Not needed here, but tracked all the same: a follower has caught up with its stream only when its
-            # tracking record reaches the stream's end, whatever the last records were (ADR 0012).
-            async with self.pool.acquire() as conn, conn.transaction():
-                await self._claim(conn, record)
-            return Outcome.NOT_MINE
         if isinstance(classified, _Parsed) and self.catch_up is not None:
             await self.catch_up.wait()
         async with self.pool.acquire() as conn, conn.transaction():
-            if not await self._claim(conn, record):
-                return Outcome.REDELIVERED
             if isinstance(classified, _Invalid):
+                if not await self._claim(conn, record):
+                    return Outcome.REDELIVERED
                 log.warning("event_invalid", topic=record.topic, offset=record.offset, reason=classified.reason)
                 await self.outbox.enqueue(
                     conn,
@@ -771,14 +768,27 @@ class EventConsumer(IngressConsumer):
                 )
                 await self._compensate(conn, record)
                 return Outcome.DEAD_LETTERED
-            env = classified.envelope
-            if not await self._first_time(conn, record, env, "completed"):
-                return Outcome.REPEAT
-            with structlog.contextvars.bound_contextvars(msgid=env.msgid, correlation_id=env.msgid, type=env.type):
-                messages = await self.event_handlers[env.type][1](self._context(conn, record), env)
-                await self.outbox.enqueue(conn, messages)
-                log.info("event_applied", published=len(messages))
+            return await self._apply(conn, record, classified)
+
+    async def _apply(self, conn: Conn, record: ConsumerRecord, classified: _Parsed | None) -> Outcome:
+        """A readable record, inside the caller's transaction."""
+        if not await self._claim(conn, record):
+            return Outcome.REDELIVERED
+        if classified is None:
+            # Not needed here, but tracked all the same: a follower has caught up with its stream only when its
+            # tracking record reaches the stream's end, whatever the last records were (ADR 0012).
+            return Outcome.NOT_MINE
+        env = classified.envelope
+        if env.type in self.idempotent:
+            await self.outbox.enqueue(conn, await self.event_handlers[env.type][1](self._context(conn, record), env))
             return Outcome.PROCESSED
+        if not await self._first_time(conn, record, env, "completed"):
+            return Outcome.REPEAT
+        with structlog.contextvars.bound_contextvars(msgid=env.msgid, correlation_id=env.msgid, type=env.type):
+            messages = await self.event_handlers[env.type][1](self._context(conn, record), env)
+            await self.outbox.enqueue(conn, messages)
+            log.info("event_applied", published=len(messages))
+        return Outcome.PROCESSED
 
     async def _reject_after_failure(
         self, conn: Conn, record: ConsumerRecord, env: Envelope[Any], attempts: int, error: str

@@ -49,7 +49,9 @@ async def claimed_elsewhere(conn: Conn, sender: str, msgid: str) -> tuple[str, s
 
 async def on_claimed(ctx: Any, env: Envelope[Any]) -> list[Outgoing]:
     """Another service's claim. When this service answered the same msgid too (both arrived before either claim
-    was published), both acted: logged for operators (ADR 0013 says when this can happen)."""
+    was published), both acted: logged for operators (ADR 0013 says when this can happen). Idempotent by itself
+    (the follower writes no inbox row for claims): a claim the relay published twice is stored once, and a
+    double use found is logged again."""
     b: MsgidClaimed = env.body
     await ctx.conn.execute(
         """INSERT INTO msgids_elsewhere (sender, msgid, service, type, claimed_at) VALUES ($1, $2, $3, $4, $5)

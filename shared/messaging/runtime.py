@@ -116,6 +116,7 @@ class ServiceRuntime:
                 clock=self.clock,
                 event_handlers=handlers,
                 failure_handlers=self.event_failure_handlers.get(topic),
+                idempotent=frozenset({CLAIMED}) if topic in claims else frozenset(),
                 poison_attempts=s.poison_attempts,
                 retry_backoff_seconds=s.retry_backoff_seconds,
             )

@@ -113,6 +113,9 @@ bench-catch-up: up-daytime ## what read-your-writes costs (ADR 0012): the same b
 	done
 	$(PY) -m tools.bench_catch_up --waits 1000
 
+bench-poison: up-daytime ## how long a poisoned partition takes to resume (issue 10): an ordinary record right behind each hostile one, against ordinary records alone
+	$(PY) -m tools.bench_poison --pairs 70
+
 bench-clearing: up ## close a month of 1M obligations through the broker (ITEMS=..., ARGS=--direct; see BENCHMARKS.md)
 	$(PY) -m tools.bench_clearing --items $(or $(ITEMS),1000000) $(ARGS)
 

@@ -17,6 +17,18 @@ class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDAID_", extra="ignore")
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma separated")
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "SASL_PLAINTEXT", description="SASL_PLAINTEXT on loopback (local stack, tests); SASL_SSL in production"
+    )
+    kafka_ssl_cafile: str | None = Field(None, description="CA bundle of the brokers' certificates (SASL_SSL)")
+    kafka_username: str | None = Field(
+        None, description="the Kafka principal to act as; unset: the process's own (a service: its name)"
+    )
+    kafka_password: SecretStr | None = Field(None, description="its password; unset: from the secrets file")
+    secrets_file: str | None = Field(
+        None,
+        description="JSON {principal: password}; unset: $MEDAID_STATE_DIR/secrets/kafka.json (the local stack's)",
+    )
     pg_host: str = "127.0.0.1"
     pg_port: int = 5433
     pg_database: str = "medaid"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
 
+from shared.messaging.security import ADMIN, secrets_path
 from shared.settings import PlatformSettings
 from tests.support.infra import SERVICE_PASSWORD, Infra, InfraUnavailableError, acquire_infra
+from tools.acls import apply as apply_acls
+from tools.acls import ensure_secrets, load_principals
 from tools.dbsetup import setup_database
 from tools.topics import ensure_topics, load_manifest
 
@@ -20,14 +24,19 @@ def infra() -> Iterator[Infra]:
         found = acquire_infra()
     except InfraUnavailableError as exc:
         pytest.fail(str(exc), pytrace=False)
+    # Every Kafka client of the tests finds its password there (tests/support/kafka.py; the services' scripts too).
+    os.environ["MEDAID_SECRETS_FILE"] = found.secrets_file
     yield found
     found.stop()
 
 
 @pytest.fixture(scope="session")
 async def topics(infra: Infra) -> None:
-    """Every topic of the manifest exists (the local scripts create them; other servers may not have)."""
-    await ensure_topics(infra.kafka_bootstrap, load_manifest())
+    """Every topic and ACL of the manifests exists (the local scripts make them; other servers may not have)."""
+    settings = PlatformSettings(kafka_bootstrap=infra.kafka_bootstrap)
+    await ensure_topics(infra.kafka_bootstrap, load_manifest(), settings=settings)
+    principals = load_principals(local=True)
+    await apply_acls(settings, principals, ensure_secrets(secrets_path(settings), principals))
 
 
 async def new_database(infra: Infra, prefix: str) -> PlatformSettings:
@@ -41,6 +50,7 @@ async def new_database(infra: Infra, prefix: str) -> PlatformSettings:
         pg_password=SecretStr(SERVICE_PASSWORD),
         log_format="json",
         retry_backoff_seconds=0.05,
+        kafka_username=ADMIN,  # the tests' own clients; the services started by scripts are themselves
     )
 
 

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.clock import BUSINESS_TZ
 from shared.contracts.topics import INGRESS_ENROLLMENT, province_topic
+from shared.messaging.security import SIMULATOR, kafka_client
 from shared.settings import PlatformSettings
 
 SENDER = "440300"
@@ -31,13 +32,13 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 async def bench(settings: PlatformSettings, messages: int, rate: float | None, people: int) -> dict[str, float]:
     consumer = AIOKafkaConsumer(
-        province_topic(SENDER), bootstrap_servers=settings.kafka_bootstrap, group_id=None, auto_offset_reset="latest"
+        province_topic(SENDER), **kafka_client(settings, SIMULATOR), group_id=None, auto_offset_reset="latest"
     )
     await consumer.start()
     await consumer.getmany(timeout_ms=500)
     for tp in consumer.assignment():
         await consumer.position(tp)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**kafka_client(settings, SIMULATOR), enable_idempotence=True, acks="all")
     await producer.start()
     run = f"{random.randrange(10**6):06d}"
     sent: dict[str, float] = {}

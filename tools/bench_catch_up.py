@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from shared.contracts.topics import RELATIONSHIP_EVENTS
 from shared.db.pool import create_pool
 from shared.messaging.catch_up import CatchUp, KafkaEndOffsets, Watermarks
+from shared.messaging.security import SIMULATOR, aiokafka_security
 from tools.bench import percentile
 
 
@@ -24,7 +25,9 @@ async def bench(waits: int, callers: int) -> None:
     settings = PlatformSettings()
     pool = await create_pool(settings.dsn("wallet"), max_size=8)
     fetches = 0
-    end_offsets = KafkaEndOffsets(settings.kafka_bootstrap, "medaid-bench-catch-up")
+    end_offsets = KafkaEndOffsets(
+        settings.kafka_bootstrap, "medaid-bench-catch-up", security=aiokafka_security(settings, SIMULATOR)
+    )
 
     async def counted(topics: tuple[str, ...]) -> Mapping[str, Mapping[int, int]]:
         nonlocal fetches

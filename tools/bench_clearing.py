@@ -51,6 +51,7 @@ from services.clearing.domain.clearing import has_ended, next_month
 from shared.clock import BUSINESS_TZ, BusinessClock
 from shared.contracts.topics import CLEARING_EVENTS, INGRESS_CLEARING, PROVINCE_TOPICS, PROVINCES, province_topic
 from shared.db.pool import Conn, connect
+from shared.messaging.security import SIMULATOR, kafka_client
 from shared.settings import PlatformSettings
 
 # Pooling regions per province: the prefecture-level divisions (the four municipalities are one each).
@@ -318,7 +319,7 @@ async def close_through_broker(
     settings: PlatformSettings, period: str, sender: str, regions_expected: int, wait_seconds: float
 ) -> tuple[Arrivals, float, float]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False, fetch_max_bytes=64 << 20
+        **kafka_client(settings, SIMULATOR), group_id=None, enable_auto_commit=False, fetch_max_bytes=64 << 20
     )
     await consumer.start()
     await consumer._client.force_metadata_update()  # as tests/support/kafka.py: partitions of unsubscribed topics
@@ -335,7 +336,7 @@ async def close_through_broker(
     msgid = f"{sender}{datetime.now(BUSINESS_TZ):%Y%m%d%H%M%S}{uuid.uuid4().int % 10**10:010d}"
     seen = Arrivals(period, msgid)
     watcher = asyncio.create_task(watch(consumer, seen))
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**kafka_client(settings, SIMULATOR), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         value = {

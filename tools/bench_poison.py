@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.clock import BUSINESS_TZ
 from shared.contracts.topics import INGRESS_ENROLLMENT, province_topic
+from shared.messaging.security import SIMULATOR, kafka_client
 from shared.settings import PlatformSettings
 from tools.bench import percentile
 
@@ -44,14 +45,14 @@ def poison(i: int, msgid: str) -> bytes:
 
 async def run(settings: PlatformSettings, pairs: int, rate: float) -> tuple[list[float], list[float]]:
     consumer = AIOKafkaConsumer(
-        province_topic(SENDER), bootstrap_servers=settings.kafka_bootstrap, group_id=None, auto_offset_reset="latest"
+        province_topic(SENDER), **kafka_client(settings, SIMULATOR), group_id=None, auto_offset_reset="latest"
     )
     await consumer.start()
     await consumer.getmany(timeout_ms=500)
     for tp in consumer.assignment():
         await consumer.position(tp)
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all", max_request_size=2 << 20
+        **kafka_client(settings, SIMULATOR), enable_idempotence=True, acks="all", max_request_size=2 << 20
     )
     await producer.start()
     run_id = f"{random.randrange(10**6):06d}"

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.clock import BUSINESS_TZ
 from shared.contracts.topics import PROVINCE_TOPICS
+from shared.messaging.security import SIMULATOR, kafka_client
 from shared.settings import PlatformSettings
 from tools.bench import percentile
 
@@ -76,16 +77,14 @@ class Saga:
 
     async def go(self) -> dict[str, float]:
         consumer = AIOKafkaConsumer(
-            *PROVINCE_TOPICS, bootstrap_servers=self.settings.kafka_bootstrap, group_id=None, auto_offset_reset="latest"
+            *PROVINCE_TOPICS, **kafka_client(self.settings, SIMULATOR), group_id=None, auto_offset_reset="latest"
         )
         await consumer.start()
         await consumer.getmany(timeout_ms=500)
         for tp in consumer.assignment():
             await consumer.position(tp)
         watcher = asyncio.create_task(self.watch(consumer))
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap, enable_idempotence=True, acks="all"
-        )
+        producer = AIOKafkaProducer(**kafka_client(self.settings, SIMULATOR), enable_idempotence=True, acks="all")
         await producer.start()
         try:
             return await self.measure(producer)

@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.topics import PLATFORM_SENDER
+from shared.messaging.security import OPERATOR, kafka_client
 from shared.settings import PlatformSettings
 
 
@@ -67,9 +68,9 @@ def _dead_letter(offset: int, value: bytes | None) -> DeadLetter | None:
         return None
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
+async def partitions_of(settings: PlatformSettings, topic: str) -> list[TopicPartition]:
     """A topic's partitions, from the broker (empty when there is no such topic)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_client(settings, OPERATOR))
     await admin.start()
     try:
         [described] = await admin.describe_topics([topic])
@@ -80,11 +81,11 @@ async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
     ]
 
 
-async def read_dead_letters(bootstrap: str, dlq: str) -> list[DeadLetter]:
-    parts = await partitions_of(bootstrap, dlq)
+async def read_dead_letters(settings: PlatformSettings, dlq: str) -> list[DeadLetter]:
+    parts = await partitions_of(settings, dlq)
     if not parts:
         raise SystemExit(f"no topic {dlq}")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_client(settings, OPERATOR), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(parts)
@@ -109,9 +110,9 @@ async def _original(consumer: AIOKafkaConsumer, d: DeadLetter) -> Any:
     return records[0] if records and records[0].offset == d.source_offset else None
 
 
-async def replay(bootstrap: str, dlq: str, selected: list[DeadLetter], dry_run: bool) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+async def replay(settings: PlatformSettings, dlq: str, selected: list[DeadLetter], dry_run: bool) -> int:
+    consumer = AIOKafkaConsumer(**kafka_client(settings, OPERATOR), group_id=None, enable_auto_commit=False)
+    producer = AIOKafkaProducer(**kafka_client(settings, OPERATOR), enable_idempotence=True, acks="all")
     await consumer.start()
     await producer.start()
     missing = 0
@@ -178,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.dlq.endswith(".dlq"):
         print(f"{args.dlq} is not a dead-letter topic", file=sys.stderr)
         return 2
-    bootstrap = PlatformSettings().kafka_bootstrap
-    letters = select(asyncio.run(read_dead_letters(bootstrap, args.dlq)), args)
+    settings = PlatformSettings()
+    letters = select(asyncio.run(read_dead_letters(settings, args.dlq)), args)
     if args.command == "list":
         print(f"{len(letters)} dead letters in {args.dlq}")
         for d in letters[-args.limit :]:
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         print("choose what to replay: --offset N, --from A --to B, or --reason CODE", file=sys.stderr)
         return 2
     print(f"{'dry run: ' if args.dry_run else ''}{len(letters)} dead letters of {args.dlq} to replay")
-    return asyncio.run(replay(bootstrap, args.dlq, letters, args.dry_run))
+    return asyncio.run(replay(settings, args.dlq, letters, args.dry_run))
 
 
 if __name__ == "__main__":

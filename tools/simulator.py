@@ -48,6 +48,7 @@ from shared.clock import BUSINESS_TZ, BusinessClock
 from shared.contracts.province import INGRESS
 from shared.contracts.topics import EVENT_TOPICS, INGRESS_TOPICS, PROVINCE_TOPICS, PROVINCES, dlq_topic, province_of
 from shared.db.pool import connect
+from shared.messaging.security import SIMULATOR, kafka_client
 from shared.settings import PlatformSettings
 from tools import clock as stack_clock
 from tools.books import PlatformBooks, platform_books
@@ -1046,7 +1047,7 @@ class Simulator:
         print(f"  business time {self.business_now().isoformat(timespec='seconds')}", file=sys.stderr)
         outputs = [*PROVINCE_TOPICS, *EVENT_TOPICS.values(), *(dlq_topic(t) for t in INGRESS_TOPICS)]
         consumer = AIOKafkaConsumer(
-            *outputs, bootstrap_servers=self.settings.kafka_bootstrap, group_id=None, auto_offset_reset="latest"
+            *outputs, **kafka_client(self.settings, SIMULATOR), group_id=None, auto_offset_reset="latest"
         )
         await consumer.start()
         await consumer.getmany(timeout_ms=500)  # join the topics' ends before publishing
@@ -1054,9 +1055,7 @@ class Simulator:
             await consumer.position(tp)
         stop = asyncio.Event()
         watcher = asyncio.create_task(self.watch(consumer, stop))
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap, enable_idempotence=True, acks="all"
-        )
+        producer = AIOKafkaProducer(**kafka_client(self.settings, SIMULATOR), enable_idempotence=True, acks="all")
         await producer.start()
         deadline = time.monotonic() + wait_seconds
         complete = True

@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.contracts.topics import PROVINCES, dlq_topic
+from shared.messaging.security import ADMIN, aiokafka_security
 from shared.settings import PlatformSettings
 
 MANIFEST = Path(__file__).resolve().parent.parent / "deploy" / "topics.toml"
@@ -60,9 +61,15 @@ def load_manifest(path: Path = MANIFEST) -> list[TopicSpec]:
     return specs
 
 
-async def ensure_topics(bootstrap: str, specs: list[TopicSpec], replication: int = 1) -> list[str]:
-    """Returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="medaid-topics")
+async def ensure_topics(
+    bootstrap: str, specs: list[TopicSpec], replication: int = 1, settings: PlatformSettings | None = None
+) -> list[str]:
+    """Returns the names created. Acts as the cluster's `admin` (credentials as shared/messaging/security.py)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap.split(","),
+        client_id="medaid-topics",
+        **aiokafka_security(settings or PlatformSettings(), ADMIN),
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

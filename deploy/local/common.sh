@@ -10,6 +10,8 @@ KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_HEAP="${KAFKA_HEAP:-1g}"
 PG_PORT="${PG_PORT:-5433}"
+# Every principal's Kafka password (JSON), made by `tools.acls secrets`; kept out of the repository.
+export MEDAID_SECRETS_FILE="${MEDAID_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/kafka.json}"
 mkdir -p "$MEDAID_STATE_DIR/logs" "$MEDAID_STATE_DIR/pids"
 
 log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "$(basename "$0" .sh)" "$*" >&2; }

@@ -10,16 +10,33 @@ HERE="$(dirname "${BASH_SOURCE[0]}")"
 PY="${MEDAID_PYTHON:-$REPO_DIR/.venv/bin/python}"
 
 print_env() {
-  echo "export MEDAID_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
+  echo "export MEDAID_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT MEDAID_SECRETS_FILE=${MEDAID_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/kafka.json}"
   echo "export MEDAID_PG_HOST=127.0.0.1 MEDAID_PG_PORT=$PG_PORT MEDAID_PG_DATABASE=${MEDAID_PG_DATABASE:-medaid}"
+}
+
+connect_help() {  # how an outside client connects (printed by `infra.sh up`, so by `make up`)
+  local pw="python3 -c 'import json; print(json.load(open(\"$MEDAID_SECRETS_FILE\"))[\"province-440000\"])'"
+  cat >&2 <<HELP
+Kafka clients authenticate: SASL_PLAINTEXT, SCRAM-SHA-512, one principal each (deploy/acls.toml, docs/security.md);
+the passwords are in $MEDAID_SECRETS_FILE. Guangdong's system reading its notifications, for example:
+  aiokafka: AIOKafkaConsumer("province.440000.notifications.v1", bootstrap_servers="127.0.0.1:$KAFKA_PORT",
+                security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512",
+                sasl_plain_username="province-440000", sasl_plain_password=<its password>)
+  kcat:     kcat -b 127.0.0.1:$KAFKA_PORT -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=SCRAM-SHA-512 \\
+                -X sasl.username=province-440000 -X sasl.password="\$($pw)" -C -t province.440000.notifications.v1
+HELP
 }
 
 case "${1:-}" in
   up)
+    # every principal's password (made once, kept in the state folder; MEDAID_SECRETS_FILE points elsewhere)
+    (cd "$REPO_DIR" && "$PY" -m tools.acls secrets --local >/dev/null)
     "$HERE/kafka.sh" start
     "$HERE/postgres.sh" start
     (cd "$REPO_DIR" && "$PY" -m tools.topics --bootstrap "127.0.0.1:$KAFKA_PORT")
+    (cd "$REPO_DIR" && MEDAID_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" "$PY" -m tools.acls apply --local)
     log "Kafka: 127.0.0.1:$KAFKA_PORT   PostgreSQL: 127.0.0.1:$PG_PORT (database ${MEDAID_PG_DATABASE:-medaid})   logs: $MEDAID_STATE_DIR/logs"
+    connect_help
     ;;
   down) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" stop ;;
   wipe) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" wipe; rm -rf "$MEDAID_STATE_DIR/kafka"; rm -f "$MEDAID_STATE_DIR/clock-offset"; log "Kafka data and the business clock removed (the next start runs on real time)" ;;

@@ -12,6 +12,11 @@ LIBS="$MEDAID_CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 DATA="$MEDAID_STATE_DIR/kafka"
 PIDFILE="$MEDAID_STATE_DIR/pids/kafka.pid"
 LOGFILE="$MEDAID_STATE_DIR/logs/kafka.log"
+SECRETS="$MEDAID_SECRETS_FILE"
+
+secret() {  # secret NAME: a password of the secrets file (JSON: principal -> password)
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$SECRETS" "$1"
+}
 
 fetch() {
   [[ -f "$LIBS/.complete" ]] && return 0
@@ -34,16 +39,27 @@ start() {
   if pid_alive "$PIDFILE"; then log "Kafka already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$KAFKA_PORT"; return 0; fi
   fetch
   mkdir -p "$DATA"
-  sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
-      -e "s#@DATA_DIR@#$DATA#g" "$REPO_DIR/deploy/kafka/server.properties.in" > "$DATA/server.properties"
+  [[ -f "$SECRETS" ]] || die "no secrets file $SECRETS: run infra.sh up (it writes it with tools.acls secrets)"
+  local admin_pw controller_pw
+  admin_pw="$(secret admin)"; controller_pw="$(secret controller)"
+  if [[ -f "$DATA/log/meta.properties" && ! -f "$DATA/sasl" ]]; then
+    die "the Kafka data in $DATA was made before authentication was on (issue 11): wipe it (make wipe, or infra.sh wipe)"
+  fi
+  (umask 077; sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
+      -e "s#@DATA_DIR@#$DATA#g" -e "s#@ADMIN_PASSWORD@#$admin_pw#g" -e "s#@CONTROLLER_PASSWORD@#$controller_pw#g" \
+      "$REPO_DIR/deploy/kafka/server.properties.in" > "$DATA/server.properties")
   if [[ ! -f "$DATA/log/meta.properties" ]]; then
     local cluster_id
     cluster_id="$(python3 -c 'import base64,uuid
 while True:
     c = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     if not c.startswith("-"): print(c); break')"
+    # the super user's SCRAM credentials go in with the format (KRaft keeps them in the metadata log);
+    # every other principal's are made by tools.acls, as admin
     java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$DATA/server.properties" \
+      --add-scram "SCRAM-SHA-512=[name=admin,password=$admin_pw]" \
       >> "$LOGFILE" 2>&1 || die "formatting Kafka storage failed: see $LOGFILE"
+    touch "$DATA/sasl"
   fi
   local started=$SECONDS
   nohup java "${JAVA_ARGS[@]}" kafka.Kafka "$DATA/server.properties" > "$LOGFILE" 2>&1 < /dev/null &

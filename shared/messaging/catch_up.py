@@ -36,9 +36,12 @@ EndOffsets = Callable[[tuple[str, ...]], Awaitable[Mapping[str, Mapping[int, int
 class KafkaEndOffsets:
     """High watermarks from the broker: partitions from the topic's metadata, offsets by ListOffsets."""
 
-    def __init__(self, bootstrap: str, client_id: str, metadata_seconds: float = 30.0) -> None:
+    def __init__(
+        self, bootstrap: str, client_id: str, metadata_seconds: float = 30.0, security: Mapping[str, Any] | None = None
+    ) -> None:
         self._bootstrap = bootstrap
         self._client_id = client_id
+        self._security = dict(security or {})
         self._metadata_seconds = metadata_seconds
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: dict[str, tuple[list[TopicPartition], float]] = {}
@@ -53,6 +56,7 @@ class KafkaEndOffsets:
                     group_id=None,
                     enable_auto_commit=False,
                     request_timeout_ms=10_000,
+                    **self._security,
                 )
                 await consumer.start()
                 self._consumer = consumer
@@ -62,7 +66,7 @@ class KafkaEndOffsets:
         known = self._partitions.get(topic)
         if known is not None and time.monotonic() - known[1] < self._metadata_seconds:
             return known[0]
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._client_id)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._client_id, **self._security)
         await admin.start()
         try:
             [described] = await admin.describe_topics([topic])

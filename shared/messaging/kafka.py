@@ -24,15 +24,18 @@ from shared.logging import get_logger, library_logger
 from shared.messaging.consumer import IngressConsumer
 from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import SendFn
+from shared.messaging.security import faststream_security
 from shared.settings import PlatformSettings
 
 log = get_logger(__name__)
 
 
 def make_broker(settings: PlatformSettings, client: str) -> KafkaBroker:
+    """The broker of a process acting as principal `client` (a service: its name; shared/messaging/security.py)."""
     return KafkaBroker(
         settings.kafka_bootstrap.split(","),
         client_id=f"medaid-{client}",
+        security=faststream_security(settings, client),
         enable_idempotence=True,
         acks="all",
         allow_auto_create_topics=False,

@@ -28,6 +28,7 @@ from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
 from shared.messaging.msgids import CLAIMED, MsgidClaimed, on_claimed
 from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.messaging.security import aiokafka_security
 from shared.settings import PlatformSettings
 
 log = get_logger(__name__)
@@ -122,7 +123,9 @@ class ServiceRuntime:
             )
             self.consumers.append(follower)
             self.committers.append(attach_ingress(self.broker, follower))
-        self._end_offsets = KafkaEndOffsets(s.kafka_bootstrap, f"medaid-{self.service}-watermarks")
+        self._end_offsets = KafkaEndOffsets(
+            s.kafka_bootstrap, f"medaid-{self.service}-watermarks", security=aiokafka_security(s, self.service)
+        )
         watermarks = Watermarks(self._end_offsets)
         for consumer in self.consumers:
             what = consumer.topic if isinstance(consumer, EventConsumer) else INGRESS

@@ -91,6 +91,8 @@ async def platform(infra: Infra, topics: None) -> AsyncIterator[Platform]:
         "MEDAID_SWEEP_SECONDS": "0.5",
     }
     env.pop("MEDAID_CLOCK_OFFSET_SECONDS", None)  # `make test` exports the dev stack's: not this one's
+    for own in ("MEDAID_KAFKA_USERNAME", "MEDAID_KAFKA_PASSWORD"):
+        env.pop(own, None)  # each service acts as its own principal (deploy/acls.toml), never as the tests' admin
     (stack_clock.state_dir(env) / stack_clock.CLOCK_FILE).unlink(missing_ok=True)
     if CLOCK_AT:
         env = stack_clock.set_stack_offset(env, offset_for(datetime.fromisoformat(CLOCK_AT)))

@@ -29,9 +29,12 @@ from shared.contracts.topics import (
     WALLET_EVENTS,
 )
 from shared.messaging.kafka import consumer_group
+from shared.messaging.security import ADMIN
+from shared.settings import PlatformSettings
 from tests.e2e.conftest import Platform
 from tests.e2e.families import Payments, Wallets
 from tests.e2e.test_payments import quota
+from tests.support.kafka import client
 from tools.books import platform_books
 from tools.dlq import partitions_of
 
@@ -82,7 +85,6 @@ def hostile(rng: random.Random, topic: str, i: int, stamp: str) -> tuple[bytes, 
 
 def followers() -> list[tuple[str, str]]:
     """(consumer group, topic) of every subscription of the four services, as their composition roots wire them."""
-    from shared.settings import PlatformSettings
 
     settings = PlatformSettings()
     out = []
@@ -94,14 +96,14 @@ def followers() -> list[tuple[str, str]]:
 
 async def lag(bootstrap: str, groups: list[tuple[str, str]]) -> dict[str, int]:
     """Records not yet passed, per group and topic (end offset minus committed offset, over all partitions)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    admin = AIOKafkaAdminClient(**client(bootstrap))
+    probe = AIOKafkaConsumer(**client(bootstrap), group_id=None)
     await admin.start()
     await probe.start()
     try:
         out = {}
         for group, topic in groups:
-            parts = await partitions_of(bootstrap, topic)
+            parts = await partitions_of(PlatformSettings(kafka_bootstrap=bootstrap, kafka_username=ADMIN), topic)
             ends = await probe.end_offsets(parts)
             committed = await admin.list_consumer_group_offsets(group, partitions=parts)
             out[f"{group}"] = sum(
@@ -124,7 +126,7 @@ async def test_ten_thousand_hostile_records_stop_nothing(platform: Platform, des
     before = pids(platform)
     rng = random.Random(10)
     stamp = platform.now().strftime("%Y%m%d%H%M%S")
-    producer = AIOKafkaProducer(bootstrap_servers=platform.settings.kafka_bootstrap, linger_ms=20)
+    producer = AIOKafkaProducer(**client(platform.settings.kafka_bootstrap), linger_ms=20)
     await producer.start()
     readable: list[str] = []
     sent = 0

@@ -15,7 +15,7 @@ from shared.messaging.consumer import Outcome
 from shared.messaging.outbox import Outgoing
 from shared.settings import PlatformSettings
 from tests.integration.harness import Harness, build, close, transfer_body
-from tests.support.kafka import Publisher, Watcher, envelope
+from tests.support.kafka import Publisher, Watcher, client, envelope
 
 pytestmark = pytest.mark.integration
 CERTNO = "610102195503031234"
@@ -43,7 +43,7 @@ def watch(h: Harness, *extra: str) -> Watcher:
 
 
 async def fetch(bootstrap: str, topic: str, count: int) -> list[Any]:
-    c = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    c = AIOKafkaConsumer(topic, **client(bootstrap), group_id=None, auto_offset_reset="earliest")
     await c.start()
     try:
         got: list[Any] = []
@@ -157,9 +157,7 @@ async def test_poison_message_goes_to_the_dlq_with_its_reason_and_the_partition_
     assert harness.steering.calls == 4, "three attempts for the poison message, one for the good one"
     # Both offsets get committed (in the committer's next batch): nothing was skipped, nothing waits for ever.
     group = f"wallet.{harness.source_topic}"
-    probe = AIOKafkaConsumer(
-        bootstrap_servers=harness.settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
-    )
+    probe = AIOKafkaConsumer(**client(harness.settings.kafka_bootstrap), group_id=group, enable_auto_commit=False)
     await probe.start()
     try:
         committed = None
@@ -248,7 +246,7 @@ async def test_transient_failures_do_not_count_towards_dead_lettering(harness: H
 
 async def test_a_record_whose_headers_do_not_decode_still_reaches_the_kernel(harness: Harness) -> None:
     good = envelope("transfer.requested", transfer_body())
-    producer = AIOKafkaProducer(bootstrap_servers=harness.settings.kafka_bootstrap)
+    producer = AIOKafkaProducer(**client(harness.settings.kafka_bootstrap))
     await producer.start()
     async with watch(harness) as w:
         try:
@@ -343,14 +341,14 @@ async def test_a_replayed_dead_letter_gets_the_same_answer_and_no_second_effect(
         await pub.send(harness.source_topic, poison, key="k")
         first = await w.result_for(poison["msgid"])
         [dead] = await w.wait_for(lambda r: r.topic == harness.dlq)
-        letters = await dlq.read_dead_letters(bootstrap, harness.dlq)
+        letters = await dlq.read_dead_letters(harness.settings, harness.dlq)
         assert [(d.offset, d.reason_code, d.msgid) for d in letters] == [
             (dead.offset, "PROCESSING_FAILED", poison["msgid"])
         ]
         harness.steering.poison_names.clear()  # the cause is fixed
         assert dlq.select(letters, _replay_args()) == [], "answered already: not replayed unless asked"
         assert dlq.select(letters, _replay_args(include_answered=True)) == letters
-        assert await dlq.replay(bootstrap, harness.dlq, letters, dry_run=False) == 0
+        assert await dlq.replay(harness.settings, harness.dlq, letters, dry_run=False) == 0
         again = await w.wait_for(
             lambda r: r.value.get("type") == "request.result" and r.value["body"]["omsgid"] == poison["msgid"], count=2
         )

@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from tests.support.infra import Infra
-from tests.support.kafka import create_topics
+from tests.support.kafka import client, create_topics
 from tools.topics import TopicSpec, ensure_topics, load_manifest
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,7 @@ UNKNOWN_TOPIC = 3  # UNKNOWN_TOPIC_OR_PARTITION
 
 async def _timestamp_types(bootstrap: str, names: list[str]) -> dict[str, str]:
     """Each topic's message.timestamp.type (a topic just created may take a moment to be known)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client(bootstrap))
     await admin.start()
     try:
         for _ in range(100):
@@ -61,13 +61,13 @@ async def test_a_topic_made_without_the_manifest_is_brought_to_it_and_a_producer
     assert await ensure_topics(infra.kafka_bootstrap, [TopicSpec(name, 1, 1)]) == []
     assert await _timestamp_types(infra.kafka_bootstrap, [name]) == {name: "LogAppendTime"}
 
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**client(infra.kafka_bootstrap), acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(name, b"{}", timestamp_ms=A_PRODUCER_CLOCK_FROM_2001)
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client(infra.kafka_bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         partition = TopicPartition(name, 0)

@@ -1,10 +1,14 @@
 """Where the tests find a real Kafka broker and PostgreSQL server, in this order:
 
-1. endpoints given in the environment: MEDAID_TEST_KAFKA_BOOTSTRAP and MEDAID_TEST_PG_ADMIN_DSN
-   (a superuser DSN; the tests create their own databases there);
+1. endpoints given in the environment: MEDAID_TEST_KAFKA_BOOTSTRAP, MEDAID_TEST_PG_ADMIN_DSN (a superuser
+   DSN; the tests create their own databases there) and MEDAID_TEST_SECRETS_FILE (the Kafka passwords, with
+   `admin`'s: the tests apply deploy/acls.toml there);
 2. the project's own local scripts (deploy/local/infra.sh) on test ports 19092 and 15433, with a
    fresh state folder .run/test, stopped again after the session (MEDAID_TEST_KEEP_INFRA=1 keeps it);
 3. testcontainers, when a Docker engine answers.
+
+Kafka always runs with authentication and ACLs (issue 11): the tests connect as `admin` unless they play
+another principal, and the services as themselves.
 
 When none works the tests fail (they never skip): a test tier that cannot reach its servers is broken.
 """
@@ -35,6 +39,7 @@ class Infra:
     pg_host: str
     pg_port: int
     source: str
+    secrets_file: str
     script_env: dict[str, str] = field(default_factory=dict)
     stop: Callable[[], None] = lambda: None
 
@@ -46,18 +51,21 @@ class InfraUnavailableError(RuntimeError):
 def _from_environment() -> Infra | None:
     bootstrap = os.environ.get("MEDAID_TEST_KAFKA_BOOTSTRAP")
     admin_dsn = os.environ.get("MEDAID_TEST_PG_ADMIN_DSN")
-    if not (bootstrap and admin_dsn):
+    secrets_file = os.environ.get("MEDAID_TEST_SECRETS_FILE")
+    if not (bootstrap and admin_dsn and secrets_file):
         return None
     from urllib.parse import urlsplit
 
     parts = urlsplit(admin_dsn)
-    return Infra(bootstrap, admin_dsn, parts.hostname or "127.0.0.1", parts.port or 5432, "environment")
+    return Infra(bootstrap, admin_dsn, parts.hostname or "127.0.0.1", parts.port or 5432, "environment", secrets_file)
 
 
 def local_script_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MEDAID_KAFKA_USERNAME", "MEDAID_KAFKA_PASSWORD")}
     return {
-        **os.environ,
+        **env,
         "MEDAID_STATE_DIR": str(TEST_STATE_DIR),
+        "MEDAID_SECRETS_FILE": str(TEST_STATE_DIR / "secrets" / "kafka.json"),
         "KAFKA_PORT": str(TEST_KAFKA_PORT),
         "PG_PORT": str(TEST_PG_PORT),
         "KAFKA_HEAP": os.environ.get("KAFKA_HEAP", "512m"),
@@ -81,7 +89,11 @@ def _from_local_scripts() -> tuple[Infra | None, str]:
             subprocess.run([script, "down"], env=env, capture_output=True, check=False)
 
     admin = f"postgresql://postgres:{ADMIN_PASSWORD}@127.0.0.1:{TEST_PG_PORT}/postgres"
-    return Infra(f"127.0.0.1:{TEST_KAFKA_PORT}", admin, "127.0.0.1", TEST_PG_PORT, "local scripts", env, stop), ""
+    secrets_file = env["MEDAID_SECRETS_FILE"]
+    infra = Infra(
+        f"127.0.0.1:{TEST_KAFKA_PORT}", admin, "127.0.0.1", TEST_PG_PORT, "local scripts", secrets_file, env, stop
+    )
+    return infra, ""
 
 
 def _docker_engine_answers() -> bool:
@@ -107,22 +119,54 @@ def _from_testcontainers() -> Infra | None:
     except ImportError:  # testcontainers before 4.15
         from testcontainers.postgres import PostgresContainer
 
+    import tempfile
+
+    from tools.acls import ensure_secrets, load_principals
+
+    secrets_file = Path(tempfile.mkdtemp(prefix="medaid-test-secrets-")) / "kafka.json"
+    passwords = ensure_secrets(secrets_file, load_principals(local=True))
+    admin_pw, controller_pw = passwords["admin"], passwords["controller"]
     port = _free_port()
     kafka: Any = (
         DockerContainer("apache/kafka:4.1.1")
         .with_bind_ports(9092, port)
         .with_env("KAFKA_NODE_ID", "1")
         .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
-        .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
-        .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{port}")
+        .with_env("KAFKA_LISTENERS", "SASL_PLAINTEXT://:9092,CONTROLLER://:9093")
+        .with_env("KAFKA_ADVERTISED_LISTENERS", f"SASL_PLAINTEXT://127.0.0.1:{port}")
         .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
-        .with_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT")
+        .with_env("KAFKA_INTER_BROKER_LISTENER_NAME", "SASL_PLAINTEXT")
+        .with_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT")
+        .with_env("KAFKA_SASL_ENABLED_MECHANISMS", "SCRAM-SHA-512")
+        .with_env("KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL", "SCRAM-SHA-512")
+        .with_env(
+            "KAFKA_LISTENER_NAME_SASL__PLAINTEXT_SCRAM-SHA-512_SASL_JAAS_CONFIG",
+            f'org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="{admin_pw}";',
+        )
+        .with_env("KAFKA_SASL_MECHANISM_CONTROLLER_PROTOCOL", "PLAIN")
+        .with_env("KAFKA_LISTENER_NAME_CONTROLLER_SASL_ENABLED_MECHANISMS", "PLAIN")
+        .with_env(
+            "KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG",
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="controller" password="{controller_pw}" user_controller="{controller_pw}";',
+        )
+        .with_env("KAFKA_AUTHORIZER_CLASS_NAME", "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+        .with_env("KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND", "false")
+        .with_env("KAFKA_SUPER_USERS", "User:admin;User:controller")
         .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
         .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
         .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
         .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
         .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
         .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
+        # format first, with the super user's SCRAM credentials, then the image's own start (which finds the
+        # storage formatted). Not run on the project's CI machine (no Docker there): see tests/support/README
+        .with_command(
+            "bash -c '/opt/kafka/bin/kafka-storage.sh format --standalone -t $(/opt/kafka/bin/kafka-storage.sh "
+            "random-uuid) -c /opt/kafka/config/server.properties "
+            f'--add-scram "SCRAM-SHA-512=[name=admin,password={admin_pw}]" --ignore-formatted'
+            " ; /etc/kafka/docker/run'"
+        )
     )
     kafka.start()
     wait_for_logs(kafka, "Kafka Server started", timeout=120)
@@ -135,7 +179,7 @@ def _from_testcontainers() -> Infra | None:
         pg.stop()
 
     admin = f"postgresql://postgres:{ADMIN_PASSWORD}@{host}:{pg_port}/postgres"
-    return Infra(f"127.0.0.1:{port}", admin, host, pg_port, "testcontainers", {}, stop)
+    return Infra(f"127.0.0.1:{port}", admin, host, pg_port, "testcontainers", str(secrets_file), {}, stop)
 
 
 def acquire_infra() -> Infra:

@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from shared.messaging.security import ADMIN, kafka_client
+from shared.settings import PlatformSettings
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _seq = 0
 
@@ -53,8 +56,14 @@ class Record:
     headers: dict[str, str]
 
 
+def client(bootstrap: str, principal: str = ADMIN) -> dict[str, Any]:
+    """Options of an aiokafka client of the tests: `admin` unless a test plays another principal (the passwords:
+    the test stack's secrets file, MEDAID_SECRETS_FILE, which tests/conftest.py sets)."""
+    return kafka_client(PlatformSettings(kafka_bootstrap=bootstrap), principal)
+
+
 async def create_topics(bootstrap: str, names: list[str], partitions: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client(bootstrap))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -66,8 +75,8 @@ async def create_topics(bootstrap: str, names: list[str], partitions: int = 1) -
 
 
 class Publisher:
-    def __init__(self, bootstrap: str) -> None:
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    def __init__(self, bootstrap: str, principal: str = ADMIN) -> None:
+        self._producer = AIOKafkaProducer(**client(bootstrap, principal), enable_idempotence=True, acks="all")
 
     async def __aenter__(self) -> Publisher:
         await self._producer.start()
@@ -92,7 +101,7 @@ class Watcher:
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Watcher:
-        c = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
+        c = AIOKafkaConsumer(**client(self.bootstrap), group_id=None, enable_auto_commit=False)
         await c.start()
         parts = []
         for t in self.topics:

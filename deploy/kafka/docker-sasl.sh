@@ -14,8 +14,8 @@ export KAFKA_LISTENER_NAME_CONTROLLER_SASL_ENABLED_MECHANISMS=PLAIN
 export KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG="org.apache.kafka.common.security.plain.PlainLoginModule required username=\"controller\" password=\"$CONTROLLER_PW\" user_controller=\"$CONTROLLER_PW\";"
 JAAS="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$ADMIN_PW\";"
 for listener in ${MEDAID_SASL_LISTENERS:-SASL_PLAINTEXT}; do
-  # the image maps KAFKA_A_B to a.b, and a double underscore to one underscore
-  export "KAFKA_LISTENER_NAME_${listener//_/__}_SCRAM-SHA-512_SASL_JAAS_CONFIG=$JAAS"
+  # the image maps KAFKA_A_B to a.b, "__" to "_" and "___" to "-" (and lower-cases the name)
+  export "KAFKA_LISTENER_NAME_${listener//_/__}_SCRAM___SHA___512_SASL_JAAS_CONFIG=$JAAS"
 done
 export KAFKA_AUTHORIZER_CLASS_NAME=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 export KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND=false

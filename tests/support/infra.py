@@ -124,12 +124,18 @@ def _from_testcontainers() -> Infra | None:
     from tools.acls import ensure_secrets, load_principals
 
     secrets_file = Path(tempfile.mkdtemp(prefix="medaid-test-secrets-")) / "kafka.json"
-    passwords = ensure_secrets(secrets_file, load_principals(local=True))
-    admin_pw, controller_pw = passwords["admin"], passwords["controller"]
+    ensure_secrets(secrets_file, load_principals(local=True))
+    os.chmod(secrets_file.parent, 0o755)  # the broker's user in the container reads them (a throwaway test stack)
+    os.chmod(secrets_file, 0o644)
     port = _free_port()
     kafka: Any = (
         DockerContainer("apache/kafka:4.1.1")
         .with_bind_ports(9092, port)
+        # the platform's security, as docker-compose.yml: deploy/kafka/docker-sasl.sh reads the secrets file
+        .with_volume_mapping(str(REPO / "deploy" / "kafka" / "docker-sasl.sh"), "/opt/medaid/docker-sasl.sh", "ro")
+        .with_volume_mapping(str(secrets_file.parent), "/run/medaid-secrets", "ro")
+        .with_kwargs(entrypoint=["bash", "/opt/medaid/docker-sasl.sh"])
+        .with_env("MEDAID_SECRETS_FILE", "/run/medaid-secrets/kafka.json")
         .with_env("KAFKA_NODE_ID", "1")
         .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
         .with_env("KAFKA_LISTENERS", "SASL_PLAINTEXT://:9092,CONTROLLER://:9093")
@@ -137,36 +143,12 @@ def _from_testcontainers() -> Infra | None:
         .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
         .with_env("KAFKA_INTER_BROKER_LISTENER_NAME", "SASL_PLAINTEXT")
         .with_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT")
-        .with_env("KAFKA_SASL_ENABLED_MECHANISMS", "SCRAM-SHA-512")
-        .with_env("KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL", "SCRAM-SHA-512")
-        .with_env(
-            "KAFKA_LISTENER_NAME_SASL__PLAINTEXT_SCRAM-SHA-512_SASL_JAAS_CONFIG",
-            f'org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="{admin_pw}";',
-        )
-        .with_env("KAFKA_SASL_MECHANISM_CONTROLLER_PROTOCOL", "PLAIN")
-        .with_env("KAFKA_LISTENER_NAME_CONTROLLER_SASL_ENABLED_MECHANISMS", "PLAIN")
-        .with_env(
-            "KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG",
-            "org.apache.kafka.common.security.plain.PlainLoginModule required "
-            f'username="controller" password="{controller_pw}" user_controller="{controller_pw}";',
-        )
-        .with_env("KAFKA_AUTHORIZER_CLASS_NAME", "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
-        .with_env("KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND", "false")
-        .with_env("KAFKA_SUPER_USERS", "User:admin;User:controller")
         .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
         .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
         .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
         .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
         .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
         .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
-        # format first, with the super user's SCRAM credentials, then the image's own start (which finds the
-        # storage formatted). Not run on the project's CI machine (no Docker there): see tests/support/README
-        .with_command(
-            "bash -c '/opt/kafka/bin/kafka-storage.sh format --standalone -t $(/opt/kafka/bin/kafka-storage.sh "
-            "random-uuid) -c /opt/kafka/config/server.properties "
-            f'--add-scram "SCRAM-SHA-512=[name=admin,password={admin_pw}]" --ignore-formatted'
-            " ; /etc/kafka/docker/run'"
-        )
     )
     kafka.start()
     wait_for_logs(kafka, "Kafka Server started", timeout=120)

@@ -125,7 +125,8 @@ def _from_testcontainers() -> Infra | None:
 
     secrets_file = Path(tempfile.mkdtemp(prefix="medaid-test-secrets-")) / "kafka.json"
     ensure_secrets(secrets_file, load_principals(local=True))
-    os.chmod(secrets_file.parent, 0o755)  # the broker's user in the container reads them (a throwaway test stack)
+    # the broker's user in the container reads them (a throwaway test stack)
+    os.chmod(secrets_file.parent, 0o755)  # noqa: S103
     os.chmod(secrets_file, 0o644)
     port = _free_port()
     kafka: Any = (

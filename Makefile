@@ -116,6 +116,9 @@ bench-catch-up: up-daytime ## what read-your-writes costs (ADR 0012): the same b
 bench-poison: up-daytime ## how long a poisoned partition takes to resume (issue 10): an ordinary record right behind each hostile one, against ordinary records alone
 	$(PY) -m tools.bench_poison --pairs 70
 
+bench-signing: setup ## what signing and verifying an envelope costs (Ed25519, one core), against json.loads of the same records
+	$(PY) -m tools.bench_signing --messages 20000
+
 bench-clearing: up ## close a month of 1M obligations through the broker (ITEMS=..., ARGS=--direct; see BENCHMARKS.md)
 	$(PY) -m tools.bench_clearing --items $(or $(ITEMS),1000000) $(ARGS)
 

@@ -1,0 +1,150 @@
+"""Signed envelopes (issue 11, part 2; the scheme is docs/signing.md): Ed25519 over the record's identity and
+its exact value bytes, the signature and key id in record headers, keys in a registry that is data.
+
+Pure: no I/O besides reading a registry file. The kernel's use of it (refusing what does not verify with
+SIGNATURE_INVALID) comes with the next step of issue 11.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+SCHEME = "medaid-sig-v1"
+ALGORITHM = "ed25519"
+HEADER_ALGORITHM = "medaid-sig-alg"
+HEADER_KEY_ID = "medaid-key-id"
+HEADER_SIGNATURE = "medaid-signature"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def signing_input(key_id: str, msgid: str, type_: str, sender: str, sent_at: str, value: bytes) -> bytes:
+    """What is signed: the scheme, the key id and the envelope's identity, one per line (UTF-8), then the exact
+    bytes of the record's value."""
+    head = "\n".join((SCHEME, key_id, msgid, type_, sender, sent_at)) + "\n"
+    return head.encode() + value
+
+
+def sign(
+    private_key: Ed25519PrivateKey, key_id: str, msgid: str, type_: str, sender: str, sent_at: str, value: bytes
+) -> dict[str, str]:
+    """The three headers a sender adds to its record."""
+    signature = private_key.sign(signing_input(key_id, msgid, type_, sender, sent_at, value))
+    return {HEADER_ALGORITHM: ALGORITHM, HEADER_KEY_ID: key_id, HEADER_SIGNATURE: b64url(signature)}
+
+
+class Verdict(StrEnum):
+    VALID = "valid"
+    UNSIGNED = "unsigned"
+    UNKNOWN_KEY = "unknown key"
+    KEY_NOT_VALID_THEN = "key not valid at sent_at"
+    KEY_OF_ANOTHER_SENDER = "key of another sender"
+    BAD_SIGNATURE = "bad signature"
+    OUTSIDE_REPLAY_WINDOW = "sent_at outside the replay window"
+
+
+@dataclass(frozen=True)
+class RegisteredKey:
+    key_id: str
+    signs_for: str
+    """A province code (`440000`: every region of the province), or one 6-digit sender code."""
+    public_key: Ed25519PublicKey
+    not_before: datetime
+    not_after: datetime
+
+    def covers(self, sender: str) -> bool:
+        if self.signs_for.endswith("0000"):
+            return sender[:2] == self.signs_for[:2]
+        return sender == self.signs_for
+
+
+class KeyRegistry:
+    """Public keys by key id. Rotation is adding a key with a later `not_before` and letting the old one reach
+    its `not_after`; both verify in between."""
+
+    def __init__(self, keys: list[RegisteredKey]) -> None:
+        self.keys = {k.key_id: k for k in keys}
+
+    @classmethod
+    def from_json(cls, text: str) -> KeyRegistry:
+        keys = []
+        for k in json.loads(text)["keys"]:
+            if k.get("algorithm", ALGORITHM) != ALGORITHM:
+                raise ValueError(f"key {k['key_id']}: only {ALGORITHM}")
+            keys.append(
+                RegisteredKey(
+                    k["key_id"],
+                    k["signs_for"],
+                    Ed25519PublicKey.from_public_bytes(b64url_decode(k["public_key"])),
+                    datetime.fromisoformat(k["not_before"]),
+                    datetime.fromisoformat(k["not_after"]),
+                )
+            )
+        return cls(keys)
+
+    @classmethod
+    def load(cls, path: Path) -> KeyRegistry:
+        return cls.from_json(path.read_text())
+
+    def verify(
+        self,
+        headers: dict[str, str],
+        msgid: str,
+        type_: str,
+        sender: str,
+        sent_at: str,
+        value: bytes,
+        now: datetime,
+        window: timedelta,
+    ) -> Verdict:
+        key_id, signature = headers.get(HEADER_KEY_ID), headers.get(HEADER_SIGNATURE)
+        if not key_id or not signature or headers.get(HEADER_ALGORITHM, ALGORITHM) != ALGORITHM:
+            return Verdict.UNSIGNED
+        key = self.keys.get(key_id)
+        if key is None:
+            return Verdict.UNKNOWN_KEY
+        if not key.covers(sender):
+            return Verdict.KEY_OF_ANOTHER_SENDER
+        try:
+            raw = b64url_decode(signature)
+            key.public_key.verify(raw, signing_input(key_id, msgid, type_, sender, sent_at, value))
+        except (InvalidSignature, ValueError):
+            return Verdict.BAD_SIGNATURE
+        try:
+            at = datetime.fromisoformat(sent_at)
+        except ValueError:
+            return Verdict.OUTSIDE_REPLAY_WINDOW
+        if at.tzinfo is None or abs(now - at) > window:
+            return Verdict.OUTSIDE_REPLAY_WINDOW
+        if not key.not_before <= at < key.not_after:
+            return Verdict.KEY_NOT_VALID_THEN
+        return Verdict.VALID
+
+
+def registry_entry(
+    key_id: str, signs_for: str, public_key: Ed25519PublicKey, not_before: datetime, not_after: datetime
+) -> dict[str, str]:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return {
+        "key_id": key_id,
+        "signs_for": signs_for,
+        "algorithm": ALGORITHM,
+        "public_key": b64url(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)),
+        "not_before": not_before.isoformat(),
+        "not_after": not_after.isoformat(),
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -28,6 +30,22 @@ class PlatformSettings(BaseSettings):
     secrets_file: str | None = Field(
         None,
         description="JSON {principal: password}; unset: $MEDAID_STATE_DIR/secrets/kafka.json (the local stack's)",
+    )
+    key_registry_file: str | None = Field(
+        None,
+        description="the signing keys' registry (docs/signing.md); unset: $MEDAID_STATE_DIR/keys/registry.json",
+    )
+    signing_keys_file: str | None = Field(
+        None,
+        description="private signing keys of this process's senders; unset: $MEDAID_STATE_DIR/secrets/signing.json",
+    )
+    platform_signing_key_file: str | None = Field(
+        None,
+        description="the platform's own signing key (its notifications); unset: "
+        "$MEDAID_STATE_DIR/secrets/platform-signing.json",
+    )
+    signature_window_seconds: float = Field(
+        900.0, description="how far a signed record's sent_at may be from business time (each way)"
     )
     pg_host: str = "127.0.0.1"
     pg_port: int = 5433
@@ -74,3 +92,25 @@ class PlatformSettings(BaseSettings):
             f"postgresql://{service}:{self.pg_password.get_secret_value()}"
             f"@{self.pg_host}:{self.pg_port}/{self.pg_database}"
         )
+
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def state_dir() -> Path:
+    """The local stack's state folder (MEDAID_STATE_DIR; `make up` uses .run/ of the checkout)."""
+    return Path(os.environ.get("MEDAID_STATE_DIR") or str(_REPO / ".run"))
+
+
+def key_registry_path(settings: PlatformSettings) -> Path:
+    return Path(settings.key_registry_file) if settings.key_registry_file else state_dir() / "keys" / "registry.json"
+
+
+def signing_keys_path(settings: PlatformSettings) -> Path:
+    return Path(settings.signing_keys_file) if settings.signing_keys_file else state_dir() / "secrets" / "signing.json"
+
+
+def platform_signing_key_path(settings: PlatformSettings) -> Path:
+    if settings.platform_signing_key_file:
+        return Path(settings.platform_signing_key_file)
+    return state_dir() / "secrets" / "platform-signing.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -15,6 +16,7 @@ from tests.support.infra import SERVICE_PASSWORD, Infra, InfraUnavailableError, 
 from tools.acls import apply as apply_acls
 from tools.acls import ensure_secrets, load_principals
 from tools.dbsetup import setup_database
+from tools.keys import ensure_keys
 from tools.topics import ensure_topics, load_manifest
 
 
@@ -26,6 +28,18 @@ def infra() -> Iterator[Infra]:
         pytest.fail(str(exc), pytrace=False)
     # Every Kafka client of the tests finds its password there (tests/support/kafka.py; the services' scripts too).
     os.environ["MEDAID_SECRETS_FILE"] = found.secrets_file
+    # Signed envelopes (docs/signing.md): the tests sign as the provinces do, the services verify. The local
+    # scripts made the keys; on other servers they are made here, next to the passwords.
+    secrets_dir = Path(found.secrets_file).parent
+    signing, registry = secrets_dir / "signing.json", secrets_dir.parent / "keys" / "registry.json"
+    if found.source != "local scripts":
+        registry = secrets_dir / "registry.json"
+        ensure_keys(signing, registry)
+    os.environ["MEDAID_SIGNING_KEYS_FILE"] = str(signing)
+    os.environ["MEDAID_PLATFORM_SIGNING_KEY_FILE"] = str(signing.with_name("platform-signing.json"))
+    os.environ["MEDAID_KEY_REGISTRY_FILE"] = str(registry)
+    if found.source == "local scripts":
+        os.environ["MEDAID_STATE_DIR"] = found.script_env["MEDAID_STATE_DIR"]  # its business clock: tools.clock
     yield found
     found.stop()
 

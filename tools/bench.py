@@ -21,7 +21,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from shared.clock import BUSINESS_TZ
 from shared.contracts.topics import INGRESS_ENROLLMENT, province_topic
 from shared.messaging.security import SIMULATOR, kafka_client
-from shared.settings import PlatformSettings
+from shared.settings import PlatformSettings, signing_keys_path
+from shared.signing import SigningKeys
+from tools.clock import stack_now
 
 SENDER = "440300"
 
@@ -40,6 +42,7 @@ async def bench(settings: PlatformSettings, messages: int, rate: float | None, p
         await consumer.position(tp)
     producer = AIOKafkaProducer(**kafka_client(settings, SIMULATOR), enable_idempotence=True, acks="all")
     await producer.start()
+    keys = SigningKeys.load(signing_keys_path(settings))  # as each province signs what it sends
     run = f"{random.randrange(10**6):06d}"
     sent: dict[str, float] = {}
     answered: dict[str, float] = {}
@@ -63,11 +66,12 @@ async def bench(settings: PlatformSettings, messages: int, rate: float | None, p
             "msgid": msgid,
             "type": "account.credited",
             "sender": SENDER,
-            "sent_at": datetime.now(BUSINESS_TZ).isoformat(timespec="seconds"),
+            "sent_at": stack_now().isoformat(timespec="seconds"),
             "body": {"psn_no": psn_no, "amount": "100.00", "period": "202611", "kind": "contribution"},
         }
         sent[msgid] = time.monotonic()
-        await producer.send(INGRESS_ENROLLMENT, json.dumps(value).encode(), key=psn_no.encode())
+        raw = json.dumps(value).encode()
+        await producer.send(INGRESS_ENROLLMENT, raw, key=psn_no.encode(), headers=keys.record_headers(raw))
         if rate:
             await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))
     await producer.flush()

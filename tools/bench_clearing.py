@@ -52,7 +52,9 @@ from shared.clock import BUSINESS_TZ, BusinessClock
 from shared.contracts.topics import CLEARING_EVENTS, INGRESS_CLEARING, PROVINCE_TOPICS, PROVINCES, province_topic
 from shared.db.pool import Conn, connect
 from shared.messaging.security import SIMULATOR, kafka_client
-from shared.settings import PlatformSettings
+from shared.settings import PlatformSettings, signing_keys_path
+from shared.signing import SigningKeys
+from tools.clock import stack_now
 
 # Pooling regions per province: the prefecture-level divisions (the four municipalities are one each).
 REGIONS_PER_PROVINCE: dict[str, int] = {
@@ -343,11 +345,13 @@ async def close_through_broker(
             "msgid": msgid,
             "type": "clearing.close-requested",
             "sender": sender,
-            "sent_at": datetime.now(BUSINESS_TZ).isoformat(timespec="seconds"),
+            "sent_at": stack_now().isoformat(timespec="seconds"),
             "body": {"period": period},
         }
         started, wall = time.monotonic(), time.time()
-        await producer.send_and_wait(INGRESS_CLEARING, json.dumps(value).encode(), key=period.encode())
+        raw = json.dumps(value).encode()
+        signed = SigningKeys.load(signing_keys_path(settings)).record_headers(raw)
+        await producer.send_and_wait(INGRESS_CLEARING, raw, key=period.encode(), headers=signed)
         deadline = started + wait_seconds
         last_report = started
         while time.monotonic() < deadline:

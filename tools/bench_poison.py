@@ -22,8 +22,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from shared.clock import BUSINESS_TZ
 from shared.contracts.topics import INGRESS_ENROLLMENT, province_topic
 from shared.messaging.security import SIMULATOR, kafka_client
-from shared.settings import PlatformSettings
+from shared.settings import PlatformSettings, signing_keys_path
+from shared.signing import SigningKeys
 from tools.bench import percentile
+from tools.clock import stack_now
 
 SENDER = "440300"
 
@@ -55,6 +57,7 @@ async def run(settings: PlatformSettings, pairs: int, rate: float) -> tuple[list
         **kafka_client(settings, SIMULATOR), enable_idempotence=True, acks="all", max_request_size=2 << 20
     )
     await producer.start()
+    keys = SigningKeys.load(signing_keys_path(settings))
     run_id = f"{random.randrange(10**6):06d}"
     sent: dict[str, tuple[float, bool]] = {}
     answered: dict[str, float] = {}
@@ -81,11 +84,12 @@ async def run(settings: PlatformSettings, pairs: int, rate: float) -> tuple[list
             "msgid": msgid,
             "type": "account.credited",
             "sender": SENDER,
-            "sent_at": datetime.now(BUSINESS_TZ).isoformat(timespec="seconds"),
+            "sent_at": stack_now().isoformat(timespec="seconds"),
             "body": {"psn_no": psn_no, "amount": "1.00", "period": "202611", "kind": "contribution"},
         }
         sent[msgid] = (time.monotonic(), poisoned)
-        await producer.send_and_wait(INGRESS_ENROLLMENT, json.dumps(value).encode(), key=psn_no.encode())
+        raw = json.dumps(value).encode()
+        await producer.send_and_wait(INGRESS_ENROLLMENT, raw, key=psn_no.encode(), headers=keys.record_headers(raw))
         await asyncio.sleep(1 / rate)
     try:
         await asyncio.wait_for(collector, timeout=120.0)

@@ -15,16 +15,16 @@ import json
 import random
 import sys
 import time
-from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared.clock import BUSINESS_TZ
 from shared.contracts.topics import PROVINCE_TOPICS
 from shared.messaging.security import SIMULATOR, kafka_client
-from shared.settings import PlatformSettings
+from shared.settings import PlatformSettings, signing_keys_path
+from shared.signing import SigningKeys
 from tools.bench import percentile
+from tools.clock import stack_now
 
 PROVIDER_REGION, RECIPIENT_REGION = "440300", "510100"
 
@@ -32,6 +32,7 @@ PROVIDER_REGION, RECIPIENT_REGION = "440300", "510100"
 class Saga:
     def __init__(self, settings: PlatformSettings, n: int) -> None:
         self.settings = settings
+        self.keys = SigningKeys.load(signing_keys_path(settings))  # each province signs what it sends
         self.n = n
         self.run = f"{random.randrange(10**6):06d}"
         self.seq = 0
@@ -44,7 +45,7 @@ class Saga:
             "msgid": f"{sender}{self.run}{self.seq:012d}",
             "type": type_,
             "sender": sender,
-            "sent_at": datetime.now(BUSINESS_TZ).isoformat(timespec="seconds"),
+            "sent_at": stack_now().isoformat(timespec="seconds"),
             "body": body,
         }
 
@@ -65,7 +66,8 @@ class Saga:
         sent = {}
         for topic, m, key in messages:
             sent[m["msgid"]] = time.monotonic()
-            await producer.send(topic, json.dumps(m, ensure_ascii=False).encode(), key=key.encode())
+            raw = json.dumps(m, ensure_ascii=False).encode()
+            await producer.send(topic, raw, key=key.encode(), headers=self.keys.record_headers(raw))
         await producer.flush()
         deadline = time.monotonic() + 120
         while not all(m in self.results for m in sent) and time.monotonic() < deadline:

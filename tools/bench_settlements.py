@@ -45,7 +45,8 @@ class Settlements(Saga):
         for i, (topic, m, key) in enumerate(messages):
             await asyncio.sleep(max(0.0, start + i / self.rate - time.monotonic()))
             sent[m["msgid"]] = time.monotonic()
-            await producer.send_and_wait(topic, json.dumps(m, ensure_ascii=False).encode(), key=key.encode())
+            raw = json.dumps(m, ensure_ascii=False).encode()
+            await producer.send_and_wait(topic, raw, key=key.encode(), headers=self.keys.record_headers(raw))
         deadline = time.monotonic() + 120
         while not all(m in self.results for m in sent) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)

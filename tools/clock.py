@@ -49,6 +49,12 @@ def stack_offset(env: Mapping[str, str]) -> float:
     return float(env.get("MEDAID_CLOCK_OFFSET_SECONDS") or 0)
 
 
+def stack_now() -> datetime:
+    """The business time of the stack this process points at (MEDAID_STATE_DIR): what its senders stamp `sent_at`
+    with (a signed record's sent_at must be near the platform's business time: docs/signing.md)."""
+    return BusinessClock(stack_offset(os.environ)).now()
+
+
 def set_stack_offset(env: Mapping[str, str], offset: float) -> dict[str, str]:
     """Write the stack's clock (while nothing runs); returns the environment to start services with. The file
     is replaced whole, so a reader never sees half of it."""

@@ -32,6 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from shared.contracts.topics import PLATFORM_SENDER
 from shared.messaging.security import OPERATOR, kafka_client
 from shared.settings import PlatformSettings
+from shared.signing import SIGNATURE_HEADERS
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,9 @@ async def replay(settings: PlatformSettings, dlq: str, selected: list[DeadLetter
                 print(f"  {dlq}@{d.offset}: {where} holds another record now (topic recreated?): not replayed")
                 continue
             if not dry_run:
-                headers = [("x-replayed-from", f"{dlq}@{d.offset}".encode())]
+                # the original's signature goes with it (docs/signing.md): the bytes are the same, so it still verifies
+                signature = [(k, v) for k, v in (record.headers or ()) if k in SIGNATURE_HEADERS]
+                headers = [*signature, ("x-replayed-from", f"{dlq}@{d.offset}".encode())]
                 await producer.send_and_wait(d.source_topic, record.value, key=record.key, headers=headers)
             print(f"  {dlq}@{d.offset}: {'would replay' if dry_run else 'replayed'} {where} ({d.reason_code})")
     finally:

@@ -49,7 +49,8 @@ from shared.contracts.province import INGRESS
 from shared.contracts.topics import EVENT_TOPICS, INGRESS_TOPICS, PROVINCE_TOPICS, PROVINCES, dlq_topic, province_of
 from shared.db.pool import connect
 from shared.messaging.security import SIMULATOR, kafka_client
-from shared.settings import PlatformSettings
+from shared.settings import PlatformSettings, signing_keys_path
+from shared.signing import SigningKeys
 from tools import clock as stack_clock
 from tools.books import PlatformBooks, platform_books
 
@@ -155,6 +156,7 @@ class Simulator:
         self.daytime = daytime
         self.started = time.monotonic()
         self.settings = settings
+        self.keys = SigningKeys.load(signing_keys_path(settings))  # each province signs what it sends
         self.people_wanted = people
         self.rng = random.Random(seed)
         self.run = Run()
@@ -364,6 +366,7 @@ class Simulator:
                 "msgid": self._bad_msgid,
                 "sender": "440300",
                 "type": "account.credited",
+                "sent_at": self.business_now().isoformat(timespec="seconds"),  # signed, as everything a province sends
                 "body": {"psn_no": "1", "amount": 12.5},
             }
         ).encode()
@@ -1023,7 +1026,7 @@ class Simulator:
                 type_ = value["type"] if isinstance(value, dict) else "account.credited"
                 self.run.sent.setdefault(msgid, Sent(type_, topic, time.monotonic(), expect))
                 msgids.append(msgid)
-            await producer.send(topic, raw, key=key.encode())
+            await producer.send(topic, raw, key=key.encode(), headers=self.keys.record_headers(raw))
         await producer.flush()
         while time.monotonic() < deadline:
             if all(m in self.run.results for m in msgids) and len(self.run.dlq) >= expected_dlq:

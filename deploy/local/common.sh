@@ -12,6 +12,11 @@ KAFKA_HEAP="${KAFKA_HEAP:-1g}"
 PG_PORT="${PG_PORT:-5433}"
 # Every principal's Kafka password (JSON), made by `tools.acls secrets`; kept out of the repository.
 export MEDAID_SECRETS_FILE="${MEDAID_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/kafka.json}"
+# Signed envelopes (docs/signing.md): the public key registry the services verify against, and the private
+# keys of this stack's simulated provinces and of the platform (made by `tools.keys ensure`).
+export MEDAID_KEY_REGISTRY_FILE="${MEDAID_KEY_REGISTRY_FILE:-$MEDAID_STATE_DIR/keys/registry.json}"
+export MEDAID_SIGNING_KEYS_FILE="${MEDAID_SIGNING_KEYS_FILE:-$MEDAID_STATE_DIR/secrets/signing.json}"
+export MEDAID_PLATFORM_SIGNING_KEY_FILE="${MEDAID_PLATFORM_SIGNING_KEY_FILE:-$MEDAID_STATE_DIR/secrets/platform-signing.json}"
 mkdir -p "$MEDAID_STATE_DIR/logs" "$MEDAID_STATE_DIR/pids"
 
 log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "$(basename "$0" .sh)" "$*" >&2; }

@@ -31,6 +31,7 @@ case "${1:-}" in
   up)
     # every principal's password (made once, kept in the state folder; MEDAID_SECRETS_FILE points elsewhere)
     (cd "$REPO_DIR" && "$PY" -m tools.acls secrets --local >/dev/null)
+    (cd "$REPO_DIR" && "$PY" -m tools.keys ensure)
     "$HERE/kafka.sh" start
     "$HERE/postgres.sh" start
     (cd "$REPO_DIR" && "$PY" -m tools.topics --bootstrap "127.0.0.1:$KAFKA_PORT")

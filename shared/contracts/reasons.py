@@ -56,3 +56,7 @@ class ReasonCode(StrEnum):
     MSGID_REUSED = "MSGID_REUSED"
     """The sender already used this msgid for a message another service answered: a msgid is unique per sender
     platform-wide (ADR 0013). Nothing was done; resend with a new msgid."""
+    SIGNATURE_INVALID = "SIGNATURE_INVALID"
+    """The record is not signed as docs/signing.md says by a registered key of its `sender` (unsigned, unknown or
+    foreign key, bad signature, or `sent_at` outside the replay window). Nothing was done and nothing was stored:
+    the same msgid, signed correctly, is still judged. Sent to the claimed sender's province."""

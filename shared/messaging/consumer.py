@@ -42,6 +42,7 @@ from shared.messaging.catch_up import CatchUp
 from shared.messaging.hostile import clean_text, parse, sanitize
 from shared.messaging.msgids import claim, claimed_elsewhere
 from shared.messaging.outbox import Outbox, Outgoing
+from shared.signing import EnvelopeVerifier, Verdict
 
 log = get_logger(__name__)
 
@@ -115,6 +116,8 @@ class _Invalid:
     msgid: str | None = None
     type: str | None = None
     code: ReasonCode = ReasonCode.INVALID_MESSAGE
+    unsigned: Verdict | None = None
+    """Not signed by its claimed sender (docs/signing.md): answered, but nothing stored for its msgid."""
 
 
 @dataclass
@@ -172,8 +175,12 @@ class IngressConsumer:
         poison_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
         source_topic: str | None = None,
+        signatures: EnvelopeVerifier | None = None,
     ) -> None:
         self.service = service
+        self.signatures = signatures
+        """Verifies each record's signature (docs/signing.md). The composition root always sets it; only tests of
+        other parts of the kernel build a consumer without."""
         self.topic = topic
         # The Kafka topic actually read: the contract's topic, or a private copy in tests.
         self.source_topic = source_topic or topic
@@ -205,7 +212,8 @@ class IngressConsumer:
     def _classify(self, record: ConsumerRecord) -> _Parsed | _Invalid | None:
         """None = another service answers this record. Total: whatever the bytes, it returns."""
         try:
-            return self._classify_content(record)
+            found = self._classify_content(record)
+            return found if found is None or self.signatures is None else self._signed(record, found)
         except Exception as exc:  # noqa: BLE001 - content must never escape classification (issue 10)
             reason = clean_text(f"unreadable: {type(exc).__name__}: {exc}", 300)
             log.error("classification_failed", topic=record.topic, offset=record.offset, error=reason)
@@ -258,6 +266,34 @@ class IngressConsumer:
         except (ValidationError, ValueError) as exc:
             return _Invalid(_describe(exc), sender, msgid, type_name)
         return _Parsed(Envelope[Any](msgid=raw.msgid, type=raw.type, sender=raw.sender, sent_at=raw.sent_at, body=body))
+
+    def _signed(self, record: ConsumerRecord, found: _Parsed | _Invalid) -> _Parsed | _Invalid:
+        """A record this service would answer, as long as its claimed sender signed it; otherwise refused
+        SIGNATURE_INVALID before anything is stored for its msgid (so a forger cannot take a msgid from its
+        owner). A record whose sender cannot be read is dead-lettered as it is: nobody to answer."""
+        assert self.signatures is not None
+        if isinstance(found, _Invalid):
+            sender, msgid, type_name = found.sender, found.msgid, found.type
+        else:
+            env = found.envelope
+            sender, msgid, type_name = env.sender, env.msgid, env.type
+        if sender is None:
+            return found
+        data, _problem = parse(record.value or b"")
+        headers = _text_headers(record)
+        verdict = self.signatures.verdict(
+            headers, data if isinstance(data, dict) else {}, record.value or b"", self.clock.now()
+        )
+        if verdict is Verdict.VALID:
+            return found
+        return _Invalid(
+            f"signature: {verdict.value} (docs/signing.md)",
+            sender,
+            msgid,
+            type_name,
+            ReasonCode.SIGNATURE_INVALID,
+            unsigned=verdict,
+        )
 
     # -- the transaction ----------------------------------------------------------------
 
@@ -526,6 +562,24 @@ class IngressConsumer:
         if invalid.sender is None or invalid.msgid is None:
             await self.outbox.enqueue(conn, [dlq])  # nobody to answer: operators see it in the DLQ
             return Outcome.DEAD_LETTERED
+        if invalid.unsigned is not None:
+            if invalid.unsigned is Verdict.OUTSIDE_REPLAY_WINDOW and await self._answer_repeat(
+                conn, invalid.sender, invalid.msgid
+            ):
+                return Outcome.REPEAT  # signed by its sender, only late: an answered msgid is answered again
+            result = RequestResult(
+                omsgid=invalid.msgid,
+                otype=invalid.type or "unknown",
+                status="rejected",
+                reason_code=invalid.code,
+                reason=clean_text(invalid.reason),
+            ).wire()
+            key = _safe_key(record.key) or invalid.sender
+            answer = Outgoing(
+                province_topic(invalid.sender), key, "request.result", result, correlation_id=invalid.msgid
+            )
+            await self.outbox.enqueue(conn, [answer, dlq])  # no inbox row, no msgid claim: not the sender's message
+            return Outcome.DEAD_LETTERED
         if await self._answer_repeat(conn, invalid.sender, invalid.msgid):
             await self.outbox.enqueue(conn, [dlq])
             return Outcome.DEAD_LETTERED
@@ -652,6 +706,17 @@ async def _not_supported_yet(ctx: MessageContext, env: Envelope[Any]) -> Decisio
 def _key_of(env: Envelope[Any]) -> str:
     spec = INGRESS[env.type]
     return str(getattr(env.body, spec.key_field, None) or env.sender)
+
+
+def _text_headers(record: ConsumerRecord) -> dict[str, str]:
+    """A record's headers as text; a value that is not UTF-8 is left out (it cannot be a signature header)."""
+    out: dict[str, str] = {}
+    for name, value in getattr(record, "headers", None) or ():
+        try:
+            out[str(name)] = (value or b"").decode("utf-8")
+        except (UnicodeDecodeError, AttributeError):
+            continue
+    return out
 
 
 def _safe_key(key: bytes | None) -> str | None:

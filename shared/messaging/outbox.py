@@ -31,6 +31,7 @@ from shared.contracts.envelope import wire_time
 from shared.contracts.topics import EVENT_TOPICS, MSGID_TOPICS, PLATFORM_SENDER, province_topic
 from shared.db.pool import Conn
 from shared.logging import get_logger
+from shared.signing import SigningKeys
 
 log = get_logger(__name__)
 
@@ -77,11 +78,17 @@ def notify_channel(schema: str) -> str:
     return f"outbox_{schema}"
 
 
+PROVINCE_TOPIC_PREFIX = "province."
+
+
 class Outbox:
     def __init__(self, service: str, schema: str, clock: BusinessClock) -> None:
         self.service = service
         self.schema = schema
         self.clock = clock
+        self.signer: SigningKeys | None = None
+        """The platform's signing key (docs/signing.md): set by the composition root; what goes to a province is
+        signed with it, so that provinces can verify the platform sent it."""
 
     async def enqueue(self, conn: Conn, messages: Sequence[Outgoing]) -> list[str]:
         """Write messages in the caller's transaction. Returns their msgids."""
@@ -104,6 +111,8 @@ class Outbox:
             headers = {"type": m.type, "msgid": msgid, "producer": self.service, **m.headers}
             if m.correlation_id:
                 headers["correlation_id"] = m.correlation_id
+            if self.signer is not None and m.topic.startswith(PROVINCE_TOPIC_PREFIX):
+                headers.update(self.signer.headers(value, envelope))
             rows.append((seq["id"], msgid, m.topic, m.key, m.type, value, headers))
             msgids.append(msgid)
         await conn.executemany(

@@ -8,6 +8,7 @@ import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from shared.messaging.msgids import CLAIMED, MsgidClaimed, on_claimed
 from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.messaging.security import aiokafka_security
-from shared.settings import PlatformSettings
+from shared.settings import PlatformSettings, key_registry_path, platform_signing_key_path
+from shared.signing import EnvelopeVerifier, RegistryFile, SigningKeys
 
 log = get_logger(__name__)
 
@@ -141,7 +143,24 @@ class ServiceRuntime:
         assert self._pool.pool is not None
         return self._pool.pool
 
+    def start_signatures(self) -> None:
+        """Every ingress record must be signed by its sender (docs/signing.md): the registry is read at start (a
+        service does not start without it) and again whenever it changes."""
+        path = key_registry_path(self.settings)
+        if not path.exists():
+            raise FileNotFoundError(f"no key registry at {path} (MEDAID_KEY_REGISTRY_FILE; `make up` writes one)")
+        verifier = EnvelopeVerifier(RegistryFile(path), timedelta(seconds=self.settings.signature_window_seconds))
+        for consumer in self.consumers:
+            if not isinstance(consumer, EventConsumer):
+                consumer.signatures = verifier
+        own = platform_signing_key_path(self.settings)
+        if not own.exists():
+            raise FileNotFoundError(f"no platform signing key at {own} (MEDAID_PLATFORM_SIGNING_KEY_FILE)")
+        self.outbox.signer = SigningKeys.load(own)
+        log.info("signatures_verified", registry=str(path), keys=len(verifier.registry().keys))
+
     async def start_database(self) -> None:
+        self.start_signatures()
         dsn = self.settings.dsn(self.service)
         conn = await connect(dsn)
         try:

@@ -11,14 +11,13 @@ MEDAID_KAFKA_SSL_CAFILE.
 from __future__ import annotations
 
 import json
-import os
 import ssl
 from pathlib import Path
 from typing import Any
 
 from faststream.security import BaseSecurity, SASLScram512
 
-from shared.settings import PlatformSettings
+from shared.settings import PlatformSettings, state_dir
 
 ADMIN = "admin"
 """The cluster's only super user: applies topics and ACLs. No service or outside system uses it."""
@@ -30,18 +29,13 @@ SIMULATOR = "simulator"
 """The province simulator and the benchmarks, playing all 31 provincial systems: local stacks and tests only."""
 MECHANISM = "SCRAM-SHA-512"
 
-_REPO = Path(__file__).resolve().parents[2]
-
 
 class MissingCredentialsError(RuntimeError):
     pass
 
 
 def secrets_path(settings: PlatformSettings) -> Path:
-    if settings.secrets_file:
-        return Path(settings.secrets_file)
-    state = os.environ.get("MEDAID_STATE_DIR") or str(_REPO / ".run")
-    return Path(state) / "secrets" / "kafka.json"
+    return Path(settings.secrets_file) if settings.secrets_file else state_dir() / "secrets" / "kafka.json"
 
 
 def credentials(settings: PlatformSettings, principal: str) -> tuple[str, str]:

@@ -17,7 +17,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.messaging.security import ADMIN, kafka_client
-from shared.settings import PlatformSettings
+from shared.settings import PlatformSettings, signing_keys_path
+from shared.signing import SigningKeys
+from tools.clock import stack_now
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _seq = 0
@@ -41,7 +43,7 @@ def envelope(
         "msgid": msgid or new_msgid(sender),
         "type": type_,
         "sender": sender,
-        "sent_at": (sent_at or datetime.now(SHANGHAI)).isoformat(timespec="seconds"),
+        "sent_at": (sent_at or stack_now()).isoformat(timespec="seconds"),
         "body": body,
     }
 
@@ -54,6 +56,8 @@ class Record:
     key: str | None
     value: Any
     headers: dict[str, str]
+    raw: bytes = b""
+    """The value's exact bytes (what a signature covers)."""
 
 
 def client(bootstrap: str, principal: str = ADMIN) -> dict[str, Any]:
@@ -75,8 +79,11 @@ async def create_topics(bootstrap: str, names: list[str], partitions: int = 1) -
 
 
 class Publisher:
-    def __init__(self, bootstrap: str, principal: str = ADMIN) -> None:
+    def __init__(self, bootstrap: str, principal: str = ADMIN, *, signed: bool = True) -> None:
+        """Sends as the provinces do: every record that carries an envelope signed with its sender's key
+        (docs/signing.md), unless `signed=False`."""
         self._producer = AIOKafkaProducer(**client(bootstrap, principal), enable_idempotence=True, acks="all")
+        self._keys = SigningKeys.load(signing_keys_path(PlatformSettings())) if signed else None
 
     async def __aenter__(self) -> Publisher:
         await self._producer.start()
@@ -87,7 +94,8 @@ class Publisher:
 
     async def send(self, topic: str, value: dict[str, Any] | bytes, key: str | None = None) -> None:
         raw = value if isinstance(value, bytes) else json.dumps(value, ensure_ascii=False).encode()
-        await self._producer.send_and_wait(topic, raw, key=key.encode() if key else None)
+        headers = self._keys.record_headers(raw) if self._keys is not None else []
+        await self._producer.send_and_wait(topic, raw, key=key.encode() if key else None, headers=headers)
 
 
 class Watcher:
@@ -135,7 +143,7 @@ class Watcher:
                         value = r.value
                     headers = {k: v.decode() for k, v in (r.headers or [])}
                     key = r.key.decode() if r.key else None
-                    self.records.append(Record(r.topic, r.partition, r.offset, key, value, headers))
+                    self.records.append(Record(r.topic, r.partition, r.offset, key, value, headers, r.value or b""))
 
     def matching(self, predicate: Callable[[Record], bool]) -> list[Record]:
         return [r for r in self.records if predicate(r)]

@@ -23,6 +23,7 @@ class FakeRecord:
     offset: int = 0
     key: bytes | None = None
     timestamp: int = 0
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 async def noop(ctx: MessageContext, env: Any) -> Decision:
@@ -49,6 +50,7 @@ def message(type_: str, body: dict[str, Any], sender: str = "440300") -> bytes:
 
 
 CREDIT = {"psn_no": "44030000000000012345", "amount": "10.00", "period": "202611"}
+OPEN = {"psn_no": "44030000000000012345", "usage_admdvs": "440300", "phone": "13800000000"}
 
 
 def test_a_type_is_answered_only_by_its_owner() -> None:
@@ -102,3 +104,61 @@ def test_a_known_type_on_the_wrong_topic_is_answered_wrong_topic() -> None:
 def test_a_service_cannot_register_a_handler_for_a_type_it_does_not_own() -> None:
     with pytest.raises(ValueError, match="cannot answer"):
         consumer("wallet", INGRESS_ENROLLMENT, {"enrollment.changed": noop})
+
+
+def test_a_record_not_signed_by_its_claimed_sender_is_refused_before_anything_else_is_judged() -> None:
+    """docs/signing.md: unsigned, or signed by another province's key, is SIGNATURE_INVALID (nothing stored); a
+    record signed by its sender is judged as before; a record without a readable sender is dead-lettered as is."""
+    from datetime import timedelta
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from shared.signing import EnvelopeVerifier, KeyRegistry, RegisteredKey, Verdict, sign
+
+    key = Ed25519PrivateKey.generate()
+    clock = BusinessClock()
+    now = clock.now()
+    registered = RegisteredKey("440000-k", "440000", key.public_key(), now - timedelta(days=1), now + timedelta(days=1))
+    c = consumer("wallet", INGRESS_WALLET)
+    c.signatures = EnvelopeVerifier(KeyRegistry([registered]), timedelta(minutes=15))
+
+    def record(sender: str, signed_as: str | None, body: dict[str, Any] | None = None) -> FakeRecord:
+        sent_at = now.isoformat(timespec="seconds")
+        value = json.dumps(
+            {
+                "msgid": "m1",
+                "type": "wallet.open-requested",
+                "sender": sender,
+                "sent_at": sent_at,
+                "body": body if body is not None else OPEN,
+            }
+        ).encode()
+        if signed_as is None:
+            return FakeRecord(value, INGRESS_WALLET)
+        headers = sign(key, "440000-k", "m1", "wallet.open-requested", signed_as, sent_at, value)
+        return FakeRecord(value, INGRESS_WALLET, headers=tuple((k, v.encode()) for k, v in headers.items()))
+
+    assert isinstance(c._classify(record("440300", "440300")), _Parsed)
+    for refused, verdict in (
+        (record("440300", None), Verdict.UNSIGNED),
+        (record("610100", "610100"), Verdict.KEY_OF_ANOTHER_SENDER),
+        (record("440100", "440300"), Verdict.BAD_SIGNATURE),
+    ):
+        found = c._classify(refused)
+        assert isinstance(found, _Invalid)
+        assert (found.code, found.unsigned, found.sender) == (
+            ReasonCode.SIGNATURE_INVALID,
+            verdict,
+            refused_sender(refused),
+        )
+    invalid_but_signed = c._classify(record("440300", "440300", body={"psn_no": ""}))
+    assert isinstance(invalid_but_signed, _Invalid)
+    assert invalid_but_signed.code is ReasonCode.INVALID_MESSAGE, "signed by its sender: judged on its content"
+    unreadable = c._classify(FakeRecord(b"{oops", INGRESS_WALLET))
+    assert isinstance(unreadable, _Invalid)
+    assert unreadable.sender is None
+    assert unreadable.code is ReasonCode.INVALID_MESSAGE
+
+
+def refused_sender(r: FakeRecord) -> str:
+    return str(json.loads(r.value or b"{}")["sender"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -32,6 +32,13 @@ def b64url(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _aware(text: str) -> datetime:
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError(f"{text!r}: a key's validity needs a UTC offset")
+    return at
 
 
 def signing_input(key_id: str, msgid: str, type_: str, sender: str, sent_at: str, value: bytes) -> bytes:
@@ -78,8 +85,11 @@ class KeyRegistry:
     """Public keys by key id. Rotation is adding a key with a later `not_before` and letting the old one reach
     its `not_after`; both verify in between."""
 
-    def __init__(self, keys: list[RegisteredKey]) -> None:
+    def __init__(self, keys: Iterable[RegisteredKey], exact_only: frozenset[str] = frozenset()) -> None:
         self.keys = {k.key_id: k for k in keys}
+        self.exact_only = exact_only
+        """Sender codes that only a key registered for exactly that code signs for (the trusted gateway's: a
+        province's key must not sign as a gateway whose code lies inside the province)."""
 
     @classmethod
     def from_json(cls, text: str) -> KeyRegistry:
@@ -92,8 +102,8 @@ class KeyRegistry:
                     k["key_id"],
                     k["signs_for"],
                     Ed25519PublicKey.from_public_bytes(b64url_decode(k["public_key"])),
-                    datetime.fromisoformat(k["not_before"]),
-                    datetime.fromisoformat(k["not_after"]),
+                    _aware(k["not_before"]),
+                    _aware(k["not_after"]),
                 )
             )
         return cls(keys)
@@ -114,12 +124,14 @@ class KeyRegistry:
         window: timedelta,
     ) -> Verdict:
         key_id, signature = headers.get(HEADER_KEY_ID), headers.get(HEADER_SIGNATURE)
-        if not key_id or not signature or headers.get(HEADER_ALGORITHM, ALGORITHM) != ALGORITHM:
+        if not key_id or not signature or headers.get(HEADER_ALGORITHM) != ALGORITHM:
             return Verdict.UNSIGNED
+        if any("\n" in field for field in (key_id, msgid, type_, sender, sent_at)):
+            return Verdict.BAD_SIGNATURE  # the signing input's lines must be unambiguous
         key = self.keys.get(key_id)
         if key is None:
             return Verdict.UNKNOWN_KEY
-        if not key.covers(sender):
+        if not key.covers(sender) or (sender in self.exact_only and key.signs_for != sender):
             return Verdict.KEY_OF_ANOTHER_SENDER
         try:
             raw = b64url_decode(signature)
@@ -216,10 +228,13 @@ class SigningKeys:
 class RegistryFile:
     """The key registry as a file the operators edit: read again when it changed (checked every `seconds`)."""
 
-    def __init__(self, path: Path, seconds: float = 5.0) -> None:
+    def __init__(self, path: Path, seconds: float = 5.0, exact_only: frozenset[str] = frozenset()) -> None:
         import time
 
         self.path = path
+        self.exact_only = exact_only
+        self.error: str | None = None
+        """Why the file could not be read the last time it changed (the last good registry stays in force)."""
         self.seconds = seconds
         self._time = time.monotonic
         self._checked = -1e9
@@ -231,10 +246,16 @@ class RegistryFile:
         now = self._time()
         if now - self._checked >= self.seconds:
             self._checked = now
-            mtime = self.path.stat().st_mtime
-            if mtime != self._mtime:
-                self._registry = KeyRegistry.load(self.path)
-                self._mtime = mtime
+            try:
+                mtime = self.path.stat().st_mtime
+                if mtime != self._mtime:
+                    self._registry = KeyRegistry(KeyRegistry.load(self.path).keys.values(), self.exact_only)
+                    self._mtime = mtime
+                    self.error = None
+            except Exception as exc:  # a half-written or broken registry: keep the last good one
+                if self._mtime < 0:
+                    raise  # at start there is no last good one: the service does not start
+                self.error = f"{type(exc).__name__}: {exc}"
         return self._registry
 
 

@@ -50,10 +50,22 @@ class AclBinding:
     name: str
     pattern_type: int
     operation: int
+    host: str = "*"
+    """The manifest grants from any host; a binding found with another host is not the manifest's (deleted)."""
+    permission: int = ALLOW
+    """The manifest only allows; a DENY found on the cluster is not the manifest's either (deleted)."""
 
     @property
     def row(self) -> tuple[int, str, int, str, str, int, int]:
-        return (self.resource_type, self.name, self.pattern_type, self.principal, "*", self.operation, ALLOW)
+        return (
+            self.resource_type,
+            self.name,
+            self.pattern_type,
+            self.principal,
+            self.host,
+            self.operation,
+            self.permission,
+        )
 
 
 class AlterUserScramCredentialsResponseV0(Response):  # type: ignore[misc]  # aiokafka.protocol is untyped
@@ -158,9 +170,8 @@ async def acls(admin: AIOKafkaAdminClient) -> set[AclBinding]:
         raise RuntimeError(f"DescribeAcls failed: {response.error_code} {response.error_message}")
     found = set()
     for resource_type, name, pattern_type, entries in response.resources:
-        for principal, _host, operation, permission in entries:
-            if permission == ALLOW:
-                found.add(AclBinding(principal, resource_type, name, pattern_type, operation))
+        for principal, host, operation, permission in entries:
+            found.add(AclBinding(principal, resource_type, name, pattern_type, operation, host, permission))
     return found
 
 

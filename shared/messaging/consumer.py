@@ -22,7 +22,7 @@ import re
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
@@ -233,9 +233,9 @@ class IngressConsumer:
                 province_of(sender)
             except ValueError:
                 sender = None
-        if msgid is not None and not _SAFE_MSGID.match(msgid):
+        if msgid is not None and not _SAFE_MSGID.fullmatch(msgid):
             msgid = None  # control characters or odd lengths are not echoed back or stored
-        if type_name is not None and not _SAFE_TYPE.match(type_name):
+        if type_name is not None and not _SAFE_TYPE.fullmatch(type_name):
             type_name = None
         spec = INGRESS.get(type_name or "")
         if spec is None or spec.topic != self.topic:
@@ -281,9 +281,14 @@ class IngressConsumer:
             return found
         data, _problem = parse(record.value or b"")
         headers = _text_headers(record)
-        verdict = self.signatures.verdict(
-            headers, data if isinstance(data, dict) else {}, record.value or b"", self.clock.now()
+        # The replay window is judged at the record's arrival on the broker (LogAppendTime, on the business clock),
+        # not when it is processed: a backlog must not turn valid records into refusals.
+        arrived = (
+            datetime.fromtimestamp(record.timestamp / 1000, UTC) + timedelta(seconds=self.clock.offset_seconds)
+            if 0 < record.timestamp < 32_503_680_000_000  # before year 3000: a broker's clock, else unusable
+            else self.clock.now()
         )
+        verdict = self.signatures.verdict(headers, data if isinstance(data, dict) else {}, record.value or b"", arrived)
         if verdict is Verdict.VALID:
             return found
         return _Invalid(
@@ -562,7 +567,9 @@ class IngressConsumer:
         if invalid.sender is None or invalid.msgid is None:
             await self.outbox.enqueue(conn, [dlq])  # nobody to answer: operators see it in the DLQ
             return Outcome.DEAD_LETTERED
-        if invalid.unsigned is not None:
+        if invalid.unsigned is not None or invalid.code is ReasonCode.WRONG_TOPIC:
+            # Not stored for its msgid: an unsigned record is not its sender's message, and a signed one copied to
+            # another ingress topic must not take its msgid from the real one (signatures do not cover the topic).
             if invalid.unsigned is Verdict.OUTSIDE_REPLAY_WINDOW and await self._answer_repeat(
                 conn, invalid.sender, invalid.msgid
             ):

@@ -149,7 +149,10 @@ class ServiceRuntime:
         path = key_registry_path(self.settings)
         if not path.exists():
             raise FileNotFoundError(f"no key registry at {path} (MEDAID_KEY_REGISTRY_FILE; `make up` writes one)")
-        verifier = EnvelopeVerifier(RegistryFile(path), timedelta(seconds=self.settings.signature_window_seconds))
+        # a trusted sender (the national app's gateway) is signed for only by its own key, never a province's
+        gateway = frozenset(c.strip() for c in self.settings.trusted_senders.split(",") if c.strip())
+        registry = RegistryFile(path, exact_only=gateway)
+        verifier = EnvelopeVerifier(registry, timedelta(seconds=self.settings.signature_window_seconds))
         for consumer in self.consumers:
             if not isinstance(consumer, EventConsumer):
                 consumer.signatures = verifier

@@ -151,6 +151,19 @@ def test_a_record_not_signed_by_its_claimed_sender_is_refused_before_anything_el
             verdict,
             refused_sender(refused),
         )
+    # judged at its arrival on the broker, not when processed: a record that waited an hour in a backlog is valid
+    late_now = now - timedelta(hours=1)
+    sent_at = late_now.isoformat(timespec="seconds")
+    value = json.dumps(
+        {"msgid": "m2", "type": "wallet.open-requested", "sender": "440300", "sent_at": sent_at, "body": OPEN}
+    ).encode()
+    signed = sign(key, "440000-k", "m2", "wallet.open-requested", "440300", sent_at, value)
+    headers = tuple((k, v.encode()) for k, v in signed.items())
+    arrived_then = FakeRecord(value, INGRESS_WALLET, timestamp=int(late_now.timestamp() * 1000), headers=headers)
+    assert isinstance(c._classify(arrived_then), _Parsed)
+    stale = c._classify(FakeRecord(value, INGRESS_WALLET, timestamp=int(now.timestamp() * 1000), headers=headers))
+    assert isinstance(stale, _Invalid)
+    assert stale.unsigned is Verdict.OUTSIDE_REPLAY_WINDOW
     invalid_but_signed = c._classify(record("440300", "440300", body={"psn_no": ""}))
     assert isinstance(invalid_but_signed, _Invalid)
     assert invalid_but_signed.code is ReasonCode.INVALID_MESSAGE, "signed by its sender: judged on its content"

@@ -107,3 +107,39 @@ def test_rotation_two_keys_of_a_province_both_verify() -> None:
         assert both.verify(headers, MSGID, TYPE, SENDER, SENT_AT, VALUE, NOW, WINDOW) is Verdict.VALID
     wrong = sign(new_key, KEY_ID, MSGID, TYPE, SENDER, SENT_AT, VALUE)  # the new key under the old id
     assert both.verify(wrong, MSGID, TYPE, SENDER, SENT_AT, VALUE, NOW, WINDOW) is Verdict.BAD_SIGNATURE
+
+
+def test_a_trusted_senders_code_is_signed_for_only_by_its_own_key() -> None:
+    """The gateway's code lies inside a province: that province's key must not sign as the gateway."""
+    entry = registry_entry(KEY_ID, "440000", KEY.public_key(), *YEAR)
+    registry = KeyRegistry.from_json(json.dumps({"keys": [entry]}))
+    guarded = KeyRegistry(registry.keys.values(), exact_only=frozenset({"440399"}))
+    headers = sign(KEY, KEY_ID, MSGID, TYPE, "440399", SENT_AT, VALUE)
+    assert registry.verify(headers, MSGID, TYPE, "440399", SENT_AT, VALUE, NOW, WINDOW) is Verdict.VALID
+    assert guarded.verify(headers, MSGID, TYPE, "440399", SENT_AT, VALUE, NOW, WINDOW) is Verdict.KEY_OF_ANOTHER_SENDER
+
+
+def test_a_line_feed_in_an_identity_field_or_a_missing_algorithm_is_refused() -> None:
+    headers = sign(KEY, KEY_ID, MSGID + "\n", TYPE, SENDER, SENT_AT, VALUE)
+    assert registry().verify(headers, MSGID + "\n", TYPE, SENDER, SENT_AT, VALUE, NOW, WINDOW) is Verdict.BAD_SIGNATURE
+    good = sign(KEY, KEY_ID, MSGID, TYPE, SENDER, SENT_AT, VALUE)
+    assert verify({k: v for k, v in good.items() if k != "medaid-sig-alg"}) is Verdict.UNSIGNED
+
+
+def test_a_broken_registry_file_keeps_the_last_good_one(tmp_path: Path) -> None:
+    import os
+
+    from shared.signing import RegistryFile
+
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps({"keys": [registry_entry(KEY_ID, "440000", KEY.public_key(), *YEAR)]}))
+    registry = RegistryFile(path, seconds=0)
+    assert KEY_ID in registry.current().keys
+    path.write_text('{"keys": [{"key_id": "half-wri')  # an operator's editor, half way
+    os.utime(path, (1, 1))
+    assert KEY_ID in registry.current().keys
+    assert registry.error is not None
+    naive = registry_entry("440000-naive", "440000", KEY.public_key(), *YEAR)
+    naive["not_after"] = "2027-01-01T00:00:00"
+    with pytest.raises(ValueError, match="UTC offset"):
+        KeyRegistry.from_json(json.dumps({"keys": [naive]}))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from services.payment.adapters.institution_repository import InstitutionRepository
 from services.payment.domain import commands, events
 from shared.clock import BusinessClock
-from shared.contracts.topics import PAYMENT_EVENTS
+from shared.contracts.reasons import ReasonCode
+from shared.contracts.topics import PAYMENT_EVENTS, same_province
 from shared.messaging.consumer import Decision
 from shared.messaging.outbox import Outgoing
 
@@ -18,6 +19,15 @@ async def upsert_institution(
     cmd: commands.UpsertInstitution, institutions: InstitutionRepository, clock: BusinessClock
 ) -> Decision:
     i = cmd.institution
+    # An institution is its province's to register: only that province's system, and only one that also holds it
+    # now may move it (no province creates, moves or disables another's institution).
+    current = await institutions.admdvs_of(i.fixmedins_code)
+    if not same_province(cmd.sender, i.admdvs) or (current is not None and not same_province(cmd.sender, current)):
+        where = current if current is not None and not same_province(cmd.sender, current) else i.admdvs
+        return Decision.rejected(
+            ReasonCode.SENDER_NOT_ALLOWED,
+            f"{i.fixmedins_code} is registered by the province of {where}, not {cmd.sender}",
+        )
     if not await institutions.upsert(i):
         return Decision.completed()
     registered = events.InstitutionRegistered(

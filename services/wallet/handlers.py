@@ -7,7 +7,7 @@ from services.wallet.domain import commands, events
 from services.wallet.domain.ledger import ZERO, AccountKind, fund_account_id, personal_account_id, post_transfer
 from shared.clock import BusinessClock
 from shared.contracts.reasons import ReasonCode
-from shared.contracts.topics import WALLET_EVENTS
+from shared.contracts.topics import WALLET_EVENTS, same_province
 from shared.messaging.consumer import Decision
 from shared.messaging.outbox import Outgoing
 
@@ -45,6 +45,11 @@ async def credit_account(cmd: commands.CreditAccount, ledger: LedgerRepository, 
 async def set_region_wallet_status(
     cmd: commands.SetRegionWalletStatus, ledger: LedgerRepository, clock: BusinessClock
 ) -> Decision:
+    if not same_province(cmd.sender, cmd.admdvs):  # a region's wallet switch is its own province's
+        return Decision.rejected(
+            ReasonCode.SENDER_NOT_ALLOWED,
+            f"the wallet of {cmd.admdvs} is switched by its own province, not {cmd.sender}",
+        )
     if await ledger.set_region_wallet_status(cmd.admdvs, cmd.wallet_enabled):
         changed = events.RegionWalletStatusRecorded(
             admdvs=cmd.admdvs, wallet_enabled=cmd.wallet_enabled, occurred_at=clock.now()

@@ -56,6 +56,9 @@ class ReasonCode(StrEnum):
     MSGID_REUSED = "MSGID_REUSED"
     """The sender already used this msgid for a message another service answered: a msgid is unique per sender
     platform-wide (ADR 0013). Nothing was done; resend with a new msgid."""
+    SENDER_NOT_ALLOWED = "SENDER_NOT_ALLOWED"
+    """The sender may not send this for this party (README, "Who may send what"): for example a region's wallet
+    status or an institution of another province. Nothing was done."""
     SIGNATURE_INVALID = "SIGNATURE_INVALID"
     """The record is not signed as docs/signing.md says by a registered key of its `sender` (unsigned, unknown or
     foreign key, bad signature, or `sent_at` outside the replay window). Nothing was done and nothing was stored:

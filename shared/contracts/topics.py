@@ -96,6 +96,11 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+def same_province(sender: str, admdvs: str) -> bool:
+    """The sender is a system of the province `admdvs` belongs to (a region's registry is its province's to keep)."""
+    return sender[:2] == admdvs[:2]
+
+
 def speaks_for(sender: str, party_admdvs: str, trusted_senders: frozenset[str]) -> bool:
     """Only a system of the party's insured province (or a trusted national gateway) acts for the party."""
     return sender in trusted_senders or sender[:2] == party_admdvs[:2]

@@ -10,6 +10,13 @@ class InstitutionRepository:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
+    async def admdvs_of(self, fixmedins_code: str) -> str | None:
+        """The region an institution is registered in now, if it is registered."""
+        found: str | None = await self.conn.fetchval(
+            "SELECT admdvs FROM institutions WHERE fixmedins_code = $1", fixmedins_code
+        )
+        return found
+
     async def upsert(self, i: Institution) -> bool:
         """Returns True when something changed."""
         row = await self.conn.fetchrow(

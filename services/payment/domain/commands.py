@@ -10,3 +10,4 @@ from services.payment.domain.institutions import Institution
 @dataclass(frozen=True)
 class UpsertInstitution:
     institution: Institution
+    sender: str

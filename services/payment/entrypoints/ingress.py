@@ -26,7 +26,7 @@ def setl_id_for(sender: str, msgid: str, key: bytes) -> str:
 async def on_institution_upserted(ctx: MessageContext, env: Envelope[Any]) -> Decision:
     b: p.InstitutionUpserted = env.body
     cmd = commands.UpsertInstitution(
-        Institution(b.fixmedins_code, b.fixmedins_name, b.fixmedins_type, b.admdvs, b.wallet_enabled)
+        Institution(b.fixmedins_code, b.fixmedins_name, b.fixmedins_type, b.admdvs, b.wallet_enabled), env.sender
     )
     return await handlers.upsert_institution(cmd, InstitutionRepository(ctx.conn), ctx.clock)
 

@@ -22,3 +22,4 @@ class CreditAccount:
 class SetRegionWalletStatus:
     admdvs: str
     wallet_enabled: bool
+    sender: str

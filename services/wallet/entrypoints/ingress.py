@@ -39,7 +39,7 @@ def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) ->
 
     async def on_region_wallet_status_changed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         body: p.RegionWalletStatusChanged = env.body
-        cmd = commands.SetRegionWalletStatus(admdvs=body.admdvs, wallet_enabled=body.wallet_enabled)
+        cmd = commands.SetRegionWalletStatus(admdvs=body.admdvs, wallet_enabled=body.wallet_enabled, sender=env.sender)
         return await handlers.set_region_wallet_status(cmd, LedgerRepository(ctx.conn), ctx.clock)
 
     async def on_wallet_open_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:

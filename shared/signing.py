@@ -34,6 +34,14 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def key_covers(signs_for: str, sender: str) -> bool:
+    """A key registered for a province (`440000`) signs for every region of it; any other code, `000000` (the
+    platform) included, only for itself."""
+    if signs_for.endswith("0000") and signs_for != "000000":
+        return sender[:2] == signs_for[:2]
+    return sender == signs_for
+
+
 def _aware(text: str) -> datetime:
     at = datetime.fromisoformat(text)
     if at.tzinfo is None:
@@ -76,9 +84,7 @@ class RegisteredKey:
     not_after: datetime
 
     def covers(self, sender: str) -> bool:
-        if self.signs_for.endswith("0000") and self.signs_for != "000000":
-            return sender[:2] == self.signs_for[:2]
-        return sender == self.signs_for
+        return key_covers(self.signs_for, sender)
 
 
 class KeyRegistry:
@@ -174,9 +180,7 @@ class SigningKey:
     private_key: Ed25519PrivateKey
 
     def covers(self, sender: str) -> bool:
-        if self.signs_for.endswith("0000") and self.signs_for != "000000":
-            return sender[:2] == self.signs_for[:2]
-        return sender == self.signs_for
+        return key_covers(self.signs_for, sender)
 
 
 class SigningKeys:

@@ -109,16 +109,20 @@ def ensure_secrets(path: Path, principals: list[Principal]) -> dict[str, str]:
     wanted = [ADMIN, CONTROLLER, *(p.name for p in principals)]
     missing = [n for n in wanted if n not in existing]
     if missing:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        updated = {**existing, **{n: secrets.token_urlsafe(24) for n in missing}}
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(updated, f, indent=1, sort_keys=True)
-        tmp.replace(path)
-        existing = updated
+        existing = {**existing, **{n: secrets.token_urlsafe(24) for n in missing}}
+        write_secret_file(path, existing)
     return existing
+
+
+def write_secret_file(path: Path, data: object) -> None:
+    """JSON, replaced atomically, readable by this user only (its folder too)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    tmp.replace(path)
 
 
 async def apply(settings: PlatformSettings, principals: list[Principal], passwords: dict[str, str]) -> tuple[int, int]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from shared.contracts.topics import PLATFORM_SENDER, PROVINCES
 from shared.settings import PlatformSettings, key_registry_path, platform_signing_key_path, signing_keys_path
 from shared.signing import b64url, b64url_decode, registry_entry
+from tools.acls import write_secret_file
 
 # Local keys outlive any business clock a test or a demo moves to.
 NOT_BEFORE = datetime.fromisoformat("2000-01-01T00:00:00+08:00")
@@ -34,15 +34,6 @@ def local_key_ids() -> dict[str, str]:
     return {f"{code}-local": code for code in PROVINCES} | {"platform-local": PLATFORM_SENDER}
 
 
-def _write_private(path: Path, keys: dict[str, dict[str, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(keys, f, indent=1, sort_keys=True)
-    tmp.replace(path)
-
-
 def _ensure(path: Path, wanted: dict[str, str]) -> tuple[dict[str, dict[str, str]], int]:
     existing: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
     made = 0
@@ -52,7 +43,7 @@ def _ensure(path: Path, wanted: dict[str, str]) -> tuple[dict[str, dict[str, str
             existing[key_id] = {"signs_for": code, "seed": b64url(seed)}
             made += 1
     if made or not path.exists():
-        _write_private(path, existing)
+        write_secret_file(path, existing)
     return existing, made
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = ("wallet", "relationship", "payment", "clearing")
 ServiceName = Literal["wallet", "relationship", "payment", "clearing"]
+
+
+LOCAL_IDENTITY_KEY = "medaid-local-identity-key-change-me"
 
 
 class PlatformSettings(BaseSettings):
@@ -52,9 +56,15 @@ class PlatformSettings(BaseSettings):
     pg_database: str = "medaid"
     pg_password: SecretStr = Field(SecretStr("medaid-local"), description="password of the per-service login roles")
     pg_pool_size: int = 8
+    environment: Literal["local", "production"] = Field(
+        "production",
+        description="`local` (the local scripts, docker-compose, the tests) allows the local defaults of secrets; "
+        "anything else is production: a service refuses to start with them",
+    )
     identity_key: SecretStr = Field(
-        SecretStr("medaid-local-identity-key-change-me"),
-        description="HMAC key for certificate-number hashes; set a real secret outside local runs",
+        SecretStr(LOCAL_IDENTITY_KEY),
+        description="HMAC key for certificate-number and name hashes; a service starts with this default only "
+        "when MEDAID_ENVIRONMENT=local",
     )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
@@ -71,6 +81,24 @@ class PlatformSettings(BaseSettings):
     trusted_senders: str = Field(
         "", description="comma-separated sender codes that may act for any party (e.g. the national app's gateway)"
     )
+    national_operators: str = Field(
+        "",
+        description="comma-separated sender codes of the national operator's systems: only they may close a "
+        "clearing month (clearing.close-requested), and only a key registered for exactly that code signs for one",
+    )
+    enrolment_max_days_ahead: int = Field(
+        31, description="an enrollment.changed whose effective_at is further ahead of business time is refused"
+    )
+    max_credit_amount: Decimal = Field(
+        Decimal("100000.00"), description="an account.credited above this amount is refused AMOUNT_OUT_OF_RANGE"
+    )
+    retention_days: int = Field(
+        30,
+        ge=1,
+        description="published outbox rows older than this are deleted, and inbox answers keep only their core "
+        "(shared/messaging/retention.py); real time",
+    )
+    retention_sweep_seconds: float = Field(600.0, description="how often the retention purge runs")
     sweep_seconds: float = Field(5.0, description="how often deadline sweeps run (bind-request expiry, ...)")
     clearing_close_after_days: int | None = Field(
         None,
@@ -86,6 +114,20 @@ class PlatformSettings(BaseSettings):
     # exit (as if killed) after a transaction committed and before its outbox rows are published.
     fault_inject: str | None = None
 
+    @property
+    def trusted(self) -> frozenset[str]:
+        """The trusted senders' codes (the national app's gateway)."""
+        return _codes(self.trusted_senders)
+
+    @property
+    def national_operator_codes(self) -> frozenset[str]:
+        return _codes(self.national_operators)
+
+    @property
+    def exact_senders(self) -> frozenset[str]:
+        """Sender codes signed for only by a key registered for exactly that code, never by a province's key."""
+        return self.trusted | self.national_operator_codes
+
     def dsn(self, service: str) -> str:
         """DSN of a service's own login role (role name = schema name = service name)."""
         return (
@@ -94,7 +136,21 @@ class PlatformSettings(BaseSettings):
         )
 
 
+def _codes(text: str) -> frozenset[str]:
+    return frozenset(c.strip() for c in text.split(",") if c.strip())
+
+
 _REPO = Path(__file__).resolve().parents[1]
+
+
+def refuse_local_secrets(settings: PlatformSettings) -> None:
+    """Outside the local environment a service does not start with a secret everyone can read in this repository
+    (the identity key hashes every certificate number and name: with the default, anyone can reverse them)."""
+    if settings.environment != "local" and settings.identity_key.get_secret_value() == LOCAL_IDENTITY_KEY:
+        raise RuntimeError(
+            "MEDAID_IDENTITY_KEY is the repository's local default: set a secret of your own "
+            "(or MEDAID_ENVIRONMENT=local on a developer's machine)"
+        )
 
 
 def state_dir() -> Path:

@@ -200,9 +200,11 @@ class SigningKeys:
         )
 
     def for_sender(self, sender: str) -> SigningKey:
-        for key in self.keys:
-            if key.covers(sender):
-                return key
+        """The key registered for exactly this code if there is one (a national operator's, inside Beijing), else
+        the key of its province."""
+        covering = [key for key in self.keys if key.covers(sender)]
+        for key in sorted(covering, key=lambda k: k.signs_for != sender):
+            return key
         raise LookupError(f"no signing key for sender {sender}")
 
     def record_headers(self, value: bytes) -> list[tuple[str, bytes]]:

@@ -16,7 +16,7 @@ from tests.support.infra import SERVICE_PASSWORD, Infra, InfraUnavailableError, 
 from tools.acls import apply as apply_acls
 from tools.acls import ensure_secrets, load_principals
 from tools.dbsetup import setup_database
-from tools.keys import ensure_keys
+from tools.keys import LOCAL_NATIONAL_OPERATOR, ensure_keys
 from tools.topics import ensure_topics, load_manifest
 
 
@@ -38,6 +38,8 @@ def infra() -> Iterator[Infra]:
     os.environ["MEDAID_SIGNING_KEYS_FILE"] = str(signing)
     os.environ["MEDAID_PLATFORM_SIGNING_KEY_FILE"] = str(signing.with_name("platform-signing.json"))
     os.environ["MEDAID_KEY_REGISTRY_FILE"] = str(registry)
+    os.environ["MEDAID_NATIONAL_OPERATORS"] = LOCAL_NATIONAL_OPERATOR  # as on the local stack
+    os.environ["MEDAID_ENVIRONMENT"] = "local"  # the local identity key is allowed
     if found.source == "local scripts":
         os.environ["MEDAID_STATE_DIR"] = found.script_env["MEDAID_STATE_DIR"]  # its business clock: tools.clock
     yield found

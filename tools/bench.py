@@ -1,6 +1,7 @@
 """Ingress benchmark: `python -m tools.bench [--messages N] [--rate R]` against a running platform (make up).
 
-Publishes N `account.credited` messages to ingress.enrollment.v1 (a burst, or R per second), waits
+Enrols the people first (a personal account is credited only by its insured province), then publishes N
+`account.credited` messages to ingress.enrollment.v1 (a burst, or R per second), waits
 for every `request.result`, and reports throughput (answers per second, first publish to last
 answer) and latency percentiles (publish to answer). Each message is a full pass through the
 wallet service: tracking record, inbox, ledger transfer, outbox, commit, relay, broker.
@@ -32,6 +33,44 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p))]
 
 
+async def enrol(
+    producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, keys: SigningKeys, people: list[str], stamp: str
+) -> None:
+    """Before the measure: the people credited are enrolled in SENDER (only their insured province credits them)."""
+    waiting: set[str] = set()
+    for n, psn_no in enumerate(people):
+        msgid = f"E{stamp}{psn_no[-12:]}"[:30]
+        value = {
+            "msgid": msgid,
+            "type": "enrollment.changed",
+            "sender": SENDER,
+            "sent_at": stack_now().isoformat(timespec="seconds"),
+            "body": {
+                "psn_no": psn_no,
+                "psn_name": "王芳",
+                "psn_cert_type": "01",
+                "certno": f"{SENDER}19700101{n % 10000:04d}",
+                "insutype": "310",
+                "psn_insu_stas": "1",
+                "insuplc_admdvs": SENDER,
+                "has_personal_account": True,
+                "change_reason": "enrol",
+                "effective_at": "2026-01-01T00:00:00+08:00",
+            },
+        }
+        waiting.add(msgid)
+        raw = json.dumps(value).encode()
+        await producer.send(INGRESS_ENROLLMENT, raw, key=psn_no.encode(), headers=keys.record_headers(raw))
+    await producer.flush()
+    deadline = time.monotonic() + max(60.0, len(people) / 10)
+    while waiting and time.monotonic() < deadline:
+        for recs in (await consumer.getmany(timeout_ms=200)).values():
+            for r in recs:
+                waiting.discard(json.loads(r.value)["body"].get("omsgid"))
+    if waiting:
+        raise SystemExit(f"{len(waiting)} of {len(people)} enrolments were not answered")
+
+
 async def bench(settings: PlatformSettings, messages: int, rate: float | None, people: int) -> dict[str, float]:
     consumer = AIOKafkaConsumer(
         province_topic(SENDER), **kafka_client(settings, SIMULATOR), group_id=None, auto_offset_reset="latest"
@@ -56,8 +95,9 @@ async def bench(settings: PlatformSettings, messages: int, rate: float | None, p
                     if body.get("omsgid") in sent and body["omsgid"] not in answered:
                         answered[body["omsgid"]] = now
 
-    collector = asyncio.create_task(collect())
     stamp = f"{datetime.now(BUSINESS_TZ):%Y%m%d%H%M%S}"
+    await enrol(producer, consumer, keys, [f"{SENDER}99{run}{i:06d}" for i in range(min(people, messages))], stamp)
+    collector = asyncio.create_task(collect())
     started = time.monotonic()
     for i in range(messages):
         psn_no = f"{SENDER}99{run}{i % people:06d}"

@@ -55,6 +55,7 @@ from shared.messaging.security import SIMULATOR, kafka_client
 from shared.settings import PlatformSettings, signing_keys_path
 from shared.signing import SigningKeys
 from tools.clock import stack_now
+from tools.keys import LOCAL_NATIONAL_OPERATOR
 
 # Pooling regions per province: the prefecture-level divisions (the four municipalities are one each).
 REGIONS_PER_PROVINCE: dict[str, int] = {
@@ -519,7 +520,11 @@ def main() -> int:
     parser.add_argument("--reverse-share", type=float, default=0.03, help="share of reverse items (default 0.03)")
     parser.add_argument("--zipf", type=float, default=1.0, help="exponent of the regions' Zipf weights (default 1)")
     parser.add_argument("--seed", type=int, default=1, help="data seed (with the month)")
-    parser.add_argument("--sender", default="440300", help="region code sending the close (default 440300)")
+    parser.add_argument(
+        "--sender",
+        default=LOCAL_NATIONAL_OPERATOR,
+        help=f"the national operator's code sending the close (default {LOCAL_NATIONAL_OPERATOR}, the local stack's)",
+    )
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the close")
     parser.add_argument("--direct", action="store_true", help="also time close_month without the broker first")
     parser.add_argument("--explain", action="store_true", help="--direct with EXPLAIN (ANALYZE, BUFFERS) per query")

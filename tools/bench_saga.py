@@ -139,15 +139,17 @@ class Saga:
                         psn,
                     )
                 )
-            people.append(
-                (
-                    "ingress.enrollment.v1",
-                    self.msg("account.credited", {"psn_no": p, "amount": "3000.00", "period": "202611"}, pr),
-                    p,
-                )
-            )
         await self.send_all(producer, people, "completed")
-        await asyncio.sleep(1.0)  # the wallet learns people from relationship events
+        # once enrolled (only the insured province credits an account, ADR 0012: judged on the enrolment)
+        credits = [
+            (
+                "ingress.enrollment.v1",
+                self.msg("account.credited", {"psn_no": p, "amount": "3000.00", "period": "202611"}, pr),
+                p,
+            )
+            for p, _, _ in fams
+        ]
+        await self.send_all(producer, credits, "completed")
         binds = [
             (
                 "ingress.relationship.v1",

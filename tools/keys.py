@@ -1,7 +1,8 @@
 """Signing keys of a local stack or a test run (docs/signing.md): `python -m tools.keys ensure`.
 
 Makes what is missing, keeps what exists: an Ed25519 key for each of the 31 provinces (signing for all its
-regions) and one for the platform (`000000`, its notifications). The private halves go in secrets files
+regions), one for the national operator (LOCAL_NATIONAL_OPERATOR) and one for the platform (`000000`, its
+notifications). The private halves go in secrets files
 (0600): the provinces' in MEDAID_SIGNING_KEYS_FILE (the simulator and the tests sign with them), the
 platform's in MEDAID_PLATFORM_SIGNING_KEY_FILE (the services). The public halves go in the key registry
 (MEDAID_KEY_REGISTRY_FILE) that the services verify against. Outside a local stack each province makes its
@@ -29,9 +30,15 @@ NOT_BEFORE = datetime.fromisoformat("2000-01-01T00:00:00+08:00")
 NOT_AFTER = datetime.fromisoformat("2100-01-01T00:00:00+08:00")
 
 
+# The national operator's system on a local stack (MEDAID_NATIONAL_OPERATORS there): a code of its own, signed
+# for only by its own key (Xicheng, Beijing, where the national administration sits).
+LOCAL_NATIONAL_OPERATOR = "110102"
+
+
 def local_key_ids() -> dict[str, str]:
     """key id -> the code it signs for."""
-    return {f"{code}-local": code for code in PROVINCES} | {"platform-local": PLATFORM_SENDER}
+    senders = {f"{code}-local": code for code in PROVINCES} | {"national-local": LOCAL_NATIONAL_OPERATOR}
+    return senders | {"platform-local": PLATFORM_SENDER}
 
 
 def _ensure(path: Path, wanted: dict[str, str]) -> tuple[dict[str, dict[str, str]], int]:

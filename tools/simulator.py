@@ -53,6 +53,7 @@ from shared.settings import PlatformSettings, signing_keys_path
 from shared.signing import SigningKeys
 from tools import clock as stack_clock
 from tools.books import PlatformBooks, platform_books
+from tools.keys import LOCAL_NATIONAL_OPERATOR
 
 # Pooling regions the simulator plays, with whether their wallet function is switched on.
 REGIONS: dict[str, tuple[str, bool]] = {
@@ -345,6 +346,14 @@ class Simulator:
         scripted += list({p.psn_no: p for pair in self.household_members for p in pair[:2]}.values())
         for p in scripted:
             out.append(("ingress.enrollment.v1", self.enrolment(p), p.psn_no, "completed"))
+        # Real integrations resend after a time-out: the same msgid must get the same answer, once booked.
+        for topic, value, key, expect in self.rng.sample([o for o in out if o[0] == "ingress.enrollment.v1"], 3):
+            out.append((topic, value, key, expect))
+        return out
+
+    def phase_credits(self) -> Plan:
+        """Once they are enrolled, their insured regions credit the personal accounts (only they may)."""
+        out: Plan = []
         for p in self.people:
             if not p.account:
                 continue
@@ -357,10 +366,17 @@ class Simulator:
                 )
                 self.run.credit_msgids[msg["msgid"]] = (p.psn_no, amount)
                 out.append(("ingress.enrollment.v1", msg, p.psn_no, "completed"))
-        # Real integrations resend after a time-out: the same msgid must get the same answer, once booked.
-        for topic, value, key, expect in self.rng.sample([o for o in out if o[0] == "ingress.enrollment.v1"], 5):
+        for topic, value, key, expect in self.rng.sample(out, 3):  # resent after a time-out
             out.append((topic, value, key, expect))
-        # ... and make mistakes.
+        # ... and make mistakes: another province credits someone, and a malformed credit.
+        someone = next(p for p in self.people if p.account)
+        elsewhere = next(r for r in REGIONS if r[:2] != someone.region[:2])
+        wrong = self.envelope(
+            "account.credited",
+            {"psn_no": someone.psn_no, "amount": "100.00", "period": "202611", "kind": "contribution"},
+            elsewhere,
+        )
+        out.append(("ingress.enrollment.v1", wrong, someone.psn_no, "rejected SENDER_NOT_ALLOWED"))
         bad = json.dumps(
             {
                 "msgid": self._bad_msgid,
@@ -398,7 +414,7 @@ class Simulator:
         out.append(
             (
                 "ingress.clearing.v1",
-                self.envelope("clearing.close-requested", {"period": month}, "110100"),
+                self.envelope("clearing.close-requested", {"period": month}, LOCAL_NATIONAL_OPERATOR),
                 month,
                 "rejected PERIOD_CLOSED" if month in self.closed_at_start else "rejected PERIOD_NOT_ENDED",
             )
@@ -955,7 +971,7 @@ class Simulator:
         )
 
     def phase_close(self) -> Plan:
-        msg = self.envelope("clearing.close-requested", {"period": self.period}, "110100")
+        msg = self.envelope("clearing.close-requested", {"period": self.period}, LOCAL_NATIONAL_OPERATOR)
         self.close_msgid = msg["msgid"]
         return [("ingress.clearing.v1", msg, self.period, "completed")]
 
@@ -971,8 +987,10 @@ class Simulator:
 
     def phase_answers_after_close(self) -> Plan:
         out: Plan = []
-        again = self.envelope("clearing.close-requested", {"period": self.period}, "440300")
+        again = self.envelope("clearing.close-requested", {"period": self.period}, LOCAL_NATIONAL_OPERATOR)
         out.append(("ingress.clearing.v1", again, self.period, "rejected PERIOD_CLOSED"))
+        by_a_province = self.envelope("clearing.close-requested", {"period": self.period}, "440300")
+        out.append(("ingress.clearing.v1", by_a_province, self.period, "rejected SENDER_NOT_ALLOWED"))
         by_net = sorted(self.statements(), key=lambda s: Decimal(s.get("net") or 0))
         confirming = by_net[-2:]
         for s in confirming:
@@ -1065,7 +1083,8 @@ class Simulator:
         self.closed_at_start = await self.closed_months()
         try:
             for name, phase in (
-                ("registry, enrolments, credits", self.phase_registry_and_people),
+                ("registry, enrolments", self.phase_registry_and_people),
+                ("credits", self.phase_credits),
                 ("bind requests", self.phase_bind),
                 ("consents", self.phase_consent),
                 ("second providers", self.phase_second_providers),

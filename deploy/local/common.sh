@@ -17,6 +17,10 @@ export MEDAID_SECRETS_FILE="${MEDAID_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/kaf
 export MEDAID_KEY_REGISTRY_FILE="${MEDAID_KEY_REGISTRY_FILE:-$MEDAID_STATE_DIR/keys/registry.json}"
 export MEDAID_SIGNING_KEYS_FILE="${MEDAID_SIGNING_KEYS_FILE:-$MEDAID_STATE_DIR/secrets/signing.json}"
 export MEDAID_PLATFORM_SIGNING_KEY_FILE="${MEDAID_PLATFORM_SIGNING_KEY_FILE:-$MEDAID_STATE_DIR/secrets/platform-signing.json}"
+# A developer's machine: the services accept the repository's local identity key (never elsewhere).
+export MEDAID_ENVIRONMENT="${MEDAID_ENVIRONMENT:-local}"
+# The national operator's sender code (only it closes a clearing month); tools/keys.py makes its key.
+export MEDAID_NATIONAL_OPERATORS="${MEDAID_NATIONAL_OPERATORS:-110102}"
 mkdir -p "$MEDAID_STATE_DIR/logs" "$MEDAID_STATE_DIR/pids"
 
 log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "$(basename "$0" .sh)" "$*" >&2; }

@@ -43,10 +43,15 @@ start() {
   if [[ ! -f "$DATA/PG_VERSION" ]]; then
     local pwfile; pwfile="$(mktemp)"; printf '%s\n' "$PG_ADMIN_PASSWORD" > "$pwfile"
     [[ "$(id -u)" == 0 ]] && chown postgres "$pwfile"
-    as_pg "$bin/initdb" -D "$DATA" -U postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \
+    as_pg "$bin/initdb" -D "$DATA" -U postgres --pwfile="$pwfile" --auth-local=scram-sha-256 --auth-host=scram-sha-256 \
       -E UTF8 --locale=C.UTF-8 >> "$MEDAID_STATE_DIR/logs/postgres-init.log" 2>&1 \
       || { rm -f "$pwfile"; die "initdb failed: see $MEDAID_STATE_DIR/logs/postgres-init.log"; }
     rm -f "$pwfile"
+  fi
+  # No trust on the socket for any local user (issue 11): a cluster made before this asks for passwords too.
+  if grep -qE '^local[[:space:]].*trust[[:space:]]*$' "$DATA/pg_hba.conf" 2>/dev/null; then
+    as_pg sed -i -E 's/^(local[[:space:]].*)trust[[:space:]]*$/\1scram-sha-256/' "$DATA/pg_hba.conf"
+    as_pg "$bin/pg_ctl" -D "$DATA" reload >/dev/null 2>&1 || true
   fi
   ln -sf "$LOGFILE" "$MEDAID_STATE_DIR/logs/postgres.log"
   if as_pg "$bin/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
@@ -59,7 +64,7 @@ start() {
       start >/dev/null || { tail -20 "$LOGFILE" >&2; die "PostgreSQL did not start: see $LOGFILE"; }
     log "PostgreSQL $(basename "$(dirname "$bin")") ready on 127.0.0.1:$PG_PORT in $((SECONDS - started)) s (log: $LOGFILE)"
   fi
-  local psql=(as_pg psql -q -X -v ON_ERROR_STOP=1 -h "$SOCK" -p "$PG_PORT" -U postgres)
+  local psql=(as_pg env PGPASSWORD="$PG_ADMIN_PASSWORD" psql -q -X -v ON_ERROR_STOP=1 -h "$SOCK" -p "$PG_PORT" -U postgres)
   if [[ -z "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" ]]; then
     "${psql[@]}" -d postgres -c "CREATE DATABASE \"$PG_DATABASE\"" >&2
   fi

@@ -30,13 +30,13 @@ def scheduled_close(after_days: int, seconds: float) -> Periodic:
 
 
 def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
-    trusted = frozenset(s.strip() for s in settings.trusted_senders.split(",") if s.strip())
+    trusted = settings.trusted
     after_days = settings.clearing_close_after_days
     return ServiceRuntime(
         "clearing",
         settings,
         SERVICE_DIR,
-        make_handlers(trusted),
+        make_handlers(trusted, settings.national_operator_codes),
         periodic=[scheduled_close(after_days, settings.sweep_seconds)] if after_days is not None else [],
         event_handlers={PAYMENT_EVENTS: payment_events.HANDLERS},
         # A close requested right after a settlement was answered counts that settlement (ADR 0012).

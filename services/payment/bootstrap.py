@@ -30,7 +30,7 @@ async def warn_of_waiting_settlements(conn: Conn, outbox: Outbox, clock: Busines
 
 def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
     key = settings.identity_key.get_secret_value().encode()
-    trusted = frozenset(s.strip() for s in settings.trusted_senders.split(",") if s.strip())
+    trusted = settings.trusted
     return ServiceRuntime(
         "payment",
         settings,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from services.relationship.adapters.people_repository import hash_stored_names
 from services.relationship.adapters.policy_seed import seed_policies, upgrade_policies
 from services.relationship.entrypoints.ingress import make_handlers
 from services.relationship.handlers import expire_bind_requests
@@ -22,6 +24,7 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
     key = settings.identity_key.get_secret_value().encode()
 
     async def upgrade(pool: asyncpg.Pool[Any]) -> None:
+        await hash_stored_names(pool, key)
         clock = BusinessClock(settings.clock_offset_seconds)
         await upgrade_policies(pool, Outbox("relationship", "relationship", clock), clock)
 
@@ -29,7 +32,7 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         "relationship",
         settings,
         SERVICE_DIR,
-        make_handlers(key, frozenset(s.strip() for s in settings.trusted_senders.split(",") if s.strip())),
+        make_handlers(key, settings.trusted, timedelta(days=settings.enrolment_max_days_ahead)),
         on_start=[seed_policies, upgrade],
         periodic=[Periodic("expire-bind-requests", settings.sweep_seconds, expire_bind_requests)],
     )

@@ -8,7 +8,7 @@ from typing import Any
 from services.relationship.adapters.people_repository import PeopleRepository
 from services.relationship.adapters.relationship_repository import RelationshipRepository
 from services.relationship.domain import commands, events
-from services.relationship.domain.people import supersedes
+from services.relationship.domain.people import may_record, supersedes
 from services.relationship.domain.relationships import (
     KINSHIP_GROUP,
     EndReason,
@@ -29,7 +29,7 @@ from shared.contracts.policy import effective_policy, validate_override
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import RELATIONSHIP_EVENTS
 from shared.db.pool import Conn
-from shared.identity import name_hash, redact_text
+from shared.identity import redact_text
 from shared.messaging.consumer import Decision
 from shared.messaging.outbox import Outbox, Outgoing, to_provinces
 
@@ -97,9 +97,17 @@ async def record_enrolment(
     repo: RelationshipRepository,
     identity_key: bytes,
     clock: BusinessClock,
+    max_ahead: timedelta = timedelta(days=31),
 ) -> Decision:
     person = cmd.person
+    if person.effective_at > clock.now() + max_ahead:
+        return Decision.rejected(
+            ReasonCode.EFFECTIVE_AT_OUT_OF_RANGE,
+            f"effective_at {person.effective_at.isoformat()} is more than {max_ahead.days} days ahead",
+        )
     current = await people.get_for_update(person.psn_no)
+    if (why := may_record(cmd.sender, person, current)) is not None:
+        return Decision.rejected(ReasonCode.SENDER_NOT_ALLOWED, why)
     messages: list[Outgoing] = []
     late = not supersedes(person, current)
     if not late:
@@ -108,7 +116,7 @@ async def record_enrolment(
             psn_no=person.psn_no,
             version=version,
             certno_hash=person.certno_hash,
-            name_hash=name_hash(person.psn_name, identity_key),
+            name_hash=person.name_hash,
             psn_cert_type=person.psn_cert_type,
             insutype=person.insutype,
             psn_insu_stas=person.psn_insu_stas,
@@ -155,7 +163,7 @@ async def request_bind(
     assert recipient is not None
     if not may_act_for(cmd.sender, provider.insuplc_admdvs, trusted_senders):
         return refuse(Refusal(ReasonCode.NOT_A_PARTY, "a bind request comes from the provider's insured province"))
-    refusal = check_identity(recipient, cmd.recipient_certno_hash, cmd.recipient_name)
+    refusal = check_identity(recipient, cmd.recipient_certno_hash, cmd.recipient_name_hash)
     if refusal:
         return refuse(refusal)
     rows = await repo.policy_rows(provider.insuplc_admdvs, recipient.insuplc_admdvs)

@@ -27,12 +27,12 @@ async def sweep_deadlines(conn: Conn, outbox: Outbox, clock: BusinessClock) -> i
 
 def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
     key = settings.identity_key.get_secret_value().encode()
-    trusted = frozenset(s.strip() for s in settings.trusted_senders.split(",") if s.strip())
+    trusted = settings.trusted
     return ServiceRuntime(
         "wallet",
         settings,
         SERVICE_DIR,
-        make_handlers(key, trusted),
+        make_handlers(key, trusted, settings.max_credit_amount),
         periodic=[Periodic("return-expired-transfers", settings.sweep_seconds, sweep_deadlines)],
         event_handlers={
             RELATIONSHIP_EVENTS: relationship_events.HANDLERS,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from services.wallet.adapters.ledger_repository import LedgerRepository, transfer_id_for
+from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain import commands, events
 from services.wallet.domain.ledger import ZERO, AccountKind, fund_account_id, personal_account_id, post_transfer
 from shared.clock import BusinessClock
@@ -16,9 +19,25 @@ def event(e: events.WalletEvent, key: str) -> Outgoing:
     return e.outgoing(WALLET_EVENTS, key)
 
 
-async def credit_account(cmd: commands.CreditAccount, ledger: LedgerRepository, clock: BusinessClock) -> Decision:
-    if cmd.amount <= ZERO:
-        return Decision.rejected(ReasonCode.AMOUNT_OUT_OF_RANGE, "a credit must be a positive amount")
+async def credit_account(
+    cmd: commands.CreditAccount,
+    ledger: LedgerRepository,
+    people: WalletRepository,
+    clock: BusinessClock,
+    max_amount: Decimal,
+) -> Decision:
+    if cmd.amount <= ZERO or cmd.amount > max_amount:
+        return Decision.rejected(
+            ReasonCode.AMOUNT_OUT_OF_RANGE, f"a credit is a positive amount of at most {max_amount:.2f}"
+        )
+    person = await people.person(cmd.psn_no)
+    if person is None:
+        return Decision.rejected(ReasonCode.UNKNOWN_PERSON, f"{cmd.psn_no} is not enrolled")
+    if not same_province(cmd.admdvs, person.insuplc_admdvs):  # a person's account is credited by their region
+        return Decision.rejected(
+            ReasonCode.SENDER_NOT_ALLOWED,
+            f"{cmd.psn_no}'s personal account is credited by their insured province, not {cmd.admdvs}",
+        )
     personal = personal_account_id(cmd.psn_no)
     fund = fund_account_id(cmd.admdvs)
     await ledger.ensure_account(personal, AccountKind.PERSONAL, cmd.admdvs)

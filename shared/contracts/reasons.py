@@ -59,6 +59,9 @@ class ReasonCode(StrEnum):
     SENDER_NOT_ALLOWED = "SENDER_NOT_ALLOWED"
     """The sender may not send this for this party (README, "Who may send what"): for example a region's wallet
     status or an institution of another province. Nothing was done."""
+    EFFECTIVE_AT_OUT_OF_RANGE = "EFFECTIVE_AT_OUT_OF_RANGE"
+    """An enrollment.changed takes effect further ahead of business time than the platform accepts
+    (MEDAID_ENROLMENT_MAX_DAYS_AHEAD, 31 days): it would make every later correct change look late."""
     SIGNATURE_INVALID = "SIGNATURE_INVALID"
     """The record is not signed as docs/signing.md says by a registered key of its `sender` (unsigned, unknown or
     foreign key, bad signature, or `sent_at` outside the replay window). Nothing was done and nothing was stored:

@@ -29,8 +29,9 @@ from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
 from shared.messaging.msgids import CLAIMED, MsgidClaimed, on_claimed
 from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.messaging.retention import purge_payloads
 from shared.messaging.security import aiokafka_security
-from shared.settings import PlatformSettings, key_registry_path, platform_signing_key_path
+from shared.settings import PlatformSettings, key_registry_path, platform_signing_key_path, refuse_local_secrets
 from shared.signing import EnvelopeVerifier, RegistryFile, SigningKeys
 
 log = get_logger(__name__)
@@ -149,9 +150,9 @@ class ServiceRuntime:
         path = key_registry_path(self.settings)
         if not path.exists():
             raise FileNotFoundError(f"no key registry at {path} (MEDAID_KEY_REGISTRY_FILE; `make up` writes one)")
-        # a trusted sender (the national app's gateway) is signed for only by its own key, never a province's
-        gateway = frozenset(c.strip() for c in self.settings.trusted_senders.split(",") if c.strip())
-        registry = RegistryFile(path, exact_only=gateway)
+        # a trusted sender (the national app's gateway) or a national operator is signed for only by its own key,
+        # never by the key of the province its code lies in
+        registry = RegistryFile(path, exact_only=self.settings.exact_senders)
         verifier = EnvelopeVerifier(registry, timedelta(seconds=self.settings.signature_window_seconds))
         for consumer in self.consumers:
             if not isinstance(consumer, EventConsumer):
@@ -163,6 +164,7 @@ class ServiceRuntime:
         log.info("signatures_verified", registry=str(path), keys=len(verifier.registry().keys))
 
     async def start_database(self) -> None:
+        refuse_local_secrets(self.settings)
         self.start_signatures()
         dsn = self.settings.dsn(self.service)
         conn = await connect(dsn)
@@ -196,7 +198,8 @@ class ServiceRuntime:
             exit_before_publish=self.settings.fault_inject == "relay_exit_before_publish",
         )
         self._relay_task = asyncio.create_task(relay.run(), name=f"{self.service}-outbox-relay")
-        for job in (*self.periodic, Periodic("business-clock", 1.0, _mark_reached)):
+        retention = Periodic("purge-payloads", self.settings.retention_sweep_seconds, self._purge_payloads)
+        for job in (*self.periodic, Periodic("business-clock", 1.0, _mark_reached), retention):
             self._periodic_tasks.append(asyncio.create_task(self._every(job), name=f"{self.service}-{job.name}"))
         log.info(
             "service_started",
@@ -228,6 +231,9 @@ class ServiceRuntime:
             except Exception as exc:  # noqa: BLE001 - the next round tries again; nothing was committed
                 done = 0
                 log.warning("periodic_failed", job=job.name, error=repr(exc))
+
+    async def _purge_payloads(self, conn: Conn, _outbox: Outbox, _clock: BusinessClock) -> int:
+        return await purge_payloads(conn, self.settings.retention_days)
 
     async def stop(self) -> None:
         """After the consumers stopped (in-flight messages finished): timers, relay and pool."""

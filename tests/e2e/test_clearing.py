@@ -18,6 +18,7 @@ from tests.e2e.conftest import Platform
 from tests.e2e.families import Payments, Wallets
 from tests.e2e.test_payments import quota
 from tools.books import platform_books
+from tools.keys import LOCAL_NATIONAL_OPERATOR
 from tools.reconcile import reconcile
 
 pytestmark = pytest.mark.e2e
@@ -59,6 +60,9 @@ def statement_for(region: str, period: str) -> Any:
     )
 
 
+NATIONAL = LOCAL_NATIONAL_OPERATOR  # only the national operator closes a month (README, "Who may send what")
+
+
 async def ask_clearing(payments: Payments, type_: str, body: dict[str, Any], sender: str) -> dict[str, Any]:
     return await payments.p.ask("ingress.clearing.v1", type_, body, sender, body.get("period") or sender)
 
@@ -93,7 +97,7 @@ async def test_the_last_seconds_of_a_month_count_in_it_and_it_closes_just_after_
     }, "a cancellation after midnight nets in the month it cancels"
     [next_one] = await settled_items(platform, after_midnight["setl_id"], 1)
     assert next_one["period"] == next_month(month)
-    closed = await ask_clearing(payments, "clearing.close-requested", {"period": month}, c)
+    closed = await ask_clearing(payments, "clearing.close-requested", {"period": month}, NATIONAL)
     assert closed["status"] == "completed", closed
     [statement] = await payments.p.w.wait_for(statement_for(c, month))
     assert [x for x in statement.value["body"]["counterparts"] if x["admdvs"] == d] == [
@@ -135,10 +139,10 @@ async def test_a_month_closes_into_statements_and_never_changes(
         ("reverse", month),
     }, "a cancellation inside the month nets in that month"
 
-    not_ended = await ask_clearing(payments, "clearing.close-requested", {"period": month}, A)
+    not_ended = await ask_clearing(payments, "clearing.close-requested", {"period": month}, NATIONAL)
     assert (not_ended["status"], not_ended["reason_code"]) == ("rejected", "PERIOD_NOT_ENDED")
     platform.advance_to(first_day(following))  # the month ends for the whole platform
-    closed = await ask_clearing(payments, "clearing.close-requested", {"period": month}, A)
+    closed = await ask_clearing(payments, "clearing.close-requested", {"period": month}, NATIONAL)
     assert closed["status"] == "completed", closed
     [a_statement] = await payments.p.w.wait_for(statement_for(A, month))
     [b_statement] = await payments.p.w.wait_for(statement_for(B, month))
@@ -151,7 +155,7 @@ async def test_a_month_closes_into_statements_and_never_changes(
     assert [c for c in b_body["counterparts"] if c["admdvs"] == A] == [
         {"admdvs": A, "owes": "80.00", "owed": "260.00", "net": "180.00"}
     ]
-    again = await ask_clearing(payments, "clearing.close-requested", {"period": month}, B)
+    again = await ask_clearing(payments, "clearing.close-requested", {"period": month}, NATIONAL)
     assert (again["status"], again["reason_code"]) == ("rejected", "PERIOD_CLOSED")
 
     # after the close: a cancellation joins the next month; the closed month's items cannot change

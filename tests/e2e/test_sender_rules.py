@@ -1,19 +1,24 @@
-"""Issue 11, part 3 (first rows): who may send what, refused through the running services otherwise."""
+"""Issue 11, part 3: who may send what (README), each rule refused through the running services."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from shared.contracts.topics import PROVINCE_TOPICS
 from tests.e2e.conftest import Platform
-from tests.e2e.families import Provinces
+from tests.e2e.families import Member, Provinces
 from tests.support.kafka import Publisher, Watcher
+from tools.keys import LOCAL_NATIONAL_OPERATOR
 
 pytestmark = pytest.mark.e2e
 REGISTRY = "ingress.registry.v1"
+ENROLLMENT = "ingress.enrollment.v1"
+CLEARING = "ingress.clearing.v1"
 
 
 @pytest.fixture
@@ -55,3 +60,72 @@ async def test_an_institution_is_registered_and_moved_only_by_its_province(provi
         REGISTRY, "institution.upserted", {**hospital, "wallet_enabled": False}, "440300", "610100"
     )
     assert disabled["reason_code"] == "SENDER_NOT_ALLOWED", "nor switch it off"
+
+
+def enrolment(m: Member, region: str, effective: str = "2026-01-01T00:00:00+08:00", **changes: Any) -> dict[str, Any]:
+    body = {
+        "psn_no": m.psn_no,
+        "psn_name": m.name,
+        "psn_cert_type": "01",
+        "certno": m.certno,
+        "insutype": "310",
+        "psn_insu_stas": "1",
+        "insuplc_admdvs": region,
+        "has_personal_account": True,
+        "change_reason": "enrol",
+        "effective_at": effective,
+    }
+    return {**body, **changes}
+
+
+async def test_a_person_is_enrolled_by_their_insured_province_or_moved_in_with_their_identity(
+    provinces: Provinces,
+) -> None:
+    ask = provinces.ask
+    stranger = Member(f"6101009{random.randrange(10**13):013d}", "610102198001011234", "张伟", "610100")
+    taken = await ask(ENROLLMENT, "enrollment.changed", enrolment(stranger, "610100"), "440300", stranger.psn_no)
+    assert (taken["status"], taken["reason_code"]) == ("rejected", "SENDER_NOT_ALLOWED"), "not Guangdong's to enrol"
+
+    member = await provinces.enrol("610100")
+    rewrite = enrolment(member, "610100", "2026-06-01T00:00:00+08:00", psn_name="李四")
+    rewritten = await ask(ENROLLMENT, "enrollment.changed", rewrite, "440300", member.psn_no)
+    assert (rewritten["status"], rewritten["reason_code"]) == ("rejected", "SENDER_NOT_ALLOWED")
+    seized = enrolment(member, "440300", "2026-06-01T00:00:00+08:00", certno="440301198001011234")
+    moved_in = await ask(ENROLLMENT, "enrollment.changed", seized, "440300", member.psn_no)
+    assert (moved_in["status"], moved_in["reason_code"]) == ("rejected", "SENDER_NOT_ALLOWED"), "another identity"
+
+    move = enrolment(member, "440300", "2026-06-01T00:00:00+08:00", change_reason="transfer")
+    assert (await ask(ENROLLMENT, "enrollment.changed", move, "440300", member.psn_no))["status"] == "completed"
+    back = enrolment(member, "610100", "2026-07-01T00:00:00+08:00", change_reason="transfer")
+    assert (await ask(ENROLLMENT, "enrollment.changed", back, "440300", member.psn_no))["status"] == "completed", (
+        "the province a person is insured in may move them out"
+    )
+
+    ahead = (provinces.now() + timedelta(days=32)).isoformat()
+    late = await ask(ENROLLMENT, "enrollment.changed", enrolment(member, "610100", ahead), "610100", member.psn_no)
+    assert (late["status"], late["reason_code"]) == ("rejected", "EFFECTIVE_AT_OUT_OF_RANGE")
+
+
+async def test_an_account_is_credited_by_its_insured_province_within_the_maximum(provinces: Provinces) -> None:
+    member = await provinces.enrol("620100")
+
+    async def credit(amount: str, sender: str, psn_no: str = member.psn_no) -> tuple[str, str | None]:
+        body = {"psn_no": psn_no, "amount": amount, "period": "202611", "kind": "contribution"}
+        answer = await provinces.ask(ENROLLMENT, "account.credited", body, sender, psn_no)
+        return answer["status"], answer["reason_code"]
+
+    assert await credit("100.00", "440300") == ("rejected", "SENDER_NOT_ALLOWED")
+    assert await credit("100.00", "620100", f"6201009{random.randrange(10**13):013d}") == ("rejected", "UNKNOWN_PERSON")
+    assert await credit("100000.01", "620100") == ("rejected", "AMOUNT_OUT_OF_RANGE")
+    assert await credit("100000.00", "620200") == ("completed", None), "any region of the insured province"
+
+
+async def test_only_the_national_operator_closes_a_month(provinces: Provinces) -> None:
+    month = f"{provinces.now():%Y%m}"  # not ended: a close the sender may ask for is refused for that reason
+    for province in ("110100", "440300"):
+        refused = await provinces.ask(CLEARING, "clearing.close-requested", {"period": month}, province, month)
+        assert (refused["status"], refused["reason_code"]) == ("rejected", "SENDER_NOT_ALLOWED")
+    judged = await provinces.ask(
+        CLEARING, "clearing.close-requested", {"period": month}, LOCAL_NATIONAL_OPERATOR, month
+    )
+    assert (judged["status"], judged["reason_code"]) == ("rejected", "PERIOD_NOT_ENDED")

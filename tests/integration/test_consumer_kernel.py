@@ -104,7 +104,7 @@ async def test_crash_between_commit_and_publish_loses_nothing(bare_harness: Harn
         await h.start_relay()
         await w.result_for(msg["msgid"])
         await w.wait_for(lambda r: r.topic == h.events_topic)
-        assert await h.unpublished() == 0
+        assert await h.published_all() == 0
         await asyncio.sleep(0.5)
         assert len(w.results_for(msg["msgid"])) == 1
 
@@ -130,7 +130,7 @@ async def test_crash_between_publish_and_marking_republishes_with_the_same_msgid
             lambda r: r.value.get("type") == "request.result" and r.value["body"]["omsgid"] == msg["msgid"], count=2
         )
     assert results[0].value == results[1].value, "a republished message is the same message, same msgid"
-    assert await h.unpublished() == 0
+    assert await h.published_all() == 0
 
 
 async def test_poison_message_goes_to_the_dlq_with_its_reason_and_the_partition_goes_on(harness: Harness) -> None:

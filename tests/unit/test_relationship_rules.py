@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.relationship.domain.people import Person
+from services.relationship.domain.people import Person, may_record
 from services.relationship.domain.relationships import (
     KINSHIP_GROUP,
     Relationship,
@@ -36,10 +36,12 @@ from shared.contracts.policy import (
     validate_override,
 )
 from shared.contracts.reasons import ReasonCode
+from shared.identity import name_hash
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=8)))
-PROVIDER = Person("P", "张伟", "hash-p", "01", "310", "1", "440300", True, T0)
-RECIPIENT = Person("R", "王秀英", "hash-r", "01", "390", "1", "610100", False, T0)
+KEY = b"test-identity-key"
+PROVIDER = Person("P", name_hash("张伟", KEY), "hash-p", "01", "310", "1", "440300", True, T0)
+RECIPIENT = Person("R", name_hash("王秀英", KEY), "hash-r", "01", "390", "1", "610100", False, T0)
 NATIONAL = RegionalPolicy()
 
 
@@ -84,9 +86,9 @@ def test_a_recipient_is_employee_or_resident_insured_in_normal_status(change: di
 
 
 def test_the_recipients_certificate_number_and_name_must_match_the_enrolment() -> None:
-    assert check_identity(RECIPIENT, "hash-r", " 王秀英 ") is None
-    assert code(check_identity(RECIPIENT, "hash-x", "王秀英")) is ReasonCode.IDENTITY_MISMATCH
-    assert code(check_identity(RECIPIENT, "hash-r", "王秀")) is ReasonCode.IDENTITY_MISMATCH
+    assert check_identity(RECIPIENT, "hash-r", name_hash(" 王秀英 ", KEY)) is None, "names compare normalized"
+    assert code(check_identity(RECIPIENT, "hash-x", name_hash("王秀英", KEY))) is ReasonCode.IDENTITY_MISMATCH
+    assert code(check_identity(RECIPIENT, "hash-r", name_hash("王秀", KEY))) is ReasonCode.IDENTITY_MISMATCH
 
 
 def policy(region: str) -> RegionalPolicy:
@@ -304,3 +306,26 @@ def test_only_the_partys_province_or_a_trusted_gateway_speaks_for_the_party() ->
     assert may_act_for("610100", "610300", frozenset())
     assert not may_act_for("440300", "610100", frozenset())
     assert may_act_for("100000", "610100", frozenset({"100000"}))
+
+
+@pytest.mark.parametrize(
+    ("sender", "new", "current", "allowed"),
+    [
+        ("440300", PROVIDER, None, True),  # a first enrolment by the province of the insured region
+        ("440100", PROVIDER, None, True),  # any region of that province
+        ("610100", PROVIDER, None, False),  # not another province's
+        (
+            "440300",
+            replace(PROVIDER, name_hash=name_hash("李四", KEY)),
+            PROVIDER,
+            True,
+        ),  # the current province corrects
+        ("610100", replace(PROVIDER, name_hash=name_hash("李四", KEY)), PROVIDER, False),  # nobody else does
+        ("440300", replace(PROVIDER, insuplc_admdvs="610100"), PROVIDER, True),  # moved out by the current one
+        ("610100", replace(PROVIDER, insuplc_admdvs="610100"), PROVIDER, True),  # moved in, the same identity
+        ("610100", replace(PROVIDER, insuplc_admdvs="610100", certno_hash="other"), PROVIDER, False),  # a stranger
+        ("110100", replace(PROVIDER, insuplc_admdvs="610100"), PROVIDER, False),  # a third province
+    ],
+)
+def test_who_may_record_an_enrolment(sender: str, new: Person, current: Person | None, allowed: bool) -> None:
+    assert (may_record(sender, new, current) is None) is allowed

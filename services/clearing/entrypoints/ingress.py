@@ -8,12 +8,20 @@ from services.clearing import handlers
 from services.clearing.adapters.clearing_repository import ClearingRepository
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
+from shared.contracts.reasons import ReasonCode
 from shared.messaging.consumer import Decision, Handler, MessageContext
 
 
-def make_handlers(trusted: frozenset[str] = frozenset()) -> dict[str, Handler]:
+def make_handlers(
+    trusted: frozenset[str] = frozenset(), national_operators: frozenset[str] = frozenset()
+) -> dict[str, Handler]:
     async def on_close_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.ClearingCloseRequested = env.body
+        if env.sender not in national_operators:  # the national month is the national operator's to close
+            return Decision.rejected(
+                ReasonCode.SENDER_NOT_ALLOWED,
+                f"a clearing month is closed by the national operator (MEDAID_NATIONAL_OPERATORS), not {env.sender}",
+            )
         return await handlers.close_month(
             b.period, f"{env.sender}:{env.msgid}", ClearingRepository(ctx.conn), ctx.clock
         )

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import asyncpg
+
 from services.relationship.domain.people import Person
 from shared.db.pool import Conn
+from shared.identity import name_hash
+
+
+async def hash_stored_names(pool: asyncpg.Pool[Any], identity_key: bytes) -> int:
+    """Names stored in clear before migration 0004 are replaced by their keyed hash (at start, before any
+    consumer runs). Returns how many."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch("SELECT psn_no, psn_name FROM people WHERE psn_name IS NOT NULL FOR UPDATE")
+        await conn.executemany(
+            "UPDATE people SET name_hash = $2, psn_name = NULL WHERE psn_no = $1",
+            [(r["psn_no"], name_hash(r["psn_name"], identity_key)) for r in rows],
+        )
+    return len(rows)
 
 
 class PeopleRepository:
@@ -12,7 +29,7 @@ class PeopleRepository:
 
     async def get_for_update(self, psn_no: str) -> Person | None:
         r = await self.conn.fetchrow(
-            """SELECT psn_no, psn_name, certno_hash, psn_cert_type, insutype, psn_insu_stas, insuplc_admdvs,
+            """SELECT psn_no, name_hash, certno_hash, psn_cert_type, insutype, psn_insu_stas, insuplc_admdvs,
                       has_personal_account, effective_at FROM people WHERE psn_no = $1 FOR UPDATE""",
             psn_no,
         )
@@ -21,10 +38,10 @@ class PeopleRepository:
     async def save(self, person: Person, change_reason: str) -> int:
         """The person's new version (1 for a first enrolment)."""
         version = await self.conn.fetchval(
-            """INSERT INTO people (psn_no, psn_name, certno_hash, psn_cert_type, insutype, psn_insu_stas,
+            """INSERT INTO people (psn_no, name_hash, certno_hash, psn_cert_type, insutype, psn_insu_stas,
                                    insuplc_admdvs, has_personal_account, last_change_reason, effective_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-               ON CONFLICT (psn_no) DO UPDATE SET psn_name = EXCLUDED.psn_name, certno_hash = EXCLUDED.certno_hash,
+               ON CONFLICT (psn_no) DO UPDATE SET name_hash = EXCLUDED.name_hash, certno_hash = EXCLUDED.certno_hash,
                    psn_cert_type = EXCLUDED.psn_cert_type, insutype = EXCLUDED.insutype,
                    psn_insu_stas = EXCLUDED.psn_insu_stas, insuplc_admdvs = EXCLUDED.insuplc_admdvs,
                    has_personal_account = EXCLUDED.has_personal_account,
@@ -32,7 +49,7 @@ class PeopleRepository:
                    updated_at = now(), version = people.version + 1
                RETURNING version""",
             person.psn_no,
-            person.psn_name,
+            person.name_hash,
             person.certno_hash,
             person.psn_cert_type,
             person.insutype,

@@ -34,7 +34,7 @@ class RelationshipRepository:
     async def lock_people(self, *psn_nos: str) -> dict[str, Person]:
         """Both parties' rows, locked in a fixed order: decisions about the same people are serialized."""
         rows = await self.conn.fetch(
-            """SELECT psn_no, psn_name, certno_hash, psn_cert_type, insutype, psn_insu_stas, insuplc_admdvs,
+            """SELECT psn_no, name_hash, certno_hash, psn_cert_type, insutype, psn_insu_stas, insuplc_admdvs,
                       has_personal_account, effective_at
                FROM people WHERE psn_no = ANY($1::text[]) ORDER BY psn_no FOR UPDATE""",
             sorted(set(psn_nos)),

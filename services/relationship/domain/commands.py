@@ -12,6 +12,7 @@ from services.relationship.domain.people import Person
 class RecordEnrolment:
     person: Person
     change_reason: str
+    sender: str
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class RequestBind:
     recipient_psn_no: str
     kinship: str
     recipient_certno_hash: str
-    recipient_name: str
+    recipient_name_hash: str
     msgid: str
     sender: str
 

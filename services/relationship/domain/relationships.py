@@ -11,7 +11,7 @@ from services.relationship.domain.people import Person
 from shared.contracts.policy import RegionalPolicy
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import speaks_for
-from shared.identity import normalize_name, redact_text
+from shared.identity import redact_text
 
 KinshipGroup = Literal["immediate", "extended"]
 KINSHIP_GROUP: dict[str, KinshipGroup] = {
@@ -100,8 +100,9 @@ def check_eligibility(provider: Person | None, recipient: Person | None) -> Refu
     return None
 
 
-def check_identity(recipient: Person, certno_hash: str, name: str) -> Refusal | None:
-    if recipient.certno_hash != certno_hash or normalize_name(recipient.psn_name) != normalize_name(name):
+def check_identity(recipient: Person, certno_hash: str, name_hash: str) -> Refusal | None:
+    """Both keyed hashes (shared.identity) of what the requester named match the enrolment's."""
+    if recipient.certno_hash != certno_hash or recipient.name_hash != name_hash:
         return Refusal(ReasonCode.IDENTITY_MISMATCH, "the recipient's certificate number or name does not match")
     return None
 

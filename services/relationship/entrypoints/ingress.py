@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from services.relationship import handlers
@@ -14,7 +15,7 @@ from services.relationship.domain import commands
 from services.relationship.domain.people import Person
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
-from shared.identity import certno_hash
+from shared.identity import certno_hash, name_hash
 from shared.messaging.consumer import Decision, Handler, MessageContext
 
 
@@ -24,12 +25,14 @@ def relationship_id_for(sender: str, msgid: str, key: bytes) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def make_handlers(identity_key: bytes, trusted_senders: frozenset[str] = frozenset()) -> dict[str, Handler]:
+def make_handlers(
+    identity_key: bytes, trusted_senders: frozenset[str] = frozenset(), max_ahead: timedelta = timedelta(days=31)
+) -> dict[str, Handler]:
     async def on_enrollment_changed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.EnrollmentChanged = env.body
         person = Person(
             psn_no=b.psn_no,
-            psn_name=b.psn_name,
+            name_hash=name_hash(b.psn_name, identity_key),
             certno_hash=certno_hash(b.certno, identity_key),
             psn_cert_type=b.psn_cert_type,
             insutype=b.insutype,
@@ -38,9 +41,9 @@ def make_handlers(identity_key: bytes, trusted_senders: frozenset[str] = frozens
             has_personal_account=b.has_personal_account,
             effective_at=b.effective_at,
         )
-        cmd = commands.RecordEnrolment(person=person, change_reason=b.change_reason)
+        cmd = commands.RecordEnrolment(person=person, change_reason=b.change_reason, sender=env.sender)
         return await handlers.record_enrolment(
-            cmd, PeopleRepository(ctx.conn), RelationshipRepository(ctx.conn), identity_key, ctx.clock
+            cmd, PeopleRepository(ctx.conn), RelationshipRepository(ctx.conn), identity_key, ctx.clock, max_ahead
         )
 
     async def on_bind_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
@@ -51,7 +54,7 @@ def make_handlers(identity_key: bytes, trusted_senders: frozenset[str] = frozens
             recipient_psn_no=b.recipient_psn_no,
             kinship=b.kinship,
             recipient_certno_hash=certno_hash(b.recipient_certno, identity_key),
-            recipient_name=b.recipient_name,
+            recipient_name_hash=name_hash(b.recipient_name, identity_key),
             msgid=env.msgid,
             sender=env.sender,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from services.wallet import handlers, transfers
@@ -24,7 +25,9 @@ def transfer_id_for(sender: str, msgid: str, key: bytes) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) -> dict[str, Handler]:
+def make_handlers(
+    identity_key: bytes, trusted: frozenset[str] = frozenset(), max_credit: Decimal = Decimal("100000.00")
+) -> dict[str, Handler]:
     async def on_account_credited(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         body: p.AccountCredited = env.body
         cmd = commands.CreditAccount(
@@ -35,7 +38,9 @@ def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) ->
             period=body.period,
             kind=body.kind,
         )
-        return await handlers.credit_account(cmd, LedgerRepository(ctx.conn), ctx.clock)
+        return await handlers.credit_account(
+            cmd, LedgerRepository(ctx.conn), WalletRepository(ctx.conn), ctx.clock, max_credit
+        )
 
     async def on_region_wallet_status_changed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         body: p.RegionWalletStatusChanged = env.body

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,7 +56,16 @@ class PlatformSettings(BaseSettings):
     pg_host: str = "127.0.0.1"
     pg_port: int = 5433
     pg_database: str = "medaid"
-    pg_password: SecretStr = Field(SecretStr("medaid-local"), description="password of the per-service login roles")
+    pg_password: SecretStr | None = Field(
+        None,
+        description="this process's own role's password (production: each service gets only its own); unset: each "
+        "role's entry in the PostgreSQL secrets file",
+    )
+    pg_secrets_file: str | None = Field(
+        None,
+        description="JSON {role: password}, one password per service role (`python -m tools.dbsetup secrets` makes "
+        "missing ones); default $MEDAID_STATE_DIR/secrets/postgres.json",
+    )
     pg_pool_size: int = 8
     environment: Literal["local", "production"] = Field(
         "production",
@@ -129,11 +140,20 @@ class PlatformSettings(BaseSettings):
         return self.trusted | self.national_operator_codes
 
     def dsn(self, service: str) -> str:
-        """DSN of a service's own login role (role name = schema name = service name)."""
-        return (
-            f"postgresql://{service}:{self.pg_password.get_secret_value()}"
-            f"@{self.pg_host}:{self.pg_port}/{self.pg_database}"
-        )
+        """DSN of a service's own login role (role name = schema name = service name), with that role's own
+        password: MEDAID_PG_PASSWORD if set, else the role's entry in the PostgreSQL secrets file."""
+        if self.pg_password is not None:
+            password = self.pg_password.get_secret_value()
+        else:
+            path = pg_secrets_path(self)
+            try:
+                password = json.loads(path.read_text())[service]
+            except (FileNotFoundError, KeyError) as exc:
+                raise RuntimeError(
+                    f"no PostgreSQL password for role {service!r}: set MEDAID_PG_PASSWORD, or MEDAID_PG_SECRETS_FILE "
+                    f"({path}: `make up` or `python -m tools.dbsetup secrets` writes it)"
+                ) from exc
+        return f"postgresql://{service}:{quote(password, safe='')}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
 
 
 def _codes(text: str) -> frozenset[str]:
@@ -156,6 +176,10 @@ def refuse_local_secrets(settings: PlatformSettings) -> None:
 def state_dir() -> Path:
     """The local stack's state folder (MEDAID_STATE_DIR; `make up` uses .run/ of the checkout)."""
     return Path(os.environ.get("MEDAID_STATE_DIR") or str(_REPO / ".run"))
+
+
+def pg_secrets_path(settings: PlatformSettings) -> Path:
+    return Path(settings.pg_secrets_file) if settings.pg_secrets_file else state_dir() / "secrets" / "postgres.json"
 
 
 def key_registry_path(settings: PlatformSettings) -> Path:

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from shared.messaging.security import ADMIN, secrets_path
 from shared.settings import PlatformSettings
-from tests.support.infra import SERVICE_PASSWORD, Infra, InfraUnavailableError, acquire_infra
+from tests.support.infra import Infra, InfraUnavailableError, acquire_infra
 from tools.acls import apply as apply_acls
 from tools.acls import ensure_secrets, load_principals
-from tools.dbsetup import setup_database
+from tools.dbsetup import ensure_pg_secrets, setup_database
 from tools.keys import LOCAL_NATIONAL_OPERATOR, ensure_keys
 from tools.topics import ensure_topics, load_manifest
 
@@ -38,6 +37,9 @@ def infra() -> Iterator[Infra]:
     os.environ["MEDAID_SIGNING_KEYS_FILE"] = str(signing)
     os.environ["MEDAID_PLATFORM_SIGNING_KEY_FILE"] = str(signing.with_name("platform-signing.json"))
     os.environ["MEDAID_KEY_REGISTRY_FILE"] = str(registry)
+    # each PostgreSQL role's own password, next to the Kafka passwords (the local scripts made them)
+    os.environ["MEDAID_PG_SECRETS_FILE"] = str(secrets_dir / "postgres.json")
+    os.environ.pop("MEDAID_PG_PASSWORD", None)
     os.environ["MEDAID_NATIONAL_OPERATORS"] = LOCAL_NATIONAL_OPERATOR  # as on the local stack
     os.environ["MEDAID_ENVIRONMENT"] = "local"  # the local identity key is allowed
     if found.source == "local scripts":
@@ -57,13 +59,14 @@ async def topics(infra: Infra) -> None:
 
 async def new_database(infra: Infra, prefix: str) -> PlatformSettings:
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    await setup_database(infra.pg_admin_dsn, name, SERVICE_PASSWORD)
+    passwords = Path(os.environ["MEDAID_PG_SECRETS_FILE"])
+    await setup_database(infra.pg_admin_dsn, name, ensure_pg_secrets(passwords))
     return PlatformSettings(
         kafka_bootstrap=infra.kafka_bootstrap,
         pg_host=infra.pg_host,
         pg_port=infra.pg_port,
         pg_database=name,
-        pg_password=SecretStr(SERVICE_PASSWORD),
+        pg_secrets_file=str(passwords),
         log_format="json",
         retry_backoff_seconds=0.05,
         kafka_username=ADMIN,  # the tests' own clients; the services started by scripts are themselves

@@ -17,6 +17,8 @@ export MEDAID_SECRETS_FILE="${MEDAID_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/kaf
 export MEDAID_KEY_REGISTRY_FILE="${MEDAID_KEY_REGISTRY_FILE:-$MEDAID_STATE_DIR/keys/registry.json}"
 export MEDAID_SIGNING_KEYS_FILE="${MEDAID_SIGNING_KEYS_FILE:-$MEDAID_STATE_DIR/secrets/signing.json}"
 export MEDAID_PLATFORM_SIGNING_KEY_FILE="${MEDAID_PLATFORM_SIGNING_KEY_FILE:-$MEDAID_STATE_DIR/secrets/platform-signing.json}"
+# Each PostgreSQL service role's own password (JSON), made by `tools.dbsetup secrets`.
+export MEDAID_PG_SECRETS_FILE="${MEDAID_PG_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/postgres.json}"
 # A developer's machine: the services accept the repository's local identity key (never elsewhere).
 export MEDAID_ENVIRONMENT="${MEDAID_ENVIRONMENT:-local}"
 # The national operator's sender code (only it closes a clearing month); tools/keys.py makes its key.

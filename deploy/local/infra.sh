@@ -32,6 +32,7 @@ case "${1:-}" in
     # every principal's password (made once, kept in the state folder; MEDAID_SECRETS_FILE points elsewhere)
     (cd "$REPO_DIR" && "$PY" -m tools.acls secrets --local >/dev/null)
     (cd "$REPO_DIR" && "$PY" -m tools.keys ensure)
+    (cd "$REPO_DIR" && "$PY" -m tools.dbsetup secrets)  # each PostgreSQL role's own password
     "$HERE/kafka.sh" start
     "$HERE/postgres.sh" start
     (cd "$REPO_DIR" && "$PY" -m tools.topics --bootstrap "127.0.0.1:$KAFKA_PORT")

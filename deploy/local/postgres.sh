@@ -8,7 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PG_DATA_ROOT="${PG_DATA_ROOT:-/var/tmp/medaid/pg-$PG_PORT}"
 PG_ADMIN_PASSWORD="${MEDAID_PG_ADMIN_PASSWORD:-medaid-admin}"
-PG_PASSWORD="${MEDAID_PG_PASSWORD:-medaid-local}"
+# each service role's own password (JSON, made by `tools.dbsetup secrets`, which infra.sh up runs first)
+PG_SECRETS_FILE="${MEDAID_PG_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/postgres.json}"
 PG_DATABASE="${MEDAID_PG_DATABASE:-medaid}"
 SERVICES="wallet,relationship,payment,clearing"
 DATA="$PG_DATA_ROOT/data"
@@ -68,7 +69,10 @@ start() {
   if [[ -z "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" ]]; then
     "${psql[@]}" -d postgres -c "CREATE DATABASE \"$PG_DATABASE\"" >&2
   fi
-  { echo "SET client_min_messages = warning; SET medaid.services = '$SERVICES'; SET medaid.password = '$PG_PASSWORD';"
+  [[ -f "$PG_SECRETS_FILE" ]] || die "no role passwords at $PG_SECRETS_FILE (python -m tools.dbsetup secrets makes them)"
+  local passwords; passwords="$(tr -d '\n' < "$PG_SECRETS_FILE")"
+  [[ "$passwords" != *"'"* ]] || die "$PG_SECRETS_FILE: a password must not contain a single quote"
+  { echo "SET client_min_messages = warning; SET medaid.services = '$SERVICES'; SET medaid.passwords = '$passwords';"
     cat "$REPO_DIR/deploy/postgres/bootstrap.sql"; } | "${psql[@]}" -d "$PG_DATABASE" -f - >&2
 }
 

@@ -14,7 +14,7 @@ from shared.clock import BusinessClock, offset_for
 from shared.settings import PlatformSettings
 from tests.conftest import new_database
 from tests.e2e.families import ALL_OUTPUT, Payments, Provinces, Wallets
-from tests.support.infra import REPO, SERVICE_PASSWORD, TEST_STATE_DIR, Infra
+from tests.support.infra import REPO, TEST_STATE_DIR, Infra
 from tests.support.kafka import Publisher, Watcher
 from tools import clock as stack_clock
 
@@ -85,7 +85,7 @@ async def platform(infra: Infra, topics: None) -> AsyncIterator[Platform]:
         "MEDAID_PG_HOST": settings.pg_host,
         "MEDAID_PG_PORT": str(settings.pg_port),
         "MEDAID_PG_DATABASE": settings.pg_database,
-        "MEDAID_PG_PASSWORD": SERVICE_PASSWORD,
+        "MEDAID_PG_SECRETS_FILE": os.environ["MEDAID_PG_SECRETS_FILE"],
         "MEDAID_LOG_FORMAT": "json",
         "MEDAID_OUTBOX_POLL_SECONDS": "0.2",
         "MEDAID_SWEEP_SECONDS": "0.5",

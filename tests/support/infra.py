@@ -29,7 +29,6 @@ TEST_STATE_DIR = REPO / ".run" / "test"
 TEST_KAFKA_PORT = int(os.environ.get("MEDAID_TEST_KAFKA_PORT", "19092"))
 TEST_PG_PORT = int(os.environ.get("MEDAID_TEST_PG_PORT", "15433"))
 ADMIN_PASSWORD = "medaid-admin"
-SERVICE_PASSWORD = "medaid-local"
 
 
 @dataclass
@@ -61,7 +60,8 @@ def _from_environment() -> Infra | None:
 
 
 def local_script_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MEDAID_KAFKA_USERNAME", "MEDAID_KAFKA_PASSWORD")}
+    own = ("MEDAID_KAFKA_USERNAME", "MEDAID_KAFKA_PASSWORD", "MEDAID_PG_PASSWORD")  # each service is itself
+    env = {k: v for k, v in os.environ.items() if k not in own}
     return {
         **env,
         "MEDAID_STATE_DIR": str(TEST_STATE_DIR),
@@ -70,7 +70,7 @@ def local_script_env() -> dict[str, str]:
         "PG_PORT": str(TEST_PG_PORT),
         "KAFKA_HEAP": os.environ.get("KAFKA_HEAP", "512m"),
         "MEDAID_PG_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "MEDAID_PG_PASSWORD": SERVICE_PASSWORD,
+        "MEDAID_PG_SECRETS_FILE": str(TEST_STATE_DIR / "secrets" / "postgres.json"),
     }
 
 

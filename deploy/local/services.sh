@@ -34,7 +34,7 @@ start() {
     if pid_alive "$pidfile"; then log "$s already running (pid $(cat "$pidfile"))"; continue; fi
     # exec: the pid written is the service's own, and no shell lingers holding the caller's output
     # only this start's lines count: the log keeps the earlier ones, with their own service_started
-    from[$s]=$(($(wc -l < "$logfile" 2>/dev/null || echo 0) + 1))
+    from[$s]=$(($( { wc -l < "$logfile"; } 2>/dev/null || echo 0) + 1))
     (cd "$REPO_DIR" && exec "$PY" -m "services.$s" >> "$logfile" 2>&1 < /dev/null) &
     echo $! > "$pidfile"
     started+=("$s")

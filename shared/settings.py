@@ -17,6 +17,7 @@ ServiceName = Literal["wallet", "relationship", "payment", "clearing"]
 
 
 LOCAL_IDENTITY_KEY = "medaid-local-identity-key-change-me"
+MIN_IDENTITY_KEY_BYTES = 32
 
 
 class PlatformSettings(BaseSettings):
@@ -67,10 +68,10 @@ class PlatformSettings(BaseSettings):
         "missing ones); default $MEDAID_STATE_DIR/secrets/postgres.json",
     )
     pg_pool_size: int = 8
-    environment: Literal["local", "production"] = Field(
+    environment: str = Field(
         "production",
         description="`local` (the local scripts, docker-compose, the tests) allows the local defaults of secrets; "
-        "anything else is production: a service refuses to start with them",
+        "anything else (production, staging, ...) is treated as production: a service refuses to start with them",
     )
     identity_key: SecretStr = Field(
         SecretStr(LOCAL_IDENTITY_KEY),
@@ -166,10 +167,18 @@ _REPO = Path(__file__).resolve().parents[1]
 def refuse_local_secrets(settings: PlatformSettings) -> None:
     """Outside the local environment a service does not start with a secret everyone can read in this repository
     (the identity key hashes every certificate number and name: with the default, anyone can reverse them)."""
-    if settings.environment != "local" and settings.identity_key.get_secret_value() == LOCAL_IDENTITY_KEY:
+    if settings.environment == "local":
+        return
+    key = settings.identity_key.get_secret_value()
+    if key == LOCAL_IDENTITY_KEY:
         raise RuntimeError(
             "MEDAID_IDENTITY_KEY is the repository's local default: set a secret of your own "
             "(or MEDAID_ENVIRONMENT=local on a developer's machine)"
+        )
+    if len(key.encode()) < MIN_IDENTITY_KEY_BYTES:
+        raise RuntimeError(
+            f"MEDAID_IDENTITY_KEY is shorter than {MIN_IDENTITY_KEY_BYTES} bytes: use a random secret "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
 
 

@@ -47,6 +47,11 @@ from shared.signing import EnvelopeVerifier, Verdict
 log = get_logger(__name__)
 
 
+NATIONAL_OPERATOR_TYPES: tuple[str, ...] = ("clearing.close-requested",)
+"""What a national operator's sender code may send (MEDAID_NATIONAL_OPERATORS); anything else from it is refused
+SENDER_NOT_ALLOWED before any handler, so the code never acts as the province it lies in."""
+
+
 class ConsumerRecord(Protocol):
     """What the kernel needs of a Kafka record (aiokafka's ConsumerRecord has it)."""
 
@@ -194,6 +199,9 @@ class IngressConsumer:
         self.backoff = retry_backoff_seconds
         self.catch_up: CatchUp | None = None
         """Set by the composition root: wait for this service's followers before judging (ADR 0012)."""
+        self.national_operators: frozenset[str] = frozenset()
+        """Set by the composition root: sender codes that send only NATIONAL_OPERATOR_TYPES (ADR 0016). Their codes
+        lie inside a province, and must not act as that province's systems."""
         self._check_handlers()
 
     def _check_handlers(self) -> None:
@@ -405,6 +413,11 @@ class IngressConsumer:
                     decision = Decision.rejected(
                         ReasonCode.MSGID_REUSED,
                         f"msgid {env.msgid} was already used by this sender for {elsewhere[1]}; use a new msgid",
+                    )
+                elif env.sender in self.national_operators and env.type not in NATIONAL_OPERATOR_TYPES:
+                    decision = Decision.rejected(
+                        ReasonCode.SENDER_NOT_ALLOWED,
+                        f"{env.sender} is the national operator's: it sends only {', '.join(NATIONAL_OPERATOR_TYPES)}",
                     )
                 else:
                     decision = await self.handlers.get(env.type, _not_supported_yet)(ctx, env)

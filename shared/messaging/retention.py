@@ -4,16 +4,17 @@ After `MEDAID_RETENTION_DAYS` (real time: how long data is kept is a storage mat
 - a published outbox row is deleted: it was only the means to publish, and the topic keeps the record for the
   topic's own retention (a row that failed to publish stays for the operators);
 - an inbox row keeps its idempotency key (sender, msgid), its type and status, and only the core of the answer
-  (`omsgid`, `otype`, `status`, `reason_code` and the `*_id` fields a sender goes on with); the reason text,
-  amounts and balances go. A repeat of the msgid then gets that core again, and still has no second effect.
-  A deferred answer (a saga still running) is kept whole.
+  (`omsgid`, `otype`, `status`, `reason_code`, the `*_id` fields a sender goes on with, and the record key its
+  repeat is answered with); the reason text (now null), amounts and balances go. A repeat of the msgid then
+  gets that core again, and still has no second effect. A deferred answer (a saga still running) is kept whole.
 """
 
 from __future__ import annotations
 
 from shared.db.pool import Conn
 
-CORE = ("omsgid", "otype", "status", "reason_code")
+# `_key`: the record key a repeat's answer is published with (shared/messaging/consumer.py)
+CORE = ("omsgid", "otype", "status", "reason_code", "_key")
 
 
 async def purge_payloads(conn: Conn, days: int, limit: int = 5000) -> int:
@@ -37,7 +38,8 @@ async def purge_payloads(conn: Conn, days: int, limit: int = 5000) -> int:
                    result = CASE WHEN jsonb_typeof(i.result) = 'object' THEN
                             (SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
                              FROM jsonb_each(i.result) AS e
-                             WHERE e.key = ANY($3::text[]) OR e.key LIKE '%\\_id') ELSE i.result END
+                             WHERE e.key = ANY($3::text[]) OR e.key LIKE '%\\_id') || '{"reason": null}'::jsonb
+                            ELSE i.result END
                FROM old WHERE i.sender = old.sender AND i.msgid = old.msgid RETURNING 1)
            SELECT count(*) FROM done""",
         days,

@@ -157,6 +157,7 @@ class ServiceRuntime:
         for consumer in self.consumers:
             if not isinstance(consumer, EventConsumer):
                 consumer.signatures = verifier
+                consumer.national_operators = self.settings.national_operator_codes
         own = platform_signing_key_path(self.settings)
         if not own.exists():
             raise FileNotFoundError(f"no platform signing key at {own} (MEDAID_PLATFORM_SIGNING_KEY_FILE)")

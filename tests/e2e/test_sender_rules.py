@@ -78,27 +78,38 @@ def enrolment(m: Member, region: str, effective: str = "2026-01-01T00:00:00+08:0
     return {**body, **changes}
 
 
-async def test_a_person_is_enrolled_by_their_insured_province_or_moved_in_with_their_identity(
+async def test_a_person_is_enrolled_by_their_insured_province_or_moved_in_once_released(
     provinces: Provinces,
 ) -> None:
     ask = provinces.ask
+
+    async def enrol(m: Member, region: str, sender: str, effective: str, **changes: Any) -> tuple[str, str | None]:
+        body = enrolment(m, region, f"2026-{effective}T00:00:00+08:00", **changes)
+        answer = await ask(ENROLLMENT, "enrollment.changed", body, sender, m.psn_no)
+        return answer["status"], answer["reason_code"]
+
+    refused = ("rejected", "SENDER_NOT_ALLOWED")
     stranger = Member(f"6101009{random.randrange(10**13):013d}", "610102198001011234", "张伟", "610100")
-    taken = await ask(ENROLLMENT, "enrollment.changed", enrolment(stranger, "610100"), "440300", stranger.psn_no)
-    assert (taken["status"], taken["reason_code"]) == ("rejected", "SENDER_NOT_ALLOWED"), "not Guangdong's to enrol"
+    assert await enrol(stranger, "610100", "440300", "01-01") == refused, "not Guangdong's to enrol"
 
     member = await provinces.enrol("610100")
-    rewrite = enrolment(member, "610100", "2026-06-01T00:00:00+08:00", psn_name="李四")
-    rewritten = await ask(ENROLLMENT, "enrollment.changed", rewrite, "440300", member.psn_no)
-    assert (rewritten["status"], rewritten["reason_code"]) == ("rejected", "SENDER_NOT_ALLOWED")
-    seized = enrolment(member, "440300", "2026-06-01T00:00:00+08:00", certno="440301198001011234")
-    moved_in = await ask(ENROLLMENT, "enrollment.changed", seized, "440300", member.psn_no)
-    assert (moved_in["status"], moved_in["reason_code"]) == ("rejected", "SENDER_NOT_ALLOWED"), "another identity"
-
-    move = enrolment(member, "440300", "2026-06-01T00:00:00+08:00", change_reason="transfer")
-    assert (await ask(ENROLLMENT, "enrollment.changed", move, "440300", member.psn_no))["status"] == "completed"
-    back = enrolment(member, "610100", "2026-07-01T00:00:00+08:00", change_reason="transfer")
-    assert (await ask(ENROLLMENT, "enrollment.changed", back, "440300", member.psn_no))["status"] == "completed", (
-        "the province a person is insured in may move them out"
+    assert await enrol(member, "610100", "440300", "06-01", psn_name="李四") == refused, "nor to rename"
+    assert await enrol(member, "440300", "440300", "06-01", certno="440301198001011234") == refused, "another one"
+    assert await enrol(member, "440300", "440300", "06-01", change_reason="transfer") == refused, (
+        "a person insured in Shaanxi is not moved in by Guangdong, even naming the right certificate"
+    )
+    assert await enrol(member, "610100", "610100", "06-01", psn_insu_stas="2", change_reason="suspend") == (
+        "completed",
+        None,
+    )
+    assert await enrol(member, "440300", "440300", "07-01", change_reason="transfer") == ("completed", None), (
+        "released by Shaanxi: Guangdong moves them in"
+    )
+    assert await enrol(member, "610100", "610100", "05-01", psn_insu_stas="4", change_reason="death") == refused, (
+        "a late change comes only from the province they are insured in now"
+    )
+    assert await enrol(member, "610100", "440300", "08-01", change_reason="transfer") == ("completed", None), (
+        "the province they are insured in may move them out"
     )
 
     ahead = (provinces.now() + timedelta(days=32)).isoformat()

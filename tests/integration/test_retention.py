@@ -19,6 +19,7 @@ ANSWER = {
     "reason": "610100000000001234 may receive",
     "transfer_id": "t-1",
     "amount": "100.00",
+    "_key": "610100000000001234",
 }
 
 
@@ -49,6 +50,8 @@ async def test_old_payloads_go_and_what_idempotency_needs_stays(settings: Platfo
         assert await purge_payloads(conn, 30) == 0, "once"
         rows = {r["msgid"]: r["result"] for r in await conn.fetch("SELECT msgid, result FROM inbox")}
         assert rows["old"] == {
+            "_key": ANSWER["_key"],
+            "reason": None,
             "omsgid": "old",
             "otype": "transfer.requested",
             "status": "accepted",

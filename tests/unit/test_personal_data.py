@@ -12,7 +12,9 @@ def test_a_service_refuses_the_repositorys_identity_key_unless_the_environment_s
     with pytest.raises(RuntimeError, match="MEDAID_IDENTITY_KEY"):
         refuse_local_secrets(PlatformSettings(environment="production", identity_key=SecretStr(LOCAL_IDENTITY_KEY)))
     refuse_local_secrets(PlatformSettings(environment="local", identity_key=SecretStr(LOCAL_IDENTITY_KEY)))
-    refuse_local_secrets(PlatformSettings(environment="production", identity_key=SecretStr("a secret of our own")))
+    with pytest.raises(RuntimeError, match="shorter than"):
+        refuse_local_secrets(PlatformSettings(environment="staging", identity_key=SecretStr("short")))
+    refuse_local_secrets(PlatformSettings(environment="staging", identity_key=SecretStr("k" * 32)))
 
 
 def test_production_is_what_an_unset_environment_means(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,6 +43,7 @@ KEY = b"test-identity-key"
 PROVIDER = Person("P", name_hash("张伟", KEY), "hash-p", "01", "310", "1", "440300", True, T0)
 RECIPIENT = Person("R", name_hash("王秀英", KEY), "hash-r", "01", "390", "1", "610100", False, T0)
 NATIONAL = RegionalPolicy()
+RELEASED = replace(PROVIDER, psn_insu_stas="2")
 
 
 def code(refusal: object) -> ReasonCode | None:
@@ -322,10 +323,15 @@ def test_only_the_partys_province_or_a_trusted_gateway_speaks_for_the_party() ->
         ),  # the current province corrects
         ("610100", replace(PROVIDER, name_hash=name_hash("李四", KEY)), PROVIDER, False),  # nobody else does
         ("440300", replace(PROVIDER, insuplc_admdvs="610100"), PROVIDER, True),  # moved out by the current one
-        ("610100", replace(PROVIDER, insuplc_admdvs="610100"), PROVIDER, True),  # moved in, the same identity
-        ("610100", replace(PROVIDER, insuplc_admdvs="610100", certno_hash="other"), PROVIDER, False),  # a stranger
-        ("110100", replace(PROVIDER, insuplc_admdvs="610100"), PROVIDER, False),  # a third province
+        ("610100", replace(PROVIDER, insuplc_admdvs="610100"), PROVIDER, False),  # not while insured in 44
+        ("610100", replace(PROVIDER, insuplc_admdvs="610100"), RELEASED, True),  # moved in once released
+        ("610100", replace(PROVIDER, insuplc_admdvs="610100", certno_hash="other"), RELEASED, False),  # a stranger
+        ("610100", replace(PROVIDER, insuplc_admdvs="610100", name_hash="other"), RELEASED, False),  # another name
+        ("610100", replace(PROVIDER, insuplc_admdvs="610100", effective_at=T0 - timedelta(days=1)), RELEASED, False),
+        ("110100", replace(PROVIDER, insuplc_admdvs="610100"), RELEASED, False),  # a third province
+        ("440300", replace(PROVIDER, effective_at=T0 - timedelta(days=1)), PROVIDER, True),  # late, by the current one
     ],
 )
 def test_who_may_record_an_enrolment(sender: str, new: Person, current: Person | None, allowed: bool) -> None:
+    """RELEASED is PROVIDER with their insurance in Guangdong suspended."""
     assert (may_record(sender, new, current) is None) is allowed

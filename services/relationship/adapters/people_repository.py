@@ -28,6 +28,9 @@ class PeopleRepository:
         self.conn = conn
 
     async def get_for_update(self, psn_no: str) -> Person | None:
+        """Locked, and so is the psn_no when nobody has it yet: two first enrolments (from records keyed otherwise,
+        on other partitions) are judged one after the other."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('people:' || $1))", psn_no)
         r = await self.conn.fetchrow(
             """SELECT psn_no, name_hash, certno_hash, psn_cert_type, insutype, psn_insu_stas, insuplc_admdvs,
                       has_personal_account, effective_at FROM people WHERE psn_no = $1 FOR UPDATE""",

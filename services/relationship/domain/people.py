@@ -34,18 +34,27 @@ class Person:
 
 
 def may_record(sender: str, new: Person, current: Person | None) -> str | None:
-    """Who may record an enrolment (None: the sender may; otherwise why not). A person's record is their insured
-    province's: the province they are insured in now, which may also move them out to any region; or, for a move
-    in, the province of the new region, which must then name the identity already recorded (a province cannot
-    take over a stranger by enrolling their psn_no)."""
-    if current is not None and sender[:2] == current.insuplc_admdvs[:2]:
+    """Who may record an enrolment (None: the sender may; otherwise why not, saying nothing of the person).
+
+    A person's record is their insured province's. The province they are insured in now may change anything,
+    including moving them out to any region. A first enrolment is the enrolled region's province's. Another
+    province may only move them in, and only once the current province has released them (their insurance
+    there suspended or ended), naming the certificate and the name already recorded: a certificate number is
+    no secret, so naming it alone does not take a person over. A late change (older than the record) comes
+    only from the current province: it can end relationships, and nobody else may."""
+    refused = f"{sender} may not record this enrolment of {new.psn_no}"
+    if current is None:
+        return None if sender[:2] == new.insuplc_admdvs[:2] else refused
+    if sender[:2] == current.insuplc_admdvs[:2]:
         return None
-    if sender[:2] != new.insuplc_admdvs[:2]:
-        where = f"insured in {current.insuplc_admdvs}" if current else "not enrolled yet"
-        return f"{sender} may not enrol {new.psn_no} in {new.insuplc_admdvs} ({where}): not that province's system"
-    if current is not None and current.certno_hash != new.certno_hash:
-        return f"a move of {new.psn_no} into {new.insuplc_admdvs} must name the certificate already recorded"
-    return None
+    moves_in = (
+        sender[:2] == new.insuplc_admdvs[:2]
+        and current.psn_insu_stas != NORMAL
+        and current.certno_hash == new.certno_hash
+        and current.name_hash == new.name_hash
+        and new.effective_at >= current.effective_at
+    )
+    return None if moves_in else refused
 
 
 def supersedes(new: Person, old: Person | None) -> bool:

@@ -613,6 +613,47 @@ class Simulator:
             )
         return out
 
+    # -- interface v1.1: a wallet frozen for misuse, then unfrozen ----------------------------------
+
+    def frozen_pair(self) -> tuple[Person, Person] | None:
+        """The family whose transfer was left waiting (the fifth): freezing its recipient returns it at once."""
+        if len(self.transfers) < 5:
+            return None
+        provider, recipient, _ = self.transfers[4]
+        return provider, recipient
+
+    def phase_freeze(self) -> Plan:
+        pair = self.frozen_pair()
+        if pair is None:
+            return []
+        _, recipient = pair
+        body = {"psn_no": recipient.psn_no, "reason": "cash-out suspected at a pharmacy (case SIM-1)"}
+        msg = self.envelope("wallet.freeze-requested", body, recipient.region)
+        return [("ingress.wallet.v1", msg, recipient.psn_no, "completed")]
+
+    def phase_while_frozen(self) -> Plan:
+        pair = self.frozen_pair()
+        if pair is None:
+            return []
+        provider, recipient = pair
+        return [
+            (
+                "ingress.wallet.v1",
+                self.transfer(provider, recipient, "20.00"),
+                provider.psn_no,
+                "rejected WALLET_FROZEN",
+            )
+        ]
+
+    def phase_unfreeze(self) -> Plan:
+        pair = self.frozen_pair()
+        if pair is None:
+            return []
+        _, recipient = pair
+        body = {"psn_no": recipient.psn_no, "reason": "case SIM-1 closed"}
+        msg = self.envelope("wallet.unfreeze-requested", body, LOCAL_NATIONAL_OPERATOR)
+        return [("ingress.wallet.v1", msg, recipient.psn_no, "completed")]
+
     # -- phase 5: relationships end ---------------------------------------------------------------
 
     def phase_endings(self) -> Plan:
@@ -1090,6 +1131,9 @@ class Simulator:
                 ("second providers", self.phase_second_providers),
                 ("transfers", self.phase_transfers),
                 ("answers", self.phase_answers),
+                ("a wallet frozen (v1.1)", self.phase_freeze),
+                ("a transfer to it", self.phase_while_frozen),
+                ("unfrozen by the national operator", self.phase_unfreeze),
                 ("endings", self.phase_endings),
                 ("settlements at hospitals and pharmacies", self.phase_settlements),
                 ("cancellations, reversals, contributions", self.phase_undo_and_contribute),

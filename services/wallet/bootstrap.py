@@ -32,7 +32,7 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         "wallet",
         settings,
         SERVICE_DIR,
-        make_handlers(key, trusted, settings.max_credit_amount),
+        make_handlers(key, trusted, settings.max_credit_amount, settings.national_operator_codes),
         periodic=[Periodic("return-expired-transfers", settings.sweep_seconds, sweep_deadlines)],
         event_handlers={
             RELATIONSHIP_EVENTS: relationship_events.HANDLERS,

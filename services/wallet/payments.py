@@ -103,13 +103,16 @@ async def take_payment(
         if account_owner is not None:
             wanted.append(personal_account_id(account_owner))
         accounts = await ledger.lock(*wanted)
-        if account_owner is not None and personal_account_id(account_owner) in accounts:
-            acc = accounts[personal_account_id(account_owner)]
-            sources.append(Source(kind, account_owner, acc.id, funding, max(acc.balance, ZERO)))
-        portions = split(order.amount, sources)
-        refusal = check_covered(order, portions)
-        if refusal is None:
-            return await _debit(order, portions, spending, accounts, payments, ledger, now)
+        if uses_wallet(order) and await repo.frozen(order.psn_no):  # read with the wallet locked (freezes.py)
+            refusal = Refusal(ReasonCode.WALLET_FROZEN, "the patient's wallet is frozen: it pays nothing")
+        else:
+            if account_owner is not None and personal_account_id(account_owner) in accounts:
+                acc = accounts[personal_account_id(account_owner)]
+                sources.append(Source(kind, account_owner, acc.id, funding, max(acc.balance, ZERO)))
+            portions = split(order.amount, sources)
+            refusal = check_covered(order, portions)
+            if refusal is None:
+                return await _debit(order, portions, spending, accounts, payments, ledger, now)
     assert refusal is not None
     await payments.record_payment(order.setl_id, order.purpose.value, order.psn_no, "refused", refusal.code, now)
     return [event(_refused(order, refusal, now), order.psn_no)]

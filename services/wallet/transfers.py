@@ -110,6 +110,9 @@ async def request_transfer(
         pending_to_recipient=await repo.pending_to(req.from_psn_no, req.to_psn_no),
         sent_today=await repo.sent_on(req.from_psn_no, business_day(now)),
         available=accounts[personal].balance if personal in accounts else Decimal("0.00"),
+        # read with both accounts locked, as a freeze locks them (freezes.py)
+        sender_frozen=await repo.frozen(req.from_psn_no),
+        recipient_frozen=await repo.frozen(req.to_psn_no),
     )
     refusal = check_situation(req, situation, policy)
     if refusal:
@@ -219,6 +222,10 @@ async def _waiting_saga(
         if accepting:
             return None, Decision.completed(transfer_id=transfer_id)  # accepted already: the same answer
         return None, Decision.rejected(ReasonCode.TRANSFER_NOT_PENDING, "the transfer was accepted already")
+    if saga["state"] == State.RETURNED and saga["return_reason"] == ReturnReason.FROZEN and accepting:
+        return None, Decision.rejected(
+            ReasonCode.WALLET_FROZEN, "the transfer was returned when the recipient's wallet was frozen"
+        )
     if saga["state"] == State.RETURNED:
         return None, Decision.rejected(
             ReasonCode.TRANSFER_NOT_PENDING, f"the transfer was returned ({saga['return_reason']})"
@@ -254,6 +261,9 @@ async def answer_transfer(
         return Decision.completed(messages, transfer_id=transfer_id)
     personal, wallet = personal_account_id(saga["from_psn_no"]), wallet_account_id(saga["to_psn_no"])
     accounts = await ledger.lock(personal, wallet)
+    if await repo.frozen(saga["to_psn_no"]):  # frozen since it was requested: it goes back, as the freeze does
+        messages = await return_transfer(saga, ReturnReason.FROZEN, repo, ledger, now)
+        return Decision.rejected(ReasonCode.WALLET_FROZEN, "the recipient's wallet is frozen", messages)
     post_hold(accounts[personal], accounts[wallet], saga["amount"])
     await ledger.resolve_pending(saga["hold_id"], "posted", accounts[personal], accounts[wallet])
     await repo.add_lot(

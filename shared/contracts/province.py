@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -77,6 +78,15 @@ class InstitutionUpserted(Body):
 # --- ingress: ingress.relationship.v1 -----------------------------------------------------
 
 
+class RegistryQueryRequested(Body):
+    """Interface v1.1: regions with their wallet status, or institutions of a region or a province (`xx0000`)."""
+
+    what: Literal["regions", "institutions"]
+    admdvs: Admdvs
+    fixmedins_type: Literal["1", "2"] | None = None
+    cursor: Cursor | None = None
+
+
 class RelationshipBindRequested(Body):
     provider_psn_no: PsnNo
     recipient_psn_no: PsnNo
@@ -105,6 +115,39 @@ class WalletOpenRequested(Body):
     psn_no: PsnNo
     usage_admdvs: Admdvs
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{6,20}$")]
+
+
+FreezeReason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class WalletFreezeRequested(Body):
+    """Interface v1.1: from the person's insured province or the national operator (misuse of the funds)."""
+
+    psn_no: PsnNo
+    reason: FreezeReason
+
+
+class WalletUnfreezeRequested(Body):
+    psn_no: PsnNo
+    reason: FreezeReason
+
+
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
+
+
+class WalletStatementRequested(Body):
+    """Interface v1.1: from the person's insured province or the national app's gateway."""
+
+    psn_no: PsnNo
+    from_date: date = Field(description="YYYY-MM-DD, business date (Asia/Shanghai)")
+    to_date: date = Field(description="YYYY-MM-DD, at most 366 days after from_date")
+    cursor: Cursor | None = None
+
+    @model_validator(mode="after")
+    def _a_year_at_most(self) -> WalletStatementRequested:
+        if not 0 <= (self.to_date - self.from_date).days <= 366:
+            raise ValueError("to_date is from_date or later, at most 366 days apart")
+        return self
 
 
 class TransferRequested(Body):
@@ -240,7 +283,20 @@ class TransferReturned(Body):
     from_psn_no: PsnNo
     to_psn_no: PsnNo
     amount: Money
-    reason: Literal["declined", "expired", "relationship_ended"]
+    reason: Literal["declined", "expired", "relationship_ended", "frozen"]
+
+
+class WalletFrozen(Body):
+    """Interface v1.1, to the person's insured province: the wallet cannot receive or pay, the personal account
+    cannot send transfers; the quota stays where it is."""
+
+    psn_no: PsnNo
+    reason: FreezeReason
+
+
+class WalletUnfrozen(Body):
+    psn_no: PsnNo
+    reason: FreezeReason
 
 
 class RelationshipEstablished(Body):
@@ -325,6 +381,7 @@ INGRESS: dict[str, IngressType] = {
             "region.wallet-status-changed", topics.INGRESS_REGISTRY, RegionWalletStatusChanged, "wallet", "admdvs"
         ),
         IngressType("institution.upserted", topics.INGRESS_REGISTRY, InstitutionUpserted, "payment", "admdvs"),
+        IngressType("registry.query-requested", topics.INGRESS_REGISTRY, RegistryQueryRequested, "payment", "admdvs"),
         IngressType(
             "relationship.bind-requested",
             topics.INGRESS_RELATIONSHIP,
@@ -350,6 +407,9 @@ INGRESS: dict[str, IngressType] = {
         IngressType("transfer.requested", topics.INGRESS_WALLET, TransferRequested, "wallet", "from_psn_no"),
         IngressType("transfer.accepted", topics.INGRESS_WALLET, TransferAccepted, "wallet", "psn_no"),
         IngressType("transfer.declined", topics.INGRESS_WALLET, TransferDeclined, "wallet", "psn_no"),
+        IngressType("wallet.statement-requested", topics.INGRESS_WALLET, WalletStatementRequested, "wallet", "psn_no"),
+        IngressType("wallet.freeze-requested", topics.INGRESS_WALLET, WalletFreezeRequested, "wallet", "psn_no"),
+        IngressType("wallet.unfreeze-requested", topics.INGRESS_WALLET, WalletUnfreezeRequested, "wallet", "psn_no"),
         IngressType("settlement.requested", topics.INGRESS_SETTLEMENT, SettlementRequested, "payment", "psn_no"),
         IngressType(
             "settlement.cancel-requested", topics.INGRESS_SETTLEMENT, SettlementCancelRequested, "payment", "psn_no"
@@ -379,6 +439,8 @@ NOTIFICATIONS: dict[str, type[Body]] = {
     "transfer.pending": TransferPending,
     "transfer.completed": TransferCompleted,
     "transfer.returned": TransferReturned,
+    "wallet.frozen": WalletFrozen,
+    "wallet.unfrozen": WalletUnfrozen,
     "relationship.established": RelationshipEstablished,
     "relationship.ended": RelationshipEnded,
     "settlement.completed": SettlementCompleted,

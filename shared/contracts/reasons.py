@@ -30,6 +30,9 @@ class ReasonCode(StrEnum):
     ALREADY_CANCELLED = "ALREADY_CANCELLED"
     PERIOD_CLOSED = "PERIOD_CLOSED"
     UNKNOWN_REQUEST = "UNKNOWN_REQUEST"
+    # Province interface v1.1
+    WALLET_FROZEN = "WALLET_FROZEN"
+    """A transfer request, an accept or a payment that a freeze stops (wallet.freeze-requested)."""
     # Added by the platform
     PROCESSING_FAILED = "PROCESSING_FAILED"
     """The message was valid but could not be processed after retries; it is in the DLQ for operators."""

@@ -47,7 +47,11 @@ from shared.signing import EnvelopeVerifier, Verdict
 log = get_logger(__name__)
 
 
-NATIONAL_OPERATOR_TYPES: tuple[str, ...] = ("clearing.close-requested",)
+NATIONAL_OPERATOR_TYPES: tuple[str, ...] = (
+    "clearing.close-requested",
+    "wallet.freeze-requested",
+    "wallet.unfreeze-requested",
+)
 """What a national operator's sender code may send (MEDAID_NATIONAL_OPERATORS); anything else from it is refused
 SENDER_NOT_ALLOWED before any handler, so the code never acts as the province it lies in."""
 

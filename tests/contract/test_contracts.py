@@ -19,12 +19,15 @@ from tools.topics import load_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 CONTRACT = REPO.parent / "shared" / "contract"
-EXAMPLES = sorted((CONTRACT / "examples").glob("*.json"))
+# The interface's golden examples, and ours of the v1.1 types (the interface gives none)
+EXAMPLES = sorted((CONTRACT / "examples").glob("*.json")) + sorted((REPO / "docs" / "examples").glob("*.json"))
 INTERFACE = CONTRACT / "PROVINCE_INTERFACE.md"
 
 
 def test_the_golden_examples_are_there() -> None:
-    assert len(EXAMPLES) >= 7, f"expected the golden examples in {CONTRACT / 'examples'}"
+    assert len(EXAMPLES) >= 11, (
+        f"expected the golden examples in {CONTRACT / 'examples'} and {REPO / 'docs' / 'examples'}"
+    )
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -54,7 +57,11 @@ def test_every_type_of_the_interface_has_a_model_and_an_owner() -> None:
     ingress_section = text.split("## Ingress topics")[1].split("## Egress topics")[0]
     table_rows = [line for line in ingress_section.splitlines() if line.startswith("| `ingress.")]
     named = {t for row in table_rows for t in re.findall(r"`([a-z]+\.[a-z-]+)`", row.split("|")[2])}
-    assert named == set(INGRESS)
+    v11 = text.split("## v1.1 additions")[1]
+    v11_rows = [line for line in v11.split("Egress")[0].splitlines() if line.startswith("| `ingress.")]
+    v11_named = {t for row in v11_rows for t in re.findall(r"`([a-z]+\.[a-z-]+)`", row.split("|")[2])}
+    assert named <= set(INGRESS) <= named | v11_named
+    assert v11_named <= set(INGRESS)
     egress = text.split("Province notifications use the same envelope")[1].split("## Rejection")[0]
     notes = set(re.findall(r"^- `([a-z]+\.[a-z-]+)`", egress, re.MULTILINE))
     notes |= set(re.findall(r", `([a-z]+\.[a-z-]+)`", egress))

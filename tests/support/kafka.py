@@ -169,7 +169,9 @@ class Watcher:
             )
         )
 
-    async def result_for(self, msgid: str, timeout: float = 30.0) -> dict[str, Any]:
+    async def result_for(self, msgid: str, timeout: float = 90.0) -> dict[str, Any]:
+        """The answer to `msgid` (the bound only ends a test that would hang: 200 concurrent families on a busy
+        2-core machine have answered some requests after 35 s)."""
         recs = await self.wait_for(
             lambda r: (
                 isinstance(r.value, dict)

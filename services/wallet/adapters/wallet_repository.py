@@ -141,6 +141,54 @@ class WalletRepository:
     async def region_enabled(self, admdvs: str) -> bool:
         return bool(await self.conn.fetchval("SELECT wallet_enabled FROM regions WHERE admdvs = $1", admdvs))
 
+    async def frozen(self, psn_no: str) -> bool:
+        """Read after the person's accounts are locked: a freeze locks them too, so the two never pass."""
+        return bool(await self.conn.fetchval("SELECT frozen FROM freezes WHERE psn_no = $1", psn_no))
+
+    async def set_frozen(self, psn_no: str, frozen: bool, reason: str, at: datetime, sender: str, msgid: str) -> bool:
+        """True when it changed (freezing a frozen wallet changes nothing); each change goes in the history."""
+        row = await self.conn.fetchrow(
+            """INSERT INTO freezes (psn_no, frozen, reason, changed_at) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (psn_no) DO UPDATE SET frozen = EXCLUDED.frozen, reason = EXCLUDED.reason,
+                   changed_at = EXCLUDED.changed_at
+               WHERE freezes.frozen <> EXCLUDED.frozen
+               RETURNING psn_no""",
+            psn_no,
+            frozen,
+            reason,
+            at,
+        )
+        if row is None or (not frozen and not await self._was_ever_frozen(psn_no)):
+            return False
+        await self.conn.execute(
+            """INSERT INTO freeze_history (psn_no, seq, at, action, reason, sender, msgid)
+               SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6 FROM freeze_history WHERE psn_no = $1""",
+            psn_no,
+            at,
+            "frozen" if frozen else "unfrozen",
+            reason,
+            sender,
+            msgid,
+        )
+        return True
+
+    async def _was_ever_frozen(self, psn_no: str) -> bool:
+        return bool(await self.conn.fetchval("SELECT 1 FROM freeze_history WHERE psn_no = $1 LIMIT 1", psn_no))
+
+    async def freeze_history(self, psn_no: str) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            "SELECT seq, at, action, reason, sender, msgid FROM freeze_history WHERE psn_no = $1 ORDER BY seq", psn_no
+        )
+        return [dict(r) for r in rows]
+
+    async def pending_to_wallet(self, psn_no: str) -> list[str]:
+        rows = await self.conn.fetch(
+            """SELECT transfer_id FROM transfer_sagas WHERE to_psn_no = $1 AND state = 'pending'
+               ORDER BY requested_at FOR UPDATE""",
+            psn_no,
+        )
+        return [r["transfer_id"] for r in rows]
+
     async def wallet_region(self, psn_no: str) -> str | None:
         value = await self.conn.fetchval("SELECT usage_admdvs FROM wallets WHERE psn_no = $1", psn_no)
         return None if value is None else str(value)

@@ -165,3 +165,27 @@ class PaymentRefunded(WalletEvent):
 
 
 EVENTS = (*EVENTS, PaymentDebited, PaymentRefused, PaymentRefunded)
+
+
+class FreezeRecorded(WalletEvent):
+    """Interface v1.1: the wallet receives and pays nothing, the personal account sends no transfers; pending
+    transfers to the wallet went back (`wallet.quota-released`, reason frozen); the quota stays where it is."""
+
+    TYPE = "wallet.wallet-frozen"
+
+    psn_no: PsnNo
+    reason: str
+    sender: Admdvs
+    occurred_at: AwareDatetime
+
+
+class UnfreezeRecorded(WalletEvent):
+    TYPE = "wallet.wallet-unfrozen"
+
+    psn_no: PsnNo
+    reason: str
+    sender: Admdvs
+    occurred_at: AwareDatetime
+
+
+EVENTS = (*EVENTS, FreezeRecorded, UnfreezeRecorded)

@@ -32,6 +32,7 @@ class ReturnReason(StrEnum):
     DECLINED = "declined"
     EXPIRED = "expired"
     RELATIONSHIP_ENDED = "relationship_ended"
+    FROZEN = "frozen"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Situation:
     pending_to_recipient: bool
     sent_today: int
     available: Decimal
+    sender_frozen: bool = False  # a frozen person's personal account sends no transfers
+    recipient_frozen: bool = False  # a frozen wallet receives none
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,10 @@ def check_situation(req: TransferRequest, s: Situation, policy: RegionalPolicy) 
         return Refusal(ReasonCode.IDENTITY_MISMATCH, "the recipient's certificate number or name does not match")
     if s.recipient_wallet_region is None:
         return Refusal(ReasonCode.WALLET_NOT_OPENED, "the recipient has not opened a wallet")
+    if s.sender_frozen:
+        return Refusal(ReasonCode.WALLET_FROZEN, "the sender is frozen: their personal account sends no transfers")
+    if s.recipient_frozen:
+        return Refusal(ReasonCode.WALLET_FROZEN, "the recipient's wallet is frozen: it receives no transfers")
     if not (s.sender_region_enabled and s.recipient_region_enabled):
         return Refusal(ReasonCode.REGION_NOT_ENABLED, "the sender's or the recipient's region has no wallet function")
     if s.pending_to_recipient:

@@ -8,7 +8,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from services.wallet import handlers, transfers
+from services.wallet import freezes, handlers, transfers
 from services.wallet.adapters.ledger_repository import LedgerRepository
 from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain import commands
@@ -26,7 +26,10 @@ def transfer_id_for(sender: str, msgid: str, key: bytes) -> str:
 
 
 def make_handlers(
-    identity_key: bytes, trusted: frozenset[str] = frozenset(), max_credit: Decimal = Decimal("100000.00")
+    identity_key: bytes,
+    trusted: frozenset[str] = frozenset(),
+    max_credit: Decimal = Decimal("100000.00"),
+    national_operators: frozenset[str] = frozenset(),
 ) -> dict[str, Handler]:
     async def on_account_credited(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         body: p.AccountCredited = env.body
@@ -96,6 +99,23 @@ def make_handlers(
 
         return handle
 
+    def on_freeze(frozen: bool) -> Handler:
+        async def handle(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+            b: p.WalletFreezeRequested | p.WalletUnfreezeRequested = env.body
+            return await freezes.change_freeze(
+                frozen,
+                b.psn_no,
+                b.reason,
+                env.sender,
+                env.msgid,
+                WalletRepository(ctx.conn),
+                LedgerRepository(ctx.conn),
+                ctx.clock,
+                national_operators,
+            )
+
+        return handle
+
     return {
         "account.credited": on_account_credited,
         "region.wallet-status-changed": on_region_wallet_status_changed,
@@ -103,4 +123,6 @@ def make_handlers(
         "transfer.requested": on_transfer_requested,
         "transfer.accepted": on_transfer_answer(accepting=True),
         "transfer.declined": on_transfer_answer(accepting=False),
+        "wallet.freeze-requested": on_freeze(frozen=True),
+        "wallet.unfreeze-requested": on_freeze(frozen=False),
     }

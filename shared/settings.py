@@ -95,8 +95,9 @@ class PlatformSettings(BaseSettings):
     )
     national_operators: str = Field(
         "",
-        description="comma-separated sender codes of the national operator's systems: only they may close a "
-        "clearing month (clearing.close-requested), and only a key registered for exactly that code signs for one",
+        description="comma-separated sender codes of the national operator's systems: only they close a clearing "
+        "month, they may freeze wallets, and send nothing else; only a key registered for exactly that code signs "
+        "for one",
     )
     enrolment_max_days_ahead: int = Field(
         31, description="an enrollment.changed whose effective_at is further ahead of business time is refused"

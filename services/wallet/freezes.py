@@ -1,10 +1,13 @@
 """Freezing a wallet (interface v1.1), one use case: the person's insured province or the national operator
 freezes (or unfreezes) a person. While frozen, their wallet receives and pays nothing, and their personal account
-sends no transfers (transfers.py, payments.py refuse WALLET_FROZEN). Pending transfers to the wallet go back at
-once (reason `frozen`). The quota stays where it is. The person's province and wallet.events.v1 are told.
+sends nothing: transfers from or to them, accepts, payments from their wallet and mutual-aid payments with a
+provider's account (acct_used_flag 2, or a contribution paid for another) are refused WALLET_FROZEN
+(transfers.py, payments.py). Transfers waiting for or from them go back at once (reason `frozen`). The quota
+stays where it is; what only returns money (an ended relationship's quota, a refund) still moves. A freeze by
+the national operator is lifted only by it. The person's province and wallet.events.v1 are told of each change;
+every request is kept in freeze_history.
 
-A freeze locks the person's personal account and wallet first; a transfer, an accept or a payment locks them
-before it reads the freeze: a transfer requested while the freeze commits is either returned by it or refused."""
+Order of locks, as on every path a freeze stops: the people (lock_people), then transfer rows, then accounts."""
 
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ from shared.identity import redact_text
 from shared.messaging.consumer import Decision
 from shared.messaging.outbox import Outgoing
 
+NATIONAL, PROVINCE = "national", "province"
+
 
 async def change_freeze(
     frozen: bool,
@@ -35,31 +40,39 @@ async def change_freeze(
     clock: BusinessClock,
     national_operators: frozenset[str],
 ) -> Decision:
+    await repo.lock_people(psn_no)
     person = await repo.person(psn_no)
     if person is None:
         return Decision.rejected(ReasonCode.UNKNOWN_PERSON, "the person is not enrolled on the platform")
-    if not (same_province(sender, person.insuplc_admdvs) or sender in national_operators):
+    authority = NATIONAL if sender in national_operators else PROVINCE
+    if authority == PROVINCE and not same_province(sender, person.insuplc_admdvs):
         return Decision.rejected(
-            ReasonCode.NOT_A_PARTY,
-            "a wallet is frozen or unfrozen by the person's insured province or the national operator",
+            ReasonCode.NOT_A_PARTY, "a wallet is frozen by the person's insured province or the national operator"
         )
-    now = clock.now()
-    reason = redact_text(reason)
-    # The person's accounts first: a transfer into the wallet committed before this sees it returned, one after
-    # it sees the freeze. (A transfer or an accept racing this for the same provider may deadlock with it; the
-    # database aborts one, and the kernel runs it again.)
-    await ledger.lock(personal_account_id(psn_no), wallet_account_id(psn_no))
-    if not await repo.set_frozen(psn_no, frozen, reason, now, sender, msgid):
-        return Decision.completed()  # already so: nothing changes, nobody is told again
-    sagas = []
+    now, reason = clock.now(), redact_text(reason)
+    by = await repo.frozen_by(psn_no)
+    if not frozen and by == NATIONAL and authority == PROVINCE:
+        return Decision.rejected(ReasonCode.NOT_A_PARTY, "frozen by the national operator: only it unfreezes")
+    action = "frozen" if frozen else "unfrozen"
+    if frozen:  # frozen already by a province: the national operator's freeze takes over (only it lifts it)
+        after: str | None = NATIONAL if NATIONAL in (by, authority) else PROVINCE
+    else:
+        after = None
+    changed = (by is None) != (after is None)
+    await repo.record_freeze(psn_no, action, after, changed or after != by, reason, now, sender, msgid)
+    if not changed:
+        return Decision.completed()  # frozen (or not) already: nobody is told again
+    messages: list[Outgoing] = []
     if frozen:
-        for transfer_id in await repo.pending_to_wallet(psn_no):
+        sagas = []
+        for transfer_id in await repo.pending_of(psn_no):
             saga = await repo.saga_for_update(transfer_id)
             assert saga is not None
             sagas.append(saga)
-    messages: list[Outgoing] = []
-    for saga in sagas:
-        messages += await return_transfer(saga, ReturnReason.FROZEN, repo, ledger, now)
+        parties = {psn_no} | {s["from_psn_no"] for s in sagas} | {s["to_psn_no"] for s in sagas}
+        await ledger.lock(*(personal_account_id(x) for x in parties), *(wallet_account_id(x) for x in parties))
+        for saga in sagas:
+            messages += await return_transfer(saga, ReturnReason.FROZEN, repo, ledger, now)
     kind, body = (
         ("wallet.frozen", p.WalletFrozen(psn_no=psn_no, reason=reason))
         if frozen

@@ -49,6 +49,12 @@ def _refused(order: PaymentOrder, refusal: Refusal, now: datetime) -> events.Pay
     )
 
 
+async def frozen_either(repo: WalletRepository, order: PaymentOrder) -> bool:
+    """Mutual aid through a provider's personal account (acct_used_flag 2, a contribution paid for another) stops
+    when either of them is frozen."""
+    return await repo.frozen(order.psn_no) or (order.payer_psn_no is not None and await repo.frozen(order.payer_psn_no))
+
+
 async def take_payment(
     order: PaymentOrder,
     repo: WalletRepository,
@@ -60,6 +66,7 @@ async def take_payment(
     now = clock.now()
     if await payments.payment_of(order.setl_id) is not None:
         return []  # asked twice: the first answer stands
+    await repo.lock_people(order.psn_no, *([order.payer_psn_no] if order.payer_psn_no else []))  # (freezes.py)
     patient = await repo.person(order.psn_no)
     payer = await repo.person(order.payer_psn_no) if order.payer_psn_no else None
     relationship_id = (
@@ -103,8 +110,10 @@ async def take_payment(
         if account_owner is not None:
             wanted.append(personal_account_id(account_owner))
         accounts = await ledger.lock(*wanted)
-        if uses_wallet(order) and await repo.frozen(order.psn_no):  # read with the wallet locked (freezes.py)
+        if uses_wallet(order) and await repo.frozen(order.psn_no):
             refusal = Refusal(ReasonCode.WALLET_FROZEN, "the patient's wallet is frozen: it pays nothing")
+        elif account_owner is not None and account_owner != patient.psn_no and await frozen_either(repo, order):
+            refusal = Refusal(ReasonCode.WALLET_FROZEN, "a frozen person neither pays for another nor is paid for")
         else:
             if account_owner is not None and personal_account_id(account_owner) in accounts:
                 acc = accounts[personal_account_id(account_owner)]

@@ -82,6 +82,7 @@ async def request_transfer(
     trusted: frozenset[str],
 ) -> Decision:
     now = clock.now()
+    await repo.lock_people(req.from_psn_no, req.to_psn_no)  # before anything a freeze decides (freezes.py)
     sender, recipient = await repo.person(req.from_psn_no), await repo.person(req.to_psn_no)
     policy = await repo.policy_for(sender.insuplc_admdvs if sender else "000000")
     refusal = check_request(req, now, policy)
@@ -110,7 +111,6 @@ async def request_transfer(
         pending_to_recipient=await repo.pending_to(req.from_psn_no, req.to_psn_no),
         sent_today=await repo.sent_on(req.from_psn_no, business_day(now)),
         available=accounts[personal].balance if personal in accounts else Decimal("0.00"),
-        # read with both accounts locked, as a freeze locks them (freezes.py)
         sender_frozen=await repo.frozen(req.from_psn_no),
         recipient_frozen=await repo.frozen(req.to_psn_no),
     )
@@ -211,6 +211,9 @@ async def _waiting_saga(
     accepting: bool,
 ) -> tuple[dict[str, Any] | None, Decision | None]:
     """The saga a recipient answers, or the answer when it is not waiting for them any more."""
+    parties = await repo.saga_parties(transfer_id)
+    if parties is not None:
+        await repo.lock_people(*parties)  # before the saga's row, as a freeze does (freezes.py)
     saga = await repo.saga_for_update(transfer_id)
     if saga is None:
         return None, Decision.rejected(ReasonCode.UNKNOWN_REQUEST, "no transfer has this transfer_id")
@@ -222,10 +225,13 @@ async def _waiting_saga(
         if accepting:
             return None, Decision.completed(transfer_id=transfer_id)  # accepted already: the same answer
         return None, Decision.rejected(ReasonCode.TRANSFER_NOT_PENDING, "the transfer was accepted already")
-    if saga["state"] == State.RETURNED and saga["return_reason"] == ReturnReason.FROZEN and accepting:
-        return None, Decision.rejected(
-            ReasonCode.WALLET_FROZEN, "the transfer was returned when the recipient's wallet was frozen"
-        )
+    if (
+        saga["state"] == State.RETURNED
+        and saga["return_reason"] == ReturnReason.FROZEN
+        and accepting
+        and (await repo.frozen(saga["to_psn_no"]) or await repo.frozen(saga["from_psn_no"]))
+    ):
+        return None, Decision.rejected(ReasonCode.WALLET_FROZEN, "the transfer was returned by a freeze")
     if saga["state"] == State.RETURNED:
         return None, Decision.rejected(
             ReasonCode.TRANSFER_NOT_PENDING, f"the transfer was returned ({saga['return_reason']})"
@@ -261,9 +267,9 @@ async def answer_transfer(
         return Decision.completed(messages, transfer_id=transfer_id)
     personal, wallet = personal_account_id(saga["from_psn_no"]), wallet_account_id(saga["to_psn_no"])
     accounts = await ledger.lock(personal, wallet)
-    if await repo.frozen(saga["to_psn_no"]):  # frozen since it was requested: it goes back, as the freeze does
+    if await repo.frozen(saga["to_psn_no"]) or await repo.frozen(saga["from_psn_no"]):  # (a freeze returns these)
         messages = await return_transfer(saga, ReturnReason.FROZEN, repo, ledger, now)
-        return Decision.rejected(ReasonCode.WALLET_FROZEN, "the recipient's wallet is frozen", messages)
+        return Decision.rejected(ReasonCode.WALLET_FROZEN, "the recipient or the sender is frozen", messages)
     post_hold(accounts[personal], accounts[wallet], saga["amount"])
     await ledger.resolve_pending(saga["hold_id"], "posted", accounts[personal], accounts[wallet])
     await repo.add_lot(

@@ -411,7 +411,10 @@ class IngressConsumer:
             ):
                 if await self._answer_repeat(conn, env.sender, env.msgid):
                     return Outcome.REPEAT
-                ctx = MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=_key_of(env))
+                # a national operator's answers land on the topic of the province its code lies in: keyed by its
+                # own code, they name no person there
+                key = env.sender if env.sender in self.national_operators else _key_of(env)
+                ctx = MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=key)
                 elsewhere = await claimed_elsewhere(conn, env.sender, env.msgid)
                 if elsewhere is not None:  # ADR 0013: one msgid per sender, platform-wide
                     decision = Decision.rejected(

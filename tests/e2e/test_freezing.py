@@ -71,14 +71,37 @@ async def test_a_frozen_wallet_receives_and_pays_nothing_and_what_waits_for_it_r
     assert len(wallets.p.w.matching(note("wallet.frozen", recipient.psn_no))) == 1
 
 
-async def test_a_frozen_provider_sends_no_transfer(desk: tuple[Wallets, Payments]) -> None:
-    wallets, _ = desk
+async def test_a_frozen_provider_sends_nothing_and_only_the_national_operator_lifts_its_freeze(
+    desk: tuple[Wallets, Payments],
+) -> None:
+    wallets, payments = desk
     provider, recipient, _ = await wallets.family("440300", "530100")
+    hospital = await payments.institution("530100")
+    waiting = await wallets.transfer(provider, recipient, "100.00")
+    assert waiting["status"] == "accepted"
     assert await freeze(wallets, provider, LOCAL_NATIONAL_OPERATOR) == ("completed", None)
+    returned = await wallets.p.w.wait_for(
+        lambda r: (
+            r.value.get("type") == "transfer.returned" and r.value["body"]["transfer_id"] == waiting["transfer_id"]
+        ),
+        count=2,
+    )
+    assert {r.value["body"]["reason"] for r in returned} == {"frozen"}, "what the frozen person sent goes back too"
+    accept = await wallets.answer("accepted", waiting["transfer_id"], recipient)
+    assert (accept["status"], accept["reason_code"]) == ("rejected", "WALLET_FROZEN")
     refused = await wallets.transfer(provider, recipient, "100.00")
     assert (refused["status"], refused["reason_code"]) == ("rejected", "WALLET_FROZEN")
-    assert await freeze(wallets, provider, "440300", frozen=False) == ("completed", None)
+    with_account = await payments.settle(recipient, hospital, "100.00", "60.00", flag="2", provider=provider)
+    assert (with_account["status"], with_account["reason_code"]) == ("rejected", "WALLET_FROZEN"), (
+        "a frozen provider's account pays for nobody"
+    )
+    assert await freeze(wallets, provider, "440300", frozen=False) == ("rejected", "NOT_A_PARTY"), (
+        "the national operator's freeze is lifted only by it"
+    )
+    assert await freeze(wallets, provider, LOCAL_NATIONAL_OPERATOR, frozen=False) == ("completed", None)
     assert (await wallets.transfer(provider, recipient, "100.00"))["status"] == "accepted"
+    after = await wallets.answer("accepted", waiting["transfer_id"], recipient)
+    assert (after["status"], after["reason_code"]) == ("rejected", "TRANSFER_NOT_PENDING"), "returned, not frozen now"
 
 
 async def test_the_other_v11_requests_are_answered_not_supported_yet(desk: tuple[Wallets, Payments]) -> None:

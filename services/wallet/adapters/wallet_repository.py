@@ -141,53 +141,80 @@ class WalletRepository:
     async def region_enabled(self, admdvs: str) -> bool:
         return bool(await self.conn.fetchval("SELECT wallet_enabled FROM regions WHERE admdvs = $1", admdvs))
 
+    async def lock_people(self, *psn_nos: str) -> None:
+        """Serializes what a freeze decides against what a freeze stops (transfers, accepts, payments): every such
+        path takes the people's locks first, in one order, for its transaction."""
+        for psn_no in sorted(set(psn_nos)):
+            await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('wallet-person:' || $1))", psn_no)
+
     async def frozen(self, psn_no: str) -> bool:
-        """Read after the person's accounts are locked: a freeze locks them too, so the two never pass."""
+        """Read under lock_people (a freeze takes it too)."""
         return bool(await self.conn.fetchval("SELECT frozen FROM freezes WHERE psn_no = $1", psn_no))
 
-    async def set_frozen(self, psn_no: str, frozen: bool, reason: str, at: datetime, sender: str, msgid: str) -> bool:
-        """True when it changed (freezing a frozen wallet changes nothing); each change goes in the history."""
-        row = await self.conn.fetchrow(
-            """INSERT INTO freezes (psn_no, frozen, reason, changed_at) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (psn_no) DO UPDATE SET frozen = EXCLUDED.frozen, reason = EXCLUDED.reason,
-                   changed_at = EXCLUDED.changed_at
-               WHERE freezes.frozen <> EXCLUDED.frozen
-               RETURNING psn_no""",
-            psn_no,
-            frozen,
-            reason,
-            at,
-        )
-        if row is None or (not frozen and not await self._was_ever_frozen(psn_no)):
-            return False
+    async def frozen_by(self, psn_no: str) -> str | None:
+        """`province` or `national` while frozen, else None."""
+        value = await self.conn.fetchval("SELECT frozen_by FROM freezes WHERE psn_no = $1 AND frozen", psn_no)
+        return None if value is None else str(value)
+
+    async def record_freeze(
+        self,
+        psn_no: str,
+        action: str,
+        frozen_by: str | None,
+        changed: bool,
+        reason: str,
+        at: datetime,
+        sender: str,
+        msgid: str,
+    ) -> None:
+        """The request (`action`: frozen or unfrozen) in the history, whatever it changed; and when it changed
+        something, the person's state (frozen_by None: not frozen)."""
+        if changed:
+            await self.conn.execute(
+                """INSERT INTO freezes (psn_no, frozen, frozen_by, reason, changed_at) VALUES ($1, $2, $3, $4, $5)
+                   ON CONFLICT (psn_no) DO UPDATE SET frozen = EXCLUDED.frozen, frozen_by = EXCLUDED.frozen_by,
+                       reason = EXCLUDED.reason, changed_at = EXCLUDED.changed_at""",
+                psn_no,
+                frozen_by is not None,
+                frozen_by,
+                reason,
+                at,
+            )
         await self.conn.execute(
-            """INSERT INTO freeze_history (psn_no, seq, at, action, reason, sender, msgid)
-               SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6 FROM freeze_history WHERE psn_no = $1""",
+            """INSERT INTO freeze_history (psn_no, seq, at, action, changed, reason, sender, msgid)
+               SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6, $7 FROM freeze_history WHERE psn_no = $1""",
             psn_no,
             at,
-            "frozen" if frozen else "unfrozen",
+            action,
+            changed,
             reason,
             sender,
             msgid,
         )
-        return True
-
-    async def _was_ever_frozen(self, psn_no: str) -> bool:
-        return bool(await self.conn.fetchval("SELECT 1 FROM freeze_history WHERE psn_no = $1 LIMIT 1", psn_no))
 
     async def freeze_history(self, psn_no: str) -> list[dict[str, Any]]:
         rows = await self.conn.fetch(
-            "SELECT seq, at, action, reason, sender, msgid FROM freeze_history WHERE psn_no = $1 ORDER BY seq", psn_no
+            """SELECT seq, at, action, changed, reason, sender, msgid FROM freeze_history WHERE psn_no = $1
+               ORDER BY seq""",
+            psn_no,
         )
         return [dict(r) for r in rows]
 
-    async def pending_to_wallet(self, psn_no: str) -> list[str]:
+    async def pending_of(self, psn_no: str) -> list[str]:
+        """Transfers waiting for or from the person, locked (a freeze returns them)."""
         rows = await self.conn.fetch(
-            """SELECT transfer_id FROM transfer_sagas WHERE to_psn_no = $1 AND state = 'pending'
-               ORDER BY requested_at FOR UPDATE""",
+            """SELECT transfer_id FROM transfer_sagas WHERE state = 'pending' AND (to_psn_no = $1 OR from_psn_no = $1)
+               ORDER BY transfer_id FOR UPDATE""",
             psn_no,
         )
         return [r["transfer_id"] for r in rows]
+
+    async def saga_parties(self, transfer_id: str) -> tuple[str, str] | None:
+        """Who a transfer is from and to, without a lock (to take the people's locks first)."""
+        r = await self.conn.fetchrow(
+            "SELECT from_psn_no, to_psn_no FROM transfer_sagas WHERE transfer_id = $1", transfer_id
+        )
+        return None if r is None else (r["from_psn_no"], r["to_psn_no"])
 
     async def wallet_region(self, psn_no: str) -> str | None:
         value = await self.conn.fetchval("SELECT usage_admdvs FROM wallets WHERE psn_no = $1", psn_no)

@@ -368,6 +368,10 @@ class Simulator:
                 out.append(("ingress.enrollment.v1", msg, p.psn_no, "completed"))
         for topic, value, key, expect in self.rng.sample(out, 3):  # resent after a time-out
             out.append((topic, value, key, expect))
+        # Where the wallet works (interface v1.1): a member's app asks, through its province.
+        for what, admdvs in (("regions", "440000"), ("institutions", "610100")):
+            query = self.envelope("registry.query-requested", {"what": what, "admdvs": admdvs}, "440300")
+            out.append(("ingress.registry.v1", query, admdvs, "completed"))
         # ... and make mistakes: another province credits someone, and a malformed credit.
         someone = next(p for p in self.people if p.account)
         elsewhere = next(r for r in REGIONS if r[:2] != someone.region[:2])

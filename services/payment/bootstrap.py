@@ -8,7 +8,7 @@ from services.payment.entrypoints import wallet_events
 from services.payment.entrypoints.ingress import make_handlers
 from services.payment.entrypoints.settlements_cli import waiting_settlements
 from shared.clock import BusinessClock
-from shared.contracts.topics import WALLET_EVENTS
+from shared.contracts.topics import INGRESS_REGISTRY, WALLET_EVENTS
 from shared.db.pool import Conn
 from shared.logging import get_logger
 from shared.messaging.outbox import Outbox
@@ -39,4 +39,6 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         periodic=[Periodic("warn-of-waiting-settlements", 30.0, warn_of_waiting_settlements)],
         event_handlers={WALLET_EVENTS: wallet_events.HANDLERS},
         event_failure_handlers={WALLET_EVENTS: wallet_events.FAILURE_HANDLERS},
+        # A listing asked right after a region was switched shows the switch (ADR 0012); settlements do not wait.
+        catch_up_with={INGRESS_REGISTRY: (WALLET_EVENTS,)},
     )

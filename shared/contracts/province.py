@@ -299,6 +299,28 @@ class WalletUnfrozen(Body):
     reason: FreezeReason
 
 
+class RegionListed(Body):
+    admdvs: Admdvs
+    wallet_enabled: bool
+
+
+class InstitutionListed(Body):
+    fixmedins_code: FixmedinsCode
+    fixmedins_name: Name
+    fixmedins_type: Literal["1", "2"]
+    admdvs: Admdvs
+    wallet_enabled: bool
+
+
+class RegistryListing(Body):
+    """Interface v1.1, to the requester's province only: at most 500 items a page, in code order."""
+
+    omsgid: MsgId
+    what: Literal["regions", "institutions"]
+    items: list[RegionListed] | list[InstitutionListed]
+    next_cursor: str | None = Field(None, description="absent on the last page; pass it as `cursor` for the next")
+
+
 class RelationshipEstablished(Body):
     relationship_id: Id
     provider_psn_no: PsnNo
@@ -440,6 +462,7 @@ NOTIFICATIONS: dict[str, type[Body]] = {
     "transfer.completed": TransferCompleted,
     "transfer.returned": TransferReturned,
     "wallet.frozen": WalletFrozen,
+    "registry.listing": RegistryListing,
     "wallet.unfrozen": WalletUnfrozen,
     "relationship.established": RelationshipEstablished,
     "relationship.ended": RelationshipEnded,

@@ -73,8 +73,9 @@ class ServiceRuntime:
     event_failure_handlers: Mapping[str, Mapping[str, FailureHandler]] = field(default_factory=dict)
     """Other services' event streams this one follows: topic -> event type -> handler."""
     catch_up_with: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    """Read-your-writes (ADR 0012): before judging a record of INGRESS (every ingress topic) or of a followed
-    topic, wait until the followers of these followed topics have applied all their stream held."""
+    """Read-your-writes (ADR 0012): before judging a record of INGRESS (every ingress topic), of one ingress
+    topic, or of a followed topic, wait until the followers of these followed topics have applied all their stream
+    held."""
     clock: BusinessClock = field(init=False)
     broker: KafkaBroker = field(init=False)
     outbox: Outbox = field(init=False)
@@ -133,6 +134,8 @@ class ServiceRuntime:
         for consumer in self.consumers:
             what = consumer.topic if isinstance(consumer, EventConsumer) else INGRESS
             waits_for = (*self.catch_up_with.get(what, ()), *(claims if what == INGRESS else ()))
+            if what == INGRESS:  # an ingress topic of its own too (the payment service's registry)
+                waits_for = (*waits_for, *self.catch_up_with.get(consumer.topic, ()))
             unknown = [t for t in waits_for if t not in followed or t == consumer.topic]
             if unknown:
                 raise ValueError(f"{self.service} cannot wait for {unknown} before {what}: not another followed topic")

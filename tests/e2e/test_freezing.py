@@ -104,15 +104,12 @@ async def test_a_frozen_provider_sends_nothing_and_only_the_national_operator_li
     assert (after["status"], after["reason_code"]) == ("rejected", "TRANSFER_NOT_PENDING"), "returned, not frozen now"
 
 
-async def test_the_other_v11_requests_are_answered_not_supported_yet(desk: tuple[Wallets, Payments]) -> None:
+async def test_a_statement_is_not_supported_yet(desk: tuple[Wallets, Payments]) -> None:
     wallets, _ = desk
     member = await wallets.p.enrol("450100")
     body = {"psn_no": member.psn_no, "from_date": "2026-11-01", "to_date": "2026-11-30"}
     statement = await wallets.p.ask(WALLET, "wallet.statement-requested", body, "450100", member.psn_no)
     assert (statement["status"], statement["reason_code"]) == ("rejected", "NOT_SUPPORTED_YET")
-    query = {"what": "institutions", "admdvs": "450000"}
-    listing = await wallets.p.ask("ingress.registry.v1", "registry.query-requested", query, "450100", "450000")
-    assert (listing["status"], listing["reason_code"]) == ("rejected", "NOT_SUPPORTED_YET")
     too_long = {**body, "to_date": "2027-12-01"}
     invalid = await wallets.p.ask(WALLET, "wallet.statement-requested", too_long, "450100", member.psn_no)
     assert (invalid["status"], invalid["reason_code"]) == ("rejected", "INVALID_MESSAGE"), "at most 366 days"

@@ -7,8 +7,9 @@ import hmac
 import uuid
 from typing import Any
 
-from services.payment import handlers, settlements
+from services.payment import handlers, registry, settlements
 from services.payment.adapters.institution_repository import InstitutionRepository
+from services.payment.adapters.registry_repository import RegistryRepository
 from services.payment.adapters.settlement_repository import SettlementRepository
 from services.payment.domain import commands
 from services.payment.domain.institutions import Institution
@@ -29,6 +30,10 @@ async def on_institution_upserted(ctx: MessageContext, env: Envelope[Any]) -> De
         Institution(b.fixmedins_code, b.fixmedins_name, b.fixmedins_type, b.admdvs, b.wallet_enabled), env.sender
     )
     return await handlers.upsert_institution(cmd, InstitutionRepository(ctx.conn), ctx.clock)
+
+
+async def on_registry_query(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+    return await registry.query_registry(env.body, env.msgid, env.sender, RegistryRepository(ctx.conn))
 
 
 def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) -> dict[str, Handler]:
@@ -63,6 +68,7 @@ def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) ->
 
     return {
         "institution.upserted": on_institution_upserted,
+        "registry.query-requested": on_registry_query,
         "settlement.requested": on_settlement_requested,
         "contribution.requested": on_contribution_requested,
         "settlement.cancel-requested": on_cancel_requested,

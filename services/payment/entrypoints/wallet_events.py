@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from services.payment import settlements
+from services.payment.adapters.registry_repository import RegistryRepository
 from services.payment.adapters.settlement_repository import SettlementRepository
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
@@ -47,6 +48,18 @@ class RefusedSeen(_Seen):
 
 class RefundedSeen(_Seen):
     setl_id: str
+
+
+class RegionSeen(_Seen):
+    admdvs: str
+    wallet_enabled: bool
+
+
+async def on_region(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+    """The payment service's copy of the regions' wallet status, for registry listings (registry.py)."""
+    b: RegionSeen = env.body
+    await RegistryRepository(ctx.conn).record_region(b.admdvs, b.wallet_enabled)
+    return []
 
 
 async def on_debited(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
@@ -91,4 +104,5 @@ HANDLERS: dict[str, EventHandler] = {
     "wallet.payment-debited": (DebitedSeen, on_debited),
     "wallet.payment-refused": (RefusedSeen, on_refused),
     "wallet.payment-refunded": (RefundedSeen, on_refunded),
+    "wallet.region-wallet-status-changed": (RegionSeen, on_region),
 }

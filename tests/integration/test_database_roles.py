@@ -24,10 +24,12 @@ async def test_a_role_opens_only_with_its_own_password(settings: PlatformSetting
         await asyncpg.connect(settings.dsn("wallet").replace(passwords["wallet"], passwords["payment"]))
 
 
-async def test_the_local_socket_asks_for_a_password(infra: Infra) -> None:
-    if infra.source != "local scripts":
-        pytest.skip("the socket is the local scripts' cluster's (a container's is its image's)")
-    root = os.environ.get("PG_DATA_ROOT", f"/var/tmp/medaid/pg-{infra.pg_port}")  # noqa: S108 - deploy/local/postgres.sh's
-    socket_dir = Path(root) / "sock"
-    with pytest.raises((asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError)):
-        await asyncpg.connect(host=str(socket_dir), port=infra.pg_port, user="postgres", database="postgres")
+async def test_the_superuser_and_the_local_socket_ask_for_a_password(infra: Infra) -> None:
+    """Over TCP on any cluster; on the local scripts' cluster over its socket too (a container has none here)."""
+    places = [("127.0.0.1" if infra.pg_host in ("localhost", "127.0.0.1") else infra.pg_host)]
+    if infra.source == "local scripts":
+        root = os.environ.get("PG_DATA_ROOT", f"/var/tmp/medaid/pg-{infra.pg_port}")  # noqa: S108 - deploy/local/postgres.sh's
+        places.append(str(Path(root) / "sock"))
+    for host in places:
+        with pytest.raises((asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError)):
+            await asyncpg.connect(host=host, port=infra.pg_port, user="postgres", database="postgres", password="")

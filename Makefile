@@ -13,7 +13,7 @@ export MEDAID_CLOCK_OFFSET_SECONDS = $(or $(shell cat "$(MEDAID_STATE_DIR)/clock
 # The month-end test (first) closes the month of each: December 2026, April 2027, February 2028.
 ANY_DAY ?= 2026-12-31T23:59:30+08:00 2027-04-30T23:59:30+08:00 2028-02-29T05:59:30+08:00
 
-.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing bench-registry clean bench-catch-up books reconcile settlements clearing clock transfers policy up-daytime dlq
+.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing bench-queries clean bench-catch-up books reconcile settlements clearing clock transfers policy up-daytime dlq
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -119,8 +119,8 @@ bench-poison: up-daytime ## how long a poisoned partition takes to resume (issue
 bench-signing: setup ## what signing and verifying an envelope costs (Ed25519, one core), against json.loads of the same records
 	$(PY) -m tools.bench_signing --messages 20000
 
-bench-registry: up ## a registry.listing page through the broker with a national registry (650k institutions) loaded, against the page's SQL alone
-	$(PY) -m tools.bench_registry $(ARGS)
+bench-queries: up ## a registry.listing page (650k institutions loaded) and a wallet.statement page (a member with 20k movements) through the broker, against their SQL alone
+	$(PY) -m tools.bench_queries $(ARGS)
 
 bench-clearing: up ## close a month of 1M obligations through the broker (ITEMS=..., ARGS=--direct; see BENCHMARKS.md)
 	$(PY) -m tools.bench_clearing --items $(or $(ITEMS),1000000) $(ARGS)

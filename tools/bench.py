@@ -29,6 +29,16 @@ from tools.clock import stack_now
 SENDER = "440300"
 
 
+async def watch_from_now(settings: PlatformSettings, *topics: str) -> AIOKafkaConsumer:
+    """A consumer of the topics (no group) standing at their ends: it sees only what comes after this."""
+    consumer = AIOKafkaConsumer(*topics, **kafka_client(settings, SIMULATOR), group_id=None, auto_offset_reset="latest")
+    await consumer.start()
+    await consumer.getmany(timeout_ms=500)
+    for tp in consumer.assignment():
+        await consumer.position(tp)
+    return consumer
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p))]
 
@@ -72,13 +82,7 @@ async def enrol(
 
 
 async def bench(settings: PlatformSettings, messages: int, rate: float | None, people: int) -> dict[str, float]:
-    consumer = AIOKafkaConsumer(
-        province_topic(SENDER), **kafka_client(settings, SIMULATOR), group_id=None, auto_offset_reset="latest"
-    )
-    await consumer.start()
-    await consumer.getmany(timeout_ms=500)
-    for tp in consumer.assignment():
-        await consumer.position(tp)
+    consumer = await watch_from_now(settings, province_topic(SENDER))
     producer = AIOKafkaProducer(**kafka_client(settings, SIMULATOR), enable_idempotence=True, acks="all")
     await producer.start()
     keys = SigningKeys.load(signing_keys_path(settings))  # as each province signs what it sends

@@ -18,14 +18,14 @@ import sys
 import time
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from shared.clock import BUSINESS_TZ
 from shared.contracts.topics import INGRESS_ENROLLMENT, province_topic
 from shared.messaging.security import SIMULATOR, kafka_client
 from shared.settings import PlatformSettings, signing_keys_path
 from shared.signing import SigningKeys
-from tools.bench import percentile
+from tools.bench import percentile, watch_from_now
 from tools.clock import stack_now
 
 SENDER = "440300"
@@ -47,13 +47,7 @@ def poison(i: int, msgid: str) -> bytes:
 
 
 async def run(settings: PlatformSettings, pairs: int, rate: float) -> tuple[list[float], list[float]]:
-    consumer = AIOKafkaConsumer(
-        province_topic(SENDER), **kafka_client(settings, SIMULATOR), group_id=None, auto_offset_reset="latest"
-    )
-    await consumer.start()
-    await consumer.getmany(timeout_ms=500)
-    for tp in consumer.assignment():
-        await consumer.position(tp)
+    consumer = await watch_from_now(settings, province_topic(SENDER))
     producer = AIOKafkaProducer(
         **kafka_client(settings, SIMULATOR), enable_idempotence=True, acks="all", max_request_size=2 << 20
     )

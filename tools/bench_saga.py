@@ -23,7 +23,7 @@ from shared.contracts.topics import PROVINCE_TOPICS
 from shared.messaging.security import SIMULATOR, kafka_client
 from shared.settings import PlatformSettings, signing_keys_path
 from shared.signing import SigningKeys
-from tools.bench import percentile
+from tools.bench import percentile, watch_from_now
 from tools.clock import stack_now
 
 PROVIDER_REGION, RECIPIENT_REGION = "440300", "510100"
@@ -78,13 +78,7 @@ class Saga:
         return sent
 
     async def go(self) -> dict[str, float]:
-        consumer = AIOKafkaConsumer(
-            *PROVINCE_TOPICS, **kafka_client(self.settings, SIMULATOR), group_id=None, auto_offset_reset="latest"
-        )
-        await consumer.start()
-        await consumer.getmany(timeout_ms=500)
-        for tp in consumer.assignment():
-            await consumer.position(tp)
+        consumer = await watch_from_now(self.settings, *PROVINCE_TOPICS)
         watcher = asyncio.create_task(self.watch(consumer))
         producer = AIOKafkaProducer(**kafka_client(self.settings, SIMULATOR), enable_idempotence=True, acks="all")
         await producer.start()

@@ -12,6 +12,8 @@ Plays the provincial systems, in phases that each wait for the platform's answer
      the insured region or at an institution without it, no relationship, unknown institution, wrong sender);
   6. about one in ten is cancelled (one twice), reversals (of a paid settlement, of one not yet arrived, of a
      contribution, of a transfer), contributions (390 from the own wallet, 410 from a provider's account);
+  7. interface v1.1 throughout: registry listings, a wallet frozen and unfrozen, and at the end every member
+     with money asks for the month's statement (each must add up to its balances, to the fen);
   --daytime: first, outside 06:00-21:00 business time, the platform's clock moves on to the next 10:00;
   --night: the platform's clock moves on to 05:59:58 the next morning (unaccepted transfers go back at 06:00);
   --month-end: the platform's clock moves on to 00:30 on the next month's first day, the month is closed,
@@ -658,6 +660,68 @@ class Simulator:
         msg = self.envelope("wallet.unfreeze-requested", body, LOCAL_NATIONAL_OPERATOR)
         return [("ingress.wallet.v1", msg, recipient.psn_no, "completed")]
 
+    # -- interface v1.1: members look at their statements ------------------------------------------
+
+    def phase_statements(self) -> Plan:
+        """Every member with money on the platform asks for the month's statement, through their province (and
+        one province asks about somebody else's member: refused)."""
+        today = self.business_now().date()
+        out: Plan = []
+        people = [p for p in self.people if p.account or p.may_receive]
+        for p in people:
+            body = {
+                "psn_no": p.psn_no,
+                "from_date": (today - timedelta(days=30)).isoformat(),
+                "to_date": (today + timedelta(days=1)).isoformat(),
+            }
+            out.append(
+                (
+                    "ingress.wallet.v1",
+                    self.envelope("wallet.statement-requested", body, p.region),
+                    p.psn_no,
+                    "completed",
+                )
+            )
+        if people:
+            someone = people[0]
+            elsewhere = next(r for r in REGIONS if r[:2] != someone.region[:2])
+            body = {"psn_no": someone.psn_no, "from_date": today.isoformat(), "to_date": today.isoformat()}
+            msg = self.envelope("wallet.statement-requested", body, elsewhere)
+            out.append(("ingress.wallet.v1", msg, someone.psn_no, "rejected NOT_A_PARTY"))
+        return out
+
+    def statements_summary(self) -> list[str]:
+        """Each statement's movements, oldest first, add up to its balances (the month is all the history these
+        members have): to the fen, account by account."""
+        problems: list[str] = []
+        statements = self.run.notifications["wallet.statement"]
+        if not statements:
+            return problems
+        moved = 0
+        for s in statements:
+            last: dict[str, Decimal] = {}
+            for m in s["movements"]:
+                before = last.get(m["account"], Decimal("0.00"))
+                if Decimal(m["balance_after"]) != before + Decimal(m["amount"]):
+                    problems.append(f"statement of {s['psn_no']}: {m} does not follow {before}")
+                last[m["account"]] = Decimal(m["balance_after"])
+            moved += len(s["movements"])
+            if "next_cursor" in s:
+                continue
+            if last.get("wallet", Decimal("0.00")) != Decimal(s["wallet_balc"]):
+                problems.append(f"statement of {s['psn_no']}: wallet movements end at {last.get('wallet')}")
+            if last.get("personal", Decimal("0.00")) != Decimal(s.get("acct_balc", "0.00")):
+                problems.append(f"statement of {s['psn_no']}: account movements end at {last.get('personal')}")
+        kinds = Counter(m["kind"] for s in statements for m in s["movements"])
+        print("\n== Statements (wallet.statement, interface v1.1) ==")
+        by_kind = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+        print(f"statements: {len(statements)}, {moved} movements ({by_kind})")
+        print(
+            f"each one's balance_after chain ends at its balances: "
+            f"{'yes, to the fen' if not problems else 'NO'}; frozen now: {sum(s['frozen'] for s in statements)}"
+        )
+        return problems
+
     # -- phase 5: relationships end ---------------------------------------------------------------
 
     def phase_endings(self) -> Plan:
@@ -1142,6 +1206,7 @@ class Simulator:
                 ("settlements at hospitals and pharmacies", self.phase_settlements),
                 ("cancellations, reversals, contributions", self.phase_undo_and_contribute),
                 ("late reversals", self.phase_late_reversals),
+                ("statements (v1.1)", self.phase_statements),
             ):
                 complete = await self.run_phase(producer, name, phase, deadline) and complete
             if self.night:
@@ -1434,7 +1499,7 @@ class Simulator:
         if self.transfer_rate:
             print(f"saga throughput here: {self.transfer_rate}")
 
-        problems = self.payments_summary()
+        problems = self.payments_summary() + self.statements_summary()
         self.close_summary()
         for line in problems:
             print(f"  PROBLEM {line}")

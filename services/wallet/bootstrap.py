@@ -10,7 +10,7 @@ from services.wallet.entrypoints import payment_events, relationship_events
 from services.wallet.entrypoints.ingress import make_handlers
 from services.wallet.transfers import expire_transfers
 from shared.clock import BusinessClock
-from shared.contracts.topics import PAYMENT_EVENTS, RELATIONSHIP_EVENTS
+from shared.contracts.topics import INGRESS_WALLET, PAYMENT_EVENTS, RELATIONSHIP_EVENTS
 from shared.db.pool import Conn
 from shared.messaging.outbox import Outbox
 from shared.messaging.runtime import INGRESS, Periodic, ServiceRuntime
@@ -44,6 +44,11 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         },
         # Judge on copies at least as new as any answer the sender saw (ADR 0012): a transfer right after its
         # relationship was confirmed, a wallet right after an enrolment, a provider's account refused to a
-        # settlement right after the relationship ended.
-        catch_up_with={INGRESS: (RELATIONSHIP_EVENTS,), PAYMENT_EVENTS: (RELATIONSHIP_EVENTS,)},
+        # settlement right after the relationship ended. A statement, a transfer or an accept right after a
+        # settlement's answer is judged with that payment (or its refund) applied.
+        catch_up_with={
+            INGRESS: (RELATIONSHIP_EVENTS,),
+            INGRESS_WALLET: (PAYMENT_EVENTS,),
+            PAYMENT_EVENTS: (RELATIONSHIP_EVENTS,),
+        },
     )

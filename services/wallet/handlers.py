@@ -7,7 +7,7 @@ from decimal import Decimal
 from services.wallet.adapters.ledger_repository import LedgerRepository, transfer_id_for
 from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain import commands, events
-from services.wallet.domain.ledger import ZERO, AccountKind, fund_account_id, personal_account_id, post_transfer
+from services.wallet.domain.ledger import ZERO, AccountKind, Entry, fund_account_id, personal_account_id, post_transfer
 from shared.clock import BusinessClock
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import WALLET_EVENTS, same_province
@@ -44,9 +44,16 @@ async def credit_account(
     await ledger.ensure_account(fund, AccountKind.FUND, cmd.admdvs)
     accounts = await ledger.lock(personal, fund)
     transfer_id = transfer_id_for(cmd.client_id)
+    now = clock.now()
     post_transfer(accounts[fund], accounts[personal], cmd.amount)
     await ledger.save_posted_transfer(
-        transfer_id, cmd.client_id, accounts[fund], accounts[personal], cmd.amount, code=f"credit.{cmd.kind}"
+        transfer_id,
+        cmd.client_id,
+        accounts[fund],
+        accounts[personal],
+        cmd.amount,
+        code=f"credit.{cmd.kind}",
+        entry=Entry(at=now, transfer_id=str(transfer_id)),
     )
     credited = events.PersonalAccountCredited(
         transfer_id=str(transfer_id),
@@ -56,7 +63,7 @@ async def credit_account(
         period=cmd.period,
         kind=cmd.kind,
         balance=accounts[personal].balance,
-        occurred_at=clock.now(),
+        occurred_at=now,
     )
     return Decision.completed([event(credited, cmd.psn_no)])
 

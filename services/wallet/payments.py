@@ -16,6 +16,7 @@ from services.wallet.domain.ledger import (
     ZERO,
     Account,
     AccountKind,
+    Entry,
     personal_account_id,
     post_transfer,
     spending_account_id,
@@ -154,6 +155,7 @@ async def _debit(
 ) -> list[Outgoing]:
     await payments.record_payment(order.setl_id, order.purpose.value, order.psn_no, "debited", None, now)
     spent = accounts[spending_account_id(spending)]
+    entry = Entry(at=now, setl_id=order.setl_id, contribution=order.purpose is Purpose.CONTRIBUTION)
     wire: list[events.WalletDebitPortion] = []
     for seq, portion in enumerate(portions, start=1):
         src = portion.source
@@ -161,7 +163,9 @@ async def _debit(
         client_id = f"pay:{order.setl_id}:{seq}"
         post_transfer(debit, spent, portion.amount)
         transfer_id = transfer_id_for(client_id)
-        await ledger.save_posted_transfer(transfer_id, client_id, debit, spent, portion.amount, code=f"pay.{src.kind}")
+        await ledger.save_posted_transfer(
+            transfer_id, client_id, debit, spent, portion.amount, code=f"pay.{src.kind}", entry=entry
+        )
         await payments.record_debit(
             order.setl_id,
             seq,
@@ -228,7 +232,9 @@ async def refund_payment(
         client_id = f"refund:{setl_id}:{d['seq']}"
         post_transfer(spent, back, d["amount"])
         refund_id = transfer_id_for(client_id)
-        await ledger.save_posted_transfer(refund_id, client_id, spent, back, d["amount"], code="pay.refund")
+        await ledger.save_posted_transfer(
+            refund_id, client_id, spent, back, d["amount"], code="pay.refund", entry=Entry(at=now, setl_id=setl_id)
+        )
         await payments.record_refund(setl_id, d["seq"], d["lot_id"], d["amount"], refund_id)
         total += d["amount"]
         if d["lot_id"] in ended:

@@ -16,6 +16,7 @@ from services.wallet.domain import events
 from services.wallet.domain.ledger import (
     Account,
     AccountKind,
+    Entry,
     hold,
     personal_account_id,
     post_hold,
@@ -121,7 +122,13 @@ async def request_transfer(
     hold(accounts[personal], accounts[wallet], req.amount)
     hold_id = hold_id_for(transfer_id)
     await ledger.save_pending_transfer(
-        hold_id, client_id, accounts[personal], accounts[wallet], req.amount, code="transfer.hold"
+        hold_id,
+        client_id,
+        accounts[personal],
+        accounts[wallet],
+        req.amount,
+        code="transfer.hold",
+        entry=Entry(at=now, transfer_id=transfer_id),
     )
     deadline = return_deadline(now)
     await repo.insert_saga(
@@ -176,7 +183,9 @@ async def return_transfer(
     personal, wallet = personal_account_id(saga["from_psn_no"]), wallet_account_id(saga["to_psn_no"])
     accounts = await ledger.lock(personal, wallet)
     void_hold(accounts[personal], accounts[wallet], saga["amount"])
-    await ledger.resolve_pending(saga["hold_id"], "voided", accounts[personal], accounts[wallet])
+    await ledger.resolve_pending(
+        saga["hold_id"], "voided", accounts[personal], accounts[wallet], Entry(at=now, transfer_id=saga["transfer_id"])
+    )
     await repo.resolve_saga(saga["transfer_id"], State.RETURNED, reason, now)
     await repo.step(saga["transfer_id"], now, "returned", reason.value)
     body = p.TransferReturned(
@@ -271,7 +280,9 @@ async def answer_transfer(
         messages = await return_transfer(saga, ReturnReason.FROZEN, repo, ledger, now)
         return Decision.rejected(ReasonCode.WALLET_FROZEN, "the recipient or the sender is frozen", messages)
     post_hold(accounts[personal], accounts[wallet], saga["amount"])
-    await ledger.resolve_pending(saga["hold_id"], "posted", accounts[personal], accounts[wallet])
+    await ledger.resolve_pending(
+        saga["hold_id"], "posted", accounts[personal], accounts[wallet], Entry(at=now, transfer_id=transfer_id)
+    )
     await repo.add_lot(
         transfer_id,
         saga["to_psn_no"],
@@ -382,7 +393,9 @@ async def return_quota(
     account (a posted transfer; the caller updates the lot), and the provinces are told."""
     provider, recipient = personal.id.removeprefix("personal:"), wallet.id.removeprefix("wallet:")
     post_transfer(wallet, personal, amount)
-    await ledger.save_posted_transfer(transfer_id, client_id, wallet, personal, amount, code="quota.return")
+    await ledger.save_posted_transfer(
+        transfer_id, client_id, wallet, personal, amount, code="quota.return", entry=Entry(at=now, transfer_id=lot_id)
+    )
     body = p.TransferReturned(
         transfer_id=lot_id,
         from_psn_no=provider,

@@ -321,6 +321,66 @@ class RegistryListing(Body):
     next_cursor: str | None = Field(None, description="absent on the last page; pass it as `cursor` for the next")
 
 
+class QuotaOfRegion(Body):
+    """Quota in a wallet funded from one region; the provider is never named."""
+
+    provider_admdvs: Admdvs
+    amount: Money
+
+
+MovementKind = Literal[
+    "transfer_in",
+    "transfer_returned",
+    "payment",
+    "payment_cancelled",
+    "contribution",
+    "quota_returned",
+    "credit",
+    "transfer_out",
+]
+
+
+class StatementMovement(Body):
+    """One change to what the member may spend, with the balance of that account after it."""
+
+    at: AwareDatetime = Field(description="business time")
+    kind: MovementKind
+    account: Literal["wallet", "personal"] = Field(
+        description="the account it moved (platform addition): `balance_after` is that account's"
+    )
+    amount: Money = Field(description="signed: negative when it left the account")
+    balance_after: Money
+    transfer_id: str | None = Field(None, description="the transfer (or credit) it belongs to")
+    setl_id: str | None = Field(None, description="the settlement or contribution it belongs to")
+
+
+class FreezeListed(Body):
+    """A freeze or unfreeze the platform accepted for the person (platform addition)."""
+
+    at: AwareDatetime
+    action: Literal["frozen", "unfrozen"]
+    by: Literal["province", "national"]
+    changed: bool = Field(description="false when the wallet was frozen (or not) already")
+    reason: FreezeReason
+
+
+class WalletStatement(Body):
+    """Interface v1.1, to the requester's province only: balances now, and the movements of the date range,
+    oldest first, at most 500 a page."""
+
+    omsgid: MsgId
+    psn_no: PsnNo
+    wallet_balc: Money
+    acct_balc: Money | None = Field(None, description="the person's own personal account, if they have one")
+    frozen: bool
+    quota: list[QuotaOfRegion]
+    movements: list[StatementMovement]
+    freezes: list[FreezeListed] = Field(
+        default_factory=list, description="platform addition: freezes in the date range, on the first page only"
+    )
+    next_cursor: str | None = Field(None, description="absent on the last page; pass it as `cursor` for the next")
+
+
 class RelationshipEstablished(Body):
     relationship_id: Id
     provider_psn_no: PsnNo
@@ -463,6 +523,7 @@ NOTIFICATIONS: dict[str, type[Body]] = {
     "transfer.returned": TransferReturned,
     "wallet.frozen": WalletFrozen,
     "registry.listing": RegistryListing,
+    "wallet.statement": WalletStatement,
     "wallet.unfrozen": WalletUnfrozen,
     "relationship.established": RelationshipEstablished,
     "relationship.ended": RelationshipEnded,

@@ -3,6 +3,7 @@ sends no transfers; pending transfers to it return at once; the quota stays; who
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.families import Member, Payments, Wallets
-from tests.support.kafka import Record
+from tests.support.kafka import Record, envelope
 from tools.keys import LOCAL_NATIONAL_OPERATOR
 
 pytestmark = pytest.mark.e2e
@@ -104,12 +105,18 @@ async def test_a_frozen_provider_sends_nothing_and_only_the_national_operator_li
     assert (after["status"], after["reason_code"]) == ("rejected", "TRANSFER_NOT_PENDING"), "returned, not frozen now"
 
 
-async def test_a_statement_is_not_supported_yet(desk: tuple[Wallets, Payments]) -> None:
+async def test_the_same_freeze_twice_is_one_freeze_with_the_same_answer(desk: tuple[Wallets, Payments]) -> None:
     wallets, _ = desk
     member = await wallets.p.enrol("450100")
-    body = {"psn_no": member.psn_no, "from_date": "2026-11-01", "to_date": "2026-11-30"}
-    statement = await wallets.p.ask(WALLET, "wallet.statement-requested", body, "450100", member.psn_no)
-    assert (statement["status"], statement["reason_code"]) == ("rejected", "NOT_SUPPORTED_YET")
-    too_long = {**body, "to_date": "2027-12-01"}
-    invalid = await wallets.p.ask(WALLET, "wallet.statement-requested", too_long, "450100", member.psn_no)
-    assert (invalid["status"], invalid["reason_code"]) == ("rejected", "INVALID_MESSAGE"), "at most 366 days"
+    body = {"psn_no": member.psn_no, "reason": "a resent freeze"}
+    msg = envelope("wallet.freeze-requested", body, sender="450100", sent_at=wallets.p.now())
+    for _ in range(2):
+        await wallets.p.pub.send(WALLET, msg, key=member.psn_no)
+    answers = await wallets.p.w.wait_for(
+        lambda r: r.value.get("type") == "request.result" and r.value["body"].get("omsgid") == msg["msgid"], count=2
+    )
+    assert answers[0].value["body"] == answers[1].value["body"]
+    assert answers[0].value["body"]["status"] == "completed"
+    await wallets.p.w.wait_for(note("wallet.frozen", member.psn_no))
+    await asyncio.sleep(1.0)  # a second notice would have come with the second answer
+    assert len(wallets.p.w.matching(note("wallet.frozen", member.psn_no))) == 1

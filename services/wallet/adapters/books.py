@@ -89,6 +89,49 @@ BOOKS_QUERIES: dict[str, str] = {
     "ended_relationships_leave_no_quota": """
         SELECT l.lot_id FROM lots l JOIN relationships r USING (relationship_id)
         WHERE NOT r.established AND l.remaining > 0""",
+    # The statements: every movement is one the ledger made, to the fen, and the ledger made no other. Rebuilt
+    # from the transfers: a hold is out of the personal account (and back if voided, or into the wallet if
+    # posted); any other posted transfer moves both of its sides.
+    "movements_match_the_ledger": """
+        WITH expected AS (
+            SELECT t.id, t.debit_account AS account_id, 'transfer_out' AS kind, -t.amount AS amount
+            FROM transfers t WHERE t.code = 'transfer.hold'
+            UNION ALL
+            SELECT t.id, t.debit_account, 'transfer_returned', t.amount
+            FROM transfers t WHERE t.code = 'transfer.hold' AND t.state = 'voided'
+            UNION ALL
+            SELECT t.id, t.credit_account, 'transfer_in', t.amount
+            FROM transfers t WHERE t.code = 'transfer.hold' AND t.state = 'posted'
+            UNION ALL
+            SELECT t.id, t.debit_account,
+                   CASE WHEN t.code = 'quota.return' THEN 'quota_returned'
+                        WHEN p.purpose = 'contribution' THEN 'contribution' ELSE 'payment' END, -t.amount
+            FROM transfers t LEFT JOIN payment_debits d ON d.transfer_id = t.id LEFT JOIN payments p USING (setl_id)
+            WHERE t.code <> 'transfer.hold'
+            UNION ALL
+            SELECT t.id, t.credit_account,
+                   CASE WHEN t.code = 'quota.return' THEN 'quota_returned'
+                        WHEN t.code = 'pay.refund' THEN 'payment_cancelled' ELSE 'credit' END, t.amount
+            FROM transfers t WHERE t.code <> 'transfer.hold'),
+        member AS (
+            SELECT e.* FROM expected e JOIN accounts a ON a.id = e.account_id WHERE a.kind IN ('personal', 'wallet'))
+        SELECT COALESCE(e.id, m.ledger_transfer_id)::text || ' ' || COALESCE(e.account_id, m.account_id)
+        FROM member e FULL JOIN movements m
+          ON m.ledger_transfer_id = e.id AND m.account_id = e.account_id AND m.kind = e.kind
+        WHERE e.id IS NULL OR m.id IS NULL OR m.amount <> e.amount""",
+    # Each movement's balance_after is the sum of the account's movements up to it (so, with the check above,
+    # of the ledger's), and the last one is the account's balance now.
+    "movements_add_up_to_the_balance": """
+        WITH run AS (
+            SELECT id, account_id, balance_after,
+                   sum(amount) OVER (PARTITION BY account_id ORDER BY id) AS rebuilt,
+                   row_number() OVER (PARTITION BY account_id ORDER BY id DESC) AS from_last
+            FROM movements)
+        SELECT 'movement ' || id FROM run WHERE rebuilt <> balance_after
+        UNION ALL
+        SELECT a.id FROM accounts a LEFT JOIN run r ON r.account_id = a.id AND r.from_last = 1
+        WHERE a.kind IN ('personal', 'wallet')
+          AND COALESCE(r.balance_after, 0) <> a.credits_posted - a.debits_posted - a.debits_pending""",
     # No personal account or wallet is overdrawn (the table constraint says so too).
     "nothing_overdrawn": """
         SELECT id FROM accounts WHERE kind <> 'fund' AND credits_posted - debits_posted - debits_pending < 0""",

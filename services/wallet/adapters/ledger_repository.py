@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from services.wallet.domain.ledger import Account, AccountKind
+from services.wallet.domain.ledger import Account, AccountKind, Entry, MovementKind, member_of, posted_kinds
 from shared.db.pool import Conn
 
 TRANSFER_NAMESPACE = uuid.UUID("5b0c7d1e-9d8a-4c61-8f27-3b1f3f0b2a10")
@@ -49,7 +49,14 @@ class LedgerRepository:
         }
 
     async def save_posted_transfer(
-        self, transfer_id: uuid.UUID, client_id: str, debit: Account, credit: Account, amount: Decimal, code: str
+        self,
+        transfer_id: uuid.UUID,
+        client_id: str,
+        debit: Account,
+        credit: Account,
+        amount: Decimal,
+        code: str,
+        entry: Entry,
     ) -> None:
         await self.conn.execute(
             """INSERT INTO transfers (id, client_id, debit_account, credit_account, amount, state, code, resolved_at)
@@ -61,16 +68,9 @@ class LedgerRepository:
             amount,
             code,
         )
-        for acc in (debit, credit):
-            await self.conn.execute(
-                """UPDATE accounts SET debits_pending=$2, debits_posted=$3, credits_pending=$4, credits_posted=$5
-                   WHERE id=$1""",
-                acc.id,
-                acc.debits_pending,
-                acc.debits_posted,
-                acc.credits_pending,
-                acc.credits_posted,
-            )
+        await self.save_accounts(debit, credit)
+        debit_kind, credit_kind = posted_kinds(code, entry)
+        await self._moved(transfer_id, entry, (debit, debit_kind, -amount), (credit, credit_kind, amount))
 
     async def save_accounts(self, *accounts: Account) -> None:
         for acc in accounts:
@@ -85,8 +85,16 @@ class LedgerRepository:
             )
 
     async def save_pending_transfer(
-        self, transfer_id: uuid.UUID, client_id: str, debit: Account, credit: Account, amount: Decimal, code: str
+        self,
+        transfer_id: uuid.UUID,
+        client_id: str,
+        debit: Account,
+        credit: Account,
+        amount: Decimal,
+        code: str,
+        entry: Entry,
     ) -> None:
+        """A hold: the debit side's balance falls now (transfer_out); the credit side's rises only when posted."""
         await self.conn.execute(
             """INSERT INTO transfers (id, client_id, debit_account, credit_account, amount, state, code)
                VALUES ($1, $2, $3, $4, $5, 'pending', $6)""",
@@ -98,14 +106,57 @@ class LedgerRepository:
             code,
         )
         await self.save_accounts(debit, credit)
+        await self._moved(transfer_id, entry, (debit, MovementKind.TRANSFER_OUT, -amount))
 
-    async def resolve_pending(self, transfer_id: uuid.UUID, state: str, debit: Account, credit: Account) -> None:
-        await self.conn.execute(
-            "UPDATE transfers SET state = $2, resolved_at = now() WHERE id = $1 AND state = 'pending'",
+    async def resolve_pending(
+        self, transfer_id: uuid.UUID, state: str, debit: Account, credit: Account, entry: Entry
+    ) -> None:
+        """Posted: the amount arrives on the credit side (transfer_in). Voided: it is the debit side's again
+        (transfer_returned)."""
+        amount = await self.conn.fetchval(
+            "UPDATE transfers SET state = $2, resolved_at = now() WHERE id = $1 AND state = 'pending' RETURNING amount",
             transfer_id,
             state,
         )
         await self.save_accounts(debit, credit)
+        if amount is None:
+            return
+        if state == "posted":
+            await self._moved(transfer_id, entry, (credit, MovementKind.TRANSFER_IN, amount))
+        else:
+            await self._moved(transfer_id, entry, (debit, MovementKind.TRANSFER_RETURNED, amount))
+
+    async def _moved(
+        self, ledger_transfer_id: uuid.UUID, entry: Entry, *sides: tuple[Account, MovementKind, Decimal]
+    ) -> None:
+        """The statement's lines for a ledger change, one per member account it touched, with the balance after
+        it (the account is locked: its lines are in the order its changes happened)."""
+        rows = []
+        for account, kind, amount in sides:
+            member = member_of(account)
+            if member is not None:
+                psn_no, which = member
+                rows.append(
+                    (
+                        psn_no,
+                        which,
+                        account.id,
+                        entry.at,
+                        kind.value,
+                        amount,
+                        account.balance,
+                        ledger_transfer_id,
+                        entry.transfer_id,
+                        entry.setl_id,
+                    )
+                )
+        if rows:
+            await self.conn.executemany(
+                """INSERT INTO movements (psn_no, account, account_id, at, kind, amount, balance_after,
+                                          ledger_transfer_id, transfer_id, setl_id)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                rows,
+            )
 
     async def set_region_wallet_status(self, admdvs: str, enabled: bool) -> bool:
         """Returns True when the status changed."""

@@ -9,6 +9,7 @@ Pure rules: no I/O here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -114,3 +115,51 @@ def wallet_account_id(psn_no: str) -> str:
 
 def spending_account_id(admdvs: str) -> str:
     return f"spent:{admdvs}"
+
+
+class MovementKind(StrEnum):
+    """What a change to a member's spendable balance was, as the statement names it (interface v1.1)."""
+
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_RETURNED = "transfer_returned"
+    PAYMENT = "payment"
+    PAYMENT_CANCELLED = "payment_cancelled"
+    CONTRIBUTION = "contribution"
+    QUOTA_RETURNED = "quota_returned"
+    CREDIT = "credit"
+    TRANSFER_OUT = "transfer_out"
+
+
+MEMBER_ACCOUNTS = (AccountKind.PERSONAL, AccountKind.WALLET)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a ledger change belongs to, for the member's statement: when (business time) and which request."""
+
+    at: datetime
+    transfer_id: str | None = None
+    setl_id: str | None = None
+    contribution: bool = False
+
+
+def posted_kinds(code: str, entry: Entry) -> tuple[MovementKind, MovementKind]:
+    """The statement's kind on the debit side and on the credit side of a transfer posted at once (only a
+    personal account's or a wallet's side is shown)."""
+    if code == "quota.return":
+        return MovementKind.QUOTA_RETURNED, MovementKind.QUOTA_RETURNED
+    if code == "pay.refund":
+        return MovementKind.PAYMENT_CANCELLED, MovementKind.PAYMENT_CANCELLED
+    if code.startswith("pay."):
+        kind = MovementKind.CONTRIBUTION if entry.contribution else MovementKind.PAYMENT
+        return kind, kind
+    if code.startswith("credit."):
+        return MovementKind.CREDIT, MovementKind.CREDIT
+    raise LedgerError(f"no statement kind for a posted {code}")
+
+
+def member_of(account: Account) -> tuple[str, str] | None:
+    """(psn_no, 'personal' | 'wallet') for a member's account; None for a fund or a spending account."""
+    if account.kind not in MEMBER_ACCOUNTS:
+        return None
+    return account.id.split(":", 1)[1], account.kind.value

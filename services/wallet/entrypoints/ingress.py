@@ -8,8 +8,9 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from services.wallet import freezes, handlers, transfers
+from services.wallet import freezes, handlers, statements, transfers
 from services.wallet.adapters.ledger_repository import LedgerRepository
+from services.wallet.adapters.statement_repository import StatementRepository
 from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain import commands
 from services.wallet.domain.transfers import TransferRequest
@@ -116,6 +117,17 @@ def make_handlers(
 
         return handle
 
+    async def on_statement_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        return await statements.wallet_statement(
+            env.body,
+            env.msgid,
+            env.sender,
+            WalletRepository(ctx.conn),
+            StatementRepository(ctx.conn),
+            trusted,
+            national_operators,
+        )
+
     return {
         "account.credited": on_account_credited,
         "region.wallet-status-changed": on_region_wallet_status_changed,
@@ -125,4 +137,5 @@ def make_handlers(
         "transfer.declined": on_transfer_answer(accepting=False),
         "wallet.freeze-requested": on_freeze(frozen=True),
         "wallet.unfreeze-requested": on_freeze(frozen=False),
+        "wallet.statement-requested": on_statement_requested,
     }

@@ -190,7 +190,7 @@ async def statement_baseline(settings: PlatformSettings, cursors: list[str | Non
                 await repo.balances(MEMBER)
                 await repo.movements(MEMBER, start, end, int(cursor or 0), 501)
                 await repo.quota(MEMBER)
-                await repo.freezes(MEMBER, start, end)
+                await repo.freezes(MEMBER, start, end, 100)
             times.append((time.perf_counter() - started) * 1000)
         return sorted(times)
     finally:

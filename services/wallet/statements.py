@@ -19,6 +19,8 @@ from shared.messaging.consumer import Decision
 from shared.messaging.outbox import Outgoing
 
 PAGE = 500
+FREEZES = 100
+"""At most this many freezes (the range's last) on the first page: a page stays well inside a Kafka record."""
 ZERO_BALANCE = Decimal("0.00")
 
 
@@ -59,7 +61,7 @@ async def wallet_statement(
     quota = [
         p.QuotaOfRegion(provider_admdvs=admdvs, amount=amount) for admdvs, amount in await statements.quota(q.psn_no)
     ]
-    freezes = await statements.freezes(q.psn_no, start, end) if after == 0 else []
+    freezes = await statements.freezes(q.psn_no, start, end, FREEZES) if after == 0 else []
     statement = p.WalletStatement(
         omsgid=omsgid,
         psn_no=q.psn_no,

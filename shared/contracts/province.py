@@ -376,7 +376,8 @@ class WalletStatement(Body):
     quota: list[QuotaOfRegion]
     movements: list[StatementMovement]
     freezes: list[FreezeListed] = Field(
-        default_factory=list, description="platform addition: freezes in the date range, on the first page only"
+        default_factory=list,
+        description="platform addition: freezes in the date range (the last 100), on the first page only",
     )
     next_cursor: str | None = Field(None, description="absent on the last page; pass it as `cursor` for the next")
 

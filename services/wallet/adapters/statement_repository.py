@@ -48,12 +48,14 @@ class StatementRepository:
         )
         return [dict(r) for r in rows]
 
-    async def freezes(self, psn_no: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    async def freezes(self, psn_no: str, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+        """The last `limit` freeze requests at [start, end), oldest first."""
         rows = await self.conn.fetch(
             """SELECT at, action, changed, reason, sender FROM freeze_history
-               WHERE psn_no = $1 AND at >= $2 AND at < $3 ORDER BY seq""",
+               WHERE psn_no = $1 AND at >= $2 AND at < $3 ORDER BY seq DESC LIMIT $4""",
             psn_no,
             start,
             end,
+            limit,
         )
-        return [dict(r) for r in rows]
+        return [dict(r) for r in reversed(rows)]

@@ -89,6 +89,9 @@ class PlatformSettings(BaseSettings):
     poison_attempts: int = 3
     retry_backoff_seconds: float = 0.2
     outbox_batch_size: int = 500
+    consumer_batch_size: int = Field(
+        200, ge=1, description="records a consumer takes a poll, in one transaction per partition (ADR 0018)"
+    )
     outbox_poll_seconds: float = 1.0
     trusted_senders: str = Field(
         "", description="comma-separated sender codes that may act for any party (e.g. the national app's gateway)"

@@ -8,7 +8,9 @@ For each record, in ONE transaction:
   3. inbox (sender, msgid) -> a repeat from the province gets the stored result again, no effect;
   4. the handler changes state and decides a result and messages;
   5. inbox row with the result, outbox rows (result + events + notifications).
-The caller commits the Kafka offset only after this returns. A handler that keeps failing is
+Records of one partition are taken in micro-batches, one transaction for the batch where nothing fails
+(`process_batch`, ADR 0018). The caller commits the Kafka offset only after this returns.
+A handler that keeps failing is
 retried `poison_attempts` times, then dead-lettered with its reason (and the sender rejected
 PROCESSING_FAILED) in a fresh transaction; infrastructure errors (database down, deadlock) are
 retried without limit: the partition waits, nothing is skipped.
@@ -20,7 +22,7 @@ import asyncio
 import hashlib
 import re
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -42,6 +44,7 @@ from shared.messaging.catch_up import CatchUp
 from shared.messaging.hostile import clean_text, parse, sanitize
 from shared.messaging.msgids import claim, claimed_elsewhere
 from shared.messaging.outbox import Outbox, Outgoing
+from shared.messaging.tracking import Tracking
 from shared.signing import EnvelopeVerifier, Verdict
 
 log = get_logger(__name__)
@@ -134,6 +137,15 @@ class _Parsed:
     envelope: Envelope[Any]
 
 
+class _RecordFailedError(Exception):
+    """A record of a batch failed for a reason of its own; the batch's transaction was rolled back."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(f"record {index} of the batch failed: {error!r}")
+        self.index = index
+        self.error = error
+
+
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
 _NOT_TRANSIENT_SQLSTATES = ("57014",)  # query_canceled (a statement timeout): the message's work, not the server
 
@@ -162,9 +174,6 @@ def is_transient(exc: BaseException) -> bool:
 # What may be stored and echoed back of an unreadable message's identity.
 _SAFE_MSGID = re.compile(r"^[\x21-\x7e]{1,30}$")  # as the envelope's MsgId
 _SAFE_TYPE = re.compile(r"^[a-z][a-z0-9.-]{0,59}$")
-# How far back an offset may be seen again and still be a redelivery (uncommitted offsets after a
-# crash are bounded by the committer's batch); further back, the topic was recreated or reset.
-REDELIVERY_WINDOW = 10_000
 # The largest original payload a DLQ record carries; larger ones are cut (the record says so).
 DLQ_PAYLOAD_LIMIT = 64 * 1024
 
@@ -314,10 +323,16 @@ class IngressConsumer:
 
     # -- the transaction ----------------------------------------------------------------
 
-    async def process(self, record: ConsumerRecord) -> Outcome:
-        """Process one record until its effects are committed. Safe to call again for the same record."""
+    async def process(self, record: ConsumerRecord, *, failed: Exception | None = None) -> Outcome:
+        """Process one record until its effects are committed. Safe to call again for the same record.
+        `failed`: the error of an attempt that already failed for a reason of the message (in a batch: ADR 0018)."""
         failures = 0  # non-transient ones: only these count towards dead-lettering
         transient = 0
+        if failed is not None:
+            failures = 1
+            if failures >= self.poison_attempts:
+                return await self._dead_letter_after_failure(record, failed, failures)
+            await self._retry_later("message_retry", record, failures, failed, self.backoff)
         while True:
             try:
                 return await self._process_once(record)
@@ -353,84 +368,124 @@ class IngressConsumer:
         await asyncio.sleep(delay)
 
     async def _claim(self, conn: Conn, record: ConsumerRecord) -> bool:
-        """Advance the tracking record; False when this record's effects are already committed."""
-        # A record at or below the stored offset is a redelivery (already applied) when it is no newer than the
-        # newest record processed there; newer, or far behind, it comes from a recreated or reset topic.
-        # Timestamps are the broker's (every topic is LogAppendTime, tools/topics.py), not the producer's.
-        row = await conn.fetchrow(
-            """WITH previous AS (
-                   SELECT last_offset FROM consumer_positions
-                   WHERE consumer = $1 AND topic = $2 AND partition = $3 FOR UPDATE)
-               INSERT INTO consumer_positions (consumer, topic, partition, last_offset, max_timestamp)
-               VALUES ($1, $2, $3, $4, $6)
-               ON CONFLICT (consumer, topic, partition)
-               DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now(),
-                             max_timestamp = greatest(consumer_positions.max_timestamp, EXCLUDED.max_timestamp)
-               WHERE consumer_positions.last_offset < EXCLUDED.last_offset
-                  OR consumer_positions.last_offset - EXCLUDED.last_offset > $5
-                  OR (consumer_positions.max_timestamp >= 0
-                      AND EXCLUDED.max_timestamp > consumer_positions.max_timestamp)
-               RETURNING (SELECT last_offset FROM previous) AS previous""",
-            self.consumer,
-            record.topic,
-            record.partition,
-            record.offset,
-            REDELIVERY_WINDOW,
-            record.timestamp,
-        )
-        if row is None:
-            return False
-        previous = row["previous"]
-        if previous is not None and previous >= record.offset:
-            # Far behind what was processed: the topic was recreated or its offsets reset. Processing
-            # again is safe (the inbox stops a second effect); skipping would lose new messages.
-            log.error(
-                "consumer_position_went_backwards",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                previous=previous,
-            )
-        return True
+        """Advance the tracking record in a transaction of this record alone; False when its effects are already
+        committed."""
+        tracking = Tracking(self.consumer)
+        claimed = await tracking.claim(conn, record)
+        await tracking.save(conn)
+        return claimed
+
+    async def process_batch(self, records: Sequence[ConsumerRecord]) -> list[Outcome]:
+        """Process records of one partition, in order, in as few transactions as they allow (ADR 0018).
+
+        The happy path is one transaction for the whole batch: one catch-up wait, one commit (one WAL flush). A
+        record whose handler fails for a reason of its own rolls the batch back; the records before it are
+        committed again as a batch, the record itself goes on alone through `process` (its retries and dead
+        letter, this failure counting as its first attempt), and the records after it form the next batch. A
+        failure of the infrastructure (the database away, a deadlock) sends the whole batch through `process`
+        one record at a time, which retries without limit. Either way each record ends exactly as it would have
+        alone: nothing is committed for a batch that did not commit."""
+        outcomes: list[Outcome] = []
+        pending = list(records)
+        while pending:
+            try:
+                outcomes += await self._batch_once(pending)
+                return outcomes
+            except asyncio.CancelledError:
+                raise
+            except _RecordFailedError as failed:
+                log.warning(
+                    "batch_isolating_record",
+                    topic=pending[failed.index].topic,
+                    partition=pending[failed.index].partition,
+                    offset=pending[failed.index].offset,
+                    batch=len(pending),
+                    error=redact_text(repr(failed.error)),
+                )
+                if failed.index:
+                    outcomes += await self.process_batch(pending[: failed.index])
+                outcomes.append(await self.process(pending[failed.index], failed=failed.error))
+                pending = pending[failed.index + 1 :]
+            except Exception as exc:  # noqa: BLE001 - the infrastructure, or the commit: one at a time, retried
+                log.warning("batch_one_at_a_time", batch=len(pending), error=redact_text(repr(exc)))
+                for record in pending:
+                    outcomes.append(await self.process(record))
+                return outcomes
+        return outcomes
+
+    async def _batch_once(self, records: Sequence[ConsumerRecord]) -> list[Outcome]:
+        classified = [self._classify(record) for record in records]
+        if any(isinstance(c, _Parsed) for c in classified) and self.catch_up is not None:
+            await self.catch_up.wait()  # one wait covers every record: all of them had arrived before it began
+        if not self._needs_transaction(classified):
+            return [Outcome.NOT_MINE] * len(records)
+        async with self.pool.acquire() as conn, conn.transaction():
+            tracking = Tracking(self.consumer)
+            outcomes = []
+            for index, (record, found) in enumerate(zip(records, classified, strict=True)):
+                try:
+                    outcomes.append(await self._in_transaction(conn, tracking, record, found))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    raise _RecordFailedError(index, exc) from exc
+            await tracking.save(conn)
+            return outcomes
+
+    def _needs_transaction(self, classified: Sequence[_Parsed | _Invalid | None]) -> bool:
+        return any(c is not None for c in classified)
 
     async def _process_once(self, record: ConsumerRecord) -> Outcome:
         classified = self._classify(record)
-        if classified is None:
+        if not self._needs_transaction([classified]):
             return Outcome.NOT_MINE
         if isinstance(classified, _Parsed) and self.catch_up is not None:
             await self.catch_up.wait()  # judged on copies as new as any answer its sender could have seen
         async with self.pool.acquire() as conn, conn.transaction():
-            if not await self._claim(conn, record):
-                log.info("message_redelivered", topic=record.topic, partition=record.partition, offset=record.offset)
-                return Outcome.REDELIVERED
-            if isinstance(classified, _Invalid):
-                return await self._reject_invalid(conn, record, classified)
-            env = classified.envelope
-            with structlog.contextvars.bound_contextvars(
-                msgid=env.msgid, correlation_id=env.msgid, sender=env.sender, type=env.type
-            ):
-                if await self._answer_repeat(conn, env.sender, env.msgid):
-                    return Outcome.REPEAT
-                # a national operator's answers land on the topic of the province its code lies in: keyed by its
-                # own code, they name no person there
-                key = env.sender if env.sender in self.national_operators else _key_of(env)
-                ctx = MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=key)
-                elsewhere = await claimed_elsewhere(conn, env.sender, env.msgid)
-                if elsewhere is not None:  # ADR 0013: one msgid per sender, platform-wide
-                    decision = Decision.rejected(
-                        ReasonCode.MSGID_REUSED,
-                        f"msgid {env.msgid} was already used by this sender for {elsewhere[1]}; use a new msgid",
-                    )
-                elif env.sender in self.national_operators and env.type not in NATIONAL_OPERATOR_TYPES:
-                    decision = Decision.rejected(
-                        ReasonCode.SENDER_NOT_ALLOWED,
-                        f"{env.sender} is the national operator's: it sends only {', '.join(NATIONAL_OPERATOR_TYPES)}",
-                    )
-                else:
-                    decision = await self.handlers.get(env.type, _not_supported_yet)(ctx, env)
-                await self._record_result(conn, record, env.sender, env.msgid, env.type, decision, ctx.record_key)
-                log.info("message_processed", status=decision.status, reason_code=decision.reason_code, **decision.ids)
-                return Outcome.PROCESSED
+            tracking = Tracking(self.consumer)
+            outcome = await self._in_transaction(conn, tracking, record, classified)
+            await tracking.save(conn)
+            return outcome
+
+    async def _in_transaction(
+        self, conn: Conn, tracking: Tracking, record: ConsumerRecord, classified: _Parsed | _Invalid | None
+    ) -> Outcome:
+        """One record's work inside the caller's transaction (its own, or its batch's)."""
+        if classified is None:
+            return Outcome.NOT_MINE
+        if not await tracking.claim(conn, record):
+            log.info("message_redelivered", topic=record.topic, partition=record.partition, offset=record.offset)
+            return Outcome.REDELIVERED
+        if isinstance(classified, _Invalid):
+            return await self._reject_invalid(conn, record, classified)
+        env = classified.envelope
+        with structlog.contextvars.bound_contextvars(
+            msgid=env.msgid, correlation_id=env.msgid, sender=env.sender, type=env.type
+        ):
+            if await self._answer_repeat(conn, env.sender, env.msgid):
+                return Outcome.REPEAT
+            # a national operator's answers land on the topic of the province its code lies in: keyed by its
+            # own code, they name no person there
+            key = env.sender if env.sender in self.national_operators else _key_of(env)
+            ctx = MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=key)
+            elsewhere = await claimed_elsewhere(conn, env.sender, env.msgid)
+            if elsewhere is not None:  # ADR 0013: one msgid per sender, platform-wide
+                decision = Decision.rejected(
+                    ReasonCode.MSGID_REUSED,
+                    f"msgid {env.msgid} was already used by this sender for {elsewhere[1]}; use a new msgid",
+                )
+            elif env.sender in self.national_operators and env.type not in NATIONAL_OPERATOR_TYPES:
+                decision = Decision.rejected(
+                    ReasonCode.SENDER_NOT_ALLOWED,
+                    f"{env.sender} is the national operator's: it sends only {', '.join(NATIONAL_OPERATOR_TYPES)}",
+                )
+            else:
+                decision = await self.handlers.get(env.type, _not_supported_yet)(ctx, env)
+            await self._record_result(conn, record, env.sender, env.msgid, env.type, decision, ctx.record_key)
+            log.info("message_processed", status=decision.status, reason_code=decision.reason_code, **decision.ids)
+            return Outcome.PROCESSED
 
     async def _answer_repeat(self, conn: Conn, sender: str, msgid: str) -> bool:
         row = await conn.fetchrow(
@@ -841,35 +896,38 @@ class EventConsumer(IngressConsumer):
             return _Invalid(_describe(exc), None, clean_text(raw.msgid, 40), clean_text(raw.type, 60))
         return _Parsed(Envelope[Any](msgid=raw.msgid, type=raw.type, sender=raw.sender, sent_at=raw.sent_at, body=body))
 
-    async def _process_once(self, record: ConsumerRecord) -> Outcome:
-        classified = self._classify(record)
-        if isinstance(classified, _Parsed) and self.catch_up is not None:
-            await self.catch_up.wait()
-        async with self.pool.acquire() as conn, conn.transaction():
-            if isinstance(classified, _Invalid):
-                if not await self._claim(conn, record):
-                    return Outcome.REDELIVERED
-                log.warning("event_invalid", topic=record.topic, offset=record.offset, reason=classified.reason)
-                await self.outbox.enqueue(
-                    conn,
-                    [
-                        self._dlq_record(
-                            record, classified.code, classified.reason, None, classified.msgid, classified.type, 1
-                        )
-                    ],
-                )
-                await self._compensate(conn, record)
-                return Outcome.DEAD_LETTERED
-            return await self._apply(conn, record, classified)
+    def _needs_transaction(self, classified: Sequence[_Parsed | _Invalid | None]) -> bool:
+        # Every record is tracked, needed here or not: a follower has caught up with its stream only when its
+        # tracking record reaches the stream's end, whatever the last records were (ADR 0012).
+        return bool(classified)
 
-    async def _apply(self, conn: Conn, record: ConsumerRecord, classified: _Parsed | None) -> Outcome:
+    async def _in_transaction(
+        self, conn: Conn, tracking: Tracking, record: ConsumerRecord, classified: _Parsed | _Invalid | None
+    ) -> Outcome:
+        if isinstance(classified, _Invalid):
+            if not await tracking.claim(conn, record):
+                return Outcome.REDELIVERED
+            log.warning("event_invalid", topic=record.topic, offset=record.offset, reason=classified.reason)
+            await self.outbox.enqueue(
+                conn,
+                [
+                    self._dlq_record(
+                        record, classified.code, classified.reason, None, classified.msgid, classified.type, 1
+                    )
+                ],
+            )
+            await self._compensate(conn, record)
+            return Outcome.DEAD_LETTERED
+        return await self._apply(conn, tracking, record, classified)
+
+    async def _apply(
+        self, conn: Conn, tracking: Tracking, record: ConsumerRecord, classified: _Parsed | None
+    ) -> Outcome:
         """A readable record, inside the caller's transaction."""
-        if not await self._claim(conn, record):
+        if not await tracking.claim(conn, record):
             return Outcome.REDELIVERED
         if classified is None:
-            # Not needed here, but tracked all the same: a follower has caught up with its stream only when its
-            # tracking record reaches the stream's end, whatever the last records were (ADR 0012).
-            return Outcome.NOT_MINE
+            return Outcome.NOT_MINE  # not needed here, but tracked all the same (`_needs_transaction`)
         env = classified.envelope
         if env.type in self.idempotent:
             await self.outbox.enqueue(conn, await self.event_handlers[env.type][1](self._context(conn, record), env))

@@ -23,14 +23,14 @@ from shared.db.business_clock import ClockBehindError, mark_reached, start_busin
 from shared.db.migrations import migrate
 from shared.db.pool import Conn, connect, create_pool
 from shared.logging import configure_logging, get_logger, library_logger
+from shared.messaging.batch_runner import BatchRunner
 from shared.messaging.catch_up import CatchUp, KafkaEndOffsets, Watermarks
 from shared.messaging.consumer import EventConsumer, EventHandler, FailureHandler, Handler, IngressConsumer
-from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
+from shared.messaging.kafka import make_broker, relay_sender
 from shared.messaging.msgids import CLAIMED, MsgidClaimed, on_claimed
-from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.messaging.retention import purge_payloads
-from shared.messaging.security import aiokafka_security
+from shared.messaging.security import aiokafka_security, kafka_client
 from shared.settings import PlatformSettings, key_registry_path, platform_signing_key_path, refuse_local_secrets
 from shared.signing import EnvelopeVerifier, RegistryFile, SigningKeys
 
@@ -80,7 +80,7 @@ class ServiceRuntime:
     broker: KafkaBroker = field(init=False)
     outbox: Outbox = field(init=False)
     consumers: list[IngressConsumer] = field(init=False, default_factory=list)
-    committers: list[OffsetCommitter] = field(init=False, default_factory=list)
+    runners: list[BatchRunner] = field(init=False, default_factory=list)
     _pool: _LazyPool = field(init=False, default_factory=_LazyPool)
     _end_offsets: KafkaEndOffsets = field(init=False)
     _relay_task: asyncio.Task[None] | None = field(init=False, default=None)
@@ -105,7 +105,6 @@ class ServiceRuntime:
                 retry_backoff_seconds=s.retry_backoff_seconds,
             )
             self.consumers.append(consumer)
-            self.committers.append(attach_ingress(self.broker, consumer))
         # Every service follows the others' msgid claims and judges no request before it has caught up (ADR 0013).
         claims = tuple(t for other, t in MSGID_TOPICS.items() if other != self.service)
         followed: dict[str, Mapping[str, EventHandler]] = {
@@ -126,7 +125,6 @@ class ServiceRuntime:
                 retry_backoff_seconds=s.retry_backoff_seconds,
             )
             self.consumers.append(follower)
-            self.committers.append(attach_ingress(self.broker, follower))
         self._end_offsets = KafkaEndOffsets(
             s.kafka_bootstrap, f"medaid-{self.service}-watermarks", security=aiokafka_security(s, self.service)
         )
@@ -215,10 +213,20 @@ class ServiceRuntime:
         if not self.settings.catch_up and self.catch_up_with:
             log.warning("catch_up_off", meaning="requests may be judged on stale copies: for measurements only")
 
-    async def flush_offsets(self) -> None:
-        """Before the consumers stop: commit what was processed (the rest is re-read, harmlessly)."""
-        for committer in self.committers:
-            await committer.close()
+    async def start_consumers(self) -> None:
+        """One poll loop per kernel (ADR 0018), started once the database and the relay are up."""
+        options = kafka_client(self.settings, self.service)
+        for consumer in self.consumers:
+            runner = BatchRunner(
+                consumer, options, client_id=f"medaid-{self.service}", max_records=self.settings.consumer_batch_size
+            )
+            await runner.start()
+            self.runners.append(runner)
+
+    async def stop_consumers(self) -> None:
+        """Finish the batches in hand, commit what was processed (the rest is re-read, harmlessly), leave."""
+        await asyncio.gather(*(runner.stop() for runner in self.runners))
+        self.runners.clear()
 
     async def _every(self, job: Periodic) -> None:
         done = 0
@@ -259,8 +267,8 @@ class ServiceRuntime:
             self.broker,
             logger=library_logger(),
             on_startup=[self.start_database],
-            after_startup=[self.start_relay],
-            on_shutdown=[self.flush_offsets],
+            after_startup=[self.start_relay, self.start_consumers],
+            on_shutdown=[self.stop_consumers],
             after_shutdown=[self.stop],
         )
 

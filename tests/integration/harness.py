@@ -17,9 +17,11 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.topics import INGRESS_WALLET, dlq_topic
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
+from shared.messaging.batch_runner import BatchRunner
 from shared.messaging.consumer import Decision, IngressConsumer, MessageContext
-from shared.messaging.kafka import attach_ingress, make_broker, relay_sender
+from shared.messaging.kafka import make_broker, relay_sender
 from shared.messaging.outbox import Outbox, OutboxRelay, Outgoing
+from shared.messaging.security import kafka_client
 from shared.settings import PlatformSettings
 from tests.support.kafka import create_topics
 
@@ -45,6 +47,7 @@ class Harness:
     consumer: IngressConsumer
     pool: Any
     broker: KafkaBroker
+    runner: BatchRunner | None = None
     relay: OutboxRelay | None = None
     relay_task: asyncio.Task[None] | None = None
 
@@ -140,13 +143,17 @@ async def build(settings: PlatformSettings, *, subscribe: bool = True) -> Harnes
         retry_backoff_seconds=0.05,
     )
     broker = make_broker(settings, f"test-{run}")
-    if subscribe:
-        attach_ingress(broker, consumer)
     await broker.start()
-    return Harness(settings, source_topic, f"test.{run}.events", steering, consumer, pool, broker)
+    runner = None
+    if subscribe:
+        runner = BatchRunner(consumer, kafka_client(settings, f"test-{run}"), client_id=f"test-{run}")
+        await runner.start()
+    return Harness(settings, source_topic, f"test.{run}.events", steering, consumer, pool, broker, runner)
 
 
 async def close(h: Harness) -> None:
+    if h.runner is not None:
+        await h.runner.stop()
     await h.stop_relay()
     await h.broker.stop()
     await h.pool.close()

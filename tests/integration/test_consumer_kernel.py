@@ -397,3 +397,50 @@ def _replay_args(**flags: bool) -> Any:
         include_answered=flags.get("include_answered", False),
         include_invalid=flags.get("include_invalid", False),
     )
+
+
+async def test_a_batch_commits_once_and_a_failing_record_in_it_ends_as_it_would_alone(bare_harness: Harness) -> None:
+    """ADR 0018: a poll's records of one partition go through one transaction. A record that fails rolls the batch
+    back; the records before it commit again, it is retried alone and dead-lettered, the rest go on; a repeat
+    inside the same batch sees the first one's answer; the whole batch again is all redeliveries."""
+    h = bare_harness
+    h.steering.poison_names.add("POISON")
+    first, poison, second = (
+        envelope("transfer.requested", transfer_body(to_name=name)) for name in ("王秀英", "POISON", "李娜")
+    )
+    async with Publisher(h.settings.kafka_bootstrap) as pub:
+        for msg in (first, poison, second, first):
+            await pub.send(h.source_topic, msg, key="k")
+    records = await fetch(h.settings.kafka_bootstrap, h.source_topic, 4)
+    outcomes = await h.consumer.process_batch(records)
+    assert outcomes == [Outcome.PROCESSED, Outcome.DEAD_LETTERED, Outcome.PROCESSED, Outcome.REPEAT]
+    assert (await h.effects(first["msgid"]), await h.effects(second["msgid"]), await h.effects()) == (1, 1, 2)
+    # first (batch, rolled back), poison (batch), first again, poison twice alone, second (next batch)
+    assert h.steering.calls == 6, "three attempts for the poison record, as alone"
+    assert await h.consumer.process_batch(records) == [Outcome.REDELIVERED] * 4, "the same batch again: no effect"
+    assert await h.effects() == 2
+    async with h.pool.acquire() as conn:
+        statuses = dict(await conn.fetch("SELECT msgid, status FROM inbox WHERE type = 'transfer.requested'"))
+    assert statuses == {first["msgid"]: "accepted", poison["msgid"]: "rejected", second["msgid"]: "accepted"}
+    dead = await conn_count(h, "SELECT count(*) FROM outbox WHERE type = 'dlq.record'")
+    assert dead == 1, "one dead letter: the poison record's"
+
+
+async def test_a_batch_whose_database_fails_goes_on_one_record_at_a_time(bare_harness: Harness) -> None:
+    """A failure of the infrastructure in a batch (here: the connection lost once) is not the records' fault:
+    the batch is done again one record at a time, each retried without limit, nothing dead-lettered."""
+    h = bare_harness
+    h.steering.transient_failures = 1
+    messages = [envelope("transfer.requested", transfer_body()) for _ in range(3)]
+    async with Publisher(h.settings.kafka_bootstrap) as pub:
+        for msg in messages:
+            await pub.send(h.source_topic, msg, key="k")
+    records = await fetch(h.settings.kafka_bootstrap, h.source_topic, 3)
+    assert await h.consumer.process_batch(records) == [Outcome.PROCESSED] * 3
+    assert await h.effects() == 3
+    assert await conn_count(h, "SELECT count(*) FROM outbox WHERE type = 'dlq.record'") == 0
+
+
+async def conn_count(h: Harness, sql: str) -> int:
+    async with h.pool.acquire() as conn:
+        return int(await conn.fetchval(sql))

@@ -75,8 +75,10 @@ class BatchRunner:
             **self._options,
         )
         consumer.subscribe([self.kernel.source_topic], listener=_CommitOnRevoke(self.committer))
+        self._consumer = consumer  # a stop that comes while it starts still closes it
         await consumer.start()
-        self._consumer = consumer
+        if self._stopping:
+            return
         self._task = asyncio.create_task(self._run(), name=f"{self.group}-batches")
 
     async def _run(self) -> None:

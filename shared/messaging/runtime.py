@@ -84,6 +84,7 @@ class ServiceRuntime:
     _pool: _LazyPool = field(init=False, default_factory=_LazyPool)
     _end_offsets: KafkaEndOffsets = field(init=False)
     _relay_task: asyncio.Task[None] | None = field(init=False, default=None)
+    _stopping: bool = field(init=False, default=False)
     _periodic_tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -217,14 +218,17 @@ class ServiceRuntime:
         """One poll loop per kernel (ADR 0018), started once the database and the relay are up."""
         options = kafka_client(self.settings, self.service)
         for consumer in self.consumers:
+            if self._stopping:
+                return  # the service is told to stop while it starts
             runner = BatchRunner(
                 consumer, options, client_id=f"medaid-{self.service}", max_records=self.settings.consumer_batch_size
             )
-            await runner.start()
             self.runners.append(runner)
+            await runner.start()
 
     async def stop_consumers(self) -> None:
         """Finish the batches in hand, commit what was processed (the rest is re-read, harmlessly), leave."""
+        self._stopping = True
         await asyncio.gather(*(runner.stop() for runner in self.runners))
         self.runners.clear()
 

@@ -30,6 +30,14 @@ class PlatformSettings(BaseSettings):
         "SASL_PLAINTEXT", description="SASL_PLAINTEXT on loopback (local stack, tests); SASL_SSL in production"
     )
     kafka_ssl_cafile: str | None = Field(None, description="CA bundle of the brokers' certificates (SASL_SSL)")
+    kafka_replication_factor: int = Field(
+        1, ge=1, description="replicas of every topic tools.topics creates: 1 on one broker, 3 in production"
+    )
+    kafka_min_insync_replicas: int = Field(
+        1,
+        ge=1,
+        description="min.insync.replicas of every topic: a write (acks=all) needs this many replicas; 2 in production",
+    )
     kafka_username: str | None = Field(
         None, description="the Kafka principal to act as; unset: the process's own (a service: its name)"
     )

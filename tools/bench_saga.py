@@ -24,6 +24,7 @@ from shared.messaging.security import SIMULATOR, kafka_client
 from shared.settings import PlatformSettings, signing_keys_path
 from shared.signing import SigningKeys
 from tools.bench import percentile, watch_from_now
+from tools.bench_monolith import describe, monolith
 from tools.clock import stack_now
 
 PROVIDER_REGION, RECIPIENT_REGION = "440300", "510100"
@@ -246,14 +247,26 @@ class Saga:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--families", type=int, default=300)
+    parser.add_argument(
+        "--baseline-connections",
+        type=int,
+        default=4,
+        help="the monolith baseline run after the saga, in the same run (tools.bench_monolith); 0: none",
+    )
     args = parser.parse_args()
-    r = asyncio.run(Saga(PlatformSettings(), args.families).go())
+    settings = PlatformSettings()
+    r = asyncio.run(Saga(settings, args.families).go())
     print(
         f"transfer saga x{r['families']:.0f}: {r['completed']:.0f} completed in {r['seconds']:.1f} s = "
         f"{r['per_second']:.0f} transfers/s (request -> hold -> accept -> lot); request -> accepted p50 "
         f"{r['request_p50_ms']:.0f} ms p95 {r['request_p95_ms']:.0f} ms; accept -> completed p50 "
         f"{r['accept_p50_ms']:.0f} ms p95 {r['accept_p95_ms']:.0f} ms"
     )
+    if args.baseline_connections:
+        base = asyncio.run(monolith(settings, max(10 * args.families, 5000), args.baseline_connections))
+        print(describe(base))
+        ratio = r["per_second"] / base["per_second"]
+        print(f"ratio: the platform's completed transfer sagas are {ratio:.3f}x the monolith's")
     return 0 if r["completed"] == r["families"] else 1
 
 

@@ -33,11 +33,10 @@ class TopicSpec:
     partitions: int
     retention_hours: int
 
-    @property
-    def config(self) -> dict[str, str]:
+    def config(self, min_insync_replicas: int = 1) -> dict[str, str]:
         return {
             "retention.ms": str(self.retention_hours * 3600 * 1000),
-            "min.insync.replicas": "1",
+            "min.insync.replicas": str(min_insync_replicas),
             "message.timestamp.type": "LogAppendTime",
         }
 
@@ -61,14 +60,21 @@ def load_manifest(path: Path = MANIFEST) -> list[TopicSpec]:
     return specs
 
 
-async def ensure_topics(
-    bootstrap: str, specs: list[TopicSpec], replication: int = 1, settings: PlatformSettings | None = None
-) -> list[str]:
-    """Returns the names created. Acts as the cluster's `admin` (credentials as shared/messaging/security.py)."""
+async def ensure_topics(bootstrap: str, specs: list[TopicSpec], settings: PlatformSettings | None = None) -> list[str]:
+    """Returns the names created. Acts as the cluster's `admin` (credentials as shared/messaging/security.py).
+
+    The replication factor and `min.insync.replicas` come from the settings (MEDAID_KAFKA_REPLICATION_FACTOR,
+    MEDAID_KAFKA_MIN_INSYNC_REPLICAS): 1/1 on one broker, 3/2 on a three-broker cluster and in production. A
+    topic's replication factor is set when it is made; `min.insync.replicas` is brought to the setting on every
+    run."""
+    settings = settings or PlatformSettings()
+    replication, min_insync = settings.kafka_replication_factor, settings.kafka_min_insync_replicas
+    if min_insync > replication:
+        raise ValueError(f"min.insync.replicas {min_insync} is more than the replication factor {replication}")
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap.split(","),
         client_id="medaid-topics",
-        **aiokafka_security(settings or PlatformSettings(), ADMIN),
+        **aiokafka_security(settings, ADMIN),
     )
     await admin.start()
     try:
@@ -76,7 +82,7 @@ async def ensure_topics(
         missing = [s for s in specs if s.name not in existing]
         if missing:
             await admin.create_topics(
-                [NewTopic(s.name, s.partitions, replication, topic_configs=s.config) for s in missing],
+                [NewTopic(s.name, s.partitions, replication, topic_configs=s.config(min_insync)) for s in missing],
                 timeout_ms=60000,
             )
         present = [s for s in specs if s.name in existing]
@@ -88,7 +94,7 @@ async def ensure_topics(
                 await admin.create_partitions(grow)
             # the manifest owns every topic's configuration (AlterConfigs sets the whole set)
             responses = await admin.alter_configs(
-                [ConfigResource(ConfigResourceType.TOPIC, s.name, configs=s.config) for s in present]
+                [ConfigResource(ConfigResourceType.TOPIC, s.name, configs=s.config(min_insync)) for s in present]
             )
             failed = [
                 (name, code, message)

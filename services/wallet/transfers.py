@@ -84,7 +84,8 @@ async def request_transfer(
 ) -> Decision:
     now = clock.now()
     await repo.lock_people(req.from_psn_no, req.to_psn_no)  # before anything a freeze decides (freezes.py)
-    sender, recipient = await repo.person(req.from_psn_no), await repo.person(req.to_psn_no)
+    people = await repo.people(req.from_psn_no, req.to_psn_no)
+    sender, recipient = people.get(req.from_psn_no), people.get(req.to_psn_no)
     policy = await repo.policy_for(sender.insuplc_admdvs if sender else "000000")
     refusal = check_request(req, now, policy)
     if refusal:
@@ -101,19 +102,21 @@ async def request_transfer(
     if sender is not None:
         await ledger.ensure_account(personal, AccountKind.PERSONAL, sender.insuplc_admdvs)
     accounts = await ledger.lock(personal, wallet)
-    wallet_region = await repo.wallet_region(req.to_psn_no)
+    known = await repo.transfer_situation(
+        req.from_psn_no, req.to_psn_no, sender.insuplc_admdvs if sender else None, business_day(now)
+    )
     situation = Situation(
         sender=sender,
         recipient=recipient,
-        relationship_id=await repo.established_relationship(req.from_psn_no, req.to_psn_no),
-        sender_region_enabled=sender is not None and await repo.region_enabled(sender.insuplc_admdvs),
-        recipient_wallet_region=wallet_region if wallet in accounts else None,
-        recipient_region_enabled=wallet_region is not None and await repo.region_enabled(wallet_region),
-        pending_to_recipient=await repo.pending_to(req.from_psn_no, req.to_psn_no),
-        sent_today=await repo.sent_on(req.from_psn_no, business_day(now)),
+        relationship_id=known["relationship_id"],
+        sender_region_enabled=sender is not None and known["sender_region_enabled"],
+        recipient_wallet_region=known["wallet_region"] if wallet in accounts else None,
+        recipient_region_enabled=known["recipient_region_enabled"],
+        pending_to_recipient=known["pending_to"],
+        sent_today=known["sent_today"],
         available=accounts[personal].balance if personal in accounts else Decimal("0.00"),
-        sender_frozen=await repo.frozen(req.from_psn_no),
-        recipient_frozen=await repo.frozen(req.to_psn_no),
+        sender_frozen=known["sender_frozen"],
+        recipient_frozen=known["recipient_frozen"],
     )
     refusal = check_situation(req, situation, policy)
     if refusal:
@@ -146,8 +149,12 @@ async def request_transfer(
             "to_admdvs": recipient.insuplc_admdvs,
         }
     )
-    await repo.step(transfer_id, now, "requested", f"client {client_id}")
-    await repo.step(transfer_id, now, "quota_held", f"{req.amount} on {personal}, due by {deadline.isoformat()}")
+    await repo.steps(
+        transfer_id,
+        now,
+        ("requested", f"client {client_id}"),
+        ("quota_held", f"{req.amount} on {personal}, due by {deadline.isoformat()}"),
+    )
     pending = p.TransferPending(
         transfer_id=transfer_id,
         from_psn_no=req.from_psn_no,
@@ -276,7 +283,7 @@ async def answer_transfer(
         return Decision.completed(messages, transfer_id=transfer_id)
     personal, wallet = personal_account_id(saga["from_psn_no"]), wallet_account_id(saga["to_psn_no"])
     accounts = await ledger.lock(personal, wallet)
-    if await repo.frozen(saga["to_psn_no"]) or await repo.frozen(saga["from_psn_no"]):  # (a freeze returns these)
+    if await repo.any_frozen(saga["to_psn_no"], saga["from_psn_no"]):  # (a freeze returns these)
         messages = await return_transfer(saga, ReturnReason.FROZEN, repo, ledger, now)
         return Decision.rejected(ReasonCode.WALLET_FROZEN, "the recipient or the sender is frozen", messages)
     post_hold(accounts[personal], accounts[wallet], saga["amount"])

@@ -19,10 +19,11 @@ retried without limit: the partition waits, nothing is skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -42,6 +43,7 @@ from shared.identity import redact, redact_text
 from shared.logging import get_logger
 from shared.messaging.catch_up import CatchUp
 from shared.messaging.hostile import clean_text, parse, sanitize
+from shared.messaging.inbox import InboxLookups
 from shared.messaging.msgids import claim, claimed_elsewhere
 from shared.messaging.outbox import Outbox, Outgoing
 from shared.messaging.tracking import Tracking
@@ -212,6 +214,8 @@ class IngressConsumer:
         self.backoff = retry_backoff_seconds
         self.catch_up: CatchUp | None = None
         """Set by the composition root: wait for this service's followers before judging (ADR 0012)."""
+        self._lookups: dict[int, InboxLookups] = {}
+        """Per transaction in progress (by its connection): what `_batched` looked up for its records."""
         self.national_operators: frozenset[str] = frozenset()
         """Set by the composition root: sender codes that send only NATIONAL_OPERATOR_TYPES (ADR 0016). Their codes
         lie inside a province, and must not act as that province's systems."""
@@ -419,7 +423,7 @@ class IngressConsumer:
             await self.catch_up.wait()  # one wait covers every record: all of them had arrived before it began
         if not self._needs_transaction(classified):
             return [Outcome.NOT_MINE] * len(records)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction(), self._batched(conn, classified):
             tracking = Tracking(self.consumer)
             outcomes = []
             for index, (record, found) in enumerate(zip(records, classified, strict=True)):
@@ -432,7 +436,27 @@ class IngressConsumer:
                         raise
                     raise _RecordFailedError(index, exc) from exc
             await tracking.save(conn)
-            return outcomes
+        return outcomes
+
+    @contextlib.asynccontextmanager
+    async def _batched(self, conn: Conn, classified: Sequence[_Parsed | _Invalid | None]) -> AsyncIterator[None]:
+        """A transaction's look-ups done once (`InboxLookups`) and its outbox rows written once, at its end."""
+        keys = self._msgid_keys(classified)
+        self._lookups[id(conn)] = await InboxLookups.load(conn, keys) if keys else InboxLookups(set(), {})
+        try:
+            async with self.outbox.buffered(conn):
+                yield
+        finally:
+            del self._lookups[id(conn)]
+
+    def _msgid_keys(self, classified: Sequence[_Parsed | _Invalid | None]) -> list[tuple[str, str]]:
+        keys = []
+        for c in classified:
+            if isinstance(c, _Parsed):
+                keys.append((c.envelope.sender, c.envelope.msgid))
+            elif isinstance(c, _Invalid) and c.sender is not None and c.msgid is not None:
+                keys.append((c.sender, c.msgid))
+        return keys
 
     def _needs_transaction(self, classified: Sequence[_Parsed | _Invalid | None]) -> bool:
         return any(c is not None for c in classified)
@@ -443,11 +467,11 @@ class IngressConsumer:
             return Outcome.NOT_MINE
         if isinstance(classified, _Parsed) and self.catch_up is not None:
             await self.catch_up.wait()  # judged on copies as new as any answer its sender could have seen
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction(), self._batched(conn, [classified]):
             tracking = Tracking(self.consumer)
             outcome = await self._in_transaction(conn, tracking, record, classified)
             await tracking.save(conn)
-            return outcome
+        return outcome
 
     async def _in_transaction(
         self, conn: Conn, tracking: Tracking, record: ConsumerRecord, classified: _Parsed | _Invalid | None
@@ -470,7 +494,12 @@ class IngressConsumer:
             # own code, they name no person there
             key = env.sender if env.sender in self.national_operators else _key_of(env)
             ctx = MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=key)
-            elsewhere = await claimed_elsewhere(conn, env.sender, env.msgid)
+            lookups = self._lookups.get(id(conn))
+            elsewhere = (
+                lookups.claimed_elsewhere(env.sender, env.msgid)
+                if lookups is not None
+                else await claimed_elsewhere(conn, env.sender, env.msgid)
+            )
             if elsewhere is not None:  # ADR 0013: one msgid per sender, platform-wide
                 decision = Decision.rejected(
                     ReasonCode.MSGID_REUSED,
@@ -488,6 +517,9 @@ class IngressConsumer:
             return Outcome.PROCESSED
 
     async def _answer_repeat(self, conn: Conn, sender: str, msgid: str) -> bool:
+        lookups = self._lookups.get(id(conn))
+        if lookups is not None and not lookups.may_be_answered(sender, msgid):
+            return False  # the transaction's look-up found no inbox row for it, and it wrote none
         row = await conn.fetchrow(
             """UPDATE inbox SET repeats = repeats + 1, last_repeat_at = now()
                WHERE sender=$1 AND msgid=$2 RETURNING type, result, repeats""",
@@ -545,6 +577,7 @@ class IngressConsumer:
                 record.partition,
                 record.offset,
             )
+            self._recorded(conn, sender, msgid)
             await self.outbox.enqueue(conn, [*decision.messages, *(extra or [])])
             return
         result = RequestResult(
@@ -568,8 +601,14 @@ class IngressConsumer:
             record.partition,
             record.offset,
         )
+        self._recorded(conn, sender, msgid)
         notification = Outgoing(province_topic(sender), key, "request.result", result, correlation_id=msgid)
         await self.outbox.enqueue(conn, [notification, *decision.messages, *(extra or [])])
+
+    def _recorded(self, conn: Conn, sender: str, msgid: str) -> None:
+        lookups = self._lookups.get(id(conn))
+        if lookups is not None:
+            lookups.recorded(sender, msgid)
 
     def _dlq_record(
         self,
@@ -895,6 +934,9 @@ class EventConsumer(IngressConsumer):
         except Exception as exc:  # noqa: BLE001 - as above
             return _Invalid(_describe(exc), None, clean_text(raw.msgid, 40), clean_text(raw.type, 60))
         return _Parsed(Envelope[Any](msgid=raw.msgid, type=raw.type, sender=raw.sender, sent_at=raw.sent_at, body=body))
+
+    def _msgid_keys(self, classified: Sequence[_Parsed | _Invalid | None]) -> list[tuple[str, str]]:
+        return []  # an event is remembered by `_first_time`, not answered: nothing to look up
 
     def _needs_transaction(self, classified: Sequence[_Parsed | _Invalid | None]) -> bool:
         # Every record is tracked, needed here or not: a follower has caught up with its stream only when its

@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,18 +86,50 @@ class Outbox:
         self.service = service
         self.schema = schema
         self.clock = clock
+        self._pending: dict[int, list[Outgoing]] = {}
         self.signer: SigningKeys | None = None
         """The platform's signing key (docs/signing.md): set by the composition root; what goes to a province is
         signed with it, so that provinces can verify the platform sent it."""
 
-    async def enqueue(self, conn: Conn, messages: Sequence[Outgoing]) -> list[str]:
-        """Write messages in the caller's transaction. Returns their msgids."""
+    async def enqueue(self, conn: Conn, messages: Sequence[Outgoing]) -> None:
+        """Write messages in the caller's transaction: at once, or, inside `buffered(conn)`, when it ends.
+
+        Event-stream rows take the lower ids: the relay publishes in id order and a batch of it can end anywhere,
+        so an answer must never have a lower id than the events written with it (ADR 0012).
+        """
         if not messages:
-            return []
+            return
+        ordered = sorted(messages, key=lambda m: m.topic not in _EVENT_STREAMS)
+        pending = self._pending.get(id(conn))
+        if pending is not None:
+            pending.extend(ordered)
+            return
+        await self._write(conn, ordered)
+
+    @contextlib.asynccontextmanager
+    async def buffered(self, conn: Conn) -> AsyncIterator[None]:
+        """Collect what is enqueued on `conn` and write it in three statements when the block ends without an
+        error (the ids, the rows, the relay's wake-up) instead of three per enqueue. The order is kept. Nothing
+        inside the block may read the outbox table: nobody does, it is the relay's."""
+        key = id(conn)
+        if key in self._pending:  # nested: the outer block writes
+            yield
+            return
+        self._pending[key] = []
+        try:
+            yield
+            messages = self._pending[key]
+            del self._pending[key]
+            await self._write(conn, messages)
+        finally:
+            self._pending.pop(key, None)
+
+    async def _write(self, conn: Conn, messages: Sequence[Outgoing]) -> None:
+        if not messages:
+            return
         seqs = await conn.fetch("SELECT nextval('outbox_id_seq') AS id FROM generate_series(1, $1)", len(messages))
         now = self.clock.now()
         rows = []
-        msgids = []
         for seq, m in zip(seqs, messages, strict=True):
             msgid = platform_msgid(self.service, seq["id"], now)
             envelope = {
@@ -114,12 +146,10 @@ class Outbox:
             if self.signer is not None and m.topic.startswith(PROVINCE_TOPIC_PREFIX):
                 headers.update(self.signer.headers(value, envelope))
             rows.append((seq["id"], msgid, m.topic, m.key, m.type, value, headers))
-            msgids.append(msgid)
         await conn.executemany(
             "INSERT INTO outbox (id, msgid, topic, key, type, value, headers) VALUES ($1, $2, $3, $4, $5, $6, $7)", rows
         )
         await conn.execute("SELECT pg_notify($1, '')", notify_channel(self.schema))
-        return msgids
 
 
 # Errors after which a row can never be published, whatever is retried; anything else is retried.

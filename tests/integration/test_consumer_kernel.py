@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared.contracts.topics import province_topic
+from shared.contracts.topics import EVENT_TOPICS, province_topic
 from shared.messaging.consumer import Outcome
 from shared.messaging.outbox import Outgoing
 from shared.settings import PlatformSettings
@@ -444,3 +445,40 @@ async def test_a_batch_whose_database_fails_goes_on_one_record_at_a_time(bare_ha
 async def conn_count(h: Harness, sql: str) -> int:
     async with h.pool.acquire() as conn:
         return int(await conn.fetchval(sql))
+
+
+async def test_an_answer_never_has_a_lower_outbox_id_than_the_events_written_with_it(bare_harness: Harness) -> None:
+    """The relay publishes in id order and one of its batches can end between any two rows, so an answer
+    enqueued before its events in the same call must still get the higher id (ADR 0012); a buffered block
+    writes its rows when it ends, in the same order, and nothing when it fails."""
+    h = bare_harness
+    tag = uuid.uuid4().hex[:8]
+    answer = Outgoing(province_topic(SENDER), "k", f"test.{tag}.answer", {"status": "completed"})
+    events = [Outgoing(EVENT_TOPICS["wallet"], "k", f"test.{tag}.event-{i}", {"n": i}) for i in range(3)]
+    later = Outgoing(province_topic(SENDER), "k", f"test.{tag}.later", {"n": 9})
+    outbox = h.consumer.outbox
+    async with h.pool.acquire() as conn:
+        async with conn.transaction():
+            await outbox.enqueue(conn, [answer, *events])
+            async with outbox.buffered(conn):
+                await outbox.enqueue(conn, [later, events[0]])
+                assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type LIKE $1", f"test.{tag}.later") == 0
+            rows = await conn.fetch("SELECT type FROM outbox WHERE type LIKE $1 ORDER BY id", f"test.{tag}.%")
+            await conn.execute("DELETE FROM outbox WHERE type LIKE $1", f"test.{tag}.%")  # nothing for a relay
+
+        async def fail_in_a_buffered_block() -> None:
+            async with conn.transaction(), outbox.buffered(conn):
+                await outbox.enqueue(conn, [later])
+                raise RuntimeError("the batch failed")
+
+        with pytest.raises(RuntimeError):
+            await fail_in_a_buffered_block()
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE type LIKE $1", f"test.{tag}.%") == 0
+    assert [r["type"].removeprefix(f"test.{tag}.") for r in rows] == [
+        "event-0",
+        "event-1",
+        "event-2",
+        "answer",
+        "event-0",
+        "later",
+    ]

@@ -22,11 +22,17 @@ class LedgerRepository:
         self.conn = conn
 
     async def ensure_account(self, account_id: str, kind: AccountKind, admdvs: str) -> None:
+        await self.ensure_accounts((account_id, kind, admdvs))
+
+    async def ensure_accounts(self, *accounts: tuple[str, AccountKind, str]) -> None:
+        """Create the accounts that do not exist yet, in one statement (in id order, as they are locked)."""
+        wanted = sorted(set(accounts))
         await self.conn.execute(
-            "INSERT INTO accounts (id, kind, admdvs) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-            account_id,
-            kind.value,
-            admdvs,
+            """INSERT INTO accounts (id, kind, admdvs) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+               ON CONFLICT (id) DO NOTHING""",
+            [a[0] for a in wanted],
+            [a[1].value for a in wanted],
+            [a[2] for a in wanted],
         )
 
     async def lock(self, *account_ids: str) -> dict[str, Account]:
@@ -73,16 +79,21 @@ class LedgerRepository:
         await self._moved(transfer_id, entry, (debit, debit_kind, -amount), (credit, credit_kind, amount))
 
     async def save_accounts(self, *accounts: Account) -> None:
-        for acc in accounts:
-            await self.conn.execute(
-                """UPDATE accounts SET debits_pending=$2, debits_posted=$3, credits_pending=$4, credits_posted=$5
-                   WHERE id=$1""",
-                acc.id,
-                acc.debits_pending,
-                acc.debits_posted,
-                acc.credits_pending,
-                acc.credits_posted,
-            )
+        """Write the accounts' balances back, in one statement."""
+        if not accounts:
+            return
+        await self.conn.execute(
+            """UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp,
+                                     credits_posted = v.cpo
+               FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[])
+                    AS v(id, dp, dpo, cp, cpo)
+               WHERE a.id = v.id""",
+            [a.id for a in accounts],
+            [a.debits_pending for a in accounts],
+            [a.debits_posted for a in accounts],
+            [a.credits_pending for a in accounts],
+            [a.credits_posted for a in accounts],
+        )
 
     async def save_pending_transfer(
         self,

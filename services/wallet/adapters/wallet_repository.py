@@ -50,6 +50,48 @@ class WalletRepository:
         )
         return None if r is None else Party(**dict(r))
 
+    async def people(self, *psn_nos: str) -> dict[str, Party]:
+        """The enrolled people among psn_nos, in one query."""
+        rows = await self.conn.fetch(
+            """SELECT psn_no, certno_hash, name_hash, insuplc_admdvs, may_provide, may_receive
+               FROM people WHERE psn_no = ANY($1::text[])""",
+            list(psn_nos),
+        )
+        return {r["psn_no"]: Party(**dict(r)) for r in rows}
+
+    async def transfer_situation(
+        self, from_psn_no: str, to_psn_no: str, sender_admdvs: str | None, day: str
+    ) -> dict[str, Any]:
+        """What a transfer request is judged on besides the people and the balance, in one query: the recipient's
+        wallet region, the established relationship, both regions' wallet switches, a transfer already pending
+        between them, the sender's transfers of the day, and both freezes."""
+        row = await self.conn.fetchrow(
+            """SELECT
+                 (SELECT usage_admdvs FROM wallets WHERE psn_no = $2) AS wallet_region,
+                 (SELECT relationship_id::text FROM relationships
+                   WHERE provider_psn_no = $1 AND recipient_psn_no = $2 AND established LIMIT 1) AS relationship_id,
+                 coalesce((SELECT wallet_enabled FROM regions WHERE admdvs = $3), false) AS sender_region_enabled,
+                 coalesce((SELECT r.wallet_enabled FROM wallets w JOIN regions r ON r.admdvs = w.usage_admdvs
+                            WHERE w.psn_no = $2), false) AS recipient_region_enabled,
+                 EXISTS (SELECT 1 FROM transfer_sagas
+                          WHERE from_psn_no = $1 AND to_psn_no = $2 AND state = 'pending') AS pending_to,
+                 (SELECT count(*) FROM transfer_sagas WHERE from_psn_no = $1 AND business_day = $4) AS sent_today,
+                 coalesce((SELECT frozen FROM freezes WHERE psn_no = $1), false) AS sender_frozen,
+                 coalesce((SELECT frozen FROM freezes WHERE psn_no = $2), false) AS recipient_frozen""",
+            from_psn_no,
+            to_psn_no,
+            sender_admdvs,
+            day,
+        )
+        assert row is not None
+        return dict(row)
+
+    async def any_frozen(self, *psn_nos: str) -> bool:
+        frozen = await self.conn.fetchval(
+            "SELECT bool_or(frozen) FROM freezes WHERE psn_no = ANY($1::text[])", list(psn_nos)
+        )
+        return bool(frozen)
+
     async def relationship_established(
         self,
         relationship_id: str,
@@ -144,8 +186,12 @@ class WalletRepository:
     async def lock_people(self, *psn_nos: str) -> None:
         """Serializes what a freeze decides against what a freeze stops (transfers, accepts, payments): every such
         path takes the people's locks first, in one order, for its transaction."""
-        for psn_no in sorted(set(psn_nos)):
-            await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('wallet-person:' || $1))", psn_no)
+        # One statement: unnest yields the sorted array's elements in order, and the aggregate takes each lock as
+        # the rows come, so the locks are taken in that one order.
+        await self.conn.execute(
+            "SELECT count(pg_advisory_xact_lock(hashtext('wallet-person:' || p))) FROM unnest($1::text[]) AS p",
+            sorted(set(psn_nos)),
+        )
 
     async def frozen(self, psn_no: str) -> bool:
         """Read under lock_people (a freeze takes it too)."""
@@ -233,22 +279,6 @@ class WalletRepository:
 
     # -- transfer sagas ------------------------------------------------------------------------------
 
-    async def pending_to(self, from_psn_no: str, to_psn_no: str) -> bool:
-        return bool(
-            await self.conn.fetchval(
-                "SELECT true FROM transfer_sagas WHERE from_psn_no = $1 AND to_psn_no = $2 AND state = 'pending'",
-                from_psn_no,
-                to_psn_no,
-            )
-        )
-
-    async def sent_on(self, from_psn_no: str, day: str) -> int:
-        return int(
-            await self.conn.fetchval(
-                "SELECT count(*) FROM transfer_sagas WHERE from_psn_no = $1 AND business_day = $2", from_psn_no, day
-            )
-        )
-
     async def insert_saga(self, s: dict[str, Any]) -> None:
         await self.conn.execute(
             """INSERT INTO transfer_sagas (transfer_id, from_psn_no, to_psn_no, relationship_id, amount, state,
@@ -284,13 +314,19 @@ class WalletRepository:
             raise RuntimeError(f"transfer {transfer_id} was not pending: {status}")
 
     async def step(self, transfer_id: str, at: datetime, step: str, detail: str | None = None) -> None:
+        await self.steps(transfer_id, at, (step, detail))
+
+    async def steps(self, transfer_id: str, at: datetime, *steps: tuple[str, str | None]) -> None:
+        """Several steps of one transfer at once, numbered on from its last."""
         await self.conn.execute(
             """INSERT INTO transfer_steps (transfer_id, seq, at, step, detail)
-               SELECT $1, COALESCE(max(seq), 0) + 1, $2, $3, $4 FROM transfer_steps WHERE transfer_id = $1""",
+               SELECT $1, (SELECT COALESCE(max(seq), 0) FROM transfer_steps WHERE transfer_id = $1) + u.n, $2, u.step,
+                      u.detail
+               FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(step, detail, n)""",
             transfer_id,
             at,
-            step,
-            detail,
+            [st[0] for st in steps],
+            [st[1] for st in steps],
         )
 
     async def pending_past(self, now: datetime, limit: int) -> list[str]:

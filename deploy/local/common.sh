@@ -9,6 +9,20 @@ MEDAID_CACHE_DIR="${MEDAID_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/medaid}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_HEAP="${KAFKA_HEAP:-1g}"
+# How many Kafka nodes (each broker and controller): 1, or 3 for a real cluster (`make up BROKERS=3`). Node i listens
+# on KAFKA_PORT + 2(i-1) and its controller on KAFKA_CONTROLLER_PORT + 2(i-1). Topics then get 3 replicas and
+# min.insync.replicas 2, as in production (MEDAID_KAFKA_REPLICATION_FACTOR, MEDAID_KAFKA_MIN_INSYNC_REPLICAS).
+KAFKA_BROKERS="${KAFKA_BROKERS:-${BROKERS:-$(cat "$MEDAID_STATE_DIR/kafka/brokers" 2>/dev/null || echo 1)}}"  # a made cluster keeps its size
+[[ "$KAFKA_BROKERS" == 1 || "$KAFKA_BROKERS" == 3 ]] || { echo "BROKERS must be 1 or 3, not $KAFKA_BROKERS" >&2; exit 2; }
+if [[ "$KAFKA_BROKERS" == 3 ]]; then
+  export MEDAID_KAFKA_REPLICATION_FACTOR="${MEDAID_KAFKA_REPLICATION_FACTOR:-3}"
+  export MEDAID_KAFKA_MIN_INSYNC_REPLICAS="${MEDAID_KAFKA_MIN_INSYNC_REPLICAS:-2}"
+fi
+kafka_bootstrap() {  # every node's client address, comma separated
+  local i out=""
+  for ((i = 0; i < KAFKA_BROKERS; i++)); do out+="${out:+,}127.0.0.1:$((KAFKA_PORT + 2 * i))"; done
+  echo "$out"
+}
 PG_PORT="${PG_PORT:-5433}"
 # Every principal's Kafka password (JSON), made by `tools.acls secrets`; kept out of the repository.
 export MEDAID_SECRETS_FILE="${MEDAID_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/kafka.json}"

@@ -10,7 +10,8 @@ HERE="$(dirname "${BASH_SOURCE[0]}")"
 PY="${MEDAID_PYTHON:-$REPO_DIR/.venv/bin/python}"
 
 print_env() {
-  echo "export MEDAID_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT MEDAID_SECRETS_FILE=${MEDAID_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/kafka.json}"
+  echo "export MEDAID_KAFKA_BOOTSTRAP=$(kafka_bootstrap) MEDAID_SECRETS_FILE=${MEDAID_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/kafka.json}"
+  [[ "$KAFKA_BROKERS" == 1 ]] || echo "export MEDAID_KAFKA_REPLICATION_FACTOR=$MEDAID_KAFKA_REPLICATION_FACTOR MEDAID_KAFKA_MIN_INSYNC_REPLICAS=$MEDAID_KAFKA_MIN_INSYNC_REPLICAS"
   echo "export MEDAID_PG_HOST=127.0.0.1 MEDAID_PG_PORT=$PG_PORT MEDAID_PG_DATABASE=${MEDAID_PG_DATABASE:-medaid}"
 }
 
@@ -35,13 +36,13 @@ case "${1:-}" in
     (cd "$REPO_DIR" && "$PY" -m tools.dbsetup secrets)  # each PostgreSQL role's own password
     "$HERE/kafka.sh" start
     "$HERE/postgres.sh" start
-    (cd "$REPO_DIR" && "$PY" -m tools.topics --bootstrap "127.0.0.1:$KAFKA_PORT")
-    (cd "$REPO_DIR" && MEDAID_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" "$PY" -m tools.acls apply --local)
-    log "Kafka: 127.0.0.1:$KAFKA_PORT   PostgreSQL: 127.0.0.1:$PG_PORT (database ${MEDAID_PG_DATABASE:-medaid})   logs: $MEDAID_STATE_DIR/logs"
+    (cd "$REPO_DIR" && "$PY" -m tools.topics --bootstrap "$(kafka_bootstrap)")
+    (cd "$REPO_DIR" && MEDAID_KAFKA_BOOTSTRAP="$(kafka_bootstrap)" "$PY" -m tools.acls apply --local)
+    log "Kafka: $(kafka_bootstrap) ($KAFKA_BROKERS node(s))   PostgreSQL: 127.0.0.1:$PG_PORT (database ${MEDAID_PG_DATABASE:-medaid})   logs: $MEDAID_STATE_DIR/logs"
     connect_help
     ;;
   down) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" stop ;;
-  wipe) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" wipe; rm -rf "$MEDAID_STATE_DIR/kafka"; rm -f "$MEDAID_STATE_DIR/clock-offset"; log "Kafka data and the business clock removed (the next start runs on real time)" ;;
+  wipe) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" wipe; rm -rf "$MEDAID_STATE_DIR/kafka" "$MEDAID_STATE_DIR"/kafka-[0-9]; rm -f "$MEDAID_STATE_DIR/clock-offset"; log "Kafka data and the business clock removed (the next start runs on real time)" ;;
   status) "$HERE/kafka.sh" status; "$HERE/postgres.sh" status ;;
   env) print_env ;;
   *) echo "usage: $0 up|down|wipe|status|env" >&2; exit 2 ;;

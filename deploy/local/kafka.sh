@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Apache Kafka from Maven Central jars: a single-node KRaft broker on loopback, no Docker.
-#   kafka.sh fetch    resolve the broker's jars into the cache (once per version)
-#   kafka.sh start    format storage if new, start the broker, wait until it is ready
-#   kafka.sh stop     stop the broker started from this state folder
-#   kafka.sh status   print whether it runs
+# Apache Kafka from Maven Central jars: KRaft on loopback, no Docker; one node, or three with BROKERS=3.
+#   kafka.sh fetch        resolve the broker's jars into the cache (once per version)
+#   kafka.sh start        format storage if new, start the node(s) not running, wait until they are ready
+#   kafka.sh stop         stop the nodes started from this state folder
+#   kafka.sh kill-node N  SIGKILL node N (the broker-loss test); `start` brings it back
+#   kafka.sh status       print whether each runs
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 POM="$REPO_DIR/deploy/kafka/pom.xml"
@@ -35,50 +36,88 @@ JAVA_ARGS=(-Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -server -XX:+UseG1GC -XX:MaxGCPau
   -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15
   -Djava.awt.headless=true -Dlog4j2.configurationFile="$REPO_DIR/deploy/kafka/log4j2.yaml" -cp "$LIBS/*")
 
+node_dir() { if [[ $1 == 1 ]]; then echo "$DATA"; else echo "$MEDAID_STATE_DIR/kafka-$1"; fi; }
+node_pidfile() { if [[ $1 == 1 ]]; then echo "$PIDFILE"; else echo "$MEDAID_STATE_DIR/pids/kafka-$1.pid"; fi; }
+node_logfile() { if [[ $1 == 1 ]]; then echo "$LOGFILE"; else echo "$MEDAID_STATE_DIR/logs/kafka-$1.log"; fi; }
+
 start() {
-  if pid_alive "$PIDFILE"; then log "Kafka already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$KAFKA_PORT"; return 0; fi
   fetch
-  mkdir -p "$DATA"
   [[ -f "$SECRETS" ]] || die "no secrets file $SECRETS: run infra.sh up (it writes it with tools.acls secrets)"
-  local admin_pw controller_pw
-  admin_pw="$(secret admin)"; controller_pw="$(secret controller)"
-  if [[ -f "$DATA/log/meta.properties" && ! -f "$DATA/sasl" ]]; then
-    die "the Kafka data in $DATA was made before authentication was on (issue 11): wipe it (make wipe, or infra.sh wipe)"
+  mkdir -p "$DATA"
+  local n=$KAFKA_BROKERS i
+  if [[ -f "$DATA/log/meta.properties" && "$(cat "$DATA/brokers" 2>/dev/null || echo 1)" != "$n" ]]; then
+    die "the Kafka data in $DATA is of a $(cat "$DATA/brokers" 2>/dev/null || echo 1)-node cluster, not $n: wipe it first (make wipe)"
   fi
-  (umask 077; sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
-      -e "s#@DATA_DIR@#$DATA#g" -e "s#@ADMIN_PASSWORD@#$admin_pw#g" -e "s#@CONTROLLER_PASSWORD@#$controller_pw#g" \
-      "$REPO_DIR/deploy/kafka/server.properties.in" > "$DATA/server.properties")
-  if [[ ! -f "$DATA/log/meta.properties" ]]; then
-    local cluster_id
-    cluster_id="$(python3 -c 'import base64,uuid
+  local admin_pw controller_pw quorum voters="" replication=1 min_isr=1 cluster_id
+  admin_pw="$(secret admin)"; controller_pw="$(secret controller)"
+  for ((i = 1; i <= n; i++)); do voters+="${voters:+,}$i@127.0.0.1:$((KAFKA_CONTROLLER_PORT + 2 * (i - 1)))"; done
+  if [[ $n == 1 ]]; then quorum="controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT"
+  else quorum="controller.quorum.voters=$voters"; replication=3; min_isr=2; fi
+  cluster_id="$(cat "$DATA/cluster-id" 2>/dev/null || python3 -c 'import base64,uuid
 while True:
     c = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     if not c.startswith("-"): print(c); break')"
-    # the super user's SCRAM credentials go in with the format (KRaft keeps them in the metadata log);
-    # every other principal's are made by tools.acls, as admin
-    java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$DATA/server.properties" \
-      --add-scram "SCRAM-SHA-512=[name=admin,password=$admin_pw]" \
-      >> "$LOGFILE" 2>&1 || die "formatting Kafka storage failed: see $LOGFILE"
-    touch "$DATA/sasl"
-  fi
-  local started=$SECONDS
-  nohup java "${JAVA_ARGS[@]}" kafka.Kafka "$DATA/server.properties" > "$LOGFILE" 2>&1 < /dev/null &
-  echo $! > "$PIDFILE"
-  for _ in $(seq 1 240); do
-    if grep -q "Kafka Server started" "$LOGFILE" 2>/dev/null; then
-      log "Kafka $KAFKA_VERSION ready on 127.0.0.1:$KAFKA_PORT in $((SECONDS - started)) s (log: $LOGFILE)"
-      return 0
+  echo "$cluster_id" > "$DATA/cluster-id"
+  local started=$SECONDS waiting=()
+  for ((i = 1; i <= n; i++)); do
+    local dir pidfile logfile port cport
+    dir="$(node_dir "$i")"; pidfile="$(node_pidfile "$i")"; logfile="$(node_logfile "$i")"
+    port=$((KAFKA_PORT + 2 * (i - 1))); cport=$((KAFKA_CONTROLLER_PORT + 2 * (i - 1)))
+    if pid_alive "$pidfile"; then log "Kafka node $i already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"; continue; fi
+    mkdir -p "$dir"
+    if [[ -f "$dir/log/meta.properties" && ! -f "$dir/sasl" ]]; then
+      die "the Kafka data in $dir was made before authentication was on (issue 11): wipe it (make wipe, or infra.sh wipe)"
     fi
-    pid_alive "$PIDFILE" || { tail -30 "$LOGFILE" >&2; die "Kafka exited during start: see $LOGFILE"; }
-    sleep 0.25
+    (umask 077; sed -e "s#@KAFKA_PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@NODE_ID@#$i#g" \
+        -e "s#@QUORUM@#$quorum#g" -e "s#@REPLICATION@#$replication#g" -e "s#@MIN_ISR@#$min_isr#g" \
+        -e "s#@DATA_DIR@#$dir#g" -e "s#@ADMIN_PASSWORD@#$admin_pw#g" -e "s#@CONTROLLER_PASSWORD@#$controller_pw#g" \
+        "$REPO_DIR/deploy/kafka/server.properties.in" > "$dir/server.properties")
+    if [[ ! -f "$dir/log/meta.properties" ]]; then
+      # the super user's SCRAM credentials go in with the format (KRaft keeps them in the metadata log);
+      # every other principal's are made by tools.acls, as admin. One node: a standalone (dynamic) quorum;
+      # three: the static voters of server.properties.
+      local standalone=(); [[ $n == 1 ]] && standalone=(--standalone)
+      java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format "${standalone[@]}" -t "$cluster_id" -c "$dir/server.properties" \
+        --add-scram "SCRAM-SHA-512=[name=admin,password=$admin_pw]" \
+        >> "$logfile" 2>&1 || die "formatting Kafka storage of node $i failed: see $logfile"
+      touch "$dir/sasl"
+    fi
+    nohup java "${JAVA_ARGS[@]}" kafka.Kafka "$dir/server.properties" > "$logfile" 2>&1 < /dev/null &
+    echo $! > "$pidfile"
+    waiting+=("$i")
   done
-  tail -30 "$LOGFILE" >&2; die "Kafka was not ready after 60 s: see $LOGFILE"
+  echo "$n" > "$DATA/brokers"
+  for i in "${waiting[@]}"; do
+    local logfile pidfile; logfile="$(node_logfile "$i")"; pidfile="$(node_pidfile "$i")"
+    for _ in $(seq 1 240); do
+      grep -q "Kafka Server started" "$logfile" 2>/dev/null && break
+      pid_alive "$pidfile" || { tail -30 "$logfile" >&2; die "Kafka node $i exited during start: see $logfile"; }
+      sleep 0.25
+    done
+    grep -q "Kafka Server started" "$logfile" 2>/dev/null || { tail -30 "$logfile" >&2; die "Kafka node $i was not ready after 60 s: see $logfile"; }
+  done
+  log "Kafka $KAFKA_VERSION ready on $(kafka_bootstrap) ($n node(s)) in $((SECONDS - started)) s (log: $LOGFILE)"
+}
+
+stop_all() {
+  local i
+  for ((i = 3; i >= 1; i--)); do stop_pid "$(node_pidfile "$i")" "Kafka node $i"; done
+}
+
+status() {
+  local i
+  for ((i = 1; i <= KAFKA_BROKERS; i++)); do
+    if pid_alive "$(node_pidfile "$i")"; then echo "kafka node $i: running on 127.0.0.1:$((KAFKA_PORT + 2 * (i - 1)))"
+    else echo "kafka node $i: stopped"; fi
+  done
 }
 
 case "${1:-}" in
   fetch) fetch ;;
   start) start ;;
-  stop) stop_pid "$PIDFILE" Kafka ;;
-  status) if pid_alive "$PIDFILE"; then echo "kafka: running on 127.0.0.1:$KAFKA_PORT"; else echo "kafka: stopped"; fi ;;
-  *) echo "usage: $0 fetch|start|stop|status" >&2; exit 2 ;;
+  stop) stop_all ;;
+  stop-node) stop_pid "$(node_pidfile "${2:?which node}")" "Kafka node $2" ;;
+  kill-node) pid_alive "$(node_pidfile "${2:?which node}")" && kill -9 "$(cat "$(node_pidfile "$2")")"; rm -f "$(node_pidfile "$2")"; log "Kafka node $2 killed" ;;
+  status) status ;;
+  *) echo "usage: $0 fetch|start|stop|stop-node N|kill-node N|status" >&2; exit 2 ;;
 esac

@@ -13,7 +13,7 @@ export MEDAID_CLOCK_OFFSET_SECONDS = $(or $(shell cat "$(MEDAID_STATE_DIR)/clock
 # The month-end test (first) closes the month of each: December 2026, April 2027, February 2028.
 ANY_DAY ?= 2026-12-31T23:59:30+08:00 2027-04-30T23:59:30+08:00 2028-02-29T05:59:30+08:00
 
-.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-clearing bench-queries clean bench-catch-up books reconcile settlements clearing clock transfers policy up-daytime dlq
+.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-scale bench-clearing bench-queries clean bench-catch-up books reconcile settlements clearing clock transfers policy up-daytime dlq
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -97,12 +97,21 @@ clean: ## remove caches and the virtualenv
 up-daytime: up ## up, then outside 06:00-21:00 business time the stack's clock moves on to 10:00
 	$(PY) -m tools.clock daytime
 
-bench: up-daytime ## ingress benchmark through the wallet service (see BENCHMARKS.md); outside 06:00-21:00 business time the stack's clock first moves on to 10:00
-	$(PY) -m tools.bench --messages 2000
-	$(PY) -m tools.bench --messages 1500 --rate 50
-	$(PY) -m tools.bench_saga --families 300
-	$(PY) -m tools.bench_settlements --families 300
-	$(PY) -m tools.bench_settlements --families 300 --rate 40
+bench: up-daytime ## throughput, latency, CPU and memory through the platform, with the monolith baseline and ratio (BENCHMARKS.md); outside 06:00-21:00 business time the stack's clock first moves on to 10:00
+	$(PY) -m tools.bench_resources -- $(PY) -m tools.bench --messages 4000
+	$(PY) -m tools.bench --messages 2000 --rate 100
+	$(PY) -m tools.bench_resources --after "setup of" --until "transfer saga x" -- $(PY) -m tools.bench_saga --families 1000
+	$(PY) -m tools.bench_resources --after "setup of" -- $(PY) -m tools.bench_settlements --families 1000
+	$(PY) -m tools.bench_settlements --families 600 --rate 40
+
+bench-scale: up-daytime ## the same stack with 1, 2 and 3 processes of each service (INSTANCES), one after another
+	@for n in 1 2 3; do \
+	  deploy/local/services.sh stop >/dev/null 2>&1; INSTANCES=$$n deploy/local/services.sh start >/dev/null 2>&1 || exit 1; \
+	  echo "== $$n process(es) of each service"; \
+	  $(PY) -m tools.bench_resources -- $(PY) -m tools.bench --messages 4000 && \
+	  $(PY) -m tools.bench_resources --after "setup of" -- $(PY) -m tools.bench_saga --families 1000 --baseline-connections 0 || exit 1; \
+	done
+	deploy/local/services.sh stop >/dev/null 2>&1; deploy/local/services.sh start >/dev/null 2>&1
 
 bench-catch-up: up-daytime ## what read-your-writes costs (ADR 0012): the same benchmarks with MEDAID_CATCH_UP=false, then on, in one run
 	@for mode in false true; do \

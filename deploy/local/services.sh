@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The four services as background processes of this machine (logs: $MEDAID_STATE_DIR/logs/<service>.log).
-#   services.sh start|stop|status [service ...]   (default: all four)
+#   services.sh start|stop|kill|status [service ...]   (default: all four)
+# INSTANCES=N starts N processes of each (the same consumer groups share the partitions; issue 12's scale-out):
+# instance 1 is <service> (pids/<service>.pid, logs/<service>.log), the others <service>-<i>.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PY="${MEDAID_PYTHON:-$REPO_DIR/.venv/bin/python}"
 ALL_SERVICES=(wallet relationship payment clearing)
@@ -10,6 +12,19 @@ export MEDAID_KAFKA_BOOTSTRAP="${MEDAID_KAFKA_BOOTSTRAP:-$(kafka_bootstrap)}"
 export MEDAID_PG_PORT="${MEDAID_PG_PORT:-$PG_PORT}"
 export MEDAID_LOG_FORMAT="${MEDAID_LOG_FORMAT:-json}"
 CLOCK_FILE="$MEDAID_STATE_DIR/clock-offset"
+INSTANCES="${INSTANCES:-1}"
+[[ "$INSTANCES" =~ ^[1-9][0-9]*$ ]] || die "INSTANCES=$INSTANCES is not a number of processes"
+
+instances_of() {  # the process names of a service this stack starts, or has running
+  local s=$1 i f
+  echo "$s"
+  for ((i = 2; i <= INSTANCES; i++)); do echo "$s-$i"; done
+  for f in "$MEDAID_STATE_DIR/pids/$s"-[0-9]*.pid; do  # more left running by an earlier start
+    [[ -e "$f" ]] || continue
+    i="${f##*/$s-}"; i="${i%.pid}"; ((i > INSTANCES)) && echo "$s-$i"
+  done
+  return 0
+}
 
 platform_clock() {  # one business clock for this stack: the offset in $CLOCK_FILE, written once (ADR 0011)
   [[ -z "${MEDAID_CLOCK_START:-}" ]] || die "MEDAID_CLOCK_START is gone: the business clock is real time plus MEDAID_CLOCK_OFFSET_SECONDS (make clock moves it)"
@@ -29,15 +44,19 @@ start() {
   local s started=()
   local -A from=()
   platform_clock
+  local name
   for s in "${SERVICES[@]}"; do
-    local pidfile="$MEDAID_STATE_DIR/pids/$s.pid" logfile="$MEDAID_STATE_DIR/logs/$s.log"
-    if pid_alive "$pidfile"; then log "$s already running (pid $(cat "$pidfile"))"; continue; fi
-    # exec: the pid written is the service's own, and no shell lingers holding the caller's output
-    # only this start's lines count: the log keeps the earlier ones, with their own service_started
-    from[$s]=$(($( { wc -l < "$logfile"; } 2>/dev/null || echo 0) + 1))
-    (cd "$REPO_DIR" && exec "$PY" -m "services.$s" >> "$logfile" 2>&1 < /dev/null) &
-    echo $! > "$pidfile"
-    started+=("$s")
+    for ((i = 1; i <= INSTANCES; i++)); do
+      name="$s"; ((i == 1)) || name="$s-$i"
+      local pidfile="$MEDAID_STATE_DIR/pids/$name.pid" logfile="$MEDAID_STATE_DIR/logs/$name.log"
+      if pid_alive "$pidfile"; then log "$name already running (pid $(cat "$pidfile"))"; continue; fi
+      # exec: the pid written is the service's own, and no shell lingers holding the caller's output
+      # only this start's lines count: the log keeps the earlier ones, with their own service_started
+      from[$name]=$(($( { wc -l < "$logfile"; } 2>/dev/null || echo 0) + 1))
+      (cd "$REPO_DIR" && exec "$PY" -m "services.$s" >> "$logfile" 2>&1 < /dev/null) &
+      echo $! > "$pidfile"
+      started+=("$name")
+    done
   done
   for s in "${started[@]}"; do
     local logfile="$MEDAID_STATE_DIR/logs/$s.log" pidfile="$MEDAID_STATE_DIR/pids/$s.pid" ok=""
@@ -58,23 +77,27 @@ start() {
 }
 
 stop() {  # all at once: each drains its current message and stops its relay
-  local s
-  for s in "${SERVICES[@]}"; do stop_pid "$MEDAID_STATE_DIR/pids/$s.pid" "$s" & done
+  local s name
+  for s in "${SERVICES[@]}"; do
+    for name in $(instances_of "$s"); do stop_pid "$MEDAID_STATE_DIR/pids/$name.pid" "$name" & done
+  done
   wait
 }
 
 status() {
-  local s
+  local s name
   for s in "${SERVICES[@]}"; do
-    if pid_alive "$MEDAID_STATE_DIR/pids/$s.pid"; then echo "$s: running (pid $(cat "$MEDAID_STATE_DIR/pids/$s.pid"))"
-    else echo "$s: stopped"; fi
+    for name in $(instances_of "$s"); do
+      if pid_alive "$MEDAID_STATE_DIR/pids/$name.pid"; then echo "$name: running (pid $(cat "$MEDAID_STATE_DIR/pids/$name.pid"))"
+      elif [[ "$name" == "$s" ]]; then echo "$name: stopped"; fi
+    done
   done
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  kill) for s in "${SERVICES[@]}"; do pid_alive "$MEDAID_STATE_DIR/pids/$s.pid" && kill -9 "$(cat "$MEDAID_STATE_DIR/pids/$s.pid")"; rm -f "$MEDAID_STATE_DIR/pids/$s.pid"; done ;;
+  kill) for s in "${SERVICES[@]}"; do for name in $(instances_of "$s"); do pid_alive "$MEDAID_STATE_DIR/pids/$name.pid" && kill -9 "$(cat "$MEDAID_STATE_DIR/pids/$name.pid")"; rm -f "$MEDAID_STATE_DIR/pids/$name.pid"; done; done ;;
   status) status ;;
   *) echo "usage: $0 start|stop|kill|status [service ...]" >&2; exit 2 ;;
 esac

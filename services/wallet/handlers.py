@@ -40,8 +40,9 @@ async def credit_account(
         )
     personal = personal_account_id(cmd.psn_no)
     fund = fund_account_id(cmd.admdvs)
-    await ledger.ensure_accounts((personal, AccountKind.PERSONAL, cmd.admdvs), (fund, AccountKind.FUND, cmd.admdvs))
-    accounts = await ledger.lock(personal, fund)
+    accounts = await ledger.ensure_and_lock(
+        (personal, AccountKind.PERSONAL, cmd.admdvs), (fund, AccountKind.FUND, cmd.admdvs)
+    )
     transfer_id = transfer_id_for(cmd.client_id)
     now = clock.now()
     post_transfer(accounts[fund], accounts[personal], cmd.amount)

@@ -877,6 +877,10 @@ class FailureHandler:
     settles: bool = True
 
 
+SetHandler = Callable[[Conn, Sequence[Envelope[Any]]], Awaitable[None]]
+"""Applies a transaction's events of one idempotent type at once (EventConsumer.set_handlers)."""
+
+
 class EventConsumer(IngressConsumer):
     """Consumes another service's event stream with the same guarantees as ingress (tracking record,
     retries, dead letters) but nobody to answer: a platform msgid seen before is skipped (the relay
@@ -893,12 +897,18 @@ class EventConsumer(IngressConsumer):
         event_handlers: Mapping[str, EventHandler],
         failure_handlers: Mapping[str, FailureHandler] | None = None,
         idempotent: frozenset[str] = frozenset(),
+        set_handlers: Mapping[str, SetHandler] | None = None,
         poison_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
     ) -> None:
         self.event_handlers = dict(event_handlers)
         self.idempotent = idempotent
         """Event types whose handler, applied twice, has the effect of once: no inbox row, no log line each."""
+        self.set_handlers = {t: h for t, h in (set_handlers or {}).items() if t in idempotent}
+        """Idempotent types applied once per transaction for all of its records of that type (in their order), at the
+        transaction's end, instead of one handler call each. They return no messages. A failure goes, as any other
+        at the end of a batch, one record at a time: then the set is the one record."""
+        self._deferred: dict[int, list[Envelope[Any]]] = {}
         self.failure_handlers = dict(failure_handlers or {})
         super().__init__(
             service=service,
@@ -938,6 +948,23 @@ class EventConsumer(IngressConsumer):
     def _msgid_keys(self, classified: Sequence[_Parsed | _Invalid | None]) -> list[tuple[str, str]]:
         return []  # an event is remembered by `_first_time`, not answered: nothing to look up
 
+    @contextlib.asynccontextmanager
+    async def _batched(self, conn: Conn, classified: Sequence[_Parsed | _Invalid | None]) -> AsyncIterator[None]:
+        async with super()._batched(conn, classified):
+            if not self.set_handlers:
+                yield
+                return
+            self._deferred[id(conn)] = []
+            try:
+                yield
+                deferred = self._deferred[id(conn)]
+                for type_, handler in self.set_handlers.items():
+                    envs = [e for e in deferred if e.type == type_]
+                    if envs:
+                        await handler(conn, envs)
+            finally:
+                self._deferred.pop(id(conn), None)
+
     def _needs_transaction(self, classified: Sequence[_Parsed | _Invalid | None]) -> bool:
         # Every record is tracked, needed here or not: a follower has caught up with its stream only when its
         # tracking record reaches the stream's end, whatever the last records were (ADR 0012).
@@ -971,6 +998,10 @@ class EventConsumer(IngressConsumer):
         if classified is None:
             return Outcome.NOT_MINE  # not needed here, but tracked all the same (`_needs_transaction`)
         env = classified.envelope
+        deferred = self._deferred.get(id(conn))
+        if env.type in self.set_handlers and deferred is not None:
+            deferred.append(env)
+            return Outcome.PROCESSED
         if env.type in self.idempotent:
             await self.outbox.enqueue(conn, await self.event_handlers[env.type][1](self._context(conn, record), env))
             return Outcome.PROCESSED

@@ -6,6 +6,7 @@ request: a msgid another service answered before this request arrived is refused
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,27 +53,37 @@ async def on_claimed(ctx: Any, env: Envelope[Any]) -> list[Outgoing]:
     was published), both acted: logged for operators (ADR 0013 says when this can happen). Idempotent by itself
     (the follower writes no inbox row for claims): a claim the relay published twice is stored once, and a
     double use found is logged again."""
-    b: MsgidClaimed = env.body
-    await ctx.conn.execute(
-        """INSERT INTO msgids_elsewhere (sender, msgid, service, type, claimed_at) VALUES ($1, $2, $3, $4, $5)
+    await on_claims(ctx.conn, [env])
+    return []
+
+
+async def on_claims(conn: Conn, envs: Sequence[Envelope[Any]]) -> None:
+    """`on_claimed` for a batch's claims at once: one insert and one look-up for all of them (ADR 0018)."""
+    claims: list[MsgidClaimed] = [e.body for e in envs]
+    await conn.execute(
+        """INSERT INTO msgids_elsewhere (sender, msgid, service, type, claimed_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
            ON CONFLICT (sender, msgid) DO NOTHING""",
-        b.sender,
-        b.msgid,
-        b.service,
-        b.type,
-        b.claimed_at,
+        [b.sender for b in claims],
+        [b.msgid for b in claims],
+        [b.service for b in claims],
+        [b.type for b in claims],
+        [b.claimed_at for b in claims],
     )
-    here = await ctx.conn.fetchval(
-        "SELECT type FROM inbox WHERE sender = $1 AND msgid = $2 AND coalesce(reason_code, '') <> 'MSGID_REUSED'",
-        b.sender,
-        b.msgid,
+    doubles = await conn.fetch(
+        """SELECT i.sender, i.msgid, i.type FROM unnest($1::text[], $2::text[]) AS k(sender, msgid)
+           JOIN inbox i ON i.sender = k.sender AND i.msgid = k.msgid
+           WHERE coalesce(i.reason_code, '') <> 'MSGID_REUSED'""",
+        [b.sender for b in claims],
+        [b.msgid for b in claims],
     )
-    if here is not None:
+    by_key = {(b.sender, b.msgid): b for b in claims}
+    for row in doubles:
+        b = by_key[(row["sender"], row["msgid"])]
         log.error(
             "msgid_used_by_two_services",
             sender=b.sender,
             msgid=b.msgid,
-            here=here,
+            here=row["type"],
             elsewhere=f"{b.service} {b.type}",
         )
-    return []

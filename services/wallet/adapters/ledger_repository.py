@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from services.wallet.domain.ledger import Account, AccountKind, Entry, MovementKind, member_of, posted_kinds
 from shared.db.pool import Conn
@@ -35,24 +36,26 @@ class LedgerRepository:
             [a[2] for a in wanted],
         )
 
+    async def ensure_and_lock(self, *accounts: tuple[str, AccountKind, str]) -> dict[str, Account]:
+        """`ensure_accounts` then `lock`, in one statement: the upsert takes each row's lock, in id order."""
+        wanted = sorted(set(accounts))
+        rows = await self.conn.fetch(
+            """INSERT INTO accounts (id, kind, admdvs) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+               ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
+               RETURNING id, kind, admdvs, debits_pending, debits_posted, credits_pending, credits_posted""",
+            [a[0] for a in wanted],
+            [a[1].value for a in wanted],
+            [a[2] for a in wanted],
+        )
+        return {r["id"]: _account(r) for r in rows}
+
     async def lock(self, *account_ids: str) -> dict[str, Account]:
         rows = await self.conn.fetch(
             """SELECT id, kind, admdvs, debits_pending, debits_posted, credits_pending, credits_posted
                FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE""",
             sorted(set(account_ids)),
         )
-        return {
-            r["id"]: Account(
-                r["id"],
-                AccountKind(r["kind"]),
-                r["admdvs"],
-                r["debits_pending"],
-                r["debits_posted"],
-                r["credits_pending"],
-                r["credits_posted"],
-            )
-            for r in rows
-        }
+        return {r["id"]: _account(r) for r in rows}
 
     async def save_posted_transfer(
         self,
@@ -64,19 +67,41 @@ class LedgerRepository:
         code: str,
         entry: Entry,
     ) -> None:
+        """The transfer, both balances and the statement lines in one statement (one round trip)."""
+        debit_kind, credit_kind = posted_kinds(code, entry)
+        lines = self._movement_rows(transfer_id, entry, (debit, debit_kind, -amount), (credit, credit_kind, amount))
+        accounts = (debit, credit)
         await self.conn.execute(
-            """INSERT INTO transfers (id, client_id, debit_account, credit_account, amount, state, code, resolved_at)
-               VALUES ($1, $2, $3, $4, $5, 'posted', $6, now())""",
+            """WITH t AS (
+                 INSERT INTO transfers (id, client_id, debit_account, credit_account, amount, state, code, resolved_at)
+                 VALUES ($1, $2, $3, $4, $5, 'posted', $6, now())
+               ), a AS (
+                 UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp,
+                                       credits_posted = v.cpo
+                 FROM unnest($7::text[], $8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[])
+                      AS v(id, dp, dpo, cp, cpo)
+                 WHERE a.id = v.id
+               )
+               INSERT INTO movements (psn_no, account, account_id, at, kind, amount, balance_after,
+                                      ledger_transfer_id, transfer_id, setl_id)
+               SELECT m.psn_no, m.account, m.account_id, m.at, m.kind, m.amount, m.balance_after, $1, m.transfer_id,
+                      m.setl_id
+               FROM unnest($12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::text[], $17::numeric[],
+                           $18::numeric[], $19::text[], $20::text[])
+                    AS m(psn_no, account, account_id, at, kind, amount, balance_after, transfer_id, setl_id)""",
             transfer_id,
             client_id,
             debit.id,
             credit.id,
             amount,
             code,
+            [a.id for a in accounts],
+            [a.debits_pending for a in accounts],
+            [a.debits_posted for a in accounts],
+            [a.credits_pending for a in accounts],
+            [a.credits_posted for a in accounts],
+            *([row[i] for row in lines] for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)),
         )
-        await self.save_accounts(debit, credit)
-        debit_kind, credit_kind = posted_kinds(code, entry)
-        await self._moved(transfer_id, entry, (debit, debit_kind, -amount), (credit, credit_kind, amount))
 
     async def save_accounts(self, *accounts: Account) -> None:
         """Write the accounts' balances back, in one statement."""
@@ -142,7 +167,20 @@ class LedgerRepository:
     ) -> None:
         """The statement's lines for a ledger change, one per member account it touched, with the balance after
         it (the account is locked: its lines are in the order its changes happened)."""
-        rows = []
+        rows = self._movement_rows(ledger_transfer_id, entry, *sides)
+        if rows:
+            await self.conn.executemany(
+                """INSERT INTO movements (psn_no, account, account_id, at, kind, amount, balance_after,
+                                          ledger_transfer_id, transfer_id, setl_id)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                rows,
+            )
+
+    @staticmethod
+    def _movement_rows(
+        ledger_transfer_id: uuid.UUID, entry: Entry, *sides: tuple[Account, MovementKind, Decimal]
+    ) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
         for account, kind, amount in sides:
             member = member_of(account)
             if member is not None:
@@ -161,13 +199,7 @@ class LedgerRepository:
                         entry.setl_id,
                     )
                 )
-        if rows:
-            await self.conn.executemany(
-                """INSERT INTO movements (psn_no, account, account_id, at, kind, amount, balance_after,
-                                          ledger_transfer_id, transfer_id, setl_id)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-                rows,
-            )
+        return rows
 
     async def set_region_wallet_status(self, admdvs: str, enabled: bool) -> bool:
         """Returns True when the status changed."""
@@ -180,3 +212,15 @@ class LedgerRepository:
             enabled,
         )
         return row is not None
+
+
+def _account(r: Any) -> Account:
+    return Account(
+        r["id"],
+        AccountKind(r["kind"]),
+        r["admdvs"],
+        r["debits_pending"],
+        r["debits_posted"],
+        r["credits_pending"],
+        r["credits_posted"],
+    )

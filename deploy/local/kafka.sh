@@ -58,6 +58,7 @@ while True:
     c = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     if not c.startswith("-"): print(c); break')"
   echo "$cluster_id" > "$DATA/cluster-id"
+  echo "$n" > "$DATA/brokers"  # before any node is formatted: a start that fails half-way is still of this size
   local started=$SECONDS waiting=()
   for ((i = 1; i <= n; i++)); do
     local dir pidfile logfile port cport
@@ -86,7 +87,6 @@ while True:
     echo $! > "$pidfile"
     waiting+=("$i")
   done
-  echo "$n" > "$DATA/brokers"
   for i in "${waiting[@]}"; do
     local logfile pidfile; logfile="$(node_logfile "$i")"; pidfile="$(node_pidfile "$i")"
     for _ in $(seq 1 240); do

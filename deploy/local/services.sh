@@ -44,7 +44,7 @@ start() {
   local s started=()
   local -A from=()
   platform_clock
-  local name
+  local name i
   for s in "${SERVICES[@]}"; do
     for ((i = 1; i <= INSTANCES; i++)); do
       name="$s"; ((i == 1)) || name="$s-$i"

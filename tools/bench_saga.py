@@ -38,7 +38,11 @@ class Saga:
         self.run = f"{random.randrange(10**6):06d}"
         self.seq = 0
         self.results: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.answers: dict[str, set[str]] = {}  # request msgid -> the msgids of the answers seen to it
         self.completed: dict[str, float] = {}
+        self.patience = 120.0  # seconds each phase may wait for its last answer
+        self.transfer_ids: list[str] = []
+        self.requests: list[str] = []  # the transfer phase's msgids (requests and accepts)
 
     def msg(self, type_: str, body: dict[str, Any], sender: str) -> dict[str, Any]:
         self.seq += 1
@@ -58,6 +62,7 @@ class Saga:
                     v = json.loads(r.value)
                     if v["type"] == "request.result":
                         self.results.setdefault(v["body"]["omsgid"], (now, v["body"]))
+                        self.answers.setdefault(v["body"]["omsgid"], set()).add(v["msgid"])
                     elif v["type"] == "transfer.completed":
                         self.completed.setdefault(v["body"]["transfer_id"], now)
 
@@ -70,13 +75,17 @@ class Saga:
             raw = json.dumps(m, ensure_ascii=False).encode()
             await producer.send(topic, raw, key=key.encode(), headers=self.keys.record_headers(raw))
         await producer.flush()
-        deadline = time.monotonic() + 120
+        await self.during(messages[0][1]["type"] if messages else "")
+        deadline = time.monotonic() + self.patience
         while not all(m in self.results for m in sent) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         bad = [self.results[m][1] for m in sent if m in self.results and want and self.results[m][1]["status"] != want]
         if bad or len([m for m in sent if m in self.results]) < len(sent):
             raise SystemExit(f"setup failed: {bad[:3]} ({len(sent)} sent)")
         return sent
+
+    async def during(self, phase: str) -> None:
+        """Called once a phase's messages are all sent, before its answers are awaited (tools.crash_run)."""
 
     async def go(self) -> dict[str, float]:
         consumer = await watch_from_now(self.settings, *PROVINCE_TOPICS)
@@ -221,7 +230,7 @@ class Saga:
             for t, (_, r, _) in zip(tids, fams, strict=True)
         ]
         accept_sent = await self.send_all(producer, accepts, "completed")
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + self.patience / 2
         while len([t for t in tids if t in self.completed]) < len(tids) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         done = [self.completed[t] for t in tids if t in self.completed]
@@ -232,6 +241,8 @@ class Saga:
         )
         request_lat = sorted(held.values())
         elapsed = max(done) - started
+        self.transfer_ids = tids
+        self.requests = [m[1]["msgid"] for m in requests] + [m[1]["msgid"] for m in accepts]
         return {
             "families": self.n,
             "completed": len(done),

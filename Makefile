@@ -28,10 +28,13 @@ setup: .venv/.synced ## install the locked Python environment (.venv)
 up: setup ## start Kafka, PostgreSQL and the four services in the background (harmless twice)
 	deploy/local/infra.sh up
 	deploy/local/services.sh start
+	deploy/local/prometheus.sh start
 	@echo "Kafka 127.0.0.1:$${KAFKA_PORT:-9092}  PostgreSQL 127.0.0.1:$${PG_PORT:-5433}  logs $(MEDAID_STATE_DIR)/logs  (make down stops)"
+	@echo "metrics: each service on 127.0.0.1:$${MEDAID_METRICS_PORT_BASE:-9410}+1..4/metrics; Prometheus http://127.0.0.1:$${PROMETHEUS_PORT:-9090}"
 	@echo "business clock: real time $$(cat "$(MEDAID_STATE_DIR)/clock-offset") s  (make clock shows it; make clock ARGS='advance --hours 8' moves the platform forward)"
 
 down: ## stop everything `make up` started
+	-deploy/local/prometheus.sh stop
 	-deploy/local/services.sh stop
 	deploy/local/infra.sh down
 
@@ -82,7 +85,7 @@ logs: ## follow the services' logs
 	tail -n 50 -F $(MEDAID_STATE_DIR)/logs/{wallet,relationship,payment,clearing}.log
 
 status: ## what runs, and the business clock
-	@deploy/local/infra.sh status; deploy/local/services.sh status
+	@deploy/local/infra.sh status; deploy/local/services.sh status; deploy/local/prometheus.sh status
 	@[ ! -x $(PY) ] || $(PY) -m tools.clock show || true
 
 clock: setup ## the one business clock: make clock | ARGS="advance --hours 8" | ARGS="advance-to 2026-12-31T23:59:30+08:00" | ARGS=daytime

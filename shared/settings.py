@@ -101,6 +101,22 @@ class PlatformSettings(BaseSettings):
         200, ge=1, description="records a consumer takes a poll, in one transaction per partition (ADR 0018)"
     )
     outbox_poll_seconds: float = 1.0
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        description="the port of this process's Prometheus /metrics (0: none); unset: metrics_port_base + the "
+        "service's place in SERVICES (wallet +1 ... clearing +4)",
+    )
+    metrics_port_base: int = Field(
+        9410, ge=0, description="see metrics_port; deploy/local/services.sh adds 10 per extra process (INSTANCES)"
+    )
+    metrics_host: str = Field("127.0.0.1", description="the address /metrics listens on")
+    metrics_refresh_seconds: float = Field(
+        5.0, gt=0, description="how often the gauges read from the database (sagas, outbox, books) are refreshed"
+    )
+    metrics_books_seconds: float = Field(
+        30.0, gt=0, description="how often the books checks behind medaid_books_* run (each reads whole tables)"
+    )
     trusted_senders: str = Field(
         "", description="comma-separated sender codes that may act for any party (e.g. the national app's gateway)"
     )
@@ -151,6 +167,12 @@ class PlatformSettings(BaseSettings):
     def exact_senders(self) -> frozenset[str]:
         """Sender codes signed for only by a key registered for exactly that code, never by a province's key."""
         return self.trusted | self.national_operator_codes
+
+    def metrics_port_of(self, service: str) -> int:
+        """Where `service`'s /metrics listens (0: nowhere)."""
+        if self.metrics_port is not None:
+            return self.metrics_port
+        return self.metrics_port_base + 1 + SERVICES.index(service)
 
     def dsn(self, service: str) -> str:
         """DSN of a service's own login role (role name = schema name = service name), with that role's own

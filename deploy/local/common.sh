@@ -24,6 +24,10 @@ kafka_bootstrap() {  # every node's client address, comma separated
   echo "$out"
 }
 PG_PORT="${PG_PORT:-5433}"
+# each service process's Prometheus /metrics: base + 1..4 (wallet, relationship, payment, clearing), +10 per extra
+# process (INSTANCES); Prometheus itself on PROMETHEUS_PORT
+export MEDAID_METRICS_PORT_BASE="${MEDAID_METRICS_PORT_BASE:-9410}"
+PROMETHEUS_PORT="${PROMETHEUS_PORT:-9090}"
 # Every principal's Kafka password (JSON), made by `tools.acls secrets`; kept out of the repository.
 export MEDAID_SECRETS_FILE="${MEDAID_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/kafka.json}"
 # Signed envelopes (docs/signing.md): the public key registry the services verify against, and the private

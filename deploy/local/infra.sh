@@ -42,7 +42,7 @@ case "${1:-}" in
     connect_help
     ;;
   down) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" stop ;;
-  wipe) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" wipe; rm -rf "$MEDAID_STATE_DIR/kafka" "$MEDAID_STATE_DIR"/kafka-[0-9]; rm -f "$MEDAID_STATE_DIR/clock-offset"; log "Kafka data and the business clock removed (the next start runs on real time)" ;;
+  wipe) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" wipe; rm -rf "$MEDAID_STATE_DIR/prometheus" "$MEDAID_STATE_DIR/kafka" "$MEDAID_STATE_DIR"/kafka-[0-9]; rm -f "$MEDAID_STATE_DIR/clock-offset"; log "Kafka data and the business clock removed (the next start runs on real time)" ;;
   status) "$HERE/kafka.sh" status; "$HERE/postgres.sh" status ;;
   env) print_env ;;
   *) echo "usage: $0 up|down|wipe|status|env" >&2; exit 2 ;;

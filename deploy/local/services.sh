@@ -53,7 +53,8 @@ start() {
       # exec: the pid written is the service's own, and no shell lingers holding the caller's output
       # only this start's lines count: the log keeps the earlier ones, with their own service_started
       from[$name]=$(($( { wc -l < "$logfile"; } 2>/dev/null || echo 0) + 1))
-      (cd "$REPO_DIR" && exec "$PY" -m "services.$s" >> "$logfile" 2>&1 < /dev/null) &
+      local metrics_base=$((MEDAID_METRICS_PORT_BASE + 10 * (i - 1)))
+      (cd "$REPO_DIR" && MEDAID_METRICS_PORT_BASE=$metrics_base exec "$PY" -m "services.$s" >> "$logfile" 2>&1 < /dev/null) &
       echo $! > "$pidfile"
       started+=("$name")
     done

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.clearing import handlers
+from services.clearing.adapters import books as adapter_books
 from services.clearing.adapters.clearing_repository import ClearingRepository
 from services.clearing.entrypoints import payment_events
 from services.clearing.entrypoints.ingress import make_handlers
@@ -37,6 +38,8 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         settings,
         SERVICE_DIR,
         make_handlers(trusted, settings.national_operator_codes),
+        sagas=adapter_books.saga_states,
+        books=adapter_books.check_books,
         periodic=[scheduled_close(after_days, settings.sweep_seconds)] if after_days is not None else [],
         event_handlers={PAYMENT_EVENTS: payment_events.HANDLERS},
         # A close requested right after a settlement was answered counts that settlement (ADR 0012).

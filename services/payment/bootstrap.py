@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.payment.adapters import books as adapter_books
 from services.payment.entrypoints import wallet_events
 from services.payment.entrypoints.ingress import make_handlers
 from services.payment.entrypoints.settlements_cli import waiting_settlements
@@ -36,6 +37,8 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         settings,
         SERVICE_DIR,
         make_handlers(key, trusted),
+        sagas=adapter_books.saga_states,
+        books=adapter_books.check_books,
         periodic=[Periodic("warn-of-waiting-settlements", 30.0, warn_of_waiting_settlements)],
         event_handlers={WALLET_EVENTS: wallet_events.HANDLERS},
         event_failure_handlers={WALLET_EVENTS: wallet_events.FAILURE_HANDLERS},

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from services.relationship.adapters import sagas as adapter_sagas
 from services.relationship.adapters.people_repository import hash_stored_names
 from services.relationship.adapters.policy_seed import seed_policies, upgrade_policies
 from services.relationship.entrypoints.ingress import make_handlers
@@ -33,6 +34,7 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         settings,
         SERVICE_DIR,
         make_handlers(key, settings.trusted, timedelta(days=settings.enrolment_max_days_ahead)),
+        sagas=adapter_sagas.saga_states,
         on_start=[seed_policies, upgrade],
         periodic=[Periodic("expire-bind-requests", settings.sweep_seconds, expire_bind_requests)],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.wallet.adapters import books as adapter_books
 from services.wallet.adapters.ledger_repository import LedgerRepository
 from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.entrypoints import payment_events, relationship_events
@@ -33,6 +34,8 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         settings,
         SERVICE_DIR,
         make_handlers(key, trusted, settings.max_credit_amount, settings.national_operator_codes),
+        sagas=adapter_books.saga_states,
+        books=adapter_books.check_books,
         periodic=[Periodic("return-expired-transfers", settings.sweep_seconds, sweep_deadlines)],
         event_handlers={
             RELATIONSHIP_EVENTS: relationship_events.HANDLERS,

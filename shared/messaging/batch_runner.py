@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,10 +26,12 @@ from shared.logging import get_logger
 from shared.messaging.consumer import ConsumerRecord, IngressConsumer
 from shared.messaging.kafka import consumer_group
 from shared.messaging.offsets import OffsetCommitter
+from shared.observability import metrics
 
 log = get_logger(__name__)
 
 KERNEL_FAILURE_PAUSE_SECONDS = 1.0
+POSITIONS_EVERY_SECONDS = 2.0
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -64,6 +67,11 @@ class BatchRunner:
         self._stopping = False
         self.batches = 0
         self.records = 0
+        self._next: dict[TopicPartition, int] = {}
+        """Per partition: the next offset to process (after each batch, and read from the consumer now and then)."""
+        self._last_timestamp: dict[TopicPartition, float] = {}
+        """Per partition: the timestamp (Unix seconds) of the last record processed."""
+        self._positions_read = 0.0
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -75,6 +83,7 @@ class BatchRunner:
             **self._options,
         )
         consumer.subscribe([self.kernel.source_topic], listener=_CommitOnRevoke(self.committer))
+        metrics.LAG.runners.append(self)
         self._consumer = consumer  # a stop that comes while it starts still closes it
         await consumer.start()
         if self._stopping:
@@ -95,6 +104,35 @@ class BatchRunner:
                 continue
             if polled:
                 await asyncio.gather(*(self._partition(consumer, tp, records) for tp, records in polled.items()))
+            await self._read_positions(consumer)
+
+    async def _read_positions(self, consumer: AIOKafkaConsumer) -> None:
+        """Every few seconds, each assigned partition's position, for its lag (a quiet partition has no batches)."""
+        now = time.monotonic()
+        if now - self._positions_read < POSITIONS_EVERY_SECONDS:
+            return
+        self._positions_read = now
+        assigned = consumer.assignment()
+        for tp in list(self._next):
+            if tp not in assigned:
+                del self._next[tp]
+        for tp in assigned:
+            with contextlib.suppress(Exception):  # not yet fetched, or revoked meanwhile: the next round
+                self._next[tp] = await asyncio.wait_for(consumer.position(tp), timeout=1.0)
+
+    def progress(self) -> list[tuple[str, int, int | None, int | None, float | None]]:
+        """For the lag metrics (shared/observability/metrics.py): read from Prometheus's thread, so copies only."""
+        consumer = self._consumer
+        if consumer is None:
+            return []
+        rows: list[tuple[str, int, int | None, int | None, float | None]] = []
+        for tp, position in self._next.copy().items():  # dict.copy holds the GIL throughout
+            try:
+                watermark = consumer.highwater(tp)
+            except Exception:  # noqa: BLE001 - revoked between the copy and here
+                watermark = None
+            rows.append((tp.topic, tp.partition, position, watermark, self._last_timestamp.get(tp)))
+        return rows
 
     async def _partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: Sequence[Any]) -> None:
         batch: Sequence[ConsumerRecord] = records
@@ -116,6 +154,8 @@ class BatchRunner:
             return
         self.batches += 1
         self.records += len(records)
+        self._next[tp] = records[-1].offset + 1
+        self._last_timestamp[tp] = records[-1].timestamp / 1000
         # The batch's transactions committed: its offset may now be committed (explicitly, in batches).
         await self.committer.processed(consumer, tp.topic, tp.partition, records[-1].offset)
 
@@ -132,6 +172,8 @@ class BatchRunner:
             except Exception as exc:  # noqa: BLE001 - stopping anyway
                 log.warning("consumer_stop_failed", group=self.group, error=repr(exc))
         await self.committer.close()
+        with contextlib.suppress(ValueError):
+            metrics.LAG.runners.remove(self)
         if self._consumer is not None:
             with contextlib.suppress(Exception):
                 await self._consumer.stop()

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
+import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from shared.messaging.inbox import InboxLookups
 from shared.messaging.msgids import claim, claimed_elsewhere
 from shared.messaging.outbox import Outbox, Outgoing
 from shared.messaging.tracking import Tracking
+from shared.observability import metrics
 from shared.signing import EnvelopeVerifier, Verdict
 
 log = get_logger(__name__)
@@ -215,6 +217,8 @@ class IngressConsumer:
         self.catch_up: CatchUp | None = None
         """Set by the composition root: wait for this service's followers before judging (ADR 0012)."""
         self._lookups: dict[int, InboxLookups] = {}
+        self._decided: dict[int, str] = {}
+        """Per transaction in progress: the status of the answer its last record got (for the metrics' outcome)."""
         """Per transaction in progress (by its connection): what `_batched` looked up for its records."""
         self.national_operators: frozenset[str] = frozenset()
         """Set by the composition root: sender codes that send only NATIONAL_OPERATOR_TYPES (ADR 0016). Their codes
@@ -418,17 +422,21 @@ class IngressConsumer:
         return outcomes
 
     async def _batch_once(self, records: Sequence[ConsumerRecord]) -> list[Outcome]:
+        started = time.perf_counter()
         classified = [self._classify(record) for record in records]
         if any(isinstance(c, _Parsed) for c in classified) and self.catch_up is not None:
             await self.catch_up.wait()  # one wait covers every record: all of them had arrived before it began
         if not self._needs_transaction(classified):
             return [Outcome.NOT_MINE] * len(records)
+        observed: list[tuple[str, str, float]] = []
         async with self.pool.acquire() as conn, conn.transaction(), self._batched(conn, classified):
             tracking = Tracking(self.consumer)
             outcomes = []
             for index, (record, found) in enumerate(zip(records, classified, strict=True)):
                 try:
+                    at = time.perf_counter()
                     outcomes.append(await self._in_transaction(conn, tracking, record, found))
+                    self._observe(observed, conn, found, outcomes[-1], at)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -436,7 +444,30 @@ class IngressConsumer:
                         raise
                     raise _RecordFailedError(index, exc) from exc
             await tracking.save(conn)
+        metrics.observe_records(self.source_topic, self.consumer, observed)  # committed: observed once
+        metrics.BATCH_DURATION.labels(self.source_topic, self.consumer).observe(time.perf_counter() - started)
         return outcomes
+
+    def _observe(
+        self,
+        observed: list[tuple[str, str, float]],
+        conn: Conn,
+        found: _Parsed | _Invalid | None,
+        outcome: Outcome,
+        at: float,
+    ) -> None:
+        """A record's type, outcome and duration, kept until its transaction commits."""
+        decided = self._decided.pop(id(conn), None)
+        if found is None or outcome is Outcome.NOT_MINE:
+            return
+        type_name = found.envelope.type if isinstance(found, _Parsed) else found.type
+        if type_name not in self.handlers and type_name not in self._followed_types():
+            type_name = "other"  # a label never takes a sender's free text
+        label = (decided or "applied") if outcome is Outcome.PROCESSED else outcome.value
+        observed.append((type_name or "other", label, time.perf_counter() - at))
+
+    def _followed_types(self) -> Mapping[str, Any]:
+        return {}
 
     @contextlib.asynccontextmanager
     async def _batched(self, conn: Conn, classified: Sequence[_Parsed | _Invalid | None]) -> AsyncIterator[None]:
@@ -467,10 +498,14 @@ class IngressConsumer:
             return Outcome.NOT_MINE
         if isinstance(classified, _Parsed) and self.catch_up is not None:
             await self.catch_up.wait()  # judged on copies as new as any answer its sender could have seen
+        observed: list[tuple[str, str, float]] = []
         async with self.pool.acquire() as conn, conn.transaction(), self._batched(conn, [classified]):
             tracking = Tracking(self.consumer)
+            at = time.perf_counter()
             outcome = await self._in_transaction(conn, tracking, record, classified)
+            self._observe(observed, conn, classified, outcome, at)
             await tracking.save(conn)
+        metrics.observe_records(self.source_topic, self.consumer, observed)
         return outcome
 
     async def _in_transaction(
@@ -514,6 +549,7 @@ class IngressConsumer:
                 decision = await self.handlers.get(env.type, _not_supported_yet)(ctx, env)
             await self._record_result(conn, record, env.sender, env.msgid, env.type, decision, ctx.record_key)
             log.info("message_processed", status=decision.status, reason_code=decision.reason_code, **decision.ids)
+            self._decided[id(conn)] = decision.status
             return Outcome.PROCESSED
 
     async def _answer_repeat(self, conn: Conn, sender: str, msgid: str) -> bool:
@@ -735,8 +771,12 @@ class IngressConsumer:
             error=redact_text(error),
         )
         own_failures = 0
+        type_name = classified.envelope.type if isinstance(classified, _Parsed) else None
+        if type_name not in self.handlers and type_name not in self._followed_types():
+            type_name = "other"
         while True:
             try:
+                at = time.perf_counter()
                 async with self.pool.acquire() as conn, conn.transaction():
                     if not await self._claim(conn, record):
                         return Outcome.REDELIVERED
@@ -759,7 +799,9 @@ class IngressConsumer:
                                 )
                             ],
                         )
-                    return Outcome.DEAD_LETTERED
+                observed = [(type_name or "other", Outcome.DEAD_LETTERED.value, time.perf_counter() - at)]
+                metrics.observe_records(self.source_topic, self.consumer, observed)
+                return Outcome.DEAD_LETTERED
             except asyncio.CancelledError:
                 raise
             except Exception as again:  # noqa: BLE001 - wait for the database, or fall back; never skip
@@ -924,6 +966,9 @@ class EventConsumer(IngressConsumer):
 
     def _check_handlers(self) -> None:
         return None
+
+    def _followed_types(self) -> Mapping[str, Any]:
+        return self.event_handlers
 
     def _dlq_of(self, topic: str) -> str:
         return f"{topic}.{self.service}.dlq"

@@ -31,6 +31,7 @@ from shared.contracts.envelope import wire_time
 from shared.contracts.topics import EVENT_TOPICS, MSGID_TOPICS, PLATFORM_SENDER, province_topic
 from shared.db.pool import Conn
 from shared.logging import get_logger
+from shared.observability import metrics
 from shared.signing import SigningKeys
 
 log = get_logger(__name__)
@@ -219,6 +220,10 @@ class OutboxRelay:
             for row_id, failure in failed:
                 await conn.execute("UPDATE outbox SET failed_at = now(), failure = $2 WHERE id = $1", row_id, failure)
         self.published += len(published)
+        done = set(published)
+        metrics.observe_published(
+            [(r["topic"], r["headers"].get("type", "unknown"), bytes(r["value"])) for r in rows if r["id"] in done]
+        )
         return len(rows)
 
     async def _publish(self, rows: Sequence[Any]) -> tuple[list[int], list[tuple[int, str]]]:

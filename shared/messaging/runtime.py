@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from faststream.kafka import KafkaBroker
 from shared.clock import BusinessClock
 from shared.contracts.province import ingress_topics_of
 from shared.contracts.topics import MSGID_TOPICS
+from shared.db.books import Problems
 from shared.db.business_clock import ClockBehindError, mark_reached, start_business_clock
 from shared.db.migrations import migrate
 from shared.db.pool import Conn, connect, create_pool
@@ -32,6 +34,8 @@ from shared.messaging.msgids import CLAIMED, MsgidClaimed, on_claimed, on_claims
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.messaging.retention import purge_payloads
 from shared.messaging.security import aiokafka_security, kafka_client
+from shared.observability import metrics
+from shared.observability.metrics import SagaReading
 from shared.settings import PlatformSettings, key_registry_path, platform_signing_key_path, refuse_local_secrets
 from shared.signing import EnvelopeVerifier, RegistryFile, SigningKeys
 
@@ -73,6 +77,10 @@ class ServiceRuntime:
     event_handlers: Mapping[str, Mapping[str, EventHandler]] = field(default_factory=dict)
     event_failure_handlers: Mapping[str, Mapping[str, FailureHandler]] = field(default_factory=dict)
     """Other services' event streams this one follows: topic -> event type -> handler."""
+    sagas: Callable[[Conn, datetime], Awaitable[list[SagaReading]]] | None = None
+    """The service's sagas by state, for its metrics (issue 13): read every metrics_refresh_seconds."""
+    books: Callable[[Conn], Awaitable[Problems]] | None = None
+    """The service's books checks, for its metrics: run every metrics_books_seconds."""
     catch_up_with: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Read-your-writes (ADR 0012): before judging a record of INGRESS (every ingress topic), of one ingress
     topic, or of a followed topic, wait until the followers of these followed topics have applied all their stream
@@ -87,6 +95,7 @@ class ServiceRuntime:
     _relay_task: asyncio.Task[None] | None = field(init=False, default=None)
     _stopping: bool = field(init=False, default=False)
     _periodic_tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    _metrics_server: Any = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -206,6 +215,11 @@ class ServiceRuntime:
         retention = Periodic("purge-payloads", self.settings.retention_sweep_seconds, self._purge_payloads)
         for job in (*self.periodic, Periodic("business-clock", 1.0, _mark_reached), retention):
             self._periodic_tasks.append(asyncio.create_task(self._every(job), name=f"{self.service}-{job.name}"))
+        port = self.settings.metrics_port_of(self.service)
+        self._metrics_server = metrics.serve_metrics(
+            self.service, port, self.settings.metrics_host, self.clock.offset_seconds
+        )
+        self._periodic_tasks.append(asyncio.create_task(self._refresh_metrics(), name=f"{self.service}-metrics"))
         log.info(
             "service_started",
             topics=[c.topic for c in self.consumers],
@@ -250,6 +264,32 @@ class ServiceRuntime:
                 done = 0
                 log.warning("periodic_failed", job=job.name, error=repr(exc))
 
+    async def _refresh_metrics(self) -> None:
+        """The gauges read from this service's own tables (shared/observability/metrics.py)."""
+        books_due = 0.0
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    row = await conn.fetchrow(
+                        """SELECT count(*) FILTER (WHERE failed_at IS NULL) AS backlog,
+                                  count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed,
+                                  extract(epoch FROM now() - min(created_at) FILTER (WHERE failed_at IS NULL)) AS age
+                           FROM outbox WHERE published_at IS NULL"""
+                    )
+                    assert row is not None  # an aggregate always has its row
+                    age = float(row["age"]) if row["age"] is not None else None
+                    metrics.set_outbox(row["backlog"], age, row["failed"])
+                    if self.sagas is not None:
+                        metrics.set_sagas(await self.sagas(conn, self.clock.now()))
+                    if self.books is not None and time.monotonic() >= books_due:
+                        books_due = time.monotonic() + self.settings.metrics_books_seconds
+                        metrics.set_books(await self.books(conn))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database away: the gauges keep their last values
+                log.warning("metrics_refresh_failed", error=repr(exc))
+            await asyncio.sleep(self.settings.metrics_refresh_seconds)
+
     async def _purge_payloads(self, conn: Conn, _outbox: Outbox, _clock: BusinessClock) -> int:
         return await purge_payloads(conn, self.settings.retention_days)
 
@@ -263,6 +303,8 @@ class ServiceRuntime:
                 await self._relay_task
         with contextlib.suppress(Exception):
             await self._end_offsets.close()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
         if self._pool.pool is not None:
             await self._pool.pool.close()
         log.info("service_stopped")

@@ -14,7 +14,7 @@ from shared.clock import BusinessClock, offset_for
 from shared.settings import PlatformSettings
 from tests.conftest import new_database
 from tests.e2e.families import ALL_OUTPUT, Payments, Provinces, Wallets
-from tests.support.infra import REPO, TEST_STATE_DIR, Infra
+from tests.support.infra import REPO, TEST_METRICS_PORT_BASE, TEST_STATE_DIR, Infra
 from tests.support.kafka import Publisher, Watcher
 from tools import clock as stack_clock
 
@@ -89,6 +89,9 @@ async def platform(infra: Infra, topics: None) -> AsyncIterator[Platform]:
         "MEDAID_LOG_FORMAT": "json",
         "MEDAID_OUTBOX_POLL_SECONDS": "0.2",
         "MEDAID_SWEEP_SECONDS": "0.5",
+        "MEDAID_METRICS_PORT_BASE": str(TEST_METRICS_PORT_BASE),
+        "MEDAID_METRICS_REFRESH_SECONDS": "0.5",
+        "MEDAID_METRICS_BOOKS_SECONDS": "1",
     }
     env.pop("MEDAID_CLOCK_OFFSET_SECONDS", None)  # `make test` exports the dev stack's: not this one's
     for own in ("MEDAID_KAFKA_USERNAME", "MEDAID_KAFKA_PASSWORD"):

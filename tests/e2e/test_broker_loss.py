@@ -25,7 +25,7 @@ from shared.messaging.security import secrets_path
 from shared.settings import PlatformSettings
 from tests.conftest import new_database
 from tests.e2e.test_platform import certno, enrolment, psn_no
-from tests.support.infra import REPO, TEST_KAFKA_PORT, TEST_STATE_DIR, Infra, local_script_env
+from tests.support.infra import REPO, TEST_KAFKA_PORT, TEST_METRICS_PORT_BASE, TEST_STATE_DIR, Infra, local_script_env
 from tests.support.kafka import SHANGHAI, Publisher, Watcher, envelope
 from tools.acls import apply as apply_acls
 from tools.acls import ensure_secrets, load_principals
@@ -81,6 +81,7 @@ async def cluster(infra: Infra) -> AsyncIterator[Cluster]:
         "MEDAID_PG_DATABASE": settings.pg_database,
         "MEDAID_LOG_FORMAT": "json",
         "MEDAID_OUTBOX_POLL_SECONDS": "0.2",
+        "MEDAID_METRICS_PORT_BASE": str(TEST_METRICS_PORT_BASE + 30),
     }
     for own in ("MEDAID_CLOCK_OFFSET_SECONDS", "MEDAID_KAFKA_USERNAME", "MEDAID_KAFKA_PASSWORD"):
         service_env.pop(own, None)  # real time, as the envelopes below; each service is its own principal

@@ -16,7 +16,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.infra import REPO, TEST_KAFKA_PORT, TEST_PG_PORT, TEST_STATE_DIR, local_script_env
+from tests.support.infra import (
+    REPO,
+    TEST_KAFKA_PORT,
+    TEST_METRICS_PORT_BASE,
+    TEST_PG_PORT,
+    TEST_STATE_DIR,
+    local_script_env,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,6 +56,7 @@ def stack() -> Iterator[dict[str, str]]:
             "MEDAID_PG_DATABASE": "medaid",
             "MEDAID_LOG_FORMAT": "json",
             "MEDAID_OUTBOX_POLL_SECONDS": "0.2",
+            "MEDAID_METRICS_PORT_BASE": str(TEST_METRICS_PORT_BASE + 60),
         }
     )
     infra = str(LOCAL / "infra.sh")

@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_STATE_DIR = REPO / ".run" / "test"
 TEST_KAFKA_PORT = int(os.environ.get("MEDAID_TEST_KAFKA_PORT", "19092"))
 TEST_PG_PORT = int(os.environ.get("MEDAID_TEST_PG_PORT", "15433"))
+TEST_METRICS_PORT_BASE = TEST_KAFKA_PORT + 300
+"""The test stack's services serve /metrics on this + 1..4 (the dev stack's on 9411-9414)."""
 ADMIN_PASSWORD = "medaid-admin"
 
 

@@ -46,3 +46,58 @@ def test_the_image_holds_what_the_setup_and_services_need() -> None:
     for needed in ("shared", "services", "tools", "deploy/topics.toml", "deploy/postgres/bootstrap.sql", "uv.lock"):
         assert needed in dockerfile
     assert "tools.dbsetup" in " ".join(COMPOSE["services"]["setup"]["command"])
+
+
+def _metric_names() -> set[str]:
+    """Every sample name the services can expose: the platform's own (shared/observability/metrics.py), the lag
+    collector's and prometheus_client's process ones, plus Prometheus's `up`."""
+    from prometheus_client import REGISTRY
+
+    from shared.observability import metrics
+
+    names = {"up"}
+    for family in REGISTRY.collect():
+        names |= {s.name for s in family.samples} | {family.name}
+    names |= {
+        "kafka_consumergroup_lag",
+        "kafka_consumergroup_group_lag_seconds",
+        "kafka_consumergroup_current_offset",
+        "kafka_topic_partition_current_offset",
+    }
+    for histogram in (metrics.PROCESS_DURATION, metrics.BATCH_DURATION):
+        base = histogram._name
+        names |= {f"{base}_bucket", f"{base}_count", f"{base}_sum"}
+    for counter in (metrics.SENT, metrics.DEAD_LETTERS):
+        names.add(f"{counter._name}_total")
+    for gauge in (metrics.SAGAS, metrics.SAGA_OLDEST_AGE, metrics.BOOKS_OFFENDERS, metrics.INFO):
+        names.add(gauge._name)
+    return names
+
+
+def _names_in(expr: str) -> set[str]:
+    """The metric names of a PromQL expression: its words once label matchers, groupings and ranges are gone."""
+    bare = re.sub(r"\{[^}]*\}|\bby\s*\([^)]*\)|\[[^\]]*\]", " ", expr)
+    promql = {"sum", "max", "min", "rate", "increase", "delta", "histogram_quantile", "by", "count", "and", "or"}
+    return {w for w in re.findall(r"\b[a-z_][a-z0-9_]*\b", bare) if w not in promql}
+
+
+def test_the_dashboard_and_the_alerts_use_metrics_the_services_expose() -> None:
+    import json
+
+    known = _metric_names()
+    dashboard = json.loads((REPO / "deploy" / "grafana" / "dashboards" / "medaid.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    rules = yaml.safe_load((REPO / "deploy" / "prometheus" / "rules.yml").read_text())
+    exprs += [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    used = set().union(*(_names_in(e) for e in exprs))
+    assert used, "the expressions name metrics"
+    assert used <= known, used - known
+
+
+def test_compose_prometheus_scrapes_each_service_on_its_metrics_port() -> None:
+    config = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    port = COMPOSE["services"]["wallet"]["environment"]["MEDAID_METRICS_PORT"]
+    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in config["scrape_configs"]}
+    for service in SERVICES:
+        assert jobs[service] == [f"{service}:{port}"]
+    assert COMPOSE["services"]["wallet"]["environment"]["MEDAID_METRICS_HOST"] == "0.0.0.0"  # noqa: S104 - in a container

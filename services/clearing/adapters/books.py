@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from shared.db.books import Problems, run_checks
 from shared.db.pool import Conn
+from shared.db.sagas import saga_readings
+from shared.observability.metrics import SagaReading
 
 BOOKS_QUERIES: dict[str, str] = {
     "pair_totals_match_items": """
@@ -36,3 +40,17 @@ BOOKS_QUERIES: dict[str, str] = {
 
 async def check_books(conn: Conn) -> Problems:
     return await run_checks(conn, BOOKS_QUERIES)
+
+
+async def saga_states(conn: Conn, now: datetime) -> list[SagaReading]:
+    """Closed clearing months, for the metrics (issue 13)."""
+    return await saga_readings(
+        conn,
+        saga="clearing_month",
+        table="periods",
+        state_column="state",
+        since_column="closed_at",
+        states=("closed",),
+        open_states=(),
+        now=now,
+    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from shared.db.books import Problems, run_checks
 from shared.db.pool import Conn
+from shared.db.sagas import saga_readings
+from shared.observability.metrics import SagaReading
 
 BOOKS_QUERIES: dict[str, str] = {
     # acct_pay + wallet_pay + cash = the personal part (a table constraint too), and the portions are exactly
@@ -50,3 +53,17 @@ async def kept_by_settlement(conn: Conn) -> dict[str, Decimal]:
            FROM settlements s WHERE s.state IN ('completed', 'cancelled')"""
     )
     return {r["setl_id"]: r["amount"] for r in rows}
+
+
+async def saga_states(conn: Conn, now: datetime) -> list[SagaReading]:
+    """Settlements by state, for the metrics (issue 13): debiting and cancelling are open."""
+    return await saga_readings(
+        conn,
+        saga="settlement",
+        table="settlements",
+        state_column="state",
+        since_column="requested_at",
+        states=("debiting", "completed", "refused", "cancelling", "cancelled"),
+        open_states=("debiting", "cancelling"),
+        now=now,
+    )

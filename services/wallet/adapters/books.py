@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from shared.db.books import Problems, run_checks
 from shared.db.pool import Conn
+from shared.db.sagas import saga_readings
+from shared.observability.metrics import SagaReading
 
 BOOKS_QUERIES: dict[str, str] = {
     # Per account: the balances stored equal the sums of its transfers, by state.
@@ -159,3 +162,28 @@ async def spent_by_settlement(conn: Conn) -> dict[str, Decimal]:
            FROM payments p LEFT JOIN payment_debits d USING (setl_id) WHERE p.state <> 'refused' GROUP BY p.setl_id"""
     )
     return {r["setl_id"]: r["amount"] for r in rows}
+
+
+async def saga_states(conn: Conn, now: datetime) -> list[SagaReading]:
+    """Transfers and wallet payments by state, for the metrics (issue 13)."""
+    transfers = await saga_readings(
+        conn,
+        saga="transfer",
+        table="transfer_sagas",
+        state_column="state",
+        since_column="requested_at",
+        states=("pending", "completed", "returned"),
+        open_states=("pending",),
+        now=now,
+    )
+    payments = await saga_readings(
+        conn,
+        saga="wallet_payment",
+        table="payments",
+        state_column="state",
+        since_column="debited_at",
+        states=("debited", "refused", "refunded"),
+        open_states=(),
+        now=now,
+    )
+    return transfers + payments

@@ -14,6 +14,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = ("wallet", "relationship", "payment", "clearing")
 ServiceName = Literal["wallet", "relationship", "payment", "clearing"]
+CONSOLE = "console"
+"""The operators' web console (issue 13, ADR 0019): a process of its own, with its own schema and login role."""
+DATABASE_ROLES: tuple[str, ...] = (*SERVICES, CONSOLE)
+"""Every PostgreSQL login role and schema of the platform: one each."""
 
 
 LOCAL_IDENTITY_KEY = "medaid-local-identity-key-change-me"
@@ -113,6 +117,19 @@ class PlatformSettings(BaseSettings):
     metrics_host: str = Field("127.0.0.1", description="the address /metrics listens on")
     metrics_refresh_seconds: float = Field(
         5.0, gt=0, description="how often the gauges read from the database (sagas, outbox, books) are refreshed"
+    )
+    console_host: str = Field("127.0.0.1", description="the address the operators' web console listens on")
+    console_port: int = Field(8470, ge=0, description="its port (make up prints the URL)")
+    console_metrics_targets: str = Field(
+        "",
+        description="comma-separated service=URL of every service process's /metrics the console samples; unset: "
+        "the local stack's (metrics_port_base + 1..4)",
+    )
+    console_session_secret: SecretStr | None = Field(
+        None, description="signs the console's session cookies; unset: $MEDAID_STATE_DIR/secrets/console-session (made)"
+    )
+    console_secure_cookies: bool = Field(
+        False, description="mark the console's session cookie Secure (set it behind TLS, as production runs)"
     )
     metrics_books_seconds: float = Field(
         30.0, gt=0, description="how often the books checks behind medaid_books_* run (each reads whole tables)"

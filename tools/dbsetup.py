@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from shared.settings import SERVICES, PlatformSettings, pg_secrets_path
+from shared.settings import DATABASE_ROLES, PlatformSettings, pg_secrets_path
 from tools.acls import write_secret_file
 
 BOOTSTRAP_SQL = Path(__file__).resolve().parent.parent / "deploy" / "postgres" / "bootstrap.sql"
@@ -31,7 +31,7 @@ def with_database(dsn: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
-def ensure_pg_secrets(path: Path, services: tuple[str, ...] = SERVICES) -> dict[str, str]:
+def ensure_pg_secrets(path: Path, services: tuple[str, ...] = DATABASE_ROLES) -> dict[str, str]:
     """The PostgreSQL secrets file with a password of its own for each service role (missing ones made)."""
     existing: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     missing = [s for s in services if s not in existing]
@@ -42,7 +42,7 @@ def ensure_pg_secrets(path: Path, services: tuple[str, ...] = SERVICES) -> dict[
 
 
 async def setup_database(
-    admin_dsn: str, database: str, passwords: Mapping[str, str], services: tuple[str, ...] = SERVICES
+    admin_dsn: str, database: str, passwords: Mapping[str, str], services: tuple[str, ...] = DATABASE_ROLES
 ) -> None:
     """Idempotent: creates the database when missing, then roles (each with its own password) and schemas."""
     conn = await asyncpg.connect(admin_dsn)
@@ -76,7 +76,7 @@ def main() -> int:
     if not args.admin_dsn:
         parser.error("--admin-dsn or MEDAID_PG_ADMIN_DSN is required")
     asyncio.run(setup_database(args.admin_dsn, args.database, passwords))
-    print(f"database {args.database}: roles and schemas for {', '.join(SERVICES)} ready", file=sys.stderr)
+    print(f"database {args.database}: roles and schemas for {', '.join(DATABASE_ROLES)} ready", file=sys.stderr)
     return 0
 
 

@@ -20,137 +20,42 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import json
 import sys
-from dataclasses import dataclass
-from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-
-from shared.contracts.topics import PLATFORM_SENDER
-from shared.messaging.security import OPERATOR, kafka_client
+from shared.messaging import dead_letters
+from shared.messaging.dead_letters import DeadLetter, partitions_of
 from shared.settings import PlatformSettings
-from shared.signing import SIGNATURE_HEADERS
 
-
-@dataclass(frozen=True)
-class DeadLetter:
-    offset: int
-    reason_code: str
-    reason: str
-    source_topic: str
-    source_partition: int
-    source_offset: int
-    source_sha256: str | None
-    sender: str | None
-    msgid: str | None
-    type: str | None
-
-
-def _dead_letter(offset: int, value: bytes | None) -> DeadLetter | None:
-    try:
-        body = json.loads(value or b"")["body"]
-        source = body["source"]
-        return DeadLetter(
-            offset,
-            str(body["reason_code"]),
-            str(body.get("reason") or ""),
-            str(source["topic"]),
-            int(source["partition"]),
-            int(source["offset"]),
-            source.get("sha256"),
-            body.get("sender"),
-            body.get("msgid"),
-            body.get("type"),
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-async def partitions_of(settings: PlatformSettings, topic: str) -> list[TopicPartition]:
-    """A topic's partitions, from the broker (empty when there is no such topic)."""
-    admin = AIOKafkaAdminClient(**kafka_client(settings, OPERATOR))
-    await admin.start()
-    try:
-        [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return [
-        TopicPartition(topic, p["partition"]) for p in sorted(described["partitions"], key=lambda p: p["partition"])
-    ]
+__all__ = ["DeadLetter", "main", "partitions_of", "read_dead_letters", "replay", "select"]
 
 
 async def read_dead_letters(settings: PlatformSettings, dlq: str) -> list[DeadLetter]:
-    parts = await partitions_of(settings, dlq)
-    if not parts:
-        raise SystemExit(f"no topic {dlq}")
-    consumer = AIOKafkaConsumer(**kafka_client(settings, OPERATOR), group_id=None, enable_auto_commit=False)
-    await consumer.start()
     try:
-        consumer.assign(parts)
-        ends = await consumer.end_offsets(parts)
-        for tp, first in (await consumer.beginning_offsets(parts)).items():
-            consumer.seek(tp, first)  # (seek_to_beginning then position() answered the end here)
-        out: list[DeadLetter] = []
-        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                out += [d for r in records if (d := _dead_letter(r.offset, r.value)) is not None]
-        return sorted(out, key=lambda d: d.offset)
-    finally:
-        await consumer.stop()
-
-
-async def _original(consumer: AIOKafkaConsumer, d: DeadLetter) -> Any:
-    tp = TopicPartition(d.source_topic, d.source_partition)
-    consumer.assign([tp])
-    consumer.seek(tp, d.source_offset)
-    batch = await consumer.getmany(tp, timeout_ms=2000, max_records=1)
-    records = batch.get(tp, [])
-    return records[0] if records and records[0].offset == d.source_offset else None
+        return await dead_letters.read_dead_letters(settings, dlq)
+    except LookupError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 async def replay(settings: PlatformSettings, dlq: str, selected: list[DeadLetter], dry_run: bool) -> int:
-    consumer = AIOKafkaConsumer(**kafka_client(settings, OPERATOR), group_id=None, enable_auto_commit=False)
-    producer = AIOKafkaProducer(**kafka_client(settings, OPERATOR), enable_idempotence=True, acks="all")
-    await consumer.start()
-    await producer.start()
-    missing = 0
-    try:
-        for d in selected:
-            record = await _original(consumer, d)
-            where = f"{d.source_topic}[{d.source_partition}]@{d.source_offset}"
-            if record is None:
-                missing += 1
-                print(f"  {dlq}@{d.offset}: {where} is no longer in the topic (retention): cannot be replayed")
-                continue
-            if d.source_sha256 and hashlib.sha256(record.value or b"").hexdigest() != d.source_sha256:
-                missing += 1
-                print(f"  {dlq}@{d.offset}: {where} holds another record now (topic recreated?): not replayed")
-                continue
-            if not dry_run:
-                # the original's signature goes with it (docs/signing.md): the bytes are the same, so it still verifies
-                signature = [(k, v) for k, v in (record.headers or ()) if k in SIGNATURE_HEADERS]
-                headers = [*signature, ("x-replayed-from", f"{dlq}@{d.offset}".encode())]
-                await producer.send_and_wait(d.source_topic, record.value, key=record.key, headers=headers)
-            print(f"  {dlq}@{d.offset}: {'would replay' if dry_run else 'replayed'} {where} ({d.reason_code})")
-    finally:
-        await producer.stop()
-        await consumer.stop()
-    return 1 if missing else 0
-
-
-CONTENT_CODES = frozenset({"INVALID_MESSAGE", "WRONG_TOPIC"})
+    done = await dead_letters.replay(settings, dlq, selected, dry_run)
+    for r in done:
+        d = r.letter
+        if r.outcome == "gone":
+            print(f"  {dlq}@{d.offset}: {r.source} is no longer in the topic (retention): cannot be replayed")
+        elif r.outcome == "changed":
+            print(f"  {dlq}@{d.offset}: {r.source} holds another record now (topic recreated?): not replayed")
+        else:
+            print(f"  {dlq}@{d.offset}: {r.outcome} {r.source} ({d.reason_code})")
+    return 1 if any(r.outcome in ("gone", "changed") for r in done) else 0
 
 
 def select(letters: list[DeadLetter], args: argparse.Namespace) -> list[DeadLetter]:
     chosen = letters
     if getattr(args, "command", "list") == "replay":
         if not args.include_answered:
-            chosen = [d for d in chosen if not (d.sender and d.msgid and d.sender != PLATFORM_SENDER)]
+            chosen = [d for d in chosen if not d.answered]
         if not args.include_invalid:
-            chosen = [d for d in chosen if d.reason_code not in CONTENT_CODES]
+            chosen = [d for d in chosen if not d.for_content]
     if args.offset:
         chosen = [d for d in chosen if d.offset in set(args.offset)]
     if args.start is not None:

@@ -11,7 +11,7 @@ PG_ADMIN_PASSWORD="${MEDAID_PG_ADMIN_PASSWORD:-medaid-admin}"
 # each service role's own password (JSON, made by `tools.dbsetup secrets`, which infra.sh up runs first)
 PG_SECRETS_FILE="${MEDAID_PG_SECRETS_FILE:-$MEDAID_STATE_DIR/secrets/postgres.json}"
 PG_DATABASE="${MEDAID_PG_DATABASE:-medaid}"
-SERVICES="wallet,relationship,payment,clearing"
+SERVICES="wallet,relationship,payment,clearing,console"  # every login role and schema (shared/settings.py DATABASE_ROLES)
 DATA="$PG_DATA_ROOT/data"
 SOCK="$PG_DATA_ROOT/sock"
 LOGFILE="$PG_DATA_ROOT/postgres.log"

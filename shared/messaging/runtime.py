@@ -219,6 +219,8 @@ class ServiceRuntime:
         self._metrics_server = metrics.serve_metrics(
             self.service, port, self.settings.metrics_host, self.clock.offset_seconds
         )
+        if self.books is None:
+            metrics.no_books()
         self._periodic_tasks.append(asyncio.create_task(self._refresh_metrics(), name=f"{self.service}-metrics"))
         log.info(
             "service_started",

@@ -19,6 +19,7 @@ What is measured where:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -176,6 +177,13 @@ def set_sagas(readings: Sequence[SagaReading]) -> None:
         SAGAS.labels(r.saga, r.state).set(r.count)
         if r.oldest_age_seconds is not None:
             SAGA_OLDEST_AGE.labels(r.saga, r.state).set(r.oldest_age_seconds)
+
+
+def no_books() -> None:
+    """A service that keeps no books (relationship) shows no books gauges at all, rather than a 0 that alarms."""
+    for gauge in (BOOKS_BALANCED, BOOKS_CHECKED, BOOKS_OFFENDERS):
+        with contextlib.suppress(KeyError):
+            REGISTRY.unregister(gauge)
 
 
 def set_books(problems: dict[str, list[str]]) -> None:

@@ -1,0 +1,213 @@
+"""The console's own schema: operators, the audit log and the read model. Nothing here reads another schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from services.console.domain.model import Answer, Change, MonthChange, SagaChange, StatementAnswer, Step
+from shared.db.pool import Conn
+
+
+class ConsoleRepository:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    # -- operators and the audit log ------------------------------------------------------------------------
+
+    async def operator(self, name: str) -> Any:
+        return await self.conn.fetchrow(
+            "SELECT name, password_hash, role FROM operators WHERE name = $1 AND disabled_at IS NULL", name
+        )
+
+    async def save_operator(self, name: str, password_hash: str, role: str) -> None:
+        await self.conn.execute(
+            """INSERT INTO operators (name, password_hash, role) VALUES ($1, $2, $3)
+               ON CONFLICT (name) DO UPDATE SET password_hash = $2, role = $3, disabled_at = NULL""",
+            name,
+            password_hash,
+            role,
+        )
+
+    async def update_hash(self, name: str, password_hash: str) -> None:
+        await self.conn.execute("UPDATE operators SET password_hash = $2 WHERE name = $1", name, password_hash)
+
+    async def operators(self) -> list[Any]:
+        return list(await self.conn.fetch("SELECT name, role, created_at, disabled_at FROM operators ORDER BY name"))
+
+    async def audit(self, operator: str, action: str, target: str, outcome: str, detail: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO audit_log (operator, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5)",
+            operator,
+            action,
+            target,
+            outcome,
+            detail,
+        )
+
+    async def audit_log(self, limit: int = 200) -> list[Any]:
+        return list(await self.conn.fetch("SELECT * FROM audit_log ORDER BY id DESC LIMIT $1", limit))
+
+    # -- the read model: written --------------------------------------------------------------------------
+
+    async def positions(self) -> dict[tuple[str, int], int]:
+        rows = await self.conn.fetch("SELECT topic, partition, next_offset FROM read_positions")
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    async def apply(self, changes: Sequence[Change], positions: dict[tuple[str, int], int]) -> None:
+        """A batch's changes and where each partition now stands, in the caller's transaction."""
+        for c in changes:
+            if isinstance(c, SagaChange):
+                await self._saga(c)
+            elif isinstance(c, Step):
+                await self.conn.execute(
+                    """INSERT INTO saga_steps (kind, saga_id, at, type, msgid, topic, detail)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
+                    c.kind,
+                    c.saga_id,
+                    c.at,
+                    c.type,
+                    c.msgid,
+                    c.topic,
+                    c.detail,
+                )
+            elif isinstance(c, Answer):
+                await self.conn.execute(
+                    """INSERT INTO answers (answer_msgid, omsgid, otype, status, reason_code, topic, kind, saga_id, at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
+                    c.answer_msgid,
+                    c.omsgid,
+                    c.otype,
+                    c.status,
+                    c.reason_code,
+                    c.topic,
+                    c.kind,
+                    c.saga_id,
+                    c.at,
+                )
+            elif isinstance(c, MonthChange):
+                await self.conn.execute(
+                    """INSERT INTO months (period, items, closed_at, statements, gross) VALUES ($1, $2, $3, $4, $5)
+                       ON CONFLICT (period) DO UPDATE SET items = months.items + $2,
+                           closed_at = COALESCE($3, months.closed_at), statements = COALESCE($4, months.statements),
+                           gross = COALESCE($5, months.gross)""",
+                    c.period,
+                    c.items,
+                    c.closed_at,
+                    c.statements,
+                    c.gross,
+                )
+            elif isinstance(c, StatementAnswer):
+                await self.conn.execute(
+                    """INSERT INTO statement_answers (statement_id, period, admdvs, answer, reason, at)
+                       VALUES ($1, $2, $3, $4, $5, $6)
+                       ON CONFLICT (statement_id) DO UPDATE SET answer = $4, reason = $5, at = $6""",
+                    c.statement_id,
+                    c.period,
+                    c.admdvs,
+                    c.answer,
+                    c.reason,
+                    c.at,
+                )
+        if positions:
+            await self.conn.executemany(
+                """INSERT INTO read_positions (topic, partition, next_offset) VALUES ($1, $2, $3)
+                   ON CONFLICT (topic, partition)
+                   DO UPDATE SET next_offset = GREATEST(read_positions.next_offset, $3)""",
+                [(t, p, o) for (t, p), o in positions.items()],
+            )
+
+    async def _saga(self, c: SagaChange) -> None:
+        await self.conn.execute(
+            """INSERT INTO sagas (kind, saga_id, state, state_rank, amount, psn_no, other_psn_no, region, detail,
+                                  started_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN $11::timestamptz END, $11)
+               ON CONFLICT (kind, saga_id) DO UPDATE SET
+                   state = CASE WHEN $4 >= sagas.state_rank THEN $3 ELSE sagas.state END,
+                   state_rank = GREATEST($4, sagas.state_rank),
+                   amount = COALESCE(sagas.amount, $5),
+                   psn_no = COALESCE(sagas.psn_no, $6),
+                   other_psn_no = COALESCE(sagas.other_psn_no, $7),
+                   region = COALESCE($8, sagas.region),
+                   detail = CASE WHEN $4 >= sagas.state_rank THEN COALESCE($9, sagas.detail) ELSE sagas.detail END,
+                   started_at = COALESCE(sagas.started_at, CASE WHEN $10 THEN $11::timestamptz END),
+                   updated_at = GREATEST(sagas.updated_at, $11)""",
+            c.kind,
+            c.saga_id,
+            c.state,
+            c.rank,
+            c.amount,
+            c.psn_no,
+            c.other_psn_no,
+            c.region,
+            c.detail,
+            c.starts,
+            c.at,
+        )
+
+    # -- the read model: read -----------------------------------------------------------------------------
+
+    async def sagas(
+        self,
+        kind: str | None,
+        state: str | None,
+        older_than: datetime | None,
+        search: str | None,
+        limit: int = 100,
+    ) -> list[Any]:
+        """Newest first. `search`: a transfer id, setl_id, a msgid (of a request, an answer or an event) or a
+        psn_no."""
+        return list(
+            await self.conn.fetch(
+                """SELECT s.* FROM sagas s
+                   WHERE ($1::text IS NULL OR s.kind = $1) AND ($2::text IS NULL OR s.state = $2)
+                     AND ($3::timestamptz IS NULL OR COALESCE(s.started_at, s.updated_at) <= $3)
+                     AND ($4::text IS NULL
+                          OR s.saga_id = $4 OR s.psn_no = $4 OR s.other_psn_no = $4
+                          OR (s.kind, s.saga_id) IN (SELECT a.kind, a.saga_id FROM answers a
+                                                     WHERE a.omsgid = $4 OR a.answer_msgid = $4)
+                          OR (s.kind, s.saga_id) IN (SELECT t.kind, t.saga_id FROM saga_steps t WHERE t.msgid = $4))
+                   ORDER BY COALESCE(s.started_at, s.updated_at) DESC LIMIT $5""",
+                kind,
+                state,
+                older_than,
+                search,
+                limit,
+            )
+        )
+
+    async def saga(self, kind: str, saga_id: str) -> tuple[Any, list[Any]]:
+        saga = await self.conn.fetchrow("SELECT * FROM sagas WHERE kind = $1 AND saga_id = $2", kind, saga_id)
+        steps = await self.conn.fetch(
+            "SELECT * FROM saga_steps WHERE kind = $1 AND saga_id = $2 ORDER BY at, msgid", kind, saga_id
+        )
+        return saga, list(steps)
+
+    async def counts(self) -> list[Any]:
+        return list(
+            await self.conn.fetch(
+                """SELECT kind, state, count(*) AS n, min(COALESCE(started_at, updated_at)) AS oldest
+                   FROM sagas GROUP BY kind, state ORDER BY kind, state"""
+            )
+        )
+
+    async def answers_to(self, msgids: Sequence[str]) -> dict[str, list[Any]]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM answers WHERE omsgid = ANY($1::text[]) ORDER BY at, answer_msgid", list(msgids)
+        )
+        out: dict[str, list[Any]] = {}
+        for r in rows:
+            out.setdefault(r["omsgid"], []).append(r)
+        return out
+
+    async def months(self) -> list[Any]:
+        return list(await self.conn.fetch("SELECT * FROM months ORDER BY period DESC"))
+
+    async def statement_answers(self) -> list[Any]:
+        return list(await self.conn.fetch("SELECT * FROM statement_answers ORDER BY period DESC, admdvs"))
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1, default=str)

@@ -1,0 +1,370 @@
+"""The operators' web console (issue 13, ADR 0019): pages rendered on the server, no script needed.
+
+Every page needs a login (an operator of the console's own table, argon2id hashes); a session is a signed cookie
+(HttpOnly, SameSite=Strict, Secure behind TLS). Every form that changes something carries the session's CSRF
+token. Replays and month closes are for the `operator` role, and each is written to the audit log before it is done.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from services.console.adapters.repository import ConsoleRepository, as_json
+from services.console.adapters.sampler import Sampler
+from services.console.domain.model import OPEN_STATES, Action, Role, mask_psn_no, may
+from shared.clock import BUSINESS_TZ, BusinessClock
+from shared.logging import get_logger
+from shared.messaging import dead_letters
+from shared.messaging.dead_letters import DeadLetter
+from shared.messaging.security import CONSOLE
+from shared.settings import PlatformSettings
+
+log = get_logger(__name__)
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+TEMPLATES.env.filters["mask"] = mask_psn_no
+TEMPLATES.env.filters["json"] = as_json
+TEMPLATES.env.filters["bt"] = lambda at: at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S") if at else "-"
+HASHER = PasswordHasher()
+DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))  # an unknown name costs as much as a wrong password
+
+
+@dataclass
+class Console:
+    settings: PlatformSettings
+    pool: asyncpg.Pool[Any]
+    sampler: Sampler
+    dlq_topics: list[str]
+    fallback_clock: BusinessClock
+    _letters: dict[str, tuple[float, list[DeadLetter]]] = field(default_factory=dict)
+
+    @property
+    def clock(self) -> BusinessClock:
+        """The platform's one business clock, as the services report it (the console follows a move of it)."""
+        for t in self.sampler.targets:
+            if t.up and t.last is not None and t.last.series("medaid_business_clock_offset_seconds"):
+                return BusinessClock(t.last.total("medaid_business_clock_offset_seconds"))
+        return self.fallback_clock
+
+    async def letters(self, topic: str, fresh: bool = False) -> list[DeadLetter]:
+        """A DLQ topic's dead letters, read from Kafka (kept 5 s: a page of topics reads them all)."""
+        cached = self._letters.get(topic)
+        if cached is not None and not fresh and time.monotonic() - cached[0] < 5.0:
+            return cached[1]
+        letters = await dead_letters.read_dead_letters(self.settings, topic, CONSOLE)
+        self._letters[topic] = (time.monotonic(), letters)
+        return letters
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def replayable(d: DeadLetter) -> bool:
+    return d.source_topic.startswith("ingress.")
+
+
+def _console(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+def _who(request: Request) -> tuple[str, Role] | None:
+    name, role = request.session.get("operator"), request.session.get("role")
+    if not name or role not in Role.__members__.values():
+        return None
+    return str(name), Role(str(role))
+
+
+def page(handler: Callable[[Request, str, Role], Awaitable[Response]]) -> Handler:
+    """Only for someone logged in: anyone else goes to the login page."""
+
+    async def guarded(request: Request) -> Response:
+        who = _who(request)
+        if who is None:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return await handler(request, *who)
+
+    return guarded
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    who = _who(request)
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        status_code=status_code,
+        context={
+            "operator": who[0] if who else None,
+            "role": who[1].value if who else None,
+            "may_replay": bool(who and may(who[1], Action.REPLAY)),
+            "csrf": request.session.get("csrf", ""),
+            "business_now": _console(request).clock.now(),
+            **context,
+        },
+    )
+
+
+async def _form(request: Request) -> Any:
+    form = await request.form()
+    if not secrets.compare_digest(str(form.get("csrf", "")), str(request.session.get("csrf", "-"))):
+        raise PermissionError("the form's CSRF token is not this session's")
+    return form
+
+
+# -- login ------------------------------------------------------------------------------------------------------
+
+
+async def login(request: Request) -> Response:
+    target = request.query_params.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    if request.method == "GET":
+        return render(request, "login.html", error=None, next=target)
+    form = await request.form()
+    name, password = str(form.get("name", "")), str(form.get("password", ""))
+    console = _console(request)
+    async with console.pool.acquire() as conn:
+        repo = ConsoleRepository(conn)
+        row = await repo.operator(name)
+        try:
+            HASHER.verify(row["password_hash"] if row else DUMMY_HASH, password)
+            ok = row is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        await repo.audit(name[:40] or "-", "login", "console", "ok" if ok else "refused", {})
+        if ok and HASHER.check_needs_rehash(row["password_hash"]):
+            await repo.update_hash(name, HASHER.hash(password))
+    if not ok:
+        return render(request, "login.html", error="unknown name or wrong password", next=target)
+    request.session.clear()
+    request.session.update({"operator": name, "role": row["role"], "csrf": secrets.token_urlsafe(24)})
+    return RedirectResponse(target, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# -- pages ------------------------------------------------------------------------------------------------------
+
+
+@page
+async def overview(request: Request, name: str, role: Role) -> Response:
+    console = _console(request)
+    services = []
+    for t in console.sampler.targets:
+        last = t.last
+        services.append(
+            {
+                "name": t.service,
+                "url": t.url,
+                "up": t.up,
+                "error": t.error,
+                "lag": last.total("kafka_consumergroup_lag") if last else None,
+                "behind": max((v for _, v in last.series("kafka_consumergroup_group_lag_seconds")), default=0.0)
+                if last
+                else None,
+                "dead_letters": last.total("medaid_dead_letters_total") if last else None,
+                "outbox": last.total("medaid_outbox_backlog_messages") if last else None,
+                "books": (
+                    None
+                    if not last or not last.series("medaid_books_balanced")
+                    else bool(last.total("medaid_books_balanced"))
+                ),
+                "offset": last.total("medaid_business_clock_offset_seconds") if last else None,
+                "rss": last.total("process_resident_memory_bytes") if last else None,
+            }
+        )
+    offsets = {s["offset"] for s in services if s["offset"] is not None}
+    async with console.pool.acquire() as conn:
+        counts = await ConsoleRepository(conn).counts()
+    return render(
+        request,
+        "overview.html",
+        services=services,
+        one_clock=len(offsets) <= 1,
+        books_ok=all(s["books"] is not False for s in services),
+        counts=counts,
+        dead=console.sampler.dead_letters(),
+    )
+
+
+@page
+async def sagas(request: Request, name: str, role: Role) -> Response:
+    q = request.query_params
+    kind = q.get("kind") or None
+    state = q.get("state") or None
+    search = (q.get("q") or "").strip() or None
+    older = q.get("older_than_minutes")
+    older_than = None
+    if older and older.isdigit():
+        older_than = _console(request).clock.now() - timedelta(minutes=int(older))
+    async with _console(request).pool.acquire() as conn:
+        rows = await ConsoleRepository(conn).sagas(kind, state, older_than, search)
+    return render(
+        request,
+        "sagas.html",
+        rows=rows,
+        kind=kind or "",
+        state=state or "",
+        q=search or "",
+        older=older or "",
+        open_states=OPEN_STATES,
+    )
+
+
+@page
+async def saga(request: Request, name: str, role: Role) -> Response:
+    kind, saga_id = request.path_params["kind"], request.path_params["saga_id"]
+    async with _console(request).pool.acquire() as conn:
+        row, steps = await ConsoleRepository(conn).saga(kind, saga_id)
+    if row is None and not steps:
+        return render(request, "missing.html", what=f"{kind} {saga_id}")
+    return render(request, "saga.html", saga=row, steps=steps, kind=kind, saga_id=saga_id)
+
+
+@page
+async def dead_letter_list(request: Request, name: str, role: Role) -> Response:
+    console = _console(request)
+    topic = request.query_params.get("topic") or ""
+    reason = request.query_params.get("reason") or ""
+    counts = {}
+    for t in console.dlq_topics:
+        try:
+            counts[t] = len(await console.letters(t))
+        except LookupError:
+            counts[t] = 0
+    letters: list[DeadLetter] = []
+    answers: dict[str, list[Any]] = {}
+    if topic in console.dlq_topics:
+        letters = [d for d in await console.letters(topic, fresh=True) if not reason or d.reason_code == reason]
+        async with console.pool.acquire() as conn:
+            answers = await ConsoleRepository(conn).answers_to([d.msgid for d in letters if d.msgid])
+    return render(
+        request,
+        "dead_letters.html",
+        counts=counts,
+        topic=topic,
+        reason=reason,
+        letters=list(reversed(letters)),
+        answers=answers,
+        message=request.query_params.get("message"),
+    )
+
+
+@page
+async def dead_letter(request: Request, name: str, role: Role) -> Response:
+    console = _console(request)
+    topic = request.path_params["topic"]
+    offset = int(request.path_params["offset"])
+    if topic not in console.dlq_topics:
+        return render(request, "missing.html", what=topic)
+    found = [d for d in await console.letters(topic) if d.offset == offset]
+    if not found:
+        return render(request, "missing.html", what=f"{topic}@{offset}")
+    async with console.pool.acquire() as conn:
+        answers = await ConsoleRepository(conn).answers_to([found[0].msgid] if found[0].msgid else [])
+    return render(request, "dead_letter.html", topic=topic, d=found[0], answers=answers.get(found[0].msgid or "", []))
+
+
+@page
+async def replay(request: Request, name: str, role: Role) -> Response:
+    console = _console(request)
+    form = await _form(request)
+    topic = str(form.get("topic", ""))
+    offsets = sorted({int(o) for o in form.getlist("offset") if str(o).isdigit()})
+    if not may(role, Action.REPLAY):
+        async with console.pool.acquire() as conn:
+            await ConsoleRepository(conn).audit(name, "replay", topic, "refused: read-only", {"offsets": offsets})
+        return render(request, "forbidden.html", what="replaying dead letters", status_code=403)
+    if topic not in console.dlq_topics or not offsets:
+        return RedirectResponse(f"/dead-letters?topic={topic}&message=choose+dead+letters+to+replay", status_code=303)
+    # An ingress record is replayed to its ingress topic; an event stream has one writer, its owner (ADR 0003).
+    chosen = [
+        d for d in await console.letters(topic, fresh=True) if d.offset in offsets and replayable(d)
+    ]
+    async with console.pool.acquire() as conn:
+        # written before it is done: an operator's request is on record even if the replay then fails
+        await ConsoleRepository(conn).audit(name, "replay", topic, "asked", {"offsets": offsets})
+    done = await dead_letters.replay(console.settings, topic, chosen, dry_run=False, principal=CONSOLE)
+    outcome = {f"{r.letter.offset}": r.outcome for r in done}
+    async with console.pool.acquire() as conn:
+        await ConsoleRepository(conn).audit(name, "replay", topic, "done", {"offsets": offsets, "outcomes": outcome})
+    log.info("console_replay", operator=name, topic=topic, outcomes=outcome)
+    text = ", ".join(f"@{o} {r}" for o, r in outcome.items()) or "nothing"
+    return RedirectResponse(f"/dead-letters?topic={topic}&message=replayed: {text}", status_code=303)
+
+
+@page
+async def topics(request: Request, name: str, role: Role) -> Response:
+    sampler = _console(request).sampler
+    return render(request, "topics.html", partitions=sampler.partitions(), rates=sampler.throughput())
+
+
+@page
+async def clearing(request: Request, name: str, role: Role) -> Response:
+    async with _console(request).pool.acquire() as conn:
+        repo = ConsoleRepository(conn)
+        months = await repo.months()
+        answers = await repo.statement_answers()
+    return render(request, "clearing.html", months=months, answers=answers)
+
+
+@page
+async def audit(request: Request, name: str, role: Role) -> Response:
+    async with _console(request).pool.acquire() as conn:
+        rows = await ConsoleRepository(conn).audit_log()
+    return render(request, "audit.html", rows=rows)
+
+
+def make_app(console: Console, session_secret: str) -> Starlette:
+    app = Starlette(
+        routes=[
+            Route("/login", login, methods=["GET", "POST"]),
+            Route("/logout", logout, methods=["POST"]),
+            Route("/", overview),
+            Route("/sagas", sagas),
+            Route("/sagas/{kind}/{saga_id}", saga),
+            Route("/dead-letters", dead_letter_list),
+            Route("/dead-letters/replay", replay, methods=["POST"]),
+            Route("/dead-letters/{topic}/{offset:int}", dead_letter),
+            Route("/topics", topics),
+            Route("/clearing", clearing),
+            Route("/audit", audit),
+        ],
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=session_secret,
+                session_cookie="medaid_console",
+                max_age=8 * 3600,
+                same_site="strict",
+                https_only=console.settings.console_secure_cookies,
+            )
+        ],
+        exception_handlers={PermissionError: _forbidden},
+    )
+    app.state.console = console
+    TEMPLATES.env.globals["replayable"] = replayable
+    return app
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    return render(request, "forbidden.html", what=str(exc), status_code=403)

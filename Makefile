@@ -29,17 +29,20 @@ up: setup ## start Kafka, PostgreSQL and the four services in the background (ha
 	deploy/local/infra.sh up
 	deploy/local/services.sh start
 	deploy/local/prometheus.sh start
+	deploy/local/console.sh start
 	@echo "Kafka 127.0.0.1:$${KAFKA_PORT:-9092}  PostgreSQL 127.0.0.1:$${PG_PORT:-5433}  logs $(MEDAID_STATE_DIR)/logs  (make down stops)"
 	@echo "metrics: each service on 127.0.0.1:$${MEDAID_METRICS_PORT_BASE:-9410}+1..4/metrics; Prometheus http://127.0.0.1:$${PROMETHEUS_PORT:-9090}"
 	@echo "business clock: real time $$(cat "$(MEDAID_STATE_DIR)/clock-offset") s  (make clock shows it; make clock ARGS='advance --hours 8' moves the platform forward)"
 
 down: ## stop everything `make up` started
+	-deploy/local/console.sh stop
 	-deploy/local/prometheus.sh stop
 	-deploy/local/services.sh stop
 	deploy/local/infra.sh down
 
 run: up ## up + the province simulator driving traffic (a day, the night, the month's close), then a summary
 	$(PY) -m tools.simulator --daytime --night --month-end
+	@echo "operators' console: $$(deploy/local/console.sh url)  (log in as admin; the password is in $(MEDAID_STATE_DIR)/secrets/console.json)"
 
 simulate: setup ## the province simulator alone, against a running platform (at night, it moves the stack's clock on to 10:00)
 	$(PY) -m tools.simulator --daytime
@@ -85,7 +88,7 @@ logs: ## follow the services' logs
 	tail -n 50 -F $(MEDAID_STATE_DIR)/logs/{wallet,relationship,payment,clearing}.log
 
 status: ## what runs, and the business clock
-	@deploy/local/infra.sh status; deploy/local/services.sh status; deploy/local/prometheus.sh status
+	@deploy/local/infra.sh status; deploy/local/services.sh status; deploy/local/prometheus.sh status; deploy/local/console.sh status
 	@[ ! -x $(PY) ] || $(PY) -m tools.clock show || true
 
 clock: setup ## the one business clock: make clock | ARGS="advance --hours 8" | ARGS="advance-to 2026-12-31T23:59:30+08:00" | ARGS=daytime

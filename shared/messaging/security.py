@@ -87,5 +87,7 @@ def faststream_security(settings: PlatformSettings, principal: str) -> BaseSecur
     username, password = credentials(settings, principal)
     context = _ssl_context(settings)
     return SASLScram512(username=username, password=password, ssl_context=context, use_ssl=context is not None)
+
+
 CONSOLE = "console"
 """The operators' web console (ADR 0019): reads the event streams, the notifications and the dead letters; replays."""

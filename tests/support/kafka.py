@@ -97,6 +97,10 @@ class Publisher:
         headers = self._keys.record_headers(raw) if self._keys is not None else []
         await self._producer.send_and_wait(topic, raw, key=key.encode() if key else None, headers=headers)
 
+    async def send_raw(self, topic: str, raw: bytes, key: str, headers: list[tuple[str, bytes]]) -> None:
+        """Bytes with the headers given (a record signed some other way), as they are."""
+        await self._producer.send_and_wait(topic, raw, key=key.encode(), headers=headers)
+
 
 class Watcher:
     """Reads topics from their end at the moment it started; collects everything after that."""

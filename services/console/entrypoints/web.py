@@ -297,9 +297,7 @@ async def replay(request: Request, name: str, role: Role) -> Response:
     if topic not in console.dlq_topics or not offsets:
         return RedirectResponse(f"/dead-letters?topic={topic}&message=choose+dead+letters+to+replay", status_code=303)
     # An ingress record is replayed to its ingress topic; an event stream has one writer, its owner (ADR 0003).
-    chosen = [
-        d for d in await console.letters(topic, fresh=True) if d.offset in offsets and replayable(d)
-    ]
+    chosen = [d for d in await console.letters(topic, fresh=True) if d.offset in offsets and replayable(d)]
     async with console.pool.acquire() as conn:
         # written before it is done: an operator's request is on record even if the replay then fails
         await ConsoleRepository(conn).audit(name, "replay", topic, "asked", {"offsets": offsets})

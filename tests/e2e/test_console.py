@@ -1,0 +1,234 @@
+"""The operators' console in a real browser (issue 13): headless Chromium from apt, driven by Selenium.
+
+The console runs as `make up` runs it (deploy/local/console.sh) next to the test stack's four services. The test
+logs in, sees a transfer it just made with its state, sees a dead letter it caused (a credit signed with a key the
+registry does not know yet), checks that a read-only operator can neither see a replay button nor replay by posting
+the form, registers the key (the fix), replays the dead letter as an operator and sees it answered `completed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from shared.contracts.topics import INGRESS_ENROLLMENT
+from shared.settings import PlatformSettings, key_registry_path
+from shared.signing import registry_entry, sign
+from tests.e2e.conftest import Platform
+from tests.e2e.families import Wallets
+from tests.support.infra import REPO, TEST_METRICS_PORT_BASE
+from tests.support.kafka import Publisher, Watcher, envelope
+
+pytestmark = pytest.mark.e2e
+
+PORT = TEST_METRICS_PORT_BASE + 80
+URL = f"http://127.0.0.1:{PORT}"
+OPERATOR, VIEWER = ("ops", "ops-password-1234"), ("watcher", "watcher-password-1234")
+DLQ = "ingress.enrollment.v1.dlq"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env=env, capture_output=True, text=True, check=False, cwd=REPO)
+
+
+@pytest.fixture
+def console(platform: Platform) -> Iterator[dict[str, str]]:
+    env = {**platform.env, "MEDAID_CONSOLE_PORT": str(PORT)}
+    python = os.environ.get("MEDAID_PYTHON", str(REPO / ".venv" / "bin" / "python"))
+    for (name, password), role in ((OPERATOR, "operator"), (VIEWER, "viewer")):
+        made = script(
+            {**env, "MEDAID_CONSOLE_PASSWORD": password},
+            python,
+            "-m",
+            "services.console.entrypoints.operators",
+            "add",
+            name,
+            "--role",
+            role,
+        )
+        assert made.returncode == 0, made.stderr
+    started = script(env, str(REPO / "deploy" / "local" / "console.sh"), "start")
+    assert started.returncode == 0, started.stderr
+    try:
+        yield env
+    finally:
+        script(env, str(REPO / "deploy" / "local" / "console.sh"), "stop")
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def log_in(driver: WebDriver, who: tuple[str, str]) -> None:
+    driver.delete_all_cookies()
+    driver.get(f"{URL}/")
+    assert "/login" in driver.current_url, "no page without a login"
+    driver.find_element(By.ID, "name").send_keys(who[0])
+    driver.find_element(By.ID, "password").send_keys(who[1])
+    driver.find_element(By.ID, "login").click()
+    assert shown(driver, "who").text.startswith(who[0])
+
+
+def shown(driver: WebDriver, element_id: str) -> WebElement:
+    """An element of the page a click leads to, once that page is there."""
+    found: WebElement = WebDriverWait(driver, 30).until(ec.presence_of_element_located((By.ID, element_id)))
+    return found
+
+
+async def until(driver: WebDriver, url: str, found: Callable[[WebDriver], bool], what: str) -> None:
+    """Load the page again until it shows what is expected (the read model follows the streams)."""
+    for _ in range(120):
+        driver.get(url)
+        if found(driver):
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{what} never appeared on {url}:\n{driver.find_element(By.TAG_NAME, 'main').text[:2000]}")
+
+
+def answers_cell(driver: WebDriver, msgid: str) -> str:
+    rows = driver.find_elements(By.CSS_SELECTOR, f'tr.letter[data-msgid="{msgid}"] td.answers')
+    return rows[0].text if rows else ""
+
+
+@pytest.fixture
+def rotated_key(platform: Platform) -> tuple[str, Ed25519PrivateKey, Callable[[], None]]:
+    """Guangdong's new key, not yet in the registry; the third item registers it (the operators' fix)."""
+    key_id = f"440000-rotated-{os.getpid()}-{datetime.now().timestamp():.0f}"
+    private = Ed25519PrivateKey.generate()
+    path = key_registry_path(PlatformSettings())
+
+    def register() -> None:
+        registry = json.loads(path.read_text())
+        now = platform.now()
+        entry = registry_entry(
+            key_id, "440000", private.public_key(), now - timedelta(days=1), now + timedelta(days=30)
+        )
+        registry["keys"].append(entry)
+        tmp = path.with_suffix(".console-test")
+        tmp.write_text(json.dumps(registry, indent=1))
+        tmp.replace(path)
+
+    return key_id, private, register
+
+
+def signed_credit(
+    platform: Platform, key_id: str, private: Ed25519PrivateKey, psn_no: str
+) -> tuple[dict[str, Any], bytes, list[tuple[str, bytes]]]:
+    msg = envelope(
+        "account.credited",
+        {"psn_no": psn_no, "amount": "12.00", "period": "202611", "kind": "contribution"},
+        sender="440300",
+        sent_at=platform.now(),
+    )
+    raw = json.dumps(msg, ensure_ascii=False).encode()
+    headers = sign(private, key_id, msg["msgid"], msg["type"], msg["sender"], msg["sent_at"], raw)
+    return msg, raw, [(k, v.encode()) for k, v in headers.items()]
+
+
+async def test_an_operator_sees_a_transfer_and_replays_a_dead_letter_a_viewer_cannot(
+    platform: Platform,
+    desk: tuple[Wallets, Any],
+    console: dict[str, str],
+    browser: WebDriver,
+    rotated_key: tuple[str, Ed25519PrivateKey, Callable[[], None]],
+) -> None:
+    wallets, _ = desk
+    key_id, private, register = rotated_key
+
+    # a transfer, accepted and waiting for the recipient
+    provider, recipient, _ = await wallets.family("440300", "510100")
+    requested = await wallets.transfer(provider, recipient, "150.00")
+    assert requested["status"] == "accepted", requested
+    transfer_id = requested["transfer_id"]
+
+    log_in(browser, OPERATOR)
+    await until(
+        browser,
+        f"{URL}/sagas?q={transfer_id}",
+        lambda d: any(
+            transfer_id in r.text and "pending" in r.text for r in d.find_elements(By.CSS_SELECTOR, "tr.saga")
+        ),
+        f"transfer {transfer_id} pending",
+    )
+    row = browser.find_element(By.CSS_SELECTOR, "tr.saga")
+    assert provider.psn_no not in row.text, "a person's number is masked on screen"
+    assert provider.psn_no[-4:] in row.text
+    browser.find_element(By.LINK_TEXT, transfer_id).click()
+    assert shown(browser, "state").text == "pending"
+    assert "wallet.quota-held" in browser.find_element(By.ID, "timeline").text
+
+    # a dead letter: a credit signed with a key the registry does not know yet
+    msg, raw, headers = signed_credit(platform, key_id, private, provider.psn_no)
+    async with Watcher(platform.settings.kafka_bootstrap, ["province.440000.notifications.v1"]) as w:
+        async with Publisher(platform.settings.kafka_bootstrap) as pub:
+            await pub.send_raw(INGRESS_ENROLLMENT, raw, key=provider.psn_no, headers=headers)
+        refused = await w.result_for(msg["msgid"])
+    assert (refused["status"], refused["reason_code"]) == ("rejected", "SIGNATURE_INVALID")
+    dlq_page = f"{URL}/dead-letters?topic={DLQ}"
+    await until(browser, dlq_page, lambda d: "rejected" in answers_cell(d, msg["msgid"]), "the dead letter")
+
+    # a read-only operator sees it, but has no replay button, and a replay posted anyway is refused and audited
+    log_in(browser, VIEWER)
+    await until(browser, dlq_page, lambda d: "rejected" in answers_cell(d, msg["msgid"]), "the dead letter (viewer)")
+    assert not browser.find_elements(By.ID, "replay")
+    assert browser.find_element(By.ID, "read-only").is_displayed()
+    offset = browser.find_element(By.CSS_SELECTOR, f'tr.letter[data-msgid="{msg["msgid"]}"] input[name=offset]')
+    status = browser.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+           const form = new URLSearchParams({csrf: document.querySelector('input[name=csrf]').value,
+                                             topic: arguments[0], offset: arguments[1]});
+           fetch('/dead-letters/replay', {method: 'POST', body: form}).then(r => done(r.status));""",
+        DLQ,
+        offset.get_attribute("value"),
+    )
+    assert status == 403
+
+    # the fix: the key goes into the registry; the services read it again (a probe signed with it is accepted)
+    register()
+    for _ in range(60):
+        probe, probe_raw, probe_headers = signed_credit(platform, key_id, private, provider.psn_no)
+        async with Watcher(platform.settings.kafka_bootstrap, ["province.440000.notifications.v1"]) as w:
+            async with Publisher(platform.settings.kafka_bootstrap) as pub:
+                await pub.send_raw(INGRESS_ENROLLMENT, probe_raw, key=provider.psn_no, headers=probe_headers)
+            if (await w.result_for(probe["msgid"]))["status"] == "completed":
+                break
+        await asyncio.sleep(1.0)
+
+    # the operator replays it and sees it answered
+    log_in(browser, OPERATOR)
+    await until(browser, dlq_page, lambda d: "rejected" in answers_cell(d, msg["msgid"]), "the dead letter (operator)")
+    browser.find_element(By.CSS_SELECTOR, f'tr.letter[data-msgid="{msg["msgid"]}"] input[name=offset]').click()
+    browser.find_element(By.ID, "replay").click()
+    message = shown(browser, "message").text
+    assert "replayed" in message, message
+    await until(browser, dlq_page, lambda d: "completed" in answers_cell(d, msg["msgid"]), "the replay's answer")
+
+    browser.get(f"{URL}/audit")
+    audit = browser.find_element(By.ID, "audit").text
+    assert f"{VIEWER[0]} replay {DLQ} refused: read-only" in audit
+    assert f"{OPERATOR[0]} replay {DLQ} done" in audit

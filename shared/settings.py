@@ -128,6 +128,11 @@ class PlatformSettings(BaseSettings):
     console_session_secret: SecretStr | None = Field(
         None, description="signs the console's session cookies; unset: $MEDAID_STATE_DIR/secrets/console-session (made)"
     )
+    console_signing_keys_file: str | None = Field(
+        None,
+        description="the private key the console signs a month close with, as the national operator (JSON as "
+        "MEDAID_SIGNING_KEYS_FILE); unset: the local stack's signing keys (national-local)",
+    )
     console_secure_cookies: bool = Field(
         False, description="mark the console's session cookie Secure (set it behind TLS, as production runs)"
     )

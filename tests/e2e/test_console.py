@@ -207,6 +207,8 @@ async def test_an_operator_sees_a_transfer_and_replays_a_dead_letter_a_viewer_ca
         offset.get_attribute("value"),
     )
     assert status == 403
+    browser.get(f"{URL}/clearing")
+    assert not browser.find_elements(By.ID, "close"), "no month close for a read-only operator either"
 
     # the fix: the key goes into the registry; the services read it again (a probe signed with it is accepted)
     register()
@@ -228,7 +230,24 @@ async def test_an_operator_sees_a_transfer_and_replays_a_dead_letter_a_viewer_ca
     assert "replayed" in message, message
     await until(browser, dlq_page, lambda d: "completed" in answers_cell(d, msg["msgid"]), "the replay's answer")
 
+    # an operator closes a month that has ended (as the national operator's system would) and sees the answer
+    month = f"{platform.now().year - 1}01"
+    browser.get(f"{URL}/clearing")
+    browser.find_element(By.ID, "period").send_keys(month)
+    browser.find_element(By.ID, "close").click()
+    assert f"close of {month} asked" in shown(browser, "message").text
+    await until(
+        browser,
+        f"{URL}/clearing",
+        lambda d: any(
+            month in r.text and ("completed" in r.text or "rejected" in r.text)
+            for r in d.find_elements(By.CSS_SELECTOR, "#closes tr")
+        ),
+        f"the answer to closing {month}",
+    )
+
     browser.get(f"{URL}/audit")
     audit = browser.find_element(By.ID, "audit").text
     assert f"{VIEWER[0]} replay {DLQ} refused: read-only" in audit
     assert f"{OPERATOR[0]} replay {DLQ} done" in audit
+    assert f"{OPERATOR[0]} close-month {month} sent" in audit

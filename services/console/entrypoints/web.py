@@ -7,6 +7,7 @@ token. Replays and month closes are for the `operator` role, and each is written
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.applications import Starlette
@@ -30,11 +32,13 @@ from services.console.adapters.repository import ConsoleRepository, as_json
 from services.console.adapters.sampler import Sampler
 from services.console.domain.model import OPEN_STATES, Action, Role, mask_psn_no, may
 from shared.clock import BUSINESS_TZ, BusinessClock
+from shared.contracts.topics import INGRESS_CLEARING
 from shared.logging import get_logger
 from shared.messaging import dead_letters
 from shared.messaging.dead_letters import DeadLetter
-from shared.messaging.security import CONSOLE
-from shared.settings import PlatformSettings
+from shared.messaging.security import CONSOLE, kafka_client
+from shared.settings import PlatformSettings, signing_keys_path
+from shared.signing import SigningKeys
 
 log = get_logger(__name__)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -61,6 +65,31 @@ class Console:
             if t.up and t.last is not None and t.last.series("medaid_business_clock_offset_seconds"):
                 return BusinessClock(t.last.total("medaid_business_clock_offset_seconds"))
         return self.fallback_clock
+
+    async def close(self, period: str) -> str:
+        """clearing.close-requested for `period`, signed as the national operator; returns its msgid."""
+        sender = sorted(self.settings.national_operator_codes)[0]
+        now = self.clock.now()
+        msgid = f"{sender}{now:%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
+        envelope = {
+            "msgid": msgid,
+            "type": "clearing.close-requested",
+            "sender": sender,
+            "sent_at": now.isoformat(timespec="seconds"),
+            "body": {"period": period},
+        }
+        raw = json.dumps(envelope, ensure_ascii=False).encode()
+        path = self.settings.console_signing_keys_file or str(signing_keys_path(self.settings))
+        headers = SigningKeys.load(Path(path)).headers(raw, envelope)
+        producer = AIOKafkaProducer(**kafka_client(self.settings, CONSOLE), enable_idempotence=True, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                INGRESS_CLEARING, raw, key=period.encode(), headers=[(k, v.encode()) for k, v in headers.items()]
+            )
+        finally:
+            await producer.stop()
+        return msgid
 
     async def letters(self, topic: str, fresh: bool = False) -> list[DeadLetter]:
         """A DLQ topic's dead letters, read from Kafka (kept 5 s: a page of topics reads them all)."""
@@ -322,7 +351,39 @@ async def clearing(request: Request, name: str, role: Role) -> Response:
         repo = ConsoleRepository(conn)
         months = await repo.months()
         answers = await repo.statement_answers()
-    return render(request, "clearing.html", months=months, answers=answers)
+        closes = [r for r in await repo.audit_log() if r["action"] == "close-month" and r["outcome"] == "sent"][:20]
+        replies = await repo.answers_to([r["detail"]["msgid"] for r in closes])
+    return render(
+        request,
+        "clearing.html",
+        months=months,
+        answers=answers,
+        closes=closes,
+        replies=replies,
+        may_close=may(role, Action.CLOSE_MONTH) and bool(_console(request).settings.national_operator_codes),
+        message=request.query_params.get("message"),
+    )
+
+
+@page
+async def close_month(request: Request, name: str, role: Role) -> Response:
+    """Asks the clearing service to close a month, as the national operator (clearing.close-requested, signed):
+    the same request the national operator's system sends; the answer comes back on its notifications topic."""
+    console = _console(request)
+    form = await _form(request)
+    period = str(form.get("period", "")).strip()
+    async with console.pool.acquire() as conn:
+        repo = ConsoleRepository(conn)
+        if not may(role, Action.CLOSE_MONTH):
+            await repo.audit(name, "close-month", period, "refused: read-only", {})
+            return render(request, "forbidden.html", what="closing a month", status_code=403)
+        if not (len(period) == 6 and period.isdigit()):
+            return RedirectResponse("/clearing?message=a+month+is+YYYYMM", status_code=303)
+        await repo.audit(name, "close-month", period, "asked", {})
+    msgid = await console.close(period)
+    async with console.pool.acquire() as conn:
+        await ConsoleRepository(conn).audit(name, "close-month", period, "sent", {"msgid": msgid})
+    return RedirectResponse(f"/clearing?message=close+of+{period}+asked+(msgid+{msgid})", status_code=303)
 
 
 @page
@@ -345,6 +406,7 @@ def make_app(console: Console, session_secret: str) -> Starlette:
             Route("/dead-letters/{topic}/{offset:int}", dead_letter),
             Route("/topics", topics),
             Route("/clearing", clearing),
+            Route("/clearing/close", close_month, methods=["POST"]),
             Route("/audit", audit),
         ],
         middleware=[

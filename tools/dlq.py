@@ -22,9 +22,14 @@ import argparse
 import asyncio
 import sys
 
+from rich.console import Console
+from rich.table import Table
+
 from shared.messaging import dead_letters
 from shared.messaging.dead_letters import DeadLetter, partitions_of
 from shared.settings import PlatformSettings
+
+CONSOLE = Console(width=180, highlight=False)
 
 __all__ = ["DeadLetter", "main", "partitions_of", "read_dead_letters", "replay", "select"]
 
@@ -37,15 +42,17 @@ async def read_dead_letters(settings: PlatformSettings, dlq: str) -> list[DeadLe
 
 
 async def replay(settings: PlatformSettings, dlq: str, selected: list[DeadLetter], dry_run: bool) -> int:
-    done = await dead_letters.replay(settings, dlq, selected, dry_run)
+    with CONSOLE.status(f"replaying {len(selected)} dead letters of {dlq}"):
+        done = await dead_letters.replay(settings, dlq, selected, dry_run)
+    table = Table("dead letter", "source", "reason", "outcome", title=f"Replay of {dlq}", title_justify="left")
+    meaning = {
+        "gone": "[red]no longer in the topic (retention): cannot be replayed[/]",
+        "changed": "[red]another record at its offset now (topic recreated?): not replayed[/]",
+    }
     for r in done:
         d = r.letter
-        if r.outcome == "gone":
-            print(f"  {dlq}@{d.offset}: {r.source} is no longer in the topic (retention): cannot be replayed")
-        elif r.outcome == "changed":
-            print(f"  {dlq}@{d.offset}: {r.source} holds another record now (topic recreated?): not replayed")
-        else:
-            print(f"  {dlq}@{d.offset}: {r.outcome} {r.source} ({d.reason_code})")
+        table.add_row(f"@{d.offset}", r.source, d.reason_code, meaning.get(r.outcome, f"[green]{r.outcome}[/]"))
+    CONSOLE.print(table)
     return 1 if any(r.outcome in ("gone", "changed") for r in done) else 0
 
 
@@ -90,11 +97,21 @@ def main(argv: list[str] | None = None) -> int:
     settings = PlatformSettings()
     letters = select(asyncio.run(read_dead_letters(settings, args.dlq)), args)
     if args.command == "list":
-        print(f"{len(letters)} dead letters in {args.dlq}")
+        table = Table(
+            "offset", "reason", "source", "sender:msgid", "type", "why",
+            title=f"{len(letters)} dead letters in {args.dlq}", title_justify="left",
+        )  # fmt: skip
         for d in letters[-args.limit :]:
-            who = f"{d.sender or '?'}:{d.msgid or '?'}"
             source = f"{d.source_topic}[{d.source_partition}]@{d.source_offset}"
-            print(f"  @{d.offset:<7} {d.reason_code:<20} {source:<34} {who:<38} {d.type or '-':<28} {d.reason[:60]}")
+            table.add_row(
+                f"@{d.offset}",
+                d.reason_code,
+                source,
+                f"{d.sender or '?'}:{d.msgid or '?'}",
+                d.type or "-",
+                d.reason[:60],
+            )
+        CONSOLE.print(table)
         return 0
     if not (args.offset or args.start is not None or args.end is not None or args.reason):
         print("choose what to replay: --offset N, --from A --to B, or --reason CODE", file=sys.stderr)

@@ -42,6 +42,9 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from services.clearing.adapters.clearing_repository import ClearingRepository
 from services.clearing.domain.clearing import first_open_month, month_of, next_month
@@ -56,6 +59,11 @@ from shared.signing import SigningKeys
 from tools import clock as stack_clock
 from tools.books import PlatformBooks, platform_books
 from tools.keys import LOCAL_NATIONAL_OPERATOR
+
+STDOUT = Console(width=160, highlight=False)
+"""The summary's tables (rich), as wide as they need on a terminal or in a log."""
+STDERR = Console(stderr=True, width=160, highlight=False)
+"""Progress through the phases, on a terminal (rich renders nothing animated into a log)."""
 
 # Pooling regions the simulator plays, with whether their wallet function is switched on.
 REGIONS: dict[str, tuple[str, bool]] = {
@@ -1191,7 +1199,7 @@ class Simulator:
         complete = True
         self.closed_at_start = await self.closed_months()
         try:
-            for name, phase in (
+            phases = (
                 ("registry, enrolments", self.phase_registry_and_people),
                 ("credits", self.phase_credits),
                 ("bind requests", self.phase_bind),
@@ -1207,8 +1215,20 @@ class Simulator:
                 ("cancellations, reversals, contributions", self.phase_undo_and_contribute),
                 ("late reversals", self.phase_late_reversals),
                 ("statements (v1.1)", self.phase_statements),
-            ):
-                complete = await self.run_phase(producer, name, phase, deadline) and complete
+            )
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=STDERR,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("phases", total=len(phases))
+                for name, phase in phases:
+                    progress.update(task, description=name)
+                    complete = await self.run_phase(producer, name, phase, deadline) and complete
+                    progress.advance(task)
             if self.night:
                 await self.pass_the_night(deadline)
             if self.month_end:
@@ -1234,10 +1254,10 @@ class Simulator:
             self.transfer_rate = (
                 f"{len(plan)} recipient answers settled in {elapsed:.2f} s ({len(plan) / elapsed:.0f}/s)"
             )
-        print(
+        STDERR.print(
             f"  {name}: {len(plan)} messages answered in {time.monotonic() - started:.1f} s"
-            f"{'' if done else ' (NOT ALL ANSWERED IN TIME)'}",
-            file=sys.stderr,
+            f"{'' if done else ' [bold red](NOT ALL ANSWERED IN TIME)[/]'}",
+            highlight=False,
         )
         return done
 
@@ -1433,13 +1453,18 @@ class Simulator:
         resent = {m: a for m, a in run.results.items() if len(a) > 1}
         same_answer = all(len({json.dumps(b, sort_keys=True) for _, b in a}) == 1 for a in resent.values())
 
-        print("\n== What the platform answered (request.result, one per ingress message) ==")
-        print(f"{'type':34} {'answers':<62} {'p50 ms':>7} {'p95 ms':>7}")
+        table = Table(
+            title="What the platform answered (request.result, one per ingress message)", title_justify="left"
+        )
+        for column, justify in (("type", "left"), ("answers", "left"), ("p50 ms", "right"), ("p95 ms", "right")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for type_, counter in sorted(rows.items()):
             answered = ", ".join(f"{n} {label}" for label, n in counter.most_common())
             lat = sorted(latencies[type_]) or [0.0]
             p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
-            print(f"{type_:34} {answered:<62} {statistics.median(lat):7.0f} {p95:7.0f}")
+            table.add_row(type_, answered, f"{statistics.median(lat):.0f}", f"{p95:.0f}")
+        print()
+        STDOUT.print(table)
         print(
             f"\nresends (same msgid again): {len(resent)} answered again, "
             f"{'all with the original answer' if same_answer else 'SOME WITH A DIFFERENT ANSWER'}"

@@ -14,6 +14,9 @@ import argparse
 import asyncio
 import sys
 
+from rich.console import Console
+from rich.table import Table
+
 from services.clearing import handlers
 from services.clearing.adapters.books import check_books
 from services.clearing.adapters.clearing_repository import ClearingRepository
@@ -22,6 +25,8 @@ from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
 from shared.messaging.outbox import Outbox
 from shared.settings import PlatformSettings
+
+CONSOLE = Console(width=140, highlight=False)
 
 
 async def months(settings: PlatformSettings) -> int:
@@ -42,11 +47,12 @@ async def months(settings: PlatformSettings) -> int:
         )
     finally:
         await conn.close()
+    table = Table("month", "items", "gross", "state", "statements", title="Clearing months", title_justify="left")
     for r in rows:
         state = f"closed {r['closed_at']:%Y-%m-%d %H:%M} by {r['closed_by']}" if r["closed_at"] else "open"
-        answers = f"{r['statements']} statements ({r['confirmed']} confirmed, {r['disputed']} disputed)"
-        shown = answers if r["closed_at"] else ""
-        print(f"{r['period']}  {r['items']:>9} items  gross {r['gross']:>16}  {state}  {shown}")
+        answers = f"{r['statements']} ({r['confirmed']} confirmed, {r['disputed']} disputed)"
+        table.add_row(r["period"], str(r["items"]), str(r["gross"]), state, answers if r["closed_at"] else "")
+    CONSOLE.print(table)
     return 0
 
 
@@ -59,7 +65,9 @@ async def close(settings: PlatformSettings, period: str) -> int:
             await Outbox("clearing", "clearing", clock).enqueue(conn, decision.messages)
     finally:
         await conn.close()
-    print(f"{period}: {decision.status}" + (f" {decision.reason_code}: {decision.reason}" if decision.reason else ""))
+    style = "green" if decision.status == "completed" else "red"
+    reason = f" {decision.reason_code}: {decision.reason}" if decision.reason else ""
+    CONSOLE.print(f"{period}: [{style}]{decision.status}[/]{reason}")
     return 0 if decision.status == "completed" else 1
 
 

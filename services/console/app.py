@@ -29,12 +29,16 @@ def session_secret(settings: PlatformSettings) -> str:
     if settings.console_session_secret is not None:
         return settings.console_session_secret.get_secret_value()
     path = state_dir() / "secrets" / "console-session.json"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"session_secret": secrets.token_urlsafe(32)}, f)
-    return str(json.loads(path.read_text())["session_secret"])
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump({"session_secret": secrets.token_urlsafe(32)}, f)
+        return str(json.loads(path.read_text())["session_secret"])
+    except OSError as exc:  # nowhere to keep it (a read-only container): this process's own, sessions end with it
+        log.warning("console_session_secret_not_kept", error=str(exc))
+        return secrets.token_urlsafe(32)
 
 
 def dlq_topics() -> list[str]:

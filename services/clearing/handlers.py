@@ -12,15 +12,10 @@ from services.clearing.domain.clearing import due_for_closing, first_open_month,
 from shared.clock import BusinessClock
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
-from shared.contracts.topics import CLEARING_EVENTS, province_topic, speaks_for
-from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outgoing
+from shared.contracts.topics import province_topic, speaks_for
+from shared.messaging.messages import Decision, Outgoing, published
 
 ZERO = Decimal("0.00")
-
-
-def event(e: events.ClearingEvent, key: str) -> Outgoing:
-    return e.outgoing(CLEARING_EVENTS, key)
 
 
 async def record_portions(
@@ -66,7 +61,7 @@ async def record_portions(
                 **{k: item[k] for k in events.ObligationRecorded.model_fields if k != "occurred_at"},
                 occurred_at=now,
             )
-            messages.append(event(recorded, setl_id))
+            messages.append(published(recorded, setl_id))
     return messages
 
 
@@ -109,7 +104,7 @@ async def close_month(period: str, closed_by: str, repo: ClearingRepository, clo
         gross=totals["gross"],
         occurred_at=now,
     )
-    return Decision.completed([event(closed, period), *messages])
+    return Decision.completed([published(closed, period), *messages])
 
 
 async def answer_statement(
@@ -133,7 +128,7 @@ async def answer_statement(
     answered = events.StatementAnswered(
         statement_id=statement_id, period=s["period"], admdvs=admdvs, answer=answer, reason=reason, occurred_at=now
     )
-    return Decision.completed([event(answered, s["period"])], statement_id=statement_id)
+    return Decision.completed([published(answered, s["period"])], statement_id=statement_id)
 
 
 async def close_on_schedule(after_days: int, repo: ClearingRepository, clock: BusinessClock) -> Decision | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.payment.adapters import books as adapter_books
+from services.payment.adapters.settlement_repository import SettlementRepository
 from services.payment.entrypoints import wallet_events
 from services.payment.entrypoints.ingress import make_handlers
-from services.payment.entrypoints.settlements_cli import waiting_settlements
 from shared.clock import BusinessClock
 from shared.contracts.topics import INGRESS_REGISTRY, WALLET_EVENTS
 from shared.db.pool import Conn
@@ -18,12 +18,13 @@ from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent
 log = get_logger(__name__)
+WAITING_AFTER_SECONDS = 60.0
 
 
 async def warn_of_waiting_settlements(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
     """A settlement whose answer waits for the wallet for over a minute is an operator's business (the wallet
     is down or dead-lettered the request: see payment.events.v1.wallet.dlq)."""
-    waiting = await waiting_settlements(conn, clock.now())
+    waiting = await SettlementRepository(conn).waiting(clock.now(), WAITING_AFTER_SECONDS)
     for setl_id, state, seconds in waiting:
         log.warning("settlement_waiting_for_wallet", setl_id=setl_id, state=state, seconds=round(seconds))
     return 0

@@ -6,13 +6,8 @@ from services.payment.adapters.institution_repository import InstitutionReposito
 from services.payment.domain import commands, events
 from shared.clock import BusinessClock
 from shared.contracts.reasons import ReasonCode
-from shared.contracts.topics import PAYMENT_EVENTS, same_province
-from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outgoing
-
-
-def event(e: events.PaymentEvent, key: str) -> Outgoing:
-    return e.outgoing(PAYMENT_EVENTS, key)
+from shared.contracts.topics import same_province
+from shared.messaging.messages import Decision, published
 
 
 async def upsert_institution(
@@ -38,4 +33,4 @@ async def upsert_institution(
         wallet_enabled=i.wallet_enabled,
         occurred_at=clock.now(),
     )
-    return Decision.completed([event(registered, i.admdvs)])
+    return Decision.completed([published(registered, i.admdvs)])

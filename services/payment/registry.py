@@ -9,8 +9,7 @@ from services.payment.adapters.registry_repository import RegistryRepository
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import province_topic
-from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outgoing
+from shared.messaging.messages import Decision, Outgoing
 
 PAGE = 500
 

@@ -30,21 +30,17 @@ from services.payment.domain.settlements import (
 from shared.clock import BusinessClock
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
-from shared.contracts.topics import PAYMENT_EVENTS, speaks_for
+from shared.contracts.topics import speaks_for
 from shared.db.pool import Conn
-from shared.messaging.consumer import Decision, answer_deferred
-from shared.messaging.outbox import Outgoing, to_provinces
-
-
-def event(e: events.PaymentEvent, key: str) -> Outgoing:
-    return e.outgoing(PAYMENT_EVENTS, key)
+from shared.messaging.consumer import answer_deferred
+from shared.messaging.messages import Decision, Outgoing, published, to_provinces
 
 
 def _refused(purpose: Purpose, refusal: Refusal, now: datetime, setl_id: str | None = None, key: str = "-") -> Decision:
     recorded = events.PaymentRefusedRecorded(
         setl_id=setl_id, purpose=purpose.value, reason_code=refusal.code.value, occurred_at=now
     )
-    return Decision.rejected(refusal.code, refusal.reason, [event(recorded, setl_id or key)])
+    return Decision.rejected(refusal.code, refusal.reason, [published(recorded, setl_id or key)])
 
 
 def _opened(s: dict[str, Any], now: datetime) -> Outgoing:
@@ -60,7 +56,7 @@ def _opened(s: dict[str, Any], now: datetime) -> Outgoing:
         sender=s["sender"],
         occurred_at=now,
     )
-    return event(opened, s["setl_id"])
+    return published(opened, s["setl_id"])
 
 
 async def _blocked_by_reversal(repo: SettlementRepository, sender: str, msgid: str) -> Refusal | None:
@@ -200,7 +196,7 @@ async def on_debited(
         portions=[_portion(x) for x in portions],
         occurred_at=now,
     )
-    messages = [event(completed, setl_id)]
+    messages = [published(completed, setl_id)]
     if s["purpose"] == Purpose.SETTLEMENT:
         body = p.SettlementCompleted(
             setl_id=setl_id,
@@ -219,7 +215,7 @@ async def on_debited(
     if s["undo_kind"] == "reversal":
         await repo.update(setl_id, state=State.CANCELLING.value)
         refund = events.RefundRequested(setl_id=setl_id, psn_no=s["psn_no"], occurred_at=now)
-        answer.append(event(refund, setl_id))
+        answer.append(published(refund, setl_id))
     return answer
 
 
@@ -256,7 +252,7 @@ async def on_refunded(conn: Conn, setl_id: str, repo: SettlementRepository, cloc
         portions=[_portion(x) for x in portions],
         occurred_at=now,
     )
-    messages = [event(cancelled, setl_id)]
+    messages = [published(cancelled, setl_id)]
     if s["purpose"] == Purpose.SETTLEMENT:
         body = p.SettlementCancelled(setl_id=setl_id, mdtrt_id=s["mdtrt_id"], psn_no=s["psn_no"])
         messages += _notify(s, portions, "settlement.cancelled", body)
@@ -294,7 +290,7 @@ async def cancel_settlement(
         undo_requested_at=now,
     )
     refund = events.RefundRequested(setl_id=b.setl_id, psn_no=s["psn_no"], occurred_at=now)
-    return Decision.deferred([event(refund, b.setl_id)])
+    return Decision.deferred([published(refund, b.setl_id)])
 
 
 async def reverse(
@@ -331,14 +327,16 @@ async def reverse(
         if s["state"] == State.COMPLETED:
             await repo.update(s["setl_id"], state=State.CANCELLING.value)
             messages.append(
-                event(events.RefundRequested(setl_id=s["setl_id"], psn_no=s["psn_no"], occurred_at=now), s["setl_id"])
+                published(
+                    events.RefundRequested(setl_id=s["setl_id"], psn_no=s["psn_no"], occurred_at=now), s["setl_id"]
+                )
             )
     setl_id = s["setl_id"] if s else None
     await repo.record_reversal(sender, b.omsgid, b.otype, msgid, outcome, setl_id, now)
     recorded = events.ReversalRecorded(
         sender=sender, omsgid=b.omsgid, otype=b.otype, outcome=outcome, setl_id=setl_id, occurred_at=now
     )
-    messages.append(event(recorded, setl_id or f"{sender}:{b.omsgid}"))
+    messages.append(published(recorded, setl_id or f"{sender}:{b.omsgid}"))
     if outcome == "original_undone":
         return Decision.deferred(messages)  # answered when the wallet has given the money back
     return Decision.completed(messages, **({"setl_id": setl_id} if setl_id else {}))
@@ -362,5 +360,5 @@ async def on_wallet_answer_failed(
         await repo.set_reversal_outcome(s["undo_sender"], s["msgid"], "nothing_applied")
         answer += await answer_deferred(conn, s["undo_sender"], s["undo_msgid"], Decision.completed(setl_id=setl_id))
     if money_taken:
-        answer.append(event(events.RefundRequested(setl_id=setl_id, psn_no=s["psn_no"], occurred_at=now), setl_id))
+        answer.append(published(events.RefundRequested(setl_id=setl_id, psn_no=s["psn_no"], occurred_at=now), setl_id))
     return [*answer, *decision.messages]

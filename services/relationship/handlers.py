@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from services.relationship.adapters.people_repository import PeopleRepository
+from services.relationship.adapters.policy_repository import PolicyRepository
 from services.relationship.adapters.relationship_repository import RelationshipRepository
 from services.relationship.domain import commands, events
 from services.relationship.domain.people import may_record, supersedes
@@ -27,15 +28,10 @@ from shared.clock import BusinessClock
 from shared.contracts import province as p
 from shared.contracts.policy import effective_policy, validate_override
 from shared.contracts.reasons import ReasonCode
-from shared.contracts.topics import RELATIONSHIP_EVENTS
 from shared.db.pool import Conn
 from shared.identity import redact_text
-from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outbox, Outgoing, to_provinces
-
-
-def event(e: events.RelationshipEvent, key: str) -> Outgoing:
-    return e.outgoing(RELATIONSHIP_EVENTS, key)
+from shared.messaging.messages import Decision, Outgoing, published, to_provinces
+from shared.messaging.outbox import Outbox
 
 
 def to_both_provinces(rel: Relationship, type_: str, body: p.Body) -> list[Outgoing]:
@@ -60,7 +56,7 @@ def refused(
         reason_code=refusal.code.value,
         occurred_at=clock.now(),
     )
-    return Decision.rejected(refusal.code, refusal.reason, [event(e, e.provider_psn_no)])
+    return Decision.rejected(refusal.code, refusal.reason, [published(e, e.provider_psn_no)])
 
 
 async def end_relationship(
@@ -88,7 +84,7 @@ async def end_relationship(
         reason=reason.value,
         detail=detail,
     )
-    return [*to_both_provinces(rel, "relationship.ended", notice), event(ended, rel.provider_psn_no)]
+    return [*to_both_provinces(rel, "relationship.ended", notice), published(ended, rel.provider_psn_no)]
 
 
 async def record_enrolment(
@@ -127,7 +123,7 @@ async def record_enrolment(
             may_receive=person.may_receive,
             effective_at=person.effective_at,
         )
-        messages.append(event(changed, person.psn_no))
+        messages.append(published(changed, person.psn_no))
     for rel in await repo.active_of(person.psn_no):
         if late:
             assert current is not None  # late means older than what is recorded
@@ -197,7 +193,7 @@ async def request_bind(
         expires_at=rel.expires_at,
         occurred_at=now,
     )
-    return Decision.accepted([event(requested, rel.provider_psn_no)], relationship_id=rel.relationship_id)
+    return Decision.accepted([published(requested, rel.provider_psn_no)], relationship_id=rel.relationship_id)
 
 
 async def confirm_bind(
@@ -258,7 +254,10 @@ async def confirm_bind(
         recipient_psn_no=rel.recipient_psn_no,
         kinship=rel.kinship,
     )
-    messages = [*to_both_provinces(rel, "relationship.established", notice), event(established, rel.provider_psn_no)]
+    messages = [
+        *to_both_provinces(rel, "relationship.established", notice),
+        published(established, rel.provider_psn_no),
+    ]
     return Decision.completed(messages, relationship_id=rel.relationship_id)
 
 
@@ -296,29 +295,17 @@ async def expire_bind_requests(conn: Conn, outbox: Outbox, clock: BusinessClock,
 
 async def set_policy(cmd: commands.SetPolicy, conn: Conn, outbox: Outbox, clock: BusinessClock) -> dict[str, Any]:
     """Operators change a region's row; validated before it is stored; the change is an event."""
-    await conn.execute(
-        """INSERT INTO policies (admdvs, settings, version, updated_by) VALUES ($1, '{}'::jsonb, 0, $2)
-           ON CONFLICT (admdvs) DO NOTHING""",
-        cmd.admdvs,
-        cmd.changed_by,
-    )
-    row = await conn.fetchrow("SELECT settings, version FROM policies WHERE admdvs = $1 FOR UPDATE", cmd.admdvs)
-    assert row is not None
-    merged = {**({} if cmd.replace else dict(row["settings"])), **cmd.settings}
+    policies = PolicyRepository(conn)
+    current, version = await policies.for_update(cmd.admdvs, cmd.changed_by)
+    merged = {**({} if cmd.replace else current), **cmd.settings}
     for field in cmd.unset:
         merged.pop(field, None)
     stored = validate_override(merged)
     effective_policy(cmd.admdvs, {cmd.admdvs: stored})  # the row must make a valid policy
-    version = row["version"] + 1
-    await conn.execute(
-        "UPDATE policies SET settings = $2, version = $3, updated_at = now(), updated_by = $4 WHERE admdvs = $1",
-        cmd.admdvs,
-        stored,
-        version,
-        cmd.changed_by,
-    )
+    version += 1
+    await policies.save(cmd.admdvs, stored, version, cmd.changed_by)
     changed = events.PolicyChanged(
         admdvs=cmd.admdvs, settings=stored, version=version, changed_by=cmd.changed_by, occurred_at=clock.now()
     )
-    await outbox.enqueue(conn, [event(changed, cmd.admdvs)])
+    await outbox.enqueue(conn, [published(changed, cmd.admdvs)])
     return stored

@@ -16,15 +16,13 @@ from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain import events
 from services.wallet.domain.ledger import personal_account_id, wallet_account_id
 from services.wallet.domain.transfers import ReturnReason
-from services.wallet.handlers import event
 from services.wallet.transfers import return_transfer
 from shared.clock import BusinessClock
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import province_topic, same_province
 from shared.identity import redact_text
-from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outgoing
+from shared.messaging.messages import Decision, Outgoing, published
 
 NATIONAL, PROVINCE = "national", "province"
 
@@ -83,6 +81,6 @@ async def change_freeze(
     )
     messages += [
         Outgoing(province_topic(person.insuplc_admdvs), psn_no, kind, body.model_dump(mode="json")),
-        event(happened, psn_no),
+        published(happened, psn_no),
     ]
     return Decision.completed(messages)

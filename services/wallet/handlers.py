@@ -10,13 +10,8 @@ from services.wallet.domain import commands, events
 from services.wallet.domain.ledger import ZERO, AccountKind, Entry, fund_account_id, personal_account_id, post_transfer
 from shared.clock import BusinessClock
 from shared.contracts.reasons import ReasonCode
-from shared.contracts.topics import WALLET_EVENTS, same_province
-from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outgoing
-
-
-def event(e: events.WalletEvent, key: str) -> Outgoing:
-    return e.outgoing(WALLET_EVENTS, key)
+from shared.contracts.topics import same_province
+from shared.messaging.messages import Decision, published
 
 
 async def credit_account(
@@ -65,7 +60,7 @@ async def credit_account(
         balance=accounts[personal].balance,
         occurred_at=now,
     )
-    return Decision.completed([event(credited, cmd.psn_no)])
+    return Decision.completed([published(credited, cmd.psn_no)])
 
 
 async def set_region_wallet_status(
@@ -80,5 +75,5 @@ async def set_region_wallet_status(
         changed = events.RegionWalletStatusRecorded(
             admdvs=cmd.admdvs, wallet_enabled=cmd.wallet_enabled, occurred_at=clock.now()
         )
-        return Decision.completed([event(changed, cmd.admdvs)])
+        return Decision.completed([published(changed, cmd.admdvs)])
     return Decision.completed()

@@ -36,12 +36,11 @@ from services.wallet.domain.payments import (
     uses_wallet,
 )
 from services.wallet.domain.transfers import Refusal
-from services.wallet.handlers import event
 from services.wallet.transfers import return_quota
 from shared.clock import BusinessClock
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import speaks_for
-from shared.messaging.outbox import Outgoing
+from shared.messaging.messages import Outgoing, published
 
 
 def _refused(order: PaymentOrder, refusal: Refusal, now: datetime) -> events.PaymentRefused:
@@ -125,7 +124,7 @@ async def take_payment(
                 return await _debit(order, portions, spending, accounts, payments, ledger, now)
     assert refusal is not None
     await payments.record_payment(order.setl_id, order.purpose.value, order.psn_no, "refused", refusal.code, now)
-    return [event(_refused(order, refusal, now), order.psn_no)]
+    return [published(_refused(order, refusal, now), order.psn_no)]
 
 
 async def refuse_failed_payment(
@@ -141,7 +140,7 @@ async def refuse_failed_payment(
     refused = events.PaymentRefused(
         setl_id=setl_id, reason_code=refusal.code.value, reason=refusal.reason, occurred_at=now
     )
-    return [event(refused, psn_no)]
+    return [published(refused, psn_no)]
 
 
 async def _debit(
@@ -207,7 +206,7 @@ async def _debit(
         wallet_balc=wallet.balance if wallet is not None else ZERO,
         occurred_at=now,
     )
-    return [event(debited, order.psn_no)]
+    return [published(debited, order.psn_no)]
 
 
 async def refund_payment(
@@ -241,7 +240,7 @@ async def refund_payment(
             messages += await _return_refunded_quota(d, setl_id, accounts, payments, ledger, repo, now)
     await payments.mark_refunded(setl_id, now)
     refunded = events.PaymentRefunded(setl_id=setl_id, psn_no=payment["psn_no"], amount=total, occurred_at=now)
-    return [*messages, event(refunded, refunded.psn_no)]
+    return [*messages, published(refunded, refunded.psn_no)]
 
 
 async def _return_refunded_quota(

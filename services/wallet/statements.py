@@ -15,8 +15,7 @@ from shared.clock import BUSINESS_TZ
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import province_topic, speaks_for
-from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outgoing
+from shared.messaging.messages import Decision, Outgoing
 
 PAGE = 500
 FREEZES = 100

@@ -34,13 +34,11 @@ from services.wallet.domain.transfers import (
     check_situation,
     return_deadline,
 )
-from services.wallet.handlers import event
 from shared.clock import BusinessClock
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import province_topic, speaks_for
-from shared.messaging.consumer import Decision
-from shared.messaging.outbox import Outgoing, to_provinces
+from shared.messaging.messages import Decision, Outgoing, published, to_provinces
 
 
 def to_both(from_admdvs: str, to_admdvs: str, type_: str, body: p.Body, key: str) -> list[Outgoing]:
@@ -68,7 +66,7 @@ async def open_wallet(
         return Decision.completed()  # already open
     await ledger.ensure_account(wallet_account_id(psn_no), AccountKind.WALLET, usage_admdvs)
     return Decision.completed(
-        [event(events.WalletOpened(psn_no=psn_no, usage_admdvs=usage_admdvs, occurred_at=now), psn_no)]
+        [published(events.WalletOpened(psn_no=psn_no, usage_admdvs=usage_admdvs, occurred_at=now), psn_no)]
     )
 
 
@@ -178,7 +176,7 @@ async def request_transfer(
             "transfer.pending",
             pending.model_dump(mode="json"),
         ),
-        event(held, req.from_psn_no),
+        published(held, req.from_psn_no),
     ]
     return Decision.accepted(messages, transfer_id=transfer_id)
 
@@ -212,7 +210,7 @@ async def return_transfer(
     )
     return [
         *to_both(saga["from_admdvs"], saga["to_admdvs"], "transfer.returned", body, saga["from_psn_no"]),
-        event(released, saga["from_psn_no"]),
+        published(released, saga["from_psn_no"]),
     ]
 
 
@@ -314,7 +312,7 @@ async def answer_transfer(
     )
     messages = [
         *to_both(saga["from_admdvs"], saga["to_admdvs"], "transfer.completed", body, saga["from_psn_no"]),
-        event(granted, saga["from_psn_no"]),
+        published(granted, saga["from_psn_no"]),
     ]
     return Decision.completed(messages, transfer_id=transfer_id)
 
@@ -418,4 +416,4 @@ async def return_quota(
         amount=amount,
         occurred_at=now,
     )
-    return [*to_provinces(regions, "transfer.returned", body, provider), event(returned, provider)]
+    return [*to_provinces(regions, "transfer.returned", body, provider), published(returned, provider)]

@@ -1,12 +1,11 @@
-"""What every service's events have in common: a stable wire type, a version, and how one is published."""
+"""What every service's events have in common: a stable wire type, a version and the stream they go on.
+Pure data: publishing one is the messaging layer's job (shared/messaging/messages.py `published`)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
-
-from shared.messaging.outbox import Outgoing
 
 
 class DomainEvent(BaseModel):
@@ -15,9 +14,6 @@ class DomainEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     TYPE: ClassVar[str]
+    STREAM: ClassVar[str]
+    """The service's own stream (`<service>.events.v1`): set once on each service's base event."""
     VERSION: ClassVar[int] = 1
-
-    def outgoing(self, topic: str, key: str) -> Outgoing:
-        return Outgoing(
-            topic, key, self.TYPE, self.model_dump(mode="json"), headers={"type_version": str(self.VERSION)}
-        )

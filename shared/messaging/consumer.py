@@ -25,10 +25,10 @@ import re
 import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
@@ -36,7 +36,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.clock import BusinessClock
 from shared.contracts.envelope import Envelope, RawEnvelope
-from shared.contracts.province import INGRESS, TOPIC_PRIMARY, RequestResult, ResultStatus
+from shared.contracts.province import INGRESS, TOPIC_PRIMARY, RequestResult
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import dlq_topic, province_of, province_topic
 from shared.db.pool import Conn
@@ -45,8 +45,9 @@ from shared.logging import get_logger
 from shared.messaging.catch_up import CatchUp
 from shared.messaging.hostile import clean_text, parse, sanitize
 from shared.messaging.inbox import InboxLookups
+from shared.messaging.messages import Decision, Outgoing
 from shared.messaging.msgids import claim, claimed_elsewhere
-from shared.messaging.outbox import Outbox, Outgoing
+from shared.messaging.outbox import Outbox
 from shared.messaging.tracking import Tracking
 from shared.observability import metrics
 from shared.signing import EnvelopeVerifier, Verdict
@@ -72,36 +73,6 @@ class ConsumerRecord(Protocol):
     key: bytes | None
     value: bytes | None
     timestamp: int
-
-
-@dataclass
-class Decision:
-    """What a handler decided about one ingress message."""
-
-    status: ResultStatus | Literal["deferred"]
-    reason_code: str | None = None
-    reason: str | None = None
-    ids: dict[str, str] = field(default_factory=dict)
-    messages: list[Outgoing] = field(default_factory=list)
-
-    @classmethod
-    def completed(cls, messages: list[Outgoing] | None = None, **ids: str) -> Decision:
-        return cls("completed", ids=dict(ids), messages=messages or [])
-
-    @classmethod
-    def accepted(cls, messages: list[Outgoing] | None = None, **ids: str) -> Decision:
-        return cls("accepted", ids=dict(ids), messages=messages or [])
-
-    @classmethod
-    def rejected(cls, code: ReasonCode, reason: str, messages: list[Outgoing] | None = None) -> Decision:
-        return cls("rejected", reason_code=code.value, reason=reason, messages=messages or [])
-
-    @classmethod
-    def deferred(cls, messages: list[Outgoing] | None = None) -> Decision:
-        """No answer yet: another service must act first (a saga). The inbox remembers the message; the
-        answer is written later by `answer_deferred`, exactly once, and a repeat meanwhile gets nothing
-        (the one answer is on its way)."""
-        return cls("deferred", messages=messages or [])
 
 
 @dataclass

@@ -16,7 +16,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.topics import msgids_topic
 from shared.db.pool import Conn
 from shared.logging import get_logger
-from shared.messaging.outbox import Outgoing
+from shared.messaging.messages import Outgoing
 
 log = get_logger(__name__)
 

@@ -19,18 +19,17 @@ import hashlib
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 from aiokafka import errors as kafka_errors
-from pydantic import BaseModel
 
 from shared.clock import BusinessClock
 from shared.contracts.envelope import wire_time
-from shared.contracts.topics import EVENT_TOPICS, MSGID_TOPICS, PLATFORM_SENDER, province_topic
+from shared.contracts.topics import EVENT_TOPICS, MSGID_TOPICS, PLATFORM_SENDER
 from shared.db.pool import Conn
 from shared.logging import get_logger
+from shared.messaging.messages import Outgoing
 from shared.observability import metrics
 from shared.signing import SigningKeys
 
@@ -43,25 +42,6 @@ _EVENT_STREAMS = frozenset((*EVENT_TOPICS.values(), *MSGID_TOPICS.values()))
 
 SendFn = Callable[[str, bytes, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
 """send(topic, key, value, headers) -> a future resolved when the broker acknowledged the record."""
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A message the platform will publish, wrapped in the envelope with sender 000000."""
-
-    topic: str
-    key: str
-    type: str
-    body: dict[str, Any]
-    correlation_id: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def to_provinces(regions: Sequence[str], type_: str, body: BaseModel, key: str) -> list[Outgoing]:
-    """One notification to each province the regions belong to (one when they share a province)."""
-    topics = dict.fromkeys(province_topic(a) for a in regions)
-    wire = body.model_dump(mode="json", exclude_none=True)
-    return [Outgoing(t, key, type_, wire) for t in topics]
 
 
 def platform_msgid(service: str, sequence: int, at: Any) -> str:

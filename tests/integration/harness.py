@@ -18,9 +18,10 @@ from shared.contracts.topics import INGRESS_WALLET, dlq_topic
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
 from shared.messaging.batch_runner import BatchRunner
-from shared.messaging.consumer import Decision, IngressConsumer, MessageContext
+from shared.messaging.consumer import IngressConsumer, MessageContext
 from shared.messaging.kafka import make_broker, relay_sender
-from shared.messaging.outbox import Outbox, OutboxRelay, Outgoing
+from shared.messaging.messages import Decision, Outgoing
+from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.messaging.security import kafka_client
 from shared.settings import PlatformSettings
 from tests.support.kafka import create_topics

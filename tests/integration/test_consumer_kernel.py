@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.contracts.topics import EVENT_TOPICS, province_topic
 from shared.messaging.consumer import Outcome
-from shared.messaging.outbox import Outgoing
+from shared.messaging.messages import Outgoing
 from shared.settings import PlatformSettings
 from tests.integration.harness import Harness, build, close, transfer_body
 from tests.support.kafka import Publisher, Watcher, client, envelope

@@ -14,7 +14,8 @@ from shared.contracts.envelope import Envelope
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
 from shared.messaging.consumer import EventConsumer, FailureHandler, MessageContext, Outcome
-from shared.messaging.outbox import Outbox, Outgoing
+from shared.messaging.messages import Outgoing
+from shared.messaging.outbox import Outbox
 from shared.settings import PlatformSettings
 from tests.integration.harness import WALLET_DIR
 

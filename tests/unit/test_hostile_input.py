@@ -17,8 +17,9 @@ from shared.clock import BusinessClock
 from shared.contracts.province import TOPIC_PRIMARY
 from shared.contracts.reasons import ReasonCode
 from shared.identity import redact, redact_text
-from shared.messaging.consumer import Decision, EventConsumer, IngressConsumer, _Invalid, _Parsed
+from shared.messaging.consumer import EventConsumer, IngressConsumer, _Invalid, _Parsed
 from shared.messaging.hostile import MAX_DEPTH, clean_text, parse, unfit
+from shared.messaging.messages import Decision
 from shared.messaging.outbox import Outbox
 
 REPO = Path(__file__).resolve().parents[2]

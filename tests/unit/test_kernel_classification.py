@@ -11,7 +11,8 @@ import pytest
 from shared.clock import BusinessClock
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import INGRESS_ENROLLMENT, INGRESS_WALLET
-from shared.messaging.consumer import Decision, IngressConsumer, MessageContext, _Invalid, _Parsed
+from shared.messaging.consumer import IngressConsumer, MessageContext, _Invalid, _Parsed
+from shared.messaging.messages import Decision
 from shared.messaging.outbox import Outbox
 
 

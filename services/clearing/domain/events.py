@@ -6,11 +6,14 @@ from pydantic import AwareDatetime, Field
 
 from shared.contracts.envelope import Admdvs, Period
 from shared.contracts.events import DomainEvent
+from shared.contracts.topics import CLEARING_EVENTS
 from shared.money import Money
 
 
 class ClearingEvent(DomainEvent):
     """An event of the clearing service."""
+
+    STREAM = CLEARING_EVENTS
 
 
 class ObligationRecorded(ClearingEvent):

@@ -9,7 +9,8 @@ from services.clearing.adapters.clearing_repository import ClearingRepository
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.contracts.reasons import ReasonCode
-from shared.messaging.consumer import Decision, Handler, MessageContext
+from shared.messaging.consumer import Handler, MessageContext
+from shared.messaging.messages import Decision
 
 
 def make_handlers(

@@ -12,7 +12,7 @@ from services.clearing import handlers
 from services.clearing.adapters.clearing_repository import ClearingRepository
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, MessageContext
-from shared.messaging.outbox import Outgoing
+from shared.messaging.messages import Outgoing
 
 
 class _Seen(BaseModel):

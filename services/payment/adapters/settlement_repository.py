@@ -104,3 +104,17 @@ class SettlementRepository:
         await self.conn.execute(
             "UPDATE reversals SET outcome = $3 WHERE sender = $1 AND omsgid = $2", sender, omsgid, outcome
         )
+
+    async def waiting(self, now: datetime, after_seconds: float) -> list[tuple[str, str, float]]:
+        """Settlements whose wallet step has not come back after `after_seconds` of business time: (setl_id, state,
+        seconds waiting), from the request or from the start of the cancellation or reversal."""
+        rows = await self.conn.fetch(
+            """SELECT setl_id, state, extract(epoch FROM $1 - since)::float8 AS waiting FROM (
+                   SELECT setl_id, state, CASE state WHEN 'debiting' THEN requested_at
+                                                     ELSE COALESCE(undo_requested_at, requested_at) END AS since
+                   FROM settlements WHERE state IN ('debiting', 'cancelling')) s
+               WHERE since < $1 - make_interval(secs => $2) ORDER BY since LIMIT 20""",
+            now,
+            after_seconds,
+        )
+        return [(r["setl_id"], r["state"], r["waiting"]) for r in rows]

@@ -6,11 +6,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import Admdvs, Period, PsnNo
 from shared.contracts.events import DomainEvent
+from shared.contracts.topics import PAYMENT_EVENTS
 from shared.money import Money
 
 
 class PaymentEvent(DomainEvent):
     """An event of the payment service."""
+
+    STREAM = PAYMENT_EVENTS
 
 
 class InstitutionRegistered(PaymentEvent):

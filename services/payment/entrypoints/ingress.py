@@ -15,7 +15,8 @@ from services.payment.domain import commands
 from services.payment.domain.institutions import Institution
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
-from shared.messaging.consumer import Decision, Handler, MessageContext
+from shared.messaging.consumer import Handler, MessageContext
+from shared.messaging.messages import Decision
 
 
 def setl_id_for(sender: str, msgid: str, key: bytes) -> str:

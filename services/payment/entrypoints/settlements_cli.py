@@ -11,30 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import datetime
 
 from services.payment.adapters.books import check_books
 from shared.db.books import print_books
 from shared.db.business_clock import clock_of_service
-from shared.db.pool import Conn, connect
+from shared.db.pool import connect
 from shared.settings import PlatformSettings
-
-WAITING_AFTER_SECONDS = 60
-
-
-async def waiting_settlements(conn: Conn, now: datetime) -> list[tuple[str, str, float]]:
-    """Settlements whose wallet step has not come back after a minute of business time: (setl_id, state,
-    seconds waiting), from the request or from the start of the cancellation or reversal."""
-    rows = await conn.fetch(
-        """SELECT setl_id, state, extract(epoch FROM $1 - since)::float8 AS waiting FROM (
-               SELECT setl_id, state, CASE state WHEN 'debiting' THEN requested_at
-                                                 ELSE COALESCE(undo_requested_at, requested_at) END AS since
-               FROM settlements WHERE state IN ('debiting', 'cancelling')) s
-           WHERE since < $1 - make_interval(secs => $2) ORDER BY since LIMIT 20""",
-        now,
-        WAITING_AFTER_SECONDS,
-    )
-    return [(r["setl_id"], r["state"], r["waiting"]) for r in rows]
 
 
 async def list_settlements(settings: PlatformSettings, state: str | None, older_than: float | None, limit: int) -> None:

@@ -13,7 +13,7 @@ from services.payment.adapters.registry_repository import RegistryRepository
 from services.payment.adapters.settlement_repository import SettlementRepository
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
-from shared.messaging.outbox import Outgoing
+from shared.messaging.messages import Outgoing
 
 
 class _Seen(BaseModel):

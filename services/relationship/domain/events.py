@@ -9,10 +9,13 @@ from pydantic import AwareDatetime, Field
 
 from shared.contracts.envelope import Admdvs, PsnNo
 from shared.contracts.events import DomainEvent
+from shared.contracts.topics import RELATIONSHIP_EVENTS
 
 
 class RelationshipEvent(DomainEvent):
     """An event of the relationship service."""
+
+    STREAM = RELATIONSHIP_EVENTS
 
 
 class PersonEnrolmentChanged(RelationshipEvent):

@@ -16,7 +16,8 @@ from services.relationship.domain.people import Person
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.identity import certno_hash, name_hash
-from shared.messaging.consumer import Decision, Handler, MessageContext
+from shared.messaging.consumer import Handler, MessageContext
+from shared.messaging.messages import Decision
 
 
 def relationship_id_for(sender: str, msgid: str, key: bytes) -> str:

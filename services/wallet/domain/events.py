@@ -9,11 +9,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import Admdvs, Period, PsnNo
 from shared.contracts.events import DomainEvent
+from shared.contracts.topics import WALLET_EVENTS
 from shared.money import Money
 
 
 class WalletEvent(DomainEvent):
     """An event of the wallet service."""
+
+    STREAM = WALLET_EVENTS
 
 
 class PersonalAccountCredited(WalletEvent):

@@ -17,7 +17,8 @@ from services.wallet.domain.transfers import TransferRequest
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.identity import certno_hash, name_hash
-from shared.messaging.consumer import Decision, Handler, MessageContext
+from shared.messaging.consumer import Handler, MessageContext
+from shared.messaging.messages import Decision
 
 
 def transfer_id_for(sender: str, msgid: str, key: bytes) -> str:

@@ -15,7 +15,7 @@ from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain.payments import PaymentOrder, Purpose
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
-from shared.messaging.outbox import Outgoing
+from shared.messaging.messages import Outgoing
 
 
 class PaymentOpenedSeen(BaseModel):

@@ -16,7 +16,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.topics import RELATIONSHIP_EVENTS
 from shared.logging import get_logger
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
-from shared.messaging.outbox import Outgoing
+from shared.messaging.messages import Outgoing
 
 log = get_logger(__name__)
 

@@ -1,5 +1,5 @@
 """Every message the platform reads or writes, by wire type: the source of the generated JSON Schemas
-and AsyncAPI documents (tools/contracts.py), and what the contract tests check them against."""
+and AsyncAPI documents (tools/contracts/generate.py), and what the contract tests check them against."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Generate the committed contracts: `python -m tools.contracts [--check]`.
+"""Generate the committed contracts: `python -m tools.contracts [--check]` (tools/contracts/__main__.py).
 
 docs/contracts/jsonschema/<type>.json   one JSON Schema per message type (envelope + body)
 docs/contracts/asyncapi/<service>.json  one AsyncAPI 3.0 document per service, built by FastStream
@@ -19,11 +19,11 @@ from faststream.specification import AsyncAPI
 from pydantic import BaseModel, Field
 
 from shared.contracts import topics
-from shared.contracts.catalogue import all_messages, service_events
 from shared.contracts.province import INGRESS, TOPIC_PRIMARY, ingress_topics_of
 from shared.settings import SERVICES
+from tools.contracts.catalogue import all_messages, service_events
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "contracts"
+OUT = Path(__file__).resolve().parents[2] / "docs" / "contracts"
 PROVINCE_CHANNEL = "province.{province}.notifications.v1"
 VERSION = "1.0.0"
 

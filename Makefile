@@ -59,10 +59,10 @@ test-any-day: setup ## the time-sensitive tests again at each ANY_DAY instant, a
 	done
 	@command -v faketime >/dev/null || { echo "faketime is missing: apt-get install -y faketime" >&2; exit 1; }
 	@echo "== the machine's date faked to 2028-02-29 23:59:30 Shanghai (libfaketime): the unit and contract tiers"
-	TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 faketime '2028-02-29 15:59:30' $(PY) -m pytest -q -p no:cacheprovider tests/unit tests/contract
+	TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 faketime '2028-02-29 15:59:30' $(PY) -m pytest -q -p no:cacheprovider -m "not integration" tests/unit tests/contract tests/ports
 
-test-unit: setup ## the fast tiers only (no servers)
-	$(PY) -m pytest -q tests/unit tests/contract
+test-unit: setup ## the fast tiers only (no servers): the domain, every use case on the in-memory ports, the contracts
+	$(PY) -m pytest -q -m "not integration" tests/unit tests/contract tests/ports
 
 test-integration: setup ## integration tier
 	$(PY) -m pytest -q tests/integration

@@ -32,8 +32,8 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from services.payment.adapters.registry_repository import RegistryRepository
-from services.wallet.adapters.ledger_repository import transfer_id_for
 from services.wallet.adapters.statement_repository import StatementRepository
+from services.wallet.domain.ledger import transfer_id_for
 from services.wallet.statements import day_start
 from shared.clock import BUSINESS_TZ
 from shared.contracts.topics import INGRESS_REGISTRY, INGRESS_WALLET, PROVINCES, province_topic

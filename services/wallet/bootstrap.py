@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.wallet.adapters import books as adapter_books
-from services.wallet.adapters.ledger_repository import LedgerRepository
-from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.entrypoints import payment_events, relationship_events
 from services.wallet.entrypoints.ingress import make_handlers
-from services.wallet.transfers import expire_transfers
+from services.wallet.entrypoints.unit_of_work import postgres_context
+from services.wallet.service_layer.expire_transfers import expire_transfers
 from shared.clock import BusinessClock
 from shared.contracts.topics import INGRESS_WALLET, PAYMENT_EVENTS, RELATIONSHIP_EVENTS
 from shared.db.pool import Conn
@@ -21,7 +20,7 @@ SERVICE_DIR = Path(__file__).resolve().parent
 
 
 async def sweep_deadlines(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
-    messages = await expire_transfers(WalletRepository(conn), LedgerRepository(conn), clock)
+    messages = await expire_transfers(postgres_context(conn, clock))
     await outbox.enqueue(conn, messages)
     return len([m for m in messages if m.type == "wallet.quota-released"])
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from services.wallet.adapters.ledger_repository import LedgerRepository, transfer_id_for
+from services.wallet.adapters.ledger_repository import LedgerRepository
 from services.wallet.adapters.payment_repository import PaymentRepository
 from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain import events
@@ -20,6 +20,7 @@ from services.wallet.domain.ledger import (
     personal_account_id,
     post_transfer,
     spending_account_id,
+    transfer_id_for,
     wallet_account_id,
 )
 from services.wallet.domain.payments import (
@@ -36,7 +37,7 @@ from services.wallet.domain.payments import (
     uses_wallet,
 )
 from services.wallet.domain.transfers import Refusal
-from services.wallet.transfers import return_quota
+from services.wallet.service_layer.return_quota import return_quota
 from shared.clock import BusinessClock
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import speaks_for

@@ -10,13 +10,6 @@ from typing import Any
 from services.wallet.domain.ledger import Account, AccountKind, Entry, MovementKind, member_of, posted_kinds
 from shared.db.pool import Conn
 
-TRANSFER_NAMESPACE = uuid.UUID("5b0c7d1e-9d8a-4c61-8f27-3b1f3f0b2a10")
-
-
-def transfer_id_for(client_id: str) -> uuid.UUID:
-    """Deterministic id from the client id (sender:msgid): the same request always names the same transfer."""
-    return uuid.uuid5(TRANSFER_NAMESPACE, client_id)
-
 
 class LedgerRepository:
     def __init__(self, conn: Conn) -> None:
@@ -200,18 +193,6 @@ class LedgerRepository:
                     )
                 )
         return rows
-
-    async def set_region_wallet_status(self, admdvs: str, enabled: bool) -> bool:
-        """Returns True when the status changed."""
-        row = await self.conn.fetchrow(
-            """INSERT INTO regions (admdvs, wallet_enabled) VALUES ($1, $2)
-               ON CONFLICT (admdvs) DO UPDATE SET wallet_enabled = EXCLUDED.wallet_enabled, updated_at = now()
-               WHERE regions.wallet_enabled IS DISTINCT FROM EXCLUDED.wallet_enabled
-               RETURNING admdvs""",
-            admdvs,
-            enabled,
-        )
-        return row is not None
 
 
 def _account(r: Any) -> Account:

@@ -1,13 +1,13 @@
-"""SQL for the wallet's copies of people and relationships, wallets, transfer sagas and lots."""
+"""SQL for the wallet's copies of people, relationships, regions and policies, its wallets, freezes and lots: the
+PostgreSQL side of the Members port (services/wallet/service_layer/ports.py)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from services.wallet.domain.transfers import Party, ReturnReason, State
+from services.wallet.domain.transfers import Lot, Party, TransferFacts
 from shared.contracts.policy import RegionalPolicy, transfer_policy
 from shared.db.pool import Conn
 
@@ -59,9 +59,9 @@ class WalletRepository:
         )
         return {r["psn_no"]: Party(**dict(r)) for r in rows}
 
-    async def transfer_situation(
+    async def transfer_facts(
         self, from_psn_no: str, to_psn_no: str, sender_admdvs: str | None, day: str
-    ) -> dict[str, Any]:
+    ) -> TransferFacts:
         """What a transfer request is judged on besides the people and the balance, in one query: the recipient's
         wallet region, the established relationship, both regions' wallet switches, a transfer already pending
         between them, the sender's transfers of the day, and both freezes."""
@@ -84,7 +84,7 @@ class WalletRepository:
             day,
         )
         assert row is not None
-        return dict(row)
+        return TransferFacts(**dict(row))
 
     async def any_frozen(self, *psn_nos: str) -> bool:
         frozen = await self.conn.fetchval(
@@ -180,6 +180,18 @@ class WalletRepository:
 
     # -- regions and wallets ----------------------------------------------------------------------
 
+    async def set_region_wallet_status(self, admdvs: str, enabled: bool) -> bool:
+        """Returns True when the status changed."""
+        row = await self.conn.fetchrow(
+            """INSERT INTO regions (admdvs, wallet_enabled) VALUES ($1, $2)
+               ON CONFLICT (admdvs) DO UPDATE SET wallet_enabled = EXCLUDED.wallet_enabled, updated_at = now()
+               WHERE regions.wallet_enabled IS DISTINCT FROM EXCLUDED.wallet_enabled
+               RETURNING admdvs""",
+            admdvs,
+            enabled,
+        )
+        return row is not None
+
     async def region_enabled(self, admdvs: str) -> bool:
         return bool(await self.conn.fetchval("SELECT wallet_enabled FROM regions WHERE admdvs = $1", admdvs))
 
@@ -246,22 +258,6 @@ class WalletRepository:
         )
         return [dict(r) for r in rows]
 
-    async def pending_of(self, psn_no: str) -> list[str]:
-        """Transfers waiting for or from the person, locked (a freeze returns them)."""
-        rows = await self.conn.fetch(
-            """SELECT transfer_id FROM transfer_sagas WHERE state = 'pending' AND (to_psn_no = $1 OR from_psn_no = $1)
-               ORDER BY transfer_id FOR UPDATE""",
-            psn_no,
-        )
-        return [r["transfer_id"] for r in rows]
-
-    async def saga_parties(self, transfer_id: str) -> tuple[str, str] | None:
-        """Who a transfer is from and to, without a lock (to take the people's locks first)."""
-        r = await self.conn.fetchrow(
-            "SELECT from_psn_no, to_psn_no FROM transfer_sagas WHERE transfer_id = $1", transfer_id
-        )
-        return None if r is None else (r["from_psn_no"], r["to_psn_no"])
-
     async def wallet_region(self, psn_no: str) -> str | None:
         value = await self.conn.fetchval("SELECT usage_admdvs FROM wallets WHERE psn_no = $1", psn_no)
         return None if value is None else str(value)
@@ -276,84 +272,6 @@ class WalletRepository:
             at,
         )
         return row is not None
-
-    # -- transfer sagas ------------------------------------------------------------------------------
-
-    async def insert_saga(self, s: dict[str, Any]) -> None:
-        await self.conn.execute(
-            """INSERT INTO transfer_sagas (transfer_id, from_psn_no, to_psn_no, relationship_id, amount, state,
-                   business_day, requested_at, deadline, hold_id, from_admdvs, to_admdvs)
-               VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11)""",
-            s["transfer_id"],
-            s["from_psn_no"],
-            s["to_psn_no"],
-            s["relationship_id"],
-            s["amount"],
-            s["business_day"],
-            s["requested_at"],
-            s["deadline"],
-            s["hold_id"],
-            s["from_admdvs"],
-            s["to_admdvs"],
-        )
-
-    async def saga_for_update(self, transfer_id: str) -> dict[str, Any] | None:
-        r = await self.conn.fetchrow("SELECT * FROM transfer_sagas WHERE transfer_id = $1 FOR UPDATE", transfer_id)
-        return None if r is None else dict(r)
-
-    async def resolve_saga(self, transfer_id: str, state: State, reason: ReturnReason | None, at: datetime) -> None:
-        status = await self.conn.execute(
-            """UPDATE transfer_sagas SET state = $2, return_reason = $3, resolved_at = $4
-               WHERE transfer_id = $1 AND state = 'pending'""",
-            transfer_id,
-            state.value,
-            reason.value if reason else None,
-            at,
-        )
-        if status != "UPDATE 1":
-            raise RuntimeError(f"transfer {transfer_id} was not pending: {status}")
-
-    async def step(self, transfer_id: str, at: datetime, step: str, detail: str | None = None) -> None:
-        await self.steps(transfer_id, at, (step, detail))
-
-    async def steps(self, transfer_id: str, at: datetime, *steps: tuple[str, str | None]) -> None:
-        """Several steps of one transfer at once, numbered on from its last."""
-        await self.conn.execute(
-            """INSERT INTO transfer_steps (transfer_id, seq, at, step, detail)
-               SELECT $1, (SELECT COALESCE(max(seq), 0) FROM transfer_steps WHERE transfer_id = $1) + u.n, $2, u.step,
-                      u.detail
-               FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS u(step, detail, n)""",
-            transfer_id,
-            at,
-            [st[0] for st in steps],
-            [st[1] for st in steps],
-        )
-
-    async def pending_past(self, now: datetime, limit: int) -> list[str]:
-        rows = await self.conn.fetch(
-            """SELECT transfer_id FROM transfer_sagas WHERE state = 'pending' AND deadline <= $1
-               ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED""",
-            now,
-            limit,
-        )
-        return [r["transfer_id"] for r in rows]
-
-    async def overdue_to(self, from_psn_no: str, to_psn_no: str, now: datetime) -> str | None:
-        value = await self.conn.fetchval(
-            """SELECT transfer_id FROM transfer_sagas WHERE from_psn_no = $1 AND to_psn_no = $2
-               AND state = 'pending' AND deadline <= $3 FOR UPDATE""",
-            from_psn_no,
-            to_psn_no,
-            now,
-        )
-        return None if value is None else str(value)
-
-    async def pending_of_relationship(self, relationship_id: str) -> list[str]:
-        rows = await self.conn.fetch(
-            "SELECT transfer_id FROM transfer_sagas WHERE relationship_id = $1 AND state = 'pending' ORDER BY 1",
-            relationship_id,
-        )
-        return [r["transfer_id"] for r in rows]
 
     # -- lots ------------------------------------------------------------------------------------------
 
@@ -379,7 +297,7 @@ class WalletRepository:
             at,
         )
 
-    async def lock_lots_of(self, relationship_id: str) -> list[dict[str, Any]]:
+    async def lock_lots_of(self, relationship_id: str) -> list[Lot]:
         """All the relationship's lots, locked (spent ones too: a refund may be filling one right now), in the
         lock order of payments: lots before accounts, by (created_at, lot_id)."""
         rows = await self.conn.fetch(
@@ -387,15 +305,7 @@ class WalletRepository:
                WHERE relationship_id = $1 ORDER BY created_at, lot_id FOR UPDATE""",
             relationship_id,
         )
-        return [dict(r) for r in rows]
+        return [Lot(**dict(r)) for r in rows]
 
     async def empty_lot(self, lot_id: str) -> None:
         await self.conn.execute("UPDATE lots SET remaining = 0 WHERE lot_id = $1", lot_id)
-
-
-def hold_id_for(transfer_id: str) -> uuid.UUID:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"medaid:transfer-hold:{transfer_id}")
-
-
-def return_id_for(lot_id: str, relationship_id: str) -> uuid.UUID:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"medaid:quota-return:{lot_id}:{relationship_id}")

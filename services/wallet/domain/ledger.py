@@ -8,12 +8,19 @@ Pure rules: no I/O here.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 ZERO = Decimal("0.00")
+TRANSFER_NAMESPACE = uuid.UUID("5b0c7d1e-9d8a-4c61-8f27-3b1f3f0b2a10")
+
+
+def transfer_id_for(client_id: str) -> uuid.UUID:
+    """A ledger transfer's id, from its client id (sender:msgid): the same request always names the same transfer."""
+    return uuid.uuid5(TRANSFER_NAMESPACE, client_id)
 
 
 class AccountKind(StrEnum):

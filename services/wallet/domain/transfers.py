@@ -9,11 +9,13 @@ sender and recipient.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from services.wallet.domain import events
 from shared.contracts.policy import RegionalPolicy
 from shared.contracts.reasons import ReasonCode
 
@@ -70,6 +72,22 @@ class Situation:
     available: Decimal
     sender_frozen: bool = False  # a frozen person's personal account sends no transfers
     recipient_frozen: bool = False  # a frozen wallet receives none
+
+
+@dataclass(frozen=True)
+class TransferFacts:
+    """What the wallet's copies say about a sender and a recipient, read in one go (besides the people and the
+    sender's balance): the recipient's wallet region, their established relationship, both regions' switches,
+    a transfer already waiting between them, the sender's transfers of the business day, and both freezes."""
+
+    wallet_region: str | None
+    relationship_id: str | None
+    sender_region_enabled: bool
+    recipient_region_enabled: bool
+    pending_to: bool
+    sent_today: int
+    sender_frozen: bool
+    recipient_frozen: bool
 
 
 @dataclass(frozen=True)
@@ -132,3 +150,124 @@ def check_situation(req: TransferRequest, s: Situation, policy: RegionalPolicy) 
     if s.available < req.amount:
         return Refusal(ReasonCode.INSUFFICIENT_BALANCE, "the personal account's balance is not enough")
     return None
+
+
+@dataclass(frozen=True)
+class Lot:
+    """Quota in a wallet from one provider (the transfer that made it is its id), and what is left of it."""
+
+    lot_id: str
+    wallet_psn_no: str
+    provider_psn_no: str
+    remaining: Decimal
+
+
+class TransferNotPendingError(Exception):
+    """A transition asked of a transfer that is no longer waiting (completed and returned are final)."""
+
+
+def hold_id_for(transfer_id: str) -> uuid.UUID:
+    """The ledger's pending transfer that reserves a quota transfer's amount."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"medaid:transfer-hold:{transfer_id}")
+
+
+@dataclass
+class QuotaTransfer:
+    """The transfer saga's aggregate (docs/adr/0009): requested (the amount held on the provider's personal
+    account), then exactly one of accepted (completed: the hold posted into a lot) or returned (declined, expired,
+    relationship ended, frozen: the hold voided). Completed and returned are final: every transition checks that
+    the transfer is still pending, and returns the event it produces. `new_steps` are the timeline's lines not
+    saved yet (the repository writes them with the state)."""
+
+    transfer_id: str
+    from_psn_no: str
+    to_psn_no: str
+    relationship_id: str
+    amount: Decimal
+    from_admdvs: str
+    to_admdvs: str
+    requested_at: datetime
+    deadline: datetime
+    state: State = State.PENDING
+    return_reason: ReturnReason | None = None
+    resolved_at: datetime | None = None
+    new_steps: list[tuple[str, str | None]] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def request(
+        cls,
+        transfer_id: str,
+        req: TransferRequest,
+        sender: Party,
+        recipient: Party,
+        relationship_id: str,
+        now: datetime,
+    ) -> tuple[QuotaTransfer, events.QuotaHeld]:
+        """A transfer the rules allowed (check_request and check_situation said nothing): waiting until 06:00."""
+        transfer = cls(
+            transfer_id=transfer_id,
+            from_psn_no=req.from_psn_no,
+            to_psn_no=req.to_psn_no,
+            relationship_id=relationship_id,
+            amount=req.amount,
+            from_admdvs=sender.insuplc_admdvs,
+            to_admdvs=recipient.insuplc_admdvs,
+            requested_at=now,
+            deadline=return_deadline(now),
+        )
+        held = events.QuotaHeld(
+            transfer_id=transfer_id,
+            from_psn_no=transfer.from_psn_no,
+            to_psn_no=transfer.to_psn_no,
+            relationship_id=relationship_id,
+            amount=transfer.amount,
+            deadline=transfer.deadline,
+            occurred_at=now,
+        )
+        return transfer, held
+
+    @property
+    def hold_id(self) -> uuid.UUID:
+        return hold_id_for(self.transfer_id)
+
+    @property
+    def business_day(self) -> str:
+        return business_day(self.requested_at)
+
+    @property
+    def pending(self) -> bool:
+        return self.state is State.PENDING
+
+    def overdue(self, now: datetime) -> bool:
+        """Past 06:00 the day after the request: it goes back (if it is still waiting)."""
+        return self.deadline <= now
+
+    def accept(self, now: datetime) -> events.QuotaGranted:
+        self._must_be_pending("accepted")
+        self.state, self.resolved_at = State.COMPLETED, now
+        self.new_steps.append(("completed", f"lot {self.transfer_id} of {self.amount} in wallet:{self.to_psn_no}"))
+        return events.QuotaGranted(
+            transfer_id=self.transfer_id,
+            from_psn_no=self.from_psn_no,
+            to_psn_no=self.to_psn_no,
+            funding_admdvs=self.from_admdvs,
+            amount=self.amount,
+            occurred_at=now,
+        )
+
+    def give_back(self, reason: ReturnReason, now: datetime) -> events.QuotaReleased:
+        self._must_be_pending(f"returned ({reason.value})")
+        self.state, self.return_reason, self.resolved_at = State.RETURNED, reason, now
+        self.new_steps.append(("returned", reason.value))
+        return events.QuotaReleased(
+            transfer_id=self.transfer_id,
+            from_psn_no=self.from_psn_no,
+            to_psn_no=self.to_psn_no,
+            amount=self.amount,
+            reason=reason.value,
+            occurred_at=now,
+        )
+
+    def _must_be_pending(self, what: str) -> None:
+        if self.state is not State.PENDING:
+            raise TransferNotPendingError(f"transfer {self.transfer_id} cannot be {what}: it is {self.state.value}")

@@ -8,12 +8,19 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from services.wallet import freezes, handlers, statements, transfers
-from services.wallet.adapters.ledger_repository import LedgerRepository
+from services.wallet import statements
 from services.wallet.adapters.statement_repository import StatementRepository
 from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain import commands
 from services.wallet.domain.transfers import TransferRequest
+from services.wallet.entrypoints.unit_of_work import postgres_context
+from services.wallet.service_layer.answer_transfer import answer_transfer
+from services.wallet.service_layer.change_freeze import change_freeze
+from services.wallet.service_layer.context import WalletContext
+from services.wallet.service_layer.credit_account import credit_account
+from services.wallet.service_layer.open_wallet import open_wallet
+from services.wallet.service_layer.request_transfer import request_transfer
+from services.wallet.service_layer.switch_region import set_region_wallet_status
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.identity import certno_hash, name_hash
@@ -33,6 +40,10 @@ def make_handlers(
     max_credit: Decimal = Decimal("100000.00"),
     national_operators: frozenset[str] = frozenset(),
 ) -> dict[str, Handler]:
+    def context(ctx: MessageContext, env: Envelope[Any]) -> WalletContext:
+        """The use case's unit of work, acting for the sender whose signature the consumer verified."""
+        return postgres_context(ctx.conn, ctx.clock, env.sender, trusted, national_operators)
+
     async def on_account_credited(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         body: p.AccountCredited = env.body
         cmd = commands.CreditAccount(
@@ -43,26 +54,16 @@ def make_handlers(
             period=body.period,
             kind=body.kind,
         )
-        return await handlers.credit_account(
-            cmd, LedgerRepository(ctx.conn), WalletRepository(ctx.conn), ctx.clock, max_credit
-        )
+        return await credit_account(cmd, context(ctx, env), max_credit)
 
     async def on_region_wallet_status_changed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         body: p.RegionWalletStatusChanged = env.body
-        cmd = commands.SetRegionWalletStatus(admdvs=body.admdvs, wallet_enabled=body.wallet_enabled, sender=env.sender)
-        return await handlers.set_region_wallet_status(cmd, LedgerRepository(ctx.conn), ctx.clock)
+        cmd = commands.SetRegionWalletStatus(admdvs=body.admdvs, wallet_enabled=body.wallet_enabled)
+        return await set_region_wallet_status(cmd, context(ctx, env))
 
     async def on_wallet_open_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.WalletOpenRequested = env.body
-        return await transfers.open_wallet(
-            b.psn_no,
-            b.usage_admdvs,
-            env.sender,
-            WalletRepository(ctx.conn),
-            LedgerRepository(ctx.conn),
-            ctx.clock,
-            trusted,
-        )
+        return await open_wallet(commands.OpenWallet(b.psn_no, b.usage_admdvs), context(ctx, env))
 
     async def on_transfer_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.TransferRequested = env.body
@@ -74,47 +75,26 @@ def make_handlers(
             amount=b.amount,
             verified=b.verified,
         )
-        return await transfers.request_transfer(
-            transfer_id_for(env.sender, env.msgid, identity_key),
-            f"{env.sender}:{env.msgid}",
-            req,
-            env.sender,
-            WalletRepository(ctx.conn),
-            LedgerRepository(ctx.conn),
-            ctx.clock,
-            trusted,
+        cmd = commands.RequestTransfer(
+            transfer_id=transfer_id_for(env.sender, env.msgid, identity_key),
+            client_id=f"{env.sender}:{env.msgid}",
+            request=req,
         )
+        return await request_transfer(cmd, context(ctx, env))
 
     def on_transfer_answer(accepting: bool) -> Handler:
         async def handle(ctx: MessageContext, env: Envelope[Any]) -> Decision:
             b: p.TransferAccepted | p.TransferDeclined = env.body
-            return await transfers.answer_transfer(
-                accepting,
-                b.transfer_id,
-                b.psn_no,
-                env.sender,
-                WalletRepository(ctx.conn),
-                LedgerRepository(ctx.conn),
-                ctx.clock,
-                trusted,
-            )
+            cmd = commands.AnswerTransfer(transfer_id=b.transfer_id, psn_no=b.psn_no, accepting=accepting)
+            return await answer_transfer(cmd, context(ctx, env))
 
         return handle
 
     def on_freeze(frozen: bool) -> Handler:
         async def handle(ctx: MessageContext, env: Envelope[Any]) -> Decision:
             b: p.WalletFreezeRequested | p.WalletUnfreezeRequested = env.body
-            return await freezes.change_freeze(
-                frozen,
-                b.psn_no,
-                b.reason,
-                env.sender,
-                env.msgid,
-                WalletRepository(ctx.conn),
-                LedgerRepository(ctx.conn),
-                ctx.clock,
-                national_operators,
-            )
+            cmd = commands.ChangeFreeze(psn_no=b.psn_no, frozen=frozen, reason=b.reason, msgid=env.msgid)
+            return await change_freeze(cmd, context(ctx, env))
 
         return handle
 

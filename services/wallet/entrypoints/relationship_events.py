@@ -8,10 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from services.wallet import transfers
-from services.wallet.adapters.ledger_repository import LedgerRepository
 from services.wallet.adapters.wallet_repository import WalletRepository
+from services.wallet.domain import commands
 from services.wallet.domain.transfers import Party
+from services.wallet.entrypoints.unit_of_work import postgres_context
+from services.wallet.service_layer.end_relationship import end_relationship
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import RELATIONSHIP_EVENTS
 from shared.logging import get_logger
@@ -72,18 +73,16 @@ async def on_established(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoi
 
 async def on_ended(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: RelationshipEndSeen = env.body
-    return await transfers.relationship_ended(
-        b.relationship_id,
-        b.provider_psn_no,
-        b.recipient_psn_no,
-        b.was_established,
-        b.provider_admdvs,
-        b.recipient_admdvs,
-        b.version,
-        WalletRepository(ctx.conn),
-        LedgerRepository(ctx.conn),
-        ctx.clock,
+    cmd = commands.EndRelationship(
+        relationship_id=b.relationship_id,
+        provider_psn_no=b.provider_psn_no,
+        recipient_psn_no=b.recipient_psn_no,
+        was_established=b.was_established,
+        provider_admdvs=b.provider_admdvs,
+        recipient_admdvs=b.recipient_admdvs,
+        version=b.version,
     )
+    return await end_relationship(cmd, postgres_context(ctx.conn, ctx.clock))
 
 
 class EndIdentitySeen(_Seen):

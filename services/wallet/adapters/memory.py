@@ -1,0 +1,405 @@
+"""The wallet's ports in memory, for unit tests of the use cases: the same behaviour as the PostgreSQL adapters
+(tests/ports/ proves it, one abstract test per port), without a server. Reads hand out copies and only the
+writes store them, as rows do; what PostgreSQL refuses (a second pending transfer between two people, a
+resolution of a transfer no longer pending, a ledger transfer id used twice), this refuses too."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from services.wallet.domain.ledger import Account, AccountKind, Entry, MovementKind, member_of, posted_kinds
+from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, State, TransferFacts
+from services.wallet.service_layer.context import WalletContext
+from shared.contracts.policy import RegionalPolicy, transfer_policy
+from shared.contracts.topics import PLATFORM_SENDER
+
+
+class FixedClock:
+    """Business time that moves only when a test moves it."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> datetime:
+        self.at += timedelta(**delta)
+        return self.at
+
+
+class UniqueViolationError(Exception):
+    """What PostgreSQL's unique constraints would refuse."""
+
+
+@dataclass
+class _Relationship:
+    provider: str
+    recipient: str
+    provider_admdvs: str
+    recipient_admdvs: str
+    established: bool
+    version: int
+    ended_at: datetime | None = None
+
+
+@dataclass
+class _Lot:
+    wallet_psn_no: str
+    provider_psn_no: str
+    funding_admdvs: str
+    relationship_id: str
+    amount: Decimal
+    remaining: Decimal
+    created_at: datetime
+
+
+@dataclass
+class MemoryWallet:
+    """The wallet service's tables, as dicts."""
+
+    people: dict[str, tuple[Party, datetime, int]] = field(default_factory=dict)
+    relationships: dict[str, _Relationship] = field(default_factory=dict)
+    regions: dict[str, bool] = field(default_factory=dict)
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    wallets: dict[str, str] = field(default_factory=dict)
+    freezes: dict[str, str | None] = field(default_factory=dict)  # psn_no -> frozen_by (None: not frozen)
+    freeze_history: list[tuple[Any, ...]] = field(default_factory=list)
+    lots: dict[str, _Lot] = field(default_factory=dict)
+    transfers: dict[str, QuotaTransfer] = field(default_factory=dict)
+    steps: dict[str, list[tuple[datetime, str, str | None]]] = field(default_factory=dict)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    ledger_transfers: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    movements: list[dict[str, Any]] = field(default_factory=list)
+
+    def context(
+        self,
+        clock: FixedClock,
+        sender: str = PLATFORM_SENDER,
+        trusted: frozenset[str] = frozenset(),
+        national_operators: frozenset[str] = frozenset(),
+    ) -> WalletContext:
+        return WalletContext(
+            members=MemoryMembers(self),
+            transfers=MemoryQuotaTransfers(self),
+            ledger=MemoryLedger(self),
+            clock=clock,
+            sender=sender,
+            trusted=trusted,
+            national_operators=national_operators,
+        )
+
+
+class MemoryMembers:
+    def __init__(self, db: MemoryWallet) -> None:
+        self.db = db
+
+    async def upsert_person(self, p: Party, effective_at: datetime, version: int = 0) -> bool:
+        old = self.db.people.get(p.psn_no)
+        if old is not None:
+            _, old_at, old_version = old
+            newer = old_version < version if version > 0 else old_version == 0 and old_at <= effective_at
+            if not newer:
+                return False
+        self.db.people[p.psn_no] = (p, effective_at, version)
+        return True
+
+    async def relationship_established(
+        self,
+        relationship_id: str,
+        provider: str,
+        recipient: str,
+        provider_admdvs: str,
+        recipient_admdvs: str,
+        version: int | None,
+    ) -> bool:
+        old = self.db.relationships.get(relationship_id)
+        if old is not None and (old.ended_at is not None or old.version >= (version or 0)):
+            return False
+        self.db.relationships[relationship_id] = _Relationship(
+            provider, recipient, provider_admdvs, recipient_admdvs, True, version or 0
+        )
+        return True
+
+    async def person(self, psn_no: str) -> Party | None:
+        found = self.db.people.get(psn_no)
+        return None if found is None else found[0]
+
+    async def people(self, *psn_nos: str) -> dict[str, Party]:
+        return {x: self.db.people[x][0] for x in psn_nos if x in self.db.people}
+
+    async def lock_people(self, *psn_nos: str) -> None:
+        return None  # one task at a time in memory
+
+    async def policy_for(self, admdvs: str) -> RegionalPolicy:
+        levels = {"000000", admdvs[:2] + "0000", admdvs}
+        return transfer_policy(admdvs, {a: s for a, s in self.db.policies.items() if a in levels})
+
+    async def transfer_facts(
+        self, from_psn_no: str, to_psn_no: str, sender_admdvs: str | None, day: str
+    ) -> TransferFacts:
+        wallet_region = self.db.wallets.get(to_psn_no)
+        return TransferFacts(
+            wallet_region=wallet_region,
+            relationship_id=await self.established_relationship(from_psn_no, to_psn_no),
+            sender_region_enabled=self.db.regions.get(sender_admdvs or "", False),
+            recipient_region_enabled=wallet_region is not None and self.db.regions.get(wallet_region, False),
+            pending_to=any(
+                t.from_psn_no == from_psn_no and t.to_psn_no == to_psn_no and t.state is State.PENDING
+                for t in self.db.transfers.values()
+            ),
+            sent_today=sum(
+                1 for t in self.db.transfers.values() if t.from_psn_no == from_psn_no and t.business_day == day
+            ),
+            sender_frozen=await self.frozen(from_psn_no),
+            recipient_frozen=await self.frozen(to_psn_no),
+        )
+
+    async def region_enabled(self, admdvs: str) -> bool:
+        return self.db.regions.get(admdvs, False)
+
+    async def set_region_wallet_status(self, admdvs: str, enabled: bool) -> bool:
+        if self.db.regions.get(admdvs) == enabled:
+            return False
+        self.db.regions[admdvs] = enabled
+        return True
+
+    async def open_wallet(self, psn_no: str, usage_admdvs: str, at: datetime) -> bool:
+        if psn_no in self.db.wallets:
+            return False
+        self.db.wallets[psn_no] = usage_admdvs
+        return True
+
+    async def frozen(self, psn_no: str) -> bool:
+        return self.db.freezes.get(psn_no) is not None
+
+    async def any_frozen(self, *psn_nos: str) -> bool:
+        return any([await self.frozen(x) for x in psn_nos])
+
+    async def frozen_by(self, psn_no: str) -> str | None:
+        return self.db.freezes.get(psn_no)
+
+    async def record_freeze(
+        self,
+        psn_no: str,
+        action: str,
+        frozen_by: str | None,
+        changed: bool,
+        reason: str,
+        at: datetime,
+        sender: str,
+        msgid: str,
+    ) -> None:
+        if changed:
+            self.db.freezes[psn_no] = frozen_by
+        self.db.freeze_history.append((psn_no, at, action, changed, reason, sender, msgid))
+
+    async def established_relationship(self, provider: str, recipient: str) -> str | None:
+        for relationship_id, r in self.db.relationships.items():
+            if r.provider == provider and r.recipient == recipient and r.established:
+                return relationship_id
+        return None
+
+    async def relationship_ended(
+        self,
+        relationship_id: str,
+        provider: str,
+        recipient: str,
+        provider_admdvs: str,
+        recipient_admdvs: str,
+        version: int | None,
+        at: datetime,
+    ) -> None:
+        old = self.db.relationships.get(relationship_id)
+        if old is None:
+            self.db.relationships[relationship_id] = _Relationship(
+                provider, recipient, provider_admdvs, recipient_admdvs, False, version or 0, at
+            )
+            return
+        old.established = False
+        old.version = max(old.version, version or 0)
+        old.ended_at = old.ended_at or at
+
+    async def add_lot(
+        self,
+        lot_id: str,
+        wallet: str,
+        provider: str,
+        funding_admdvs: str,
+        relationship_id: str,
+        amount: Decimal,
+        at: datetime,
+    ) -> None:
+        if lot_id in self.db.lots:
+            raise UniqueViolationError(f"lot {lot_id} exists")
+        self.db.lots[lot_id] = _Lot(wallet, provider, funding_admdvs, relationship_id, amount, amount, at)
+
+    async def lock_lots_of(self, relationship_id: str) -> list[Lot]:
+        mine = sorted(
+            ((x.created_at, lot_id, x) for lot_id, x in self.db.lots.items() if x.relationship_id == relationship_id),
+            key=lambda t: (t[0], t[1]),
+        )
+        return [Lot(lot_id, x.wallet_psn_no, x.provider_psn_no, x.remaining) for _, lot_id, x in mine]
+
+    async def empty_lot(self, lot_id: str) -> None:
+        self.db.lots[lot_id].remaining = Decimal("0.00")
+
+
+class MemoryQuotaTransfers:
+    def __init__(self, db: MemoryWallet) -> None:
+        self.db = db
+
+    def _copy(self, t: QuotaTransfer) -> QuotaTransfer:
+        return replace(t, new_steps=[])
+
+    def _write_steps(self, t: QuotaTransfer, at: datetime) -> None:
+        self.db.steps.setdefault(t.transfer_id, []).extend((at, step, detail) for step, detail in t.new_steps)
+        t.new_steps.clear()
+
+    async def add(self, transfer: QuotaTransfer) -> None:
+        if transfer.transfer_id in self.db.transfers:
+            raise UniqueViolationError(f"transfer {transfer.transfer_id} exists")
+        if any(
+            t.state is State.PENDING and (t.from_psn_no, t.to_psn_no) == (transfer.from_psn_no, transfer.to_psn_no)
+            for t in self.db.transfers.values()
+        ):
+            raise UniqueViolationError("one pending transfer per sender and recipient")
+        self.db.transfers[transfer.transfer_id] = replace(self._copy(transfer), state=State.PENDING)
+        self._write_steps(transfer, transfer.requested_at)
+
+    async def get_for_update(self, transfer_id: str) -> QuotaTransfer | None:
+        found = self.db.transfers.get(transfer_id)
+        return None if found is None else self._copy(found)
+
+    async def save(self, transfer: QuotaTransfer) -> None:
+        stored = self.db.transfers.get(transfer.transfer_id)
+        if stored is None or stored.state is not State.PENDING:
+            raise RuntimeError(f"transfer {transfer.transfer_id} was not pending")
+        self.db.transfers[transfer.transfer_id] = replace(
+            stored, state=transfer.state, return_reason=transfer.return_reason, resolved_at=transfer.resolved_at
+        )
+        self._write_steps(transfer, transfer.resolved_at or transfer.requested_at)
+
+    async def parties(self, transfer_id: str) -> tuple[str, str] | None:
+        found = self.db.transfers.get(transfer_id)
+        return None if found is None else (found.from_psn_no, found.to_psn_no)
+
+    def _pending(self) -> list[QuotaTransfer]:
+        return [self._copy(t) for t in self.db.transfers.values() if t.state is State.PENDING]
+
+    async def overdue_between(self, from_psn_no: str, to_psn_no: str, now: datetime) -> QuotaTransfer | None:
+        found = [t for t in self._pending() if (t.from_psn_no, t.to_psn_no) == (from_psn_no, to_psn_no)]
+        return next((t for t in found if t.overdue(now)), None)
+
+    async def pending_past(self, now: datetime, limit: int) -> list[QuotaTransfer]:
+        return sorted((t for t in self._pending() if t.overdue(now)), key=lambda t: t.deadline)[:limit]
+
+    async def pending_of_relationship(self, relationship_id: str) -> list[QuotaTransfer]:
+        found = (t for t in self._pending() if t.relationship_id == relationship_id)
+        return sorted(found, key=lambda t: t.transfer_id)
+
+    async def pending_of(self, psn_no: str) -> list[QuotaTransfer]:
+        found = (t for t in self._pending() if psn_no in (t.from_psn_no, t.to_psn_no))
+        return sorted(found, key=lambda t: t.transfer_id)
+
+
+class MemoryLedger:
+    def __init__(self, db: MemoryWallet) -> None:
+        self.db = db
+
+    async def ensure_account(self, account_id: str, kind: AccountKind, admdvs: str) -> None:
+        self.db.accounts.setdefault(account_id, Account(account_id, kind, admdvs))
+
+    async def ensure_and_lock(self, *accounts: tuple[str, AccountKind, str]) -> dict[str, Account]:
+        for account_id, kind, admdvs in accounts:
+            await self.ensure_account(account_id, kind, admdvs)
+        return await self.lock(*(a[0] for a in accounts))
+
+    async def lock(self, *account_ids: str) -> dict[str, Account]:
+        return {x: copy.copy(self.db.accounts[x]) for x in sorted(set(account_ids)) if x in self.db.accounts}
+
+    def _store(self, *accounts: Account) -> None:
+        for a in accounts:
+            self.db.accounts[a.id] = copy.copy(a)
+
+    def _new_transfer(self, transfer_id: uuid.UUID, **row: Any) -> None:
+        if transfer_id in self.db.ledger_transfers:
+            raise UniqueViolationError(f"ledger transfer {transfer_id} exists")
+        self.db.ledger_transfers[transfer_id] = row
+
+    def _moved(
+        self, ledger_transfer_id: uuid.UUID, entry: Entry, *sides: tuple[Account, MovementKind, Decimal]
+    ) -> None:
+        for account, kind, amount in sides:
+            member = member_of(account)
+            if member is not None:
+                self.db.movements.append(
+                    {
+                        "psn_no": member[0],
+                        "account": member[1],
+                        "at": entry.at,
+                        "kind": kind.value,
+                        "amount": amount,
+                        "balance_after": account.balance,
+                        "ledger_transfer_id": ledger_transfer_id,
+                        "transfer_id": entry.transfer_id,
+                        "setl_id": entry.setl_id,
+                    }
+                )
+
+    async def save_posted_transfer(
+        self,
+        transfer_id: uuid.UUID,
+        client_id: str,
+        debit: Account,
+        credit: Account,
+        amount: Decimal,
+        code: str,
+        entry: Entry,
+    ) -> None:
+        debit_kind, credit_kind = posted_kinds(code, entry)
+        self._new_transfer(
+            transfer_id, client_id=client_id, debit=debit.id, credit=credit.id, amount=amount, state="posted", code=code
+        )
+        self._store(debit, credit)
+        self._moved(transfer_id, entry, (debit, debit_kind, -amount), (credit, credit_kind, amount))
+
+    async def save_pending_transfer(
+        self,
+        transfer_id: uuid.UUID,
+        client_id: str,
+        debit: Account,
+        credit: Account,
+        amount: Decimal,
+        code: str,
+        entry: Entry,
+    ) -> None:
+        self._new_transfer(
+            transfer_id,
+            client_id=client_id,
+            debit=debit.id,
+            credit=credit.id,
+            amount=amount,
+            state="pending",
+            code=code,
+        )
+        self._store(debit, credit)
+        self._moved(transfer_id, entry, (debit, MovementKind.TRANSFER_OUT, -amount))
+
+    async def resolve_pending(
+        self, transfer_id: uuid.UUID, state: str, debit: Account, credit: Account, entry: Entry
+    ) -> None:
+        self._store(debit, credit)
+        row = self.db.ledger_transfers.get(transfer_id)
+        if row is None or row["state"] != "pending":
+            return
+        row["state"] = state
+        if state == "posted":
+            self._moved(transfer_id, entry, (credit, MovementKind.TRANSFER_IN, row["amount"]))
+        else:
+            self._moved(transfer_id, entry, (debit, MovementKind.TRANSFER_RETURNED, row["amount"]))

@@ -1,0 +1,61 @@
+"""The insured region credits a member's personal account (from its fund)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from services.wallet.domain import commands, events
+from services.wallet.domain.ledger import (
+    ZERO,
+    AccountKind,
+    Entry,
+    fund_account_id,
+    personal_account_id,
+    post_transfer,
+    transfer_id_for,
+)
+from services.wallet.service_layer.context import WalletContext
+from shared.contracts.reasons import ReasonCode
+from shared.contracts.topics import same_province
+from shared.messaging.messages import Decision, published
+
+
+async def credit_account(cmd: commands.CreditAccount, ctx: WalletContext, max_amount: Decimal) -> Decision:
+    if cmd.amount <= ZERO or cmd.amount > max_amount:
+        return Decision.rejected(
+            ReasonCode.AMOUNT_OUT_OF_RANGE, f"a credit is a positive amount of at most {max_amount:.2f}"
+        )
+    person = await ctx.members.person(cmd.psn_no)
+    if person is None:
+        return Decision.rejected(ReasonCode.UNKNOWN_PERSON, f"{cmd.psn_no} is not enrolled")
+    if not same_province(cmd.admdvs, person.insuplc_admdvs):  # a person's account is credited by their region
+        return Decision.rejected(
+            ReasonCode.SENDER_NOT_ALLOWED,
+            f"{cmd.psn_no}'s personal account is credited by their insured province, not {cmd.admdvs}",
+        )
+    personal, fund = personal_account_id(cmd.psn_no), fund_account_id(cmd.admdvs)
+    accounts = await ctx.ledger.ensure_and_lock(
+        (personal, AccountKind.PERSONAL, cmd.admdvs), (fund, AccountKind.FUND, cmd.admdvs)
+    )
+    transfer_id, now = transfer_id_for(cmd.client_id), ctx.now()
+    post_transfer(accounts[fund], accounts[personal], cmd.amount)
+    await ctx.ledger.save_posted_transfer(
+        transfer_id,
+        cmd.client_id,
+        accounts[fund],
+        accounts[personal],
+        cmd.amount,
+        code=f"credit.{cmd.kind}",
+        entry=Entry(at=now, transfer_id=str(transfer_id)),
+    )
+    credited = events.PersonalAccountCredited(
+        transfer_id=str(transfer_id),
+        psn_no=cmd.psn_no,
+        admdvs=cmd.admdvs,
+        amount=cmd.amount,
+        period=cmd.period,
+        kind=cmd.kind,
+        balance=accounts[personal].balance,
+        occurred_at=now,
+    )
+    return Decision.completed([published(credited, cmd.psn_no)])

@@ -1,0 +1,172 @@
+"""The ports of the wallet's service layer: what its use cases need from storage, as Protocols. PostgreSQL
+implements them in services/wallet/adapters/ (one transaction per message), memory in adapters/memory.py (unit
+tests); tests/ports/ runs one abstract test per port against both, so the fakes stay honest.
+
+Every method runs inside the caller's unit of work: what it locks stays locked until that commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from services.wallet.domain.ledger import Account, AccountKind, Entry
+from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, TransferFacts
+from shared.contracts.policy import RegionalPolicy
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Ledger(Protocol):
+    """Accounts and their transfers (pending, posted, voided). Reads lock; writes store balances the domain
+    computed (domain/ledger.py) with the ledger transfer and the statement's lines."""
+
+    async def ensure_account(self, account_id: str, kind: AccountKind, admdvs: str) -> None: ...
+
+    async def ensure_and_lock(self, *accounts: tuple[str, AccountKind, str]) -> dict[str, Account]: ...
+
+    async def lock(self, *account_ids: str) -> dict[str, Account]: ...
+
+    async def save_posted_transfer(
+        self,
+        transfer_id: uuid.UUID,
+        client_id: str,
+        debit: Account,
+        credit: Account,
+        amount: Decimal,
+        code: str,
+        entry: Entry,
+    ) -> None: ...
+
+    async def save_pending_transfer(
+        self,
+        transfer_id: uuid.UUID,
+        client_id: str,
+        debit: Account,
+        credit: Account,
+        amount: Decimal,
+        code: str,
+        entry: Entry,
+    ) -> None: ...
+
+    async def resolve_pending(
+        self, transfer_id: uuid.UUID, state: str, debit: Account, credit: Account, entry: Entry
+    ) -> None: ...
+
+
+class QuotaTransfers(Protocol):
+    """The transfer sagas (QuotaTransfer), with their timelines."""
+
+    async def add(self, transfer: QuotaTransfer) -> None:
+        """A new pending transfer and its `new_steps`."""
+
+    async def get_for_update(self, transfer_id: str) -> QuotaTransfer | None: ...
+
+    async def save(self, transfer: QuotaTransfer) -> None:
+        """A pending transfer resolved (completed or returned), and its `new_steps`. Raises when the stored one was
+        not pending any more."""
+
+    async def parties(self, transfer_id: str) -> tuple[str, str] | None:
+        """(from, to) without a lock: to take the people's locks before the transfer's."""
+
+    async def overdue_between(self, from_psn_no: str, to_psn_no: str, now: datetime) -> QuotaTransfer | None:
+        """The waiting transfer between the two whose deadline has passed, locked."""
+
+    async def pending_past(self, now: datetime, limit: int) -> list[QuotaTransfer]:
+        """Waiting transfers past their deadline, oldest deadline first, locked (skipping those locked already)."""
+
+    async def pending_of_relationship(self, relationship_id: str) -> list[QuotaTransfer]:
+        """Its waiting transfers, locked, by transfer_id."""
+
+    async def pending_of(self, psn_no: str) -> list[QuotaTransfer]:
+        """Waiting transfers from or to the person, locked, by transfer_id."""
+
+
+class Members(Protocol):
+    """The wallet's copies of people, relationships, regions and policies (from relationship.events.v1 and the
+    provinces), its wallets, freezes and lots."""
+
+    async def upsert_person(self, p: Party, effective_at: datetime, version: int = 0) -> bool:
+        """Keep the newest copy (by the relationship service's version). True when the copy changed."""
+
+    async def relationship_established(
+        self,
+        relationship_id: str,
+        provider: str,
+        recipient: str,
+        provider_admdvs: str,
+        recipient_admdvs: str,
+        version: int | None,
+    ) -> bool:
+        """Copy an establishment unless the copy is newer (ended is final). True when applied."""
+
+    async def person(self, psn_no: str) -> Party | None: ...
+
+    async def people(self, *psn_nos: str) -> dict[str, Party]: ...
+
+    async def lock_people(self, *psn_nos: str) -> None:
+        """Taken first on every path a freeze stops, in one order."""
+
+    async def policy_for(self, admdvs: str) -> RegionalPolicy: ...
+
+    async def transfer_facts(
+        self, from_psn_no: str, to_psn_no: str, sender_admdvs: str | None, day: str
+    ) -> TransferFacts: ...
+
+    async def region_enabled(self, admdvs: str) -> bool: ...
+
+    async def set_region_wallet_status(self, admdvs: str, enabled: bool) -> bool:
+        """True when it changed."""
+
+    async def open_wallet(self, psn_no: str, usage_admdvs: str, at: datetime) -> bool:
+        """True when newly opened (an opened wallet keeps its usage region)."""
+
+    async def frozen(self, psn_no: str) -> bool: ...
+
+    async def any_frozen(self, *psn_nos: str) -> bool: ...
+
+    async def frozen_by(self, psn_no: str) -> str | None: ...
+
+    async def record_freeze(
+        self,
+        psn_no: str,
+        action: str,
+        frozen_by: str | None,
+        changed: bool,
+        reason: str,
+        at: datetime,
+        sender: str,
+        msgid: str,
+    ) -> None: ...
+
+    async def established_relationship(self, provider: str, recipient: str) -> str | None: ...
+
+    async def relationship_ended(
+        self,
+        relationship_id: str,
+        provider: str,
+        recipient: str,
+        provider_admdvs: str,
+        recipient_admdvs: str,
+        version: int | None,
+        at: datetime,
+    ) -> None: ...
+
+    async def add_lot(
+        self,
+        lot_id: str,
+        wallet: str,
+        provider: str,
+        funding_admdvs: str,
+        relationship_id: str,
+        amount: Decimal,
+        at: datetime,
+    ) -> None: ...
+
+    async def lock_lots_of(self, relationship_id: str) -> list[Lot]:
+        """All the relationship's lots, locked (spent ones too), by (created_at, lot_id)."""
+
+    async def empty_lot(self, lot_id: str) -> None: ...

@@ -1,0 +1,274 @@
+"""One abstract test per port of the wallet's service layer (services/wallet/service_layer/ports.py), run
+against the in-memory adapters and against PostgreSQL: the fakes the use-case tests rely on behave as the
+real adapters do (the eventsourcing library tests its recorders this way)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from services.wallet.adapters.memory import FixedClock, MemoryWallet
+from services.wallet.domain.ledger import (
+    AccountKind,
+    Entry,
+    hold,
+    personal_account_id,
+    post_hold,
+    post_transfer,
+    wallet_account_id,
+)
+from services.wallet.domain.transfers import Party, QuotaTransfer, ReturnReason, State, TransferRequest
+from services.wallet.entrypoints.unit_of_work import postgres_context
+from services.wallet.service_layer.context import WalletContext
+from shared.clock import BUSINESS_TZ
+from shared.db.migrations import migrate
+from shared.db.pool import connect
+from tests.conftest import new_database
+from tests.support.infra import Infra
+
+NOON = datetime(2030, 3, 14, 12, 0, tzinfo=BUSINESS_TZ)
+P = Party("P440300000000000001", "c-P", "n-P", "440300", True, False)
+R = Party("R610100000000000001", "c-R", "n-R", "610100", False, True)
+WALLET_DIR = Path(__file__).resolve().parents[2] / "services" / "wallet"
+
+
+async def funded(ctx: WalletContext, amount: str = "500.00") -> None:
+    """The provider's personal account with `amount`, and the recipient's wallet account."""
+    fund, personal = "fund:440300", personal_account_id(P.psn_no)
+    accounts = await ctx.ledger.ensure_and_lock(
+        (fund, AccountKind.FUND, "440300"), (personal, AccountKind.PERSONAL, "440300")
+    )
+    post_transfer(accounts[fund], accounts[personal], Decimal(amount))
+    await ctx.ledger.save_posted_transfer(
+        _uuid(1), "c1", accounts[fund], accounts[personal], Decimal(amount), "credit.contribution", Entry(at=NOON)
+    )
+    await ctx.ledger.ensure_account(wallet_account_id(R.psn_no), AccountKind.WALLET, "610100")
+
+
+def _uuid(n: int) -> uuid.UUID:
+    return uuid.UUID(int=n)
+
+
+async def held(ctx: WalletContext, transfer_id: str, amount: str = "100.00", at: datetime = NOON) -> QuotaTransfer:
+    """A transfer as request_transfer makes one: the hold in the ledger, then the saga."""
+    req = TransferRequest(P.psn_no, R.psn_no, R.certno_hash, R.name_hash, Decimal(amount), True)
+    transfer, _ = QuotaTransfer.request(transfer_id, req, P, R, "rel-1", at)
+    personal, wallet = personal_account_id(P.psn_no), wallet_account_id(R.psn_no)
+    accounts = await ctx.ledger.lock(personal, wallet)
+    hold(accounts[personal], accounts[wallet], transfer.amount)
+    await ctx.ledger.save_pending_transfer(
+        transfer.hold_id, f"c-{transfer_id}", accounts[personal], accounts[wallet], transfer.amount,
+        "transfer.hold", Entry(at=at, transfer_id=transfer_id),
+    )  # fmt: skip
+    transfer.new_steps.append(("requested", None))
+    await ctx.transfers.add(transfer)
+    return transfer
+
+
+class WalletPortsContract:
+    """What every implementation of the wallet's ports must do. Subclasses give `ctx`: one unit of work."""
+
+    @pytest.fixture
+    async def ctx(self) -> WalletContext:
+        raise NotImplementedError
+
+    # -- QuotaTransfers -------------------------------------------------------------------------------------------
+
+    async def test_a_transfer_reads_back_as_it_was_added(self, ctx: WalletContext) -> None:
+        await funded(ctx)
+        added = await held(ctx, "t-1")
+        assert added.new_steps == []  # written with it
+        found = await ctx.transfers.get_for_update("t-1")
+        assert found == replace(added, new_steps=[])
+        assert found is not None
+        assert found.state is State.PENDING
+        assert found.amount == Decimal("100.00")
+        assert await ctx.transfers.parties("t-1") == (P.psn_no, R.psn_no)
+        assert await ctx.transfers.get_for_update("t-none") is None
+        assert await ctx.transfers.parties("t-none") is None
+
+    async def test_a_transfer_is_resolved_once(self, ctx: WalletContext) -> None:
+        await funded(ctx)
+        transfer = await held(ctx, "t-1")
+        mine = await ctx.transfers.get_for_update("t-1")
+        assert mine is not None
+        mine.accept(NOON)
+        assert (await ctx.transfers.get_for_update("t-1")).state is State.PENDING  # type: ignore[union-attr]
+        await ctx.transfers.save(mine)
+        stored = await ctx.transfers.get_for_update("t-1")
+        assert stored is not None
+        assert (stored.state, stored.resolved_at, stored.return_reason) == (State.COMPLETED, NOON, None)
+        again = replace(transfer, new_steps=[])
+        again.give_back(ReturnReason.DECLINED, NOON)
+        with pytest.raises(RuntimeError, match="was not pending"):
+            await ctx.transfers.save(again)
+
+    async def test_the_waiting_transfers_by_deadline_relationship_and_person(self, ctx: WalletContext) -> None:
+        await funded(ctx)
+        early = await held(ctx, "t-early", "10.00", NOON - timedelta(days=2))
+        returned = await ctx.transfers.get_for_update(early.transfer_id)
+        assert returned is not None
+        returned.give_back(ReturnReason.EXPIRED, NOON)
+        await ctx.transfers.save(returned)
+        late = await held(ctx, "t-late", "20.00", NOON - timedelta(days=1))
+        after = NOON + timedelta(days=1)
+        assert [t.transfer_id for t in await ctx.transfers.pending_past(after, 10)] == ["t-late"]
+        assert await ctx.transfers.pending_past(late.deadline - timedelta(seconds=1), 10) == []
+        overdue = await ctx.transfers.overdue_between(P.psn_no, R.psn_no, after)
+        assert overdue is not None
+        assert overdue.transfer_id == "t-late"
+        assert await ctx.transfers.overdue_between(R.psn_no, P.psn_no, after) is None
+        assert [t.transfer_id for t in await ctx.transfers.pending_of_relationship("rel-1")] == ["t-late"]
+        assert [t.transfer_id for t in await ctx.transfers.pending_of(R.psn_no)] == ["t-late"]
+        assert await ctx.transfers.pending_of("someone-else") == []
+
+    async def test_one_waiting_transfer_per_sender_and_recipient(self, ctx: WalletContext) -> None:
+        await funded(ctx)
+        await held(ctx, "t-1")
+        with pytest.raises(Exception):  # noqa: B017, PT011 - a unique violation, whatever the adapter calls it
+            await held(ctx, "t-2")
+
+    # -- Ledger --------------------------------------------------------------------------------------------------
+
+    async def test_the_ledger_stores_only_what_is_saved(self, ctx: WalletContext) -> None:
+        await funded(ctx, "300.00")
+        personal, wallet = personal_account_id(P.psn_no), wallet_account_id(R.psn_no)
+        accounts = await ctx.ledger.lock(personal, wallet, "personal:nobody")
+        assert set(accounts) == {personal, wallet}
+        accounts[personal].debits_posted += Decimal("1.00")  # changed but not saved
+        assert (await ctx.ledger.lock(personal))[personal].balance == Decimal("300.00")
+        transfer = await held(ctx, "t-1", "120.00")
+        accounts = await ctx.ledger.lock(personal, wallet)
+        assert (accounts[personal].balance, accounts[wallet].balance) == (Decimal("180.00"), Decimal("0.00"))
+        post_hold(accounts[personal], accounts[wallet], transfer.amount)
+        entry = Entry(at=NOON, transfer_id="t-1")
+        await ctx.ledger.resolve_pending(transfer.hold_id, "posted", accounts[personal], accounts[wallet], entry)
+        again = await ctx.ledger.lock(personal, wallet)
+        assert (again[personal].balance, again[wallet].balance) == (Decimal("180.00"), Decimal("120.00"))
+        assert again[wallet].credits_posted == Decimal("120.00")
+        assert again[personal].debits_pending == 0
+
+    async def test_a_ledger_transfer_id_is_used_once(self, ctx: WalletContext) -> None:
+        await funded(ctx)
+        accounts = await ctx.ledger.lock("fund:440300", personal_account_id(P.psn_no))
+        with pytest.raises(Exception):  # noqa: B017, PT011
+            await ctx.ledger.save_posted_transfer(
+                _uuid(1), "c1", accounts["fund:440300"], accounts[personal_account_id(P.psn_no)], Decimal("1.00"),
+                "credit.contribution", Entry(at=NOON),
+            )  # fmt: skip
+
+    # -- Members -------------------------------------------------------------------------------------------------
+
+    async def test_the_newest_copy_of_a_person_wins(self, ctx: WalletContext) -> None:
+        m = ctx.members
+        assert await m.upsert_person(P, NOON, version=2)
+        assert not await m.upsert_person(replace(P, may_provide=False), NOON, version=1)
+        assert await m.person(P.psn_no) == P
+        assert await m.upsert_person(replace(P, may_provide=False), NOON, version=3)
+        assert (await m.people(P.psn_no, R.psn_no)) == {P.psn_no: replace(P, may_provide=False)}
+        assert await m.person(R.psn_no) is None
+
+    async def test_an_ended_relationship_stays_ended(self, ctx: WalletContext) -> None:
+        m = ctx.members
+        assert await m.relationship_established("11111111-1111-4111-8111-111111111111", P.psn_no, R.psn_no,
+                                                "440300", "610100", 1)  # fmt: skip
+        assert await m.established_relationship(P.psn_no, R.psn_no) == "11111111-1111-4111-8111-111111111111"
+        await m.relationship_ended("11111111-1111-4111-8111-111111111111", P.psn_no, R.psn_no, "440300", "610100",
+                                   2, NOON)  # fmt: skip
+        assert await m.established_relationship(P.psn_no, R.psn_no) is None
+        assert not await m.relationship_established("11111111-1111-4111-8111-111111111111", P.psn_no, R.psn_no,
+                                                    "440300", "610100", 5)  # fmt: skip
+        assert await m.established_relationship(P.psn_no, R.psn_no) is None
+
+    async def test_regions_wallets_and_freezes(self, ctx: WalletContext) -> None:
+        m = ctx.members
+        assert not await m.region_enabled("610100")
+        assert await m.set_region_wallet_status("610100", True)
+        assert not await m.set_region_wallet_status("610100", True)
+        assert await m.region_enabled("610100")
+        assert await m.open_wallet(R.psn_no, "610100", NOON)
+        assert not await m.open_wallet(R.psn_no, "440300", NOON)
+        assert not await m.frozen(R.psn_no)
+        assert await m.frozen_by(R.psn_no) is None
+        await m.record_freeze(R.psn_no, "frozen", "province", True, "misuse", NOON, "610100", "F1")
+        assert await m.frozen(R.psn_no)
+        assert await m.frozen_by(R.psn_no) == "province"
+        assert await m.any_frozen(P.psn_no, R.psn_no)
+        assert not await m.any_frozen(P.psn_no)
+        await m.record_freeze(R.psn_no, "unfrozen", None, True, "ok", NOON, "610100", "F2")
+        assert not await m.frozen(R.psn_no)
+
+    async def test_what_a_transfer_request_is_judged_on(self, ctx: WalletContext) -> None:
+        m = ctx.members
+        await m.set_region_wallet_status("440300", True)
+        await m.set_region_wallet_status("610100", True)
+        await m.open_wallet(R.psn_no, "610100", NOON)
+        await m.relationship_established("rel-1", P.psn_no, R.psn_no, "440300", "610100", 1)
+        await funded(ctx)
+        await held(ctx, "t-1")
+        facts = await m.transfer_facts(P.psn_no, R.psn_no, "440300", "20300314")
+        assert facts.wallet_region == "610100"
+        assert facts.relationship_id == "rel-1"
+        assert facts.sender_region_enabled
+        assert facts.recipient_region_enabled
+        assert facts.pending_to
+        assert facts.sent_today == 1
+        assert not facts.sender_frozen
+        assert not facts.recipient_frozen
+        other_day = await m.transfer_facts(P.psn_no, R.psn_no, None, "20300315")
+        assert other_day.sent_today == 0
+        assert not other_day.sender_region_enabled
+
+    async def test_lots_are_locked_in_order_and_emptied(self, ctx: WalletContext) -> None:
+        m = ctx.members
+        await m.add_lot("lot-b", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("5.00"), NOON)
+        await m.add_lot("lot-a", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("7.00"), NOON + timedelta(hours=1))
+        await m.add_lot("lot-c", R.psn_no, P.psn_no, "440300", "rel-2", Decimal("9.00"), NOON)
+        lots = await m.lock_lots_of("rel-1")
+        assert [(x.lot_id, x.remaining) for x in lots] == [("lot-b", Decimal("5.00")), ("lot-a", Decimal("7.00"))]
+        await m.empty_lot("lot-b")
+        assert [x.remaining for x in await m.lock_lots_of("rel-1")] == [Decimal("0.00"), Decimal("7.00")]
+
+    async def test_the_policy_is_the_regions_over_the_national_defaults(self, ctx: WalletContext) -> None:
+        policy = await ctx.members.policy_for("440300")
+        assert policy.transfers_per_day == 3
+        assert policy.transfer_max_amount == Decimal("2000.00")
+
+
+class TestInMemory(WalletPortsContract):
+    @pytest.fixture
+    async def ctx(self) -> WalletContext:
+        return MemoryWallet().context(FixedClock(NOON))
+
+
+@pytest.fixture(scope="module")
+async def wallet_dsn(infra: Infra) -> str:
+    """A database with the wallet's schema, for this module's PostgreSQL tests."""
+    settings = await new_database(infra, "ports")
+    conn = await connect(settings.dsn("wallet"))
+    try:
+        await migrate(conn, "wallet", WALLET_DIR)
+    finally:
+        await conn.close()
+    return settings.dsn("wallet")
+
+
+@pytest.mark.integration
+class TestPostgreSQL(WalletPortsContract):
+    @pytest.fixture
+    async def ctx(self, wallet_dsn: str) -> AsyncIterator[WalletContext]:
+        """Each test in a transaction that is rolled back: every test starts from empty tables."""
+        conn = await connect(wallet_dsn)
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            yield postgres_context(conn, FixedClock(NOON))
+        finally:
+            await tx.rollback()
+            await conn.close()

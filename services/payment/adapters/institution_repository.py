@@ -1,4 +1,4 @@
-"""SQL for institutions."""
+"""SQL for institutions: the PostgreSQL side of the Institutions port (services/payment/service_layer/ports.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,14 @@ from shared.db.pool import Conn
 class InstitutionRepository:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
+
+    async def get(self, fixmedins_code: str) -> Institution | None:
+        r = await self.conn.fetchrow(
+            """SELECT fixmedins_code, fixmedins_name, fixmedins_type, admdvs, wallet_enabled
+               FROM institutions WHERE fixmedins_code = $1""",
+            fixmedins_code,
+        )
+        return None if r is None else Institution(**dict(r))
 
     async def admdvs_of(self, fixmedins_code: str) -> str | None:
         """The region an institution is registered in now, if it is registered."""

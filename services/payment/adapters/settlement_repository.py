@@ -1,38 +1,117 @@
-"""SQL for settlements, contributions, their portions and reversals."""
+"""SQL for settlements and contributions (the Settlement aggregate), their portions and the reversals: the
+PostgreSQL side of the Settlements and Reversals ports (services/payment/service_layer/ports.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from services.payment.domain.institutions import Institution
+from services.payment.domain.settlements import Portion, Purpose, Reversal, Settlement, State, UndoKind
 from shared.db.pool import Conn
+
+_FIXED = (
+    "setl_id", "purpose", "sender", "msgid", "psn_no", "payer_psn_no", "institution_admdvs", "psn_part_amt",
+    "acct_used_flag", "use_wallet", "setl_time", "requested_at", "mdtrt_id", "fixmedins_code", "med_type",
+    "medfee_sumamt", "fund_pay_sumamt", "insutype", "year",
+)  # fmt: skip
+_CHANGING = (
+    "state", "acct_pay", "acct_mulaid_pay", "wallet_pay", "psn_cash_pay", "balc", "wallet_balc", "refusal_code",
+    "undo_kind", "undo_sender", "undo_msgid", "undo_requested_at", "completed_at", "cancelled_at",
+)  # fmt: skip
+_COLUMNS = ", ".join((*_FIXED, *_CHANGING))
+
+
+def _settlement(r: Any) -> Settlement:
+    row = dict(r)
+    row["purpose"], row["state"] = Purpose(row["purpose"]), State(row["state"])
+    row["undo_kind"] = None if row["undo_kind"] is None else UndoKind(row["undo_kind"])
+    return Settlement(**row)
+
+
+def _value(v: Any) -> Any:
+    return v.value if isinstance(v, Purpose | State | UndoKind) else v
 
 
 class SettlementRepository:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    async def institution(self, fixmedins_code: str) -> Institution | None:
-        r = await self.conn.fetchrow(
-            """SELECT fixmedins_code, fixmedins_name, fixmedins_type, admdvs, wallet_enabled
-               FROM institutions WHERE fixmedins_code = $1""",
-            fixmedins_code,
+    async def add(self, settlement: Settlement) -> None:
+        names = (*_FIXED, "state")
+        values = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        await self.conn.execute(
+            f"INSERT INTO settlements ({', '.join(names)}) VALUES ({values})",
+            *(_value(getattr(settlement, n)) for n in names),
         )
-        return None if r is None else Institution(**dict(r))
+
+    async def get_for_update(self, setl_id: str) -> Settlement | None:
+        row = await self.conn.fetchrow(f"SELECT {_COLUMNS} FROM settlements WHERE setl_id = $1 FOR UPDATE", setl_id)
+        return None if row is None else _settlement(row)
+
+    async def by_msgid_for_update(self, sender: str, msgid: str) -> Settlement | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM settlements WHERE sender = $1 AND msgid = $2 FOR UPDATE", sender, msgid
+        )
+        return None if row is None else _settlement(row)
+
+    async def save(self, settlement: Settlement) -> None:
+        sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(_CHANGING, start=2))
+        await self.conn.execute(
+            f"UPDATE settlements SET {sets} WHERE setl_id = $1",
+            settlement.setl_id,
+            *(_value(getattr(settlement, k)) for k in _CHANGING),
+        )
+        if settlement.new_portions:
+            await self.conn.executemany(
+                """INSERT INTO settlement_portions (setl_id, seq, source, payer_psn_no, lot_id, funding_admdvs,
+                       spending_admdvs, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                [
+                    (settlement.setl_id, x.seq, x.source, x.payer_psn_no, x.lot_id, x.funding_admdvs,
+                     x.spending_admdvs, x.amount)
+                    for x in settlement.new_portions
+                ],
+            )  # fmt: skip
+            settlement.new_portions = []
+
+    async def portions_of(self, setl_id: str) -> list[Portion]:
+        rows = await self.conn.fetch(
+            """SELECT seq, source, payer_psn_no, lot_id, funding_admdvs, spending_admdvs, amount
+               FROM settlement_portions WHERE setl_id = $1 ORDER BY seq""",
+            setl_id,
+        )
+        return [Portion(**dict(r)) for r in rows]
+
+    async def waiting(self, now: datetime, after_seconds: float) -> list[tuple[str, str, float]]:
+        """Settlements whose wallet step has not come back after `after_seconds` of business time: (setl_id, state,
+        seconds waiting), from the request or from the start of the cancellation or reversal."""
+        rows = await self.conn.fetch(
+            """SELECT setl_id, state, extract(epoch FROM $1 - since)::float8 AS waiting FROM (
+                   SELECT setl_id, state, CASE state WHEN 'debiting' THEN requested_at
+                                                     ELSE COALESCE(undo_requested_at, requested_at) END AS since
+                   FROM settlements WHERE state IN ('debiting', 'cancelling')) s
+               WHERE since < $1 - make_interval(secs => $2) ORDER BY since LIMIT 20""",
+            now,
+            after_seconds,
+        )
+        return [(r["setl_id"], r["state"], r["waiting"]) for r in rows]
+
+
+class ReversalRepository:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
 
     async def serialize_on(self, sender: str, msgid: str) -> None:
-        """An original and its reversal never decide at the same time (they may come on two partitions)."""
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", f"{sender}:{msgid}")
 
-    async def reversal_of(self, sender: str, msgid: str) -> dict[str, Any] | None:
-        row = await self.conn.fetchrow("SELECT * FROM reversals WHERE sender = $1 AND omsgid = $2", sender, msgid)
-        return None if row is None else dict(row)
+    async def of(self, sender: str, omsgid: str) -> Reversal | None:
+        row = await self.conn.fetchrow(
+            "SELECT otype, reversal_msgid, outcome, setl_id FROM reversals WHERE sender = $1 AND omsgid = $2",
+            sender,
+            omsgid,
+        )
+        return None if row is None else Reversal(**dict(row))
 
-    async def was_answered(self, sender: str, msgid: str) -> bool:
-        return bool(await self.conn.fetchval("SELECT true FROM inbox WHERE sender = $1 AND msgid = $2", sender, msgid))
-
-    async def record_reversal(
+    async def record(
         self,
         sender: str,
         omsgid: str,
@@ -54,67 +133,7 @@ class SettlementRepository:
             at,
         )
 
-    async def insert(self, s: dict[str, Any]) -> None:
-        columns = ", ".join(s)
-        values = ", ".join(f"${i}" for i in range(1, len(s) + 1))
-        await self.conn.execute(f"INSERT INTO settlements ({columns}) VALUES ({values})", *s.values())
-
-    async def for_update(self, setl_id: str) -> dict[str, Any] | None:
-        row = await self.conn.fetchrow("SELECT * FROM settlements WHERE setl_id = $1 FOR UPDATE", setl_id)
-        return None if row is None else dict(row)
-
-    async def by_msgid_for_update(self, sender: str, msgid: str) -> dict[str, Any] | None:
-        row = await self.conn.fetchrow(
-            "SELECT * FROM settlements WHERE sender = $1 AND msgid = $2 FOR UPDATE", sender, msgid
-        )
-        return None if row is None else dict(row)
-
-    async def update(self, setl_id: str, **changes: Any) -> None:
-        sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(changes, start=2))
-        await self.conn.execute(f"UPDATE settlements SET {sets} WHERE setl_id = $1", setl_id, *changes.values())
-
-    async def add_portions(self, setl_id: str, portions: list[dict[str, Any]]) -> None:
-        await self.conn.executemany(
-            """INSERT INTO settlement_portions (setl_id, seq, source, payer_psn_no, lot_id, funding_admdvs,
-                   spending_admdvs, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-            [
-                (
-                    setl_id,
-                    p["seq"],
-                    p["source"],
-                    p["payer_psn_no"],
-                    p["lot_id"],
-                    p["funding_admdvs"],
-                    p["spending_admdvs"],
-                    p["amount"],
-                )
-                for p in portions
-            ],
-        )
-
-    async def portions_of(self, setl_id: str) -> list[dict[str, Any]]:
-        rows = await self.conn.fetch(
-            """SELECT seq, source, payer_psn_no, lot_id, funding_admdvs, spending_admdvs, amount
-               FROM settlement_portions WHERE setl_id = $1 ORDER BY seq""",
-            setl_id,
-        )
-        return [dict(r) for r in rows]
-
-    async def set_reversal_outcome(self, sender: str, omsgid: str, outcome: str) -> None:
+    async def set_outcome(self, sender: str, omsgid: str, outcome: str) -> None:
         await self.conn.execute(
             "UPDATE reversals SET outcome = $3 WHERE sender = $1 AND omsgid = $2", sender, omsgid, outcome
         )
-
-    async def waiting(self, now: datetime, after_seconds: float) -> list[tuple[str, str, float]]:
-        """Settlements whose wallet step has not come back after `after_seconds` of business time: (setl_id, state,
-        seconds waiting), from the request or from the start of the cancellation or reversal."""
-        rows = await self.conn.fetch(
-            """SELECT setl_id, state, extract(epoch FROM $1 - since)::float8 AS waiting FROM (
-                   SELECT setl_id, state, CASE state WHEN 'debiting' THEN requested_at
-                                                     ELSE COALESCE(undo_requested_at, requested_at) END AS since
-                   FROM settlements WHERE state IN ('debiting', 'cancelling')) s
-               WHERE since < $1 - make_interval(secs => $2) ORDER BY since LIMIT 20""",
-            now,
-            after_seconds,
-        )
-        return [(r["setl_id"], r["state"], r["waiting"]) for r in rows]

@@ -5,9 +5,64 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.payment.domain.institutions import Institution
+from services.payment.domain.settlements import Debited
+from shared.contracts import province as p
 
 
 @dataclass(frozen=True)
 class UpsertInstitution:
     institution: Institution
-    sender: str
+
+
+@dataclass(frozen=True)
+class RequestSettlement:
+    setl_id: str
+    request: p.SettlementRequested
+
+
+@dataclass(frozen=True)
+class RequestContribution:
+    setl_id: str
+    request: p.ContributionRequested
+
+
+@dataclass(frozen=True)
+class CancelSettlement:
+    request: p.SettlementCancelRequested
+
+
+@dataclass(frozen=True)
+class Reverse:
+    request: p.ReversalRequested
+
+
+@dataclass(frozen=True)
+class RecordDebit:
+    """wallet.payment-debited: the wallet took the money."""
+
+    setl_id: str
+    debited: Debited
+
+
+@dataclass(frozen=True)
+class RecordRefusal:
+    """wallet.payment-refused: the wallet took nothing."""
+
+    setl_id: str
+    reason_code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecordRefund:
+    """wallet.payment-refunded: the wallet gave the money back."""
+
+    setl_id: str
+
+
+@dataclass(frozen=True)
+class GiveUpOnWalletAnswer:
+    """The wallet's answer could not be applied (dead-lettered): money_taken when it was a debit."""
+
+    setl_id: str
+    money_taken: bool

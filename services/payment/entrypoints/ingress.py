@@ -7,12 +7,16 @@ import hmac
 import uuid
 from typing import Any
 
-from services.payment import handlers, registry, settlements
-from services.payment.adapters.institution_repository import InstitutionRepository
+from services.payment import registry
 from services.payment.adapters.registry_repository import RegistryRepository
-from services.payment.adapters.settlement_repository import SettlementRepository
 from services.payment.domain import commands
 from services.payment.domain.institutions import Institution
+from services.payment.entrypoints.unit_of_work import postgres_context
+from services.payment.service_layer.cancel_settlement import cancel_settlement
+from services.payment.service_layer.context import PaymentContext
+from services.payment.service_layer.register_institution import register_institution
+from services.payment.service_layer.request_payment import request_contribution, request_settlement
+from services.payment.service_layer.reverse import reverse
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Handler, MessageContext
@@ -25,47 +29,33 @@ def setl_id_for(sender: str, msgid: str, key: bytes) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-async def on_institution_upserted(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-    b: p.InstitutionUpserted = env.body
-    cmd = commands.UpsertInstitution(
-        Institution(b.fixmedins_code, b.fixmedins_name, b.fixmedins_type, b.admdvs, b.wallet_enabled), env.sender
-    )
-    return await handlers.upsert_institution(cmd, InstitutionRepository(ctx.conn), ctx.clock)
-
-
 async def on_registry_query(ctx: MessageContext, env: Envelope[Any]) -> Decision:
     return await registry.query_registry(env.body, env.msgid, env.sender, RegistryRepository(ctx.conn))
 
 
 def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) -> dict[str, Handler]:
+    def context(ctx: MessageContext, env: Envelope[Any]) -> PaymentContext:
+        """The use case's unit of work, acting for the sender whose signature the consumer verified."""
+        return postgres_context(ctx.conn, ctx.clock, env.sender, env.msgid, trusted)
+
+    async def on_institution_upserted(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.InstitutionUpserted = env.body
+        institution = Institution(b.fixmedins_code, b.fixmedins_name, b.fixmedins_type, b.admdvs, b.wallet_enabled)
+        return await register_institution(commands.UpsertInstitution(institution), context(ctx, env))
+
     async def on_settlement_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-        return await settlements.request_settlement(
-            setl_id_for(env.sender, env.msgid, identity_key),
-            env.sender,
-            env.msgid,
-            env.body,
-            SettlementRepository(ctx.conn),
-            ctx.clock,
-            trusted,
-        )
+        cmd = commands.RequestSettlement(setl_id_for(env.sender, env.msgid, identity_key), env.body)
+        return await request_settlement(cmd, context(ctx, env))
 
     async def on_contribution_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-        return await settlements.request_contribution(
-            setl_id_for(env.sender, env.msgid, identity_key),
-            env.sender,
-            env.msgid,
-            env.body,
-            SettlementRepository(ctx.conn),
-            ctx.clock,
-        )
+        cmd = commands.RequestContribution(setl_id_for(env.sender, env.msgid, identity_key), env.body)
+        return await request_contribution(cmd, context(ctx, env))
 
     async def on_cancel_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-        return await settlements.cancel_settlement(
-            env.sender, env.msgid, env.body, SettlementRepository(ctx.conn), ctx.clock, trusted
-        )
+        return await cancel_settlement(commands.CancelSettlement(env.body), context(ctx, env))
 
     async def on_reversal_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-        return await settlements.reverse(env.sender, env.msgid, env.body, SettlementRepository(ctx.conn), ctx.clock)
+        return await reverse(commands.Reverse(env.body), context(ctx, env))
 
     return {
         "institution.upserted": on_institution_upserted,

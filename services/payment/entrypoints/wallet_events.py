@@ -8,9 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from services.payment import settlements
 from services.payment.adapters.registry_repository import RegistryRepository
-from services.payment.adapters.settlement_repository import SettlementRepository
+from services.payment.domain import commands
+from services.payment.domain.settlements import Debited, Portion
+from services.payment.entrypoints.unit_of_work import postgres_context
+from services.payment.service_layer.give_up_on_wallet_answer import give_up_on_wallet_answer
+from services.payment.service_layer.record_debit import record_debit
+from services.payment.service_layer.record_refund import record_refund
+from services.payment.service_layer.record_refusal import record_refusal
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
 from shared.messaging.messages import Outgoing
@@ -64,20 +69,26 @@ async def on_region(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
 
 async def on_debited(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: DebitedSeen = env.body
-    debited = {**b.model_dump(), "portions": [x.model_dump() for x in b.portions]}
-    return await settlements.on_debited(ctx.conn, b.setl_id, debited, SettlementRepository(ctx.conn), ctx.clock)
+    debited = Debited(
+        acct_pay=b.acct_pay,
+        acct_mulaid_pay=b.acct_mulaid_pay,
+        wallet_pay=b.wallet_pay,
+        balc=b.balc,
+        wallet_balc=b.wallet_balc,
+        portions=tuple(Portion(**x.model_dump()) for x in b.portions),
+    )
+    return await record_debit(commands.RecordDebit(b.setl_id, debited), postgres_context(ctx.conn, ctx.clock))
 
 
 async def on_refused(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: RefusedSeen = env.body
-    return await settlements.on_refused(
-        ctx.conn, b.setl_id, b.reason_code, b.reason, SettlementRepository(ctx.conn), ctx.clock
-    )
+    cmd = commands.RecordRefusal(b.setl_id, b.reason_code, b.reason)
+    return await record_refusal(cmd, postgres_context(ctx.conn, ctx.clock))
 
 
 async def on_refunded(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: RefundedSeen = env.body
-    return await settlements.on_refunded(ctx.conn, b.setl_id, SettlementRepository(ctx.conn), ctx.clock)
+    return await record_refund(commands.RecordRefund(b.setl_id), postgres_context(ctx.conn, ctx.clock))
 
 
 class SettlementIdentitySeen(_Seen):
@@ -88,9 +99,8 @@ class SettlementIdentitySeen(_Seen):
 
 def _failed(money_taken: bool) -> FailureHandler:
     async def handle(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-        return await settlements.on_wallet_answer_failed(
-            ctx.conn, env.body.setl_id, money_taken, SettlementRepository(ctx.conn), ctx.clock
-        )
+        cmd = commands.GiveUpOnWalletAnswer(env.body.setl_id, money_taken)
+        return await give_up_on_wallet_answer(cmd, postgres_context(ctx.conn, ctx.clock))
 
     return FailureHandler(SettlementIdentitySeen, handle)
 

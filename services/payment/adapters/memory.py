@@ -1,0 +1,164 @@
+"""The payment service's ports in memory, for unit tests of its use cases: the same behaviour as the PostgreSQL
+adapters (tests/ports/ proves it). Reads hand out copies; only the writes store them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from services.payment.domain.institutions import Institution
+from services.payment.domain.settlements import Portion, Reversal, Settlement
+from services.payment.service_layer.context import PaymentContext
+from services.payment.service_layer.ports import Clock
+from shared.contracts.province import RequestResult
+from shared.contracts.topics import PLATFORM_SENDER, province_topic
+from shared.messaging.messages import Decision, Outgoing
+
+
+class UniqueViolationError(Exception):
+    """What PostgreSQL's unique constraints would refuse."""
+
+
+@dataclass
+class Inbox:
+    """The ingress requests this service deferred: (sender, msgid) -> (type, record key), and their answers."""
+
+    deferred: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    answered: dict[tuple[str, str], Decision] = field(default_factory=dict)
+
+
+@dataclass
+class MemoryPayment:
+    settlements: dict[str, Settlement] = field(default_factory=dict)
+    portions: dict[str, list[Portion]] = field(default_factory=dict)
+    reversals: dict[tuple[str, str], Reversal] = field(default_factory=dict)
+    institutions: dict[str, Institution] = field(default_factory=dict)
+    inbox: Inbox = field(default_factory=Inbox)
+
+    def context(
+        self, clock: Clock, sender: str = PLATFORM_SENDER, msgid: str = "", trusted: frozenset[str] = frozenset()
+    ) -> PaymentContext:
+        return PaymentContext(
+            settlements=MemorySettlements(self),
+            reversals=MemoryReversals(self),
+            institutions=MemoryInstitutions(self),
+            answers=MemoryAnswers(self),
+            clock=clock,
+            sender=sender,
+            msgid=msgid,
+            trusted=trusted,
+        )
+
+    def defer(self, sender: str, msgid: str, type_: str, key: str) -> None:
+        """What the consumer does with a request whose handler deferred it."""
+        self.inbox.deferred[(sender, msgid)] = (type_, key)
+
+
+class MemorySettlements:
+    def __init__(self, db: MemoryPayment) -> None:
+        self.db = db
+
+    async def add(self, settlement: Settlement) -> None:
+        if settlement.setl_id in self.db.settlements or any(
+            (s.sender, s.msgid) == (settlement.sender, settlement.msgid) for s in self.db.settlements.values()
+        ):
+            raise UniqueViolationError(f"settlement {settlement.setl_id} exists")
+        self.db.settlements[settlement.setl_id] = replace(settlement, new_portions=[])
+
+    async def get_for_update(self, setl_id: str) -> Settlement | None:
+        found = self.db.settlements.get(setl_id)
+        return None if found is None else replace(found, new_portions=[])
+
+    async def by_msgid_for_update(self, sender: str, msgid: str) -> Settlement | None:
+        for s in self.db.settlements.values():
+            if (s.sender, s.msgid) == (sender, msgid):
+                return replace(s, new_portions=[])
+        return None
+
+    async def save(self, settlement: Settlement) -> None:
+        if settlement.setl_id not in self.db.settlements:
+            raise KeyError(settlement.setl_id)
+        self.db.settlements[settlement.setl_id] = replace(settlement, new_portions=[])
+        if settlement.new_portions:
+            self.db.portions.setdefault(settlement.setl_id, []).extend(settlement.new_portions)
+            settlement.new_portions = []
+
+    async def portions_of(self, setl_id: str) -> list[Portion]:
+        return sorted(self.db.portions.get(setl_id, []), key=lambda x: x.seq)
+
+
+class MemoryReversals:
+    def __init__(self, db: MemoryPayment) -> None:
+        self.db = db
+
+    async def serialize_on(self, sender: str, msgid: str) -> None:
+        return None  # one task at a time in memory
+
+    async def of(self, sender: str, omsgid: str) -> Reversal | None:
+        return self.db.reversals.get((sender, omsgid))
+
+    async def record(
+        self,
+        sender: str,
+        omsgid: str,
+        otype: str,
+        reversal_msgid: str,
+        outcome: str,
+        setl_id: str | None,
+        at: datetime,
+    ) -> None:
+        if (sender, omsgid) in self.db.reversals:
+            raise UniqueViolationError(f"{sender}:{omsgid} was reversed already")
+        self.db.reversals[(sender, omsgid)] = Reversal(otype, reversal_msgid, outcome, setl_id)
+
+    async def set_outcome(self, sender: str, omsgid: str, outcome: str) -> None:
+        found = self.db.reversals.get((sender, omsgid))
+        if found is not None:
+            self.db.reversals[(sender, omsgid)] = replace(found, outcome=outcome)
+
+
+class MemoryInstitutions:
+    def __init__(self, db: MemoryPayment) -> None:
+        self.db = db
+
+    async def get(self, fixmedins_code: str) -> Institution | None:
+        return self.db.institutions.get(fixmedins_code)
+
+    async def admdvs_of(self, fixmedins_code: str) -> str | None:
+        found = self.db.institutions.get(fixmedins_code)
+        return None if found is None else found.admdvs
+
+    async def upsert(self, i: Institution) -> bool:
+        if self.db.institutions.get(i.fixmedins_code) == i:
+            return False
+        self.db.institutions[i.fixmedins_code] = i
+        return True
+
+
+class MemoryAnswers:
+    def __init__(self, db: MemoryPayment) -> None:
+        self.db = db
+
+    async def answer(self, sender: str, msgid: str, decision: Decision) -> list[Outgoing]:
+        if decision.status == "deferred":
+            raise ValueError("an answer cannot be deferred again")
+        waiting = self.db.inbox.deferred.pop((sender, msgid), None)
+        if waiting is None:
+            return []
+        type_, key = waiting
+        self.db.inbox.answered[(sender, msgid)] = decision
+        result = RequestResult(
+            omsgid=msgid,
+            otype=type_,
+            status=decision.status,
+            reason_code=decision.reason_code,
+            reason=decision.reason,
+            **decision.ids,
+        ).wire()
+        return [
+            Outgoing(province_topic(sender), key, "request.result", result, correlation_id=msgid),
+            *decision.messages,
+        ]
+
+    async def was_answered(self, sender: str, msgid: str) -> bool:
+        return (sender, msgid) in self.db.inbox.deferred or (sender, msgid) in self.db.inbox.answered

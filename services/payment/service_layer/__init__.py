@@ -1,0 +1,1 @@
+"""The payment service's use cases, one module each: (command, PaymentContext) -> Decision or messages."""

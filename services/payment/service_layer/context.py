@@ -1,0 +1,30 @@
+"""The unit of work a payment use case runs in: one transaction's ports, the business clock, and the
+authenticated sender it acts for (entrypoints/unit_of_work.py on PostgreSQL; adapters/memory.py in tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.payment.service_layer.ports import Answers, Clock, Institutions, Reversals, Settlements
+from shared.contracts.topics import PLATFORM_SENDER, speaks_for
+
+
+@dataclass(frozen=True)
+class PaymentContext:
+    settlements: Settlements
+    reversals: Reversals
+    institutions: Institutions
+    answers: Answers
+    clock: Clock
+    sender: str = PLATFORM_SENDER
+    msgid: str = ""
+    """The request's msgid (empty for events and sweeps)."""
+    trusted: frozenset[str] = frozenset()
+
+    def speaks_for(self, admdvs: str) -> bool:
+        """Only a system of the party's province (or a trusted national gateway) acts for the party."""
+        return speaks_for(self.sender, admdvs, self.trusted)
+
+    def now(self) -> datetime:
+        return self.clock.now()

@@ -1,0 +1,69 @@
+"""The ports of the payment service's layer: what its use cases need from storage, as Protocols. PostgreSQL
+implements them in services/payment/adapters/, memory in adapters/memory.py; tests/ports/ runs one abstract test
+per port against both."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from services.payment.domain.institutions import Institution
+from services.payment.domain.settlements import Portion, Reversal, Settlement
+from shared.messaging.messages import Decision, Outgoing
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Settlements(Protocol):
+    async def add(self, settlement: Settlement) -> None:
+        """A new settlement (its (sender, msgid) unique)."""
+
+    async def get_for_update(self, setl_id: str) -> Settlement | None: ...
+
+    async def by_msgid_for_update(self, sender: str, msgid: str) -> Settlement | None: ...
+
+    async def save(self, settlement: Settlement) -> None:
+        """Its state and outcome, and its `new_portions`."""
+
+    async def portions_of(self, setl_id: str) -> list[Portion]: ...
+
+
+class Reversals(Protocol):
+    async def serialize_on(self, sender: str, msgid: str) -> None:
+        """An original and its reversal never decide at the same time (they may come on two partitions)."""
+
+    async def of(self, sender: str, omsgid: str) -> Reversal | None: ...
+
+    async def record(
+        self,
+        sender: str,
+        omsgid: str,
+        otype: str,
+        reversal_msgid: str,
+        outcome: str,
+        setl_id: str | None,
+        at: datetime,
+    ) -> None: ...
+
+    async def set_outcome(self, sender: str, omsgid: str, outcome: str) -> None: ...
+
+
+class Institutions(Protocol):
+    async def get(self, fixmedins_code: str) -> Institution | None: ...
+
+    async def admdvs_of(self, fixmedins_code: str) -> str | None: ...
+
+    async def upsert(self, i: Institution) -> bool:
+        """True when it changed."""
+
+
+class Answers(Protocol):
+    """The answers to ingress requests this service deferred (a saga answered later, exactly once)."""
+
+    async def answer(self, sender: str, msgid: str, decision: Decision) -> list[Outgoing]:
+        """The answer, stored so a repeat gets it, with the decision's messages; empty when answered already."""
+
+    async def was_answered(self, sender: str, msgid: str) -> bool:
+        """The request reached this service (answered, or waiting for its deferred answer)."""

@@ -1,0 +1,178 @@
+"""One abstract test per port of the payment service's layer (services/payment/service_layer/ports.py), run on
+the in-memory adapters and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from services.payment.adapters.memory import MemoryPayment
+from services.payment.domain.institutions import Institution
+from services.payment.domain.settlements import Debited, Portion, Purpose, Reversal, Settlement, State, UndoKind
+from services.payment.entrypoints.unit_of_work import postgres_context
+from services.payment.service_layer.context import PaymentContext
+from shared.clock import BUSINESS_TZ
+from shared.contracts.reasons import ReasonCode
+from shared.db.migrations import migrate
+from shared.db.pool import Conn, connect
+from shared.messaging.messages import Decision
+from tests.conftest import new_database
+from tests.support.infra import Infra
+
+NOON = datetime(2030, 3, 14, 12, 0, tzinfo=BUSINESS_TZ)
+PAYMENT_DIR = Path(__file__).resolve().parents[2] / "services" / "payment"
+HOSPITAL = Institution("H61010300012", "Xi'an No. 1", "1", "610100", wallet_enabled=True)
+
+
+class Clock:
+    def now(self) -> datetime:
+        return NOON
+
+
+def a_settlement(setl_id: str = "s-1", msgid: str = "H-1") -> Settlement:
+    return Settlement(
+        setl_id=setl_id, purpose=Purpose.SETTLEMENT, sender="610100", msgid=msgid, psn_no="R1", payer_psn_no=None,
+        institution_admdvs="610100", psn_part_amt=Decimal("80.00"), acct_used_flag="1", use_wallet=True,
+        setl_time=NOON, requested_at=NOON, mdtrt_id="m1", fixmedins_code=HOSPITAL.fixmedins_code, med_type="11",
+        medfee_sumamt=Decimal("100.00"), fund_pay_sumamt=Decimal("20.00"),
+    )  # fmt: skip
+
+
+DEBITED = Debited(
+    Decimal("50.00"), Decimal("0.00"), Decimal("30.00"), Decimal("10.00"), Decimal("5.00"),
+    (Portion(2, "own_account", "R1", None, "610100", "610100", Decimal("50.00")),
+     Portion(1, "wallet", "P1", "lot-1", "440300", "610100", Decimal("30.00"))),
+)  # fmt: skip
+
+
+class PaymentPortsContract:
+    @pytest.fixture
+    async def ctx(self) -> PaymentContext:
+        raise NotImplementedError
+
+    async def defer(self, ctx: PaymentContext, sender: str, msgid: str, type_: str, key: str) -> None:
+        """What the consumer does with a request whose handler deferred it (outside the ports)."""
+        raise NotImplementedError
+
+    async def test_a_settlement_reads_back_as_it_was_added_and_saved(self, ctx: PaymentContext) -> None:
+        s = a_settlement()
+        await ctx.settlements.add(s)
+        assert await ctx.settlements.get_for_update("s-1") == s
+        assert await ctx.settlements.by_msgid_for_update("610100", "H-1") == s
+        assert await ctx.settlements.get_for_update("s-none") is None
+        assert await ctx.settlements.by_msgid_for_update("610100", "H-none") is None
+        mine = await ctx.settlements.get_for_update("s-1")
+        assert mine is not None
+        mine.complete(DEBITED, NOON)
+        mine.mark_reversal("610100", "V-1", NOON)
+        assert (await ctx.settlements.get_for_update("s-1")).state is State.DEBITING  # type: ignore[union-attr]
+        await ctx.settlements.save(mine)
+        assert mine.new_portions == []
+        stored = await ctx.settlements.get_for_update("s-1")
+        assert stored == mine
+        assert stored is not None
+        assert (stored.state, stored.undo_kind, stored.psn_cash_pay) == (
+            State.CANCELLING,
+            UndoKind.REVERSAL,
+            Decimal("0.00"),
+        )
+        assert [x.seq for x in await ctx.settlements.portions_of("s-1")] == [1, 2]
+        assert await ctx.settlements.portions_of("s-none") == []
+
+    async def test_one_settlement_per_sender_and_msgid(self, ctx: PaymentContext) -> None:
+        await ctx.settlements.add(a_settlement())
+        with pytest.raises(Exception):  # noqa: B017, PT011 - a unique violation, whatever the adapter calls it
+            await ctx.settlements.add(a_settlement("s-2", "H-1"))
+
+    async def test_a_reversal_is_kept_by_its_original(self, ctx: PaymentContext) -> None:
+        await ctx.reversals.serialize_on("610100", "H-1")
+        assert await ctx.reversals.of("610100", "H-1") is None
+        await ctx.reversals.record("610100", "H-1", "settlement.requested", "V-1", "original_undone", None, NOON)
+        assert await ctx.reversals.of("610100", "H-1") == Reversal(
+            "settlement.requested", "V-1", "original_undone", None
+        )
+        await ctx.reversals.set_outcome("610100", "H-1", "nothing_applied")
+        found = await ctx.reversals.of("610100", "H-1")
+        assert found is not None
+        assert found.outcome == "nothing_applied"
+        with pytest.raises(Exception):  # noqa: B017, PT011
+            await ctx.reversals.record("610100", "H-1", "settlement.requested", "V-2", "nothing_applied", None, NOON)
+
+    async def test_institutions(self, ctx: PaymentContext) -> None:
+        assert await ctx.institutions.get(HOSPITAL.fixmedins_code) is None
+        assert await ctx.institutions.upsert(HOSPITAL)
+        assert not await ctx.institutions.upsert(HOSPITAL)
+        assert await ctx.institutions.get(HOSPITAL.fixmedins_code) == HOSPITAL
+        assert await ctx.institutions.upsert(replace(HOSPITAL, wallet_enabled=False))
+        assert await ctx.institutions.admdvs_of(HOSPITAL.fixmedins_code) == "610100"
+        assert await ctx.institutions.admdvs_of("H0") is None
+
+    async def test_a_deferred_request_is_answered_once(self, ctx: PaymentContext) -> None:
+        assert not await ctx.answers.was_answered("610100", "H-1")
+        assert await ctx.answers.answer("610100", "H-1", Decision.completed(setl_id="s-1")) == []
+        await self.defer(ctx, "610100", "H-1", "settlement.requested", "R1")
+        assert await ctx.answers.was_answered("610100", "H-1")
+        refused = Decision.rejected(ReasonCode.WALLET_FROZEN, "frozen")
+        [answer] = await ctx.answers.answer("610100", "H-1", refused)
+        assert (answer.topic, answer.key, answer.type, answer.correlation_id) == (
+            "province.610000.notifications.v1", "R1", "request.result", "H-1",
+        )  # fmt: skip
+        assert (answer.body["omsgid"], answer.body["otype"], answer.body["status"]) == (
+            "H-1", "settlement.requested", "rejected",
+        )  # fmt: skip
+        assert answer.body["reason_code"] == "WALLET_FROZEN"
+        assert await ctx.answers.answer("610100", "H-1", Decision.completed()) == []
+        assert await ctx.answers.was_answered("610100", "H-1")
+        with pytest.raises(ValueError, match="deferred again"):
+            await ctx.answers.answer("610100", "H-1", Decision.deferred())
+
+
+class TestInMemory(PaymentPortsContract):
+    @pytest.fixture
+    async def ctx(self) -> PaymentContext:
+        self.db = MemoryPayment()
+        return self.db.context(Clock())
+
+    async def defer(self, ctx: PaymentContext, sender: str, msgid: str, type_: str, key: str) -> None:
+        self.db.defer(sender, msgid, type_, key)
+
+
+@pytest.fixture(scope="module")
+async def payment_dsn(infra: Infra) -> str:
+    settings = await new_database(infra, "ports")
+    conn = await connect(settings.dsn("payment"))
+    try:
+        await migrate(conn, "payment", PAYMENT_DIR)
+    finally:
+        await conn.close()
+    return settings.dsn("payment")
+
+
+@pytest.mark.integration
+class TestPostgreSQL(PaymentPortsContract):
+    @pytest.fixture
+    async def ctx(self, payment_dsn: str) -> AsyncIterator[PaymentContext]:
+        conn = await connect(payment_dsn)
+        self.conn: Conn = conn
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            yield postgres_context(conn, Clock())
+        finally:
+            await tx.rollback()
+            await conn.close()
+
+    async def defer(self, ctx: PaymentContext, sender: str, msgid: str, type_: str, key: str) -> None:
+        await self.conn.execute(
+            """INSERT INTO inbox (sender, msgid, type, status, result, topic, partition, "offset")
+               VALUES ($1, $2, $3, 'deferred', $4, 'ingress.settlement.v1', 0, 1)""",
+            sender,
+            msgid,
+            type_,
+            {"status": "deferred", "_key": key},
+        )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import Admdvs, Period, PsnNo
 from shared.contracts.events import DomainEvent
 from shared.contracts.topics import PAYMENT_EVENTS
 from shared.money import Money
+
+PurposeName = Literal["settlement", "contribution"]
 
 
 class PaymentEvent(DomainEvent):
@@ -36,7 +40,7 @@ class PaymentOpened(PaymentEvent):
     TYPE = "payment.payment-opened"
 
     setl_id: str
-    purpose: str = Field(description="settlement or contribution")
+    purpose: PurposeName = Field(description="settlement or contribution")
     psn_no: PsnNo = Field(description="the patient, or the insured person of a contribution")
     payer_psn_no: PsnNo | None = Field(None, description="the provider (acct_used_flag 2) or contribution payer")
     spending_admdvs: Admdvs | None = Field(None, description="the institution's region (settlements)")
@@ -67,7 +71,7 @@ class PaymentCompleted(PaymentEvent):
     TYPE = "payment.payment-completed"
 
     setl_id: str
-    purpose: str
+    purpose: PurposeName
     psn_no: PsnNo
     fixmedins_code: str | None = None
     month: Period = Field(description="business month of setl_time (Asia/Shanghai)")
@@ -86,7 +90,7 @@ class PaymentRefusedRecorded(PaymentEvent):
     TYPE = "payment.payment-refused"
 
     setl_id: str | None = None
-    purpose: str
+    purpose: PurposeName
     reason_code: str
     occurred_at: AwareDatetime
 
@@ -107,7 +111,7 @@ class PaymentCancelled(PaymentEvent):
     TYPE = "payment.payment-cancelled"
 
     setl_id: str
-    purpose: str
+    purpose: PurposeName
     psn_no: PsnNo
     how: str = Field(description="cancellation or reversal")
     month: Period = Field(description="business month of the original setl_time")

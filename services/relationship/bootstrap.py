@@ -10,15 +10,23 @@ import asyncpg
 
 from services.relationship.adapters import sagas as adapter_sagas
 from services.relationship.adapters.people_repository import hash_stored_names
-from services.relationship.adapters.policy_seed import seed_policies, upgrade_policies
 from services.relationship.entrypoints.ingress import make_handlers
-from services.relationship.handlers import expire_bind_requests
+from services.relationship.entrypoints.startup import seed_policies, upgrade_policies
+from services.relationship.entrypoints.unit_of_work import postgres_context
+from services.relationship.service_layer.expire_bind_requests import expire_bind_requests
 from shared.clock import BusinessClock
+from shared.db.pool import Conn
 from shared.messaging.outbox import Outbox
 from shared.messaging.runtime import Periodic, ServiceRuntime
 from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent
+
+
+async def sweep_bind_requests(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
+    messages = await expire_bind_requests(postgres_context(conn, clock))
+    await outbox.enqueue(conn, messages)
+    return len([m for m in messages if m.type == "relationship.relationship-ended"])
 
 
 def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
@@ -36,5 +44,5 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         make_handlers(key, settings.trusted, timedelta(days=settings.enrolment_max_days_ahead)),
         sagas=adapter_sagas.saga_states,
         on_start=[seed_policies, upgrade],
-        periodic=[Periodic("expire-bind-requests", settings.sweep_seconds, expire_bind_requests)],
+        periodic=[Periodic("expire-bind-requests", settings.sweep_seconds, sweep_bind_requests)],
     )

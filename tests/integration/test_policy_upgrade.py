@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.relationship.adapters.policy_seed import UPGRADED_BY, seed_policies, upgrade_policies
+from services.relationship.entrypoints.startup import seed_policies, upgrade_policies
+from services.relationship.service_layer.upgrade_policies import UPGRADED_BY
 from shared.clock import BusinessClock
 from shared.contracts.policy import LEGACY_GROUPS, LEGACY_TIANJIN_SEED, TIANJIN_CAP
 from shared.db.migrations import migrate

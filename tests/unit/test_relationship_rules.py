@@ -20,7 +20,6 @@ from services.relationship.domain.relationships import (
     check_policy,
     ends_on_enrolment_change,
     ends_on_late_change,
-    may_act_for,
 )
 from services.relationship.entrypoints.policy_cli import parse_assignments
 from shared.contracts.policy import (
@@ -36,6 +35,7 @@ from shared.contracts.policy import (
     validate_override,
 )
 from shared.contracts.reasons import ReasonCode
+from shared.contracts.topics import speaks_for as may_act_for
 from shared.identity import name_hash
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=8)))

@@ -1,4 +1,4 @@
-"""SQL for people."""
+"""SQL for people (the `People` port)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,12 @@ class PeopleRepository:
             person.effective_at,
         )
         return int(version)
+
+    async def lock(self, *psn_nos: str) -> dict[str, Person]:
+        rows = await self.conn.fetch(
+            """SELECT psn_no, name_hash, certno_hash, psn_cert_type, insutype, psn_insu_stas, insuplc_admdvs,
+                      has_personal_account, effective_at
+               FROM people WHERE psn_no = ANY($1::text[]) ORDER BY psn_no FOR UPDATE""",
+            sorted(set(psn_nos)),
+        )
+        return {r["psn_no"]: Person(**dict(r)) for r in rows}

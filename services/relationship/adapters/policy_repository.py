@@ -1,18 +1,38 @@
-"""SQL for the regional policies' rows (the relationship service owns them; shared/contracts/policy.py)."""
+"""SQL for the regional policies' rows (the `Policies` port; the relationship service owns them:
+shared/contracts/policy.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
+
+from shared.contracts.policy import SEED
 from shared.db.pool import Conn
+
+
+async def seed_policies(pool: asyncpg.Pool[Any]) -> None:
+    """The table starts with the national defaults and the published provincial variations; rows operators
+    changed are never overwritten."""
+    async with pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO policies (admdvs, settings, updated_by) VALUES ($1, $2, 'seed') ON CONFLICT DO NOTHING",
+            list(SEED.items()),
+        )
 
 
 class PolicyRepository:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
+    async def rows(self, *admdvs: str) -> dict[str, dict[str, Any]]:
+        levels = {"000000"} | {a[:2] + "0000" for a in admdvs} | set(admdvs)
+        rows = await self.conn.fetch(
+            "SELECT admdvs, settings FROM policies WHERE admdvs = ANY($1::text[])", sorted(levels)
+        )
+        return {r["admdvs"]: dict(r["settings"]) for r in rows}
+
     async def for_update(self, admdvs: str, created_by: str) -> tuple[dict[str, Any], int]:
-        """A region's overrides and their version, locked (an empty row, version 0, when it has none yet)."""
         await self.conn.execute(
             """INSERT INTO policies (admdvs, settings, version, updated_by) VALUES ($1, '{}'::jsonb, 0, $2)
                ON CONFLICT (admdvs) DO NOTHING""",
@@ -31,3 +51,12 @@ class PolicyRepository:
             version,
             changed_by,
         )
+
+    async def all_for_update(self) -> dict[str, dict[str, Any]]:
+        rows = await self.conn.fetch("SELECT admdvs, settings FROM policies ORDER BY admdvs FOR UPDATE")
+        return {r["admdvs"]: dict(r["settings"]) for r in rows}
+
+    async def listing(self) -> dict[str, tuple[dict[str, Any], int, str]]:
+        """Every row with its version and who changed it last, in region order (for operators)."""
+        rows = await self.conn.fetch("SELECT admdvs, settings, version, updated_by FROM policies ORDER BY admdvs")
+        return {r["admdvs"]: (dict(r["settings"]), int(r["version"]), r["updated_by"]) for r in rows}

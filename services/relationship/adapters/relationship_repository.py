@@ -1,16 +1,15 @@
-"""SQL for relationships and policies."""
+"""SQL for relationships (the `Relationships` port)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from services.relationship.domain.people import Person
-from services.relationship.domain.relationships import KINSHIP_GROUP, Relationship, Standing, Status
+from services.relationship.domain.relationships import KINSHIP_GROUP, EndReason, Relationship, Standing, Status
 from shared.db.pool import Conn
 
 _COLUMNS = """relationship_id, provider_psn_no, recipient_psn_no, kinship, status, provider_admdvs,
-              recipient_admdvs, expires_at, requested_at"""
+              recipient_admdvs, expires_at, requested_at, version, established_at, ended_at, end_reason, end_detail"""
 
 
 def _relationship(r: Any) -> Relationship:
@@ -24,22 +23,17 @@ def _relationship(r: Any) -> Relationship:
         r["recipient_admdvs"],
         r["expires_at"],
         r["requested_at"],
+        r["version"],
+        r["established_at"],
+        r["ended_at"],
+        None if r["end_reason"] is None else EndReason(r["end_reason"]),
+        r["end_detail"],
     )
 
 
 class RelationshipRepository:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
-
-    async def lock_people(self, *psn_nos: str) -> dict[str, Person]:
-        """Both parties' rows, locked in a fixed order: decisions about the same people are serialized."""
-        rows = await self.conn.fetch(
-            """SELECT psn_no, name_hash, certno_hash, psn_cert_type, insutype, psn_insu_stas, insuplc_admdvs,
-                      has_personal_account, effective_at
-               FROM people WHERE psn_no = ANY($1::text[]) ORDER BY psn_no FOR UPDATE""",
-            sorted(set(psn_nos)),
-        )
-        return {r["psn_no"]: Person(**dict(r)) for r in rows}
 
     async def standing(self, provider: str, recipient: str, exclude: str | None = None) -> Standing:
         r = await self.conn.fetchrow(
@@ -75,21 +69,23 @@ class RelationshipRepository:
             reverse_exists=bool(r["reverse_exists"]),
         )
 
-    async def insert_pending(self, rel: Relationship, requested_at: datetime, msgid: str) -> None:
+    async def add(self, rel: Relationship, msgid: str) -> None:
         await self.conn.execute(
             """INSERT INTO relationships (relationship_id, provider_psn_no, recipient_psn_no, kinship, kinship_group,
-                   status, provider_admdvs, recipient_admdvs, requested_at, expires_at, requested_by_msgid)
-               VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10)""",
+                   status, provider_admdvs, recipient_admdvs, requested_at, expires_at, requested_by_msgid, version)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
             rel.relationship_id,
             rel.provider_psn_no,
             rel.recipient_psn_no,
             rel.kinship,
             KINSHIP_GROUP[rel.kinship],
+            rel.status.value,
             rel.provider_admdvs,
             rel.recipient_admdvs,
-            requested_at,
+            rel.requested_at,
             rel.expires_at,
             msgid,
+            rel.version,
         )
 
     async def get(self, relationship_id: str) -> Relationship | None:
@@ -104,31 +100,19 @@ class RelationshipRepository:
         )
         return None if r is None else _relationship(r)
 
-    async def establish(self, relationship_id: str, at: datetime) -> int:
-        """The relationship's new version."""
-        version = await self.conn.fetchval(
-            """UPDATE relationships SET status = 'established', established_at = $2, version = version + 1
-               WHERE relationship_id = $1 RETURNING version""",
-            relationship_id,
-            at,
+    async def save(self, rel: Relationship) -> None:
+        await self.conn.execute(
+            """UPDATE relationships SET status = $2, version = $3, established_at = $4, ended_at = $5,
+                                        end_reason = $6, end_detail = $7
+               WHERE relationship_id = $1""",
+            rel.relationship_id,
+            rel.status.value,
+            rel.version,
+            rel.established_at,
+            rel.ended_at,
+            None if rel.end_reason is None else rel.end_reason.value,
+            rel.end_detail,
         )
-        return int(version)
-
-    async def end(self, relationship_id: str, at: datetime, reason: str, detail: str | None) -> int:
-        """The relationship's version after the end (its last)."""
-        version = await self.conn.fetchval(
-            """WITH ended AS (
-                   UPDATE relationships SET status = 'ended', ended_at = $2, end_reason = $3, end_detail = $4,
-                                            version = version + 1
-                   WHERE relationship_id = $1 AND status <> 'ended' RETURNING version)
-               SELECT coalesce((SELECT version FROM ended),
-                               (SELECT version FROM relationships WHERE relationship_id = $1))""",
-            relationship_id,
-            at,
-            reason,
-            detail,
-        )
-        return int(version)
 
     async def active_of(self, psn_no: str) -> list[Relationship]:
         rows = await self.conn.fetch(
@@ -147,10 +131,3 @@ class RelationshipRepository:
             limit,
         )
         return [_relationship(r) for r in rows]
-
-    async def policy_rows(self, *admdvs: str) -> dict[str, dict[str, Any]]:
-        levels = {"000000"} | {a[:2] + "0000" for a in admdvs} | set(admdvs)
-        rows = await self.conn.fetch(
-            "SELECT admdvs, settings FROM policies WHERE admdvs = ANY($1::text[])", sorted(levels)
-        )
-        return {r["admdvs"]: r["settings"] for r in rows}

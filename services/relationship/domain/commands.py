@@ -1,4 +1,5 @@
-"""What the relationship service is asked to do."""
+"""What the relationship service is asked to do. Who asks (the authenticated sender, the message id) is the
+context's, not the command's (service_layer/context.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from services.relationship.domain.people import Person
 class RecordEnrolment:
     person: Person
     change_reason: str
-    sender: str
 
 
 @dataclass(frozen=True)
@@ -23,22 +23,18 @@ class RequestBind:
     kinship: str
     recipient_certno_hash: str
     recipient_name_hash: str
-    msgid: str
-    sender: str
 
 
 @dataclass(frozen=True)
 class ConfirmBind:
     relationship_id: str
     recipient_psn_no: str
-    sender: str
 
 
 @dataclass(frozen=True)
 class TerminateRelationship:
     relationship_id: str
     requested_by_psn_no: str
-    sender: str
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.relationship.domain import events
+
 EMPLOYEE = "310"
 RESIDENT = "390"
 NORMAL = "1"
@@ -60,3 +62,22 @@ def may_record(sender: str, new: Person, current: Person | None) -> str | None:
 def supersedes(new: Person, old: Person | None) -> bool:
     """Enrolment changes apply in effective-time order; an older change arriving late changes nothing."""
     return old is None or new.effective_at >= old.effective_at
+
+
+def enrolment_changed(person: Person, version: int, change_reason: str) -> events.PersonEnrolmentChanged:
+    """The event of a recorded enrolment (the person's `version` after it)."""
+    return events.PersonEnrolmentChanged(
+        psn_no=person.psn_no,
+        version=version,
+        certno_hash=person.certno_hash,
+        name_hash=person.name_hash,
+        psn_cert_type=person.psn_cert_type,
+        insutype=person.insutype,
+        psn_insu_stas=person.psn_insu_stas,
+        insuplc_admdvs=person.insuplc_admdvs,
+        has_personal_account=person.has_personal_account,
+        change_reason=change_reason,
+        may_provide=person.may_provide,
+        may_receive=person.may_receive,
+        effective_at=person.effective_at,
+    )

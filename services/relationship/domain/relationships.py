@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from services.relationship.domain import events
 from services.relationship.domain.people import Person
 from shared.contracts.policy import RegionalPolicy
 from shared.contracts.reasons import ReasonCode
-from shared.contracts.topics import speaks_for
 from shared.identity import redact_text
 
 KinshipGroup = Literal["immediate", "extended"]
@@ -42,8 +42,15 @@ class EndReason(StrEnum):
     BIND_REQUEST_EXPIRED = "bind_request_expired"
 
 
-@dataclass(frozen=True)
+class RelationshipStateError(Exception):
+    """A transition the relationship's state does not allow (a bug in the caller: the use cases check first)."""
+
+
+@dataclass
 class Relationship:
+    """A bind request and, once the recipient consents, the relationship: pending -> established -> ended, or
+    pending -> ended. Each transition is guarded, bumps the version the events carry, and returns its event."""
+
     relationship_id: str
     provider_psn_no: str
     recipient_psn_no: str
@@ -53,6 +60,80 @@ class Relationship:
     recipient_admdvs: str
     expires_at: datetime
     requested_at: datetime | None = None
+    version: int = 1
+    established_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: EndReason | None = None
+    end_detail: str | None = None
+
+    @classmethod
+    def request(
+        cls, relationship_id: str, provider: Person, recipient: Person, kinship: str, ttl: timedelta, now: datetime
+    ) -> tuple[Relationship, events.RelationshipRequested]:
+        """A pending bind request, waiting for the recipient's consent for `ttl` (the provider region's)."""
+        rel = cls(
+            relationship_id,
+            provider.psn_no,
+            recipient.psn_no,
+            kinship,
+            Status.PENDING,
+            provider.insuplc_admdvs,
+            recipient.insuplc_admdvs,
+            now + ttl,
+            requested_at=now,
+        )
+        requested = events.RelationshipRequested(
+            relationship_id=rel.relationship_id,
+            version=rel.version,
+            provider_psn_no=rel.provider_psn_no,
+            recipient_psn_no=rel.recipient_psn_no,
+            kinship=kinship,
+            kinship_group=KINSHIP_GROUP[kinship],
+            provider_admdvs=rel.provider_admdvs,
+            recipient_admdvs=rel.recipient_admdvs,
+            expires_at=rel.expires_at,
+            occurred_at=now,
+        )
+        return rel, requested
+
+    def overdue(self, now: datetime) -> bool:
+        return self.status is Status.PENDING and self.expires_at <= now
+
+    def establish(self, now: datetime) -> events.RelationshipEstablishedEvent:
+        if self.status is not Status.PENDING:
+            raise RelationshipStateError(f"{self.relationship_id} is {self.status}, not pending")
+        self.status, self.established_at, self.version = Status.ESTABLISHED, now, self.version + 1
+        return events.RelationshipEstablishedEvent(
+            relationship_id=self.relationship_id,
+            version=self.version,
+            provider_psn_no=self.provider_psn_no,
+            recipient_psn_no=self.recipient_psn_no,
+            kinship=self.kinship,
+            kinship_group=KINSHIP_GROUP[self.kinship],
+            provider_admdvs=self.provider_admdvs,
+            recipient_admdvs=self.recipient_admdvs,
+            occurred_at=now,
+        )
+
+    def end(self, reason: EndReason, detail: str | None, now: datetime) -> events.RelationshipEndedEvent:
+        if self.status is Status.ENDED:
+            raise RelationshipStateError(f"{self.relationship_id} has ended already")
+        was_established = self.status is Status.ESTABLISHED
+        self.status, self.ended_at, self.version = Status.ENDED, now, self.version + 1
+        self.end_reason, self.end_detail = reason, detail
+        return events.RelationshipEndedEvent(
+            relationship_id=self.relationship_id,
+            version=self.version,
+            provider_psn_no=self.provider_psn_no,
+            recipient_psn_no=self.recipient_psn_no,
+            kinship=self.kinship,
+            reason=reason.value,
+            detail=detail,
+            was_established=was_established,
+            provider_admdvs=self.provider_admdvs,
+            recipient_admdvs=self.recipient_admdvs,
+            occurred_at=now,
+        )
 
 
 @dataclass(frozen=True)
@@ -158,6 +239,3 @@ def ends_on_late_change(rel: Relationship, person: Person, change_reason: str, r
     if change_reason not in ENDING_CHANGES or rel.requested_at is None:
         return False
     return rel.requested_at <= recorded.effective_at
-
-
-may_act_for = speaks_for

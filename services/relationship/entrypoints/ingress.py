@@ -1,4 +1,5 @@
-"""Ingress messages the relationship service answers: translate each into a command, call its handler."""
+"""Ingress messages the relationship service answers: translate each into a command, call its use case in the
+message's unit of work."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from services.relationship import handlers
-from services.relationship.adapters.people_repository import PeopleRepository
-from services.relationship.adapters.relationship_repository import RelationshipRepository
 from services.relationship.domain import commands
 from services.relationship.domain.people import Person
+from services.relationship.entrypoints.unit_of_work import postgres_context
+from services.relationship.service_layer.confirm_bind import confirm_bind
+from services.relationship.service_layer.context import RelationshipContext
+from services.relationship.service_layer.record_enrolment import record_enrolment
+from services.relationship.service_layer.request_bind import request_bind
+from services.relationship.service_layer.terminate import terminate
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.identity import certno_hash, name_hash
@@ -29,6 +33,9 @@ def relationship_id_for(sender: str, msgid: str, key: bytes) -> str:
 def make_handlers(
     identity_key: bytes, trusted_senders: frozenset[str] = frozenset(), max_ahead: timedelta = timedelta(days=31)
 ) -> dict[str, Handler]:
+    def unit_of_work(ctx: MessageContext, env: Envelope[Any]) -> RelationshipContext:
+        return postgres_context(ctx.conn, ctx.clock, env.sender, env.msgid, trusted_senders, max_ahead)
+
     async def on_enrollment_changed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.EnrollmentChanged = env.body
         person = Person(
@@ -42,10 +49,8 @@ def make_handlers(
             has_personal_account=b.has_personal_account,
             effective_at=b.effective_at,
         )
-        cmd = commands.RecordEnrolment(person=person, change_reason=b.change_reason, sender=env.sender)
-        return await handlers.record_enrolment(
-            cmd, PeopleRepository(ctx.conn), RelationshipRepository(ctx.conn), identity_key, ctx.clock, max_ahead
-        )
+        cmd = commands.RecordEnrolment(person=person, change_reason=b.change_reason)
+        return await record_enrolment(cmd, unit_of_work(ctx, env))
 
     async def on_bind_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.RelationshipBindRequested = env.body
@@ -56,24 +61,20 @@ def make_handlers(
             kinship=b.kinship,
             recipient_certno_hash=certno_hash(b.recipient_certno, identity_key),
             recipient_name_hash=name_hash(b.recipient_name, identity_key),
-            msgid=env.msgid,
-            sender=env.sender,
         )
-        return await handlers.request_bind(cmd, RelationshipRepository(ctx.conn), ctx.clock, trusted_senders)
+        return await request_bind(cmd, unit_of_work(ctx, env))
 
     async def on_bind_confirmed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.RelationshipBindConfirmed = env.body
-        cmd = commands.ConfirmBind(
-            relationship_id=b.relationship_id, recipient_psn_no=b.recipient_psn_no, sender=env.sender
-        )
-        return await handlers.confirm_bind(cmd, RelationshipRepository(ctx.conn), ctx.clock, trusted_senders)
+        cmd = commands.ConfirmBind(relationship_id=b.relationship_id, recipient_psn_no=b.recipient_psn_no)
+        return await confirm_bind(cmd, unit_of_work(ctx, env))
 
     async def on_terminate_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.RelationshipTerminateRequested = env.body
         cmd = commands.TerminateRelationship(
-            relationship_id=b.relationship_id, requested_by_psn_no=b.requested_by_psn_no, sender=env.sender
+            relationship_id=b.relationship_id, requested_by_psn_no=b.requested_by_psn_no
         )
-        return await handlers.terminate(cmd, RelationshipRepository(ctx.conn), ctx.clock, trusted_senders)
+        return await terminate(cmd, unit_of_work(ctx, env))
 
     return {
         "enrollment.changed": on_enrollment_changed,

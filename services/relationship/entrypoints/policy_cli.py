@@ -20,8 +20,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from services.relationship.adapters.policy_repository import PolicyRepository
 from services.relationship.domain import commands
-from services.relationship.handlers import set_policy
+from services.relationship.entrypoints.unit_of_work import postgres_context
+from services.relationship.service_layer.set_policy import set_policy
 from shared.contracts.policy import NATIONAL, RegionalPolicy, effective_policy
 from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
@@ -47,10 +49,7 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 async def show(settings: PlatformSettings, admdvs: str | None) -> None:
     conn = await connect(settings.dsn("relationship"))
     try:
-        rows = {
-            r["admdvs"]: (dict(r["settings"]), r["version"], r["updated_by"])
-            for r in await conn.fetch("SELECT admdvs, settings, version, updated_by FROM policies ORDER BY admdvs")
-        }
+        rows = await PolicyRepository(conn).listing()
     finally:
         await conn.close()
     if admdvs is None:
@@ -76,7 +75,9 @@ async def change(settings: PlatformSettings, cmd: commands.SetPolicy) -> dict[st
     try:
         clock = await clock_of_service(conn, settings.clock_offset_seconds)
         async with conn.transaction():
-            return await set_policy(cmd, conn, Outbox("relationship", "relationship", clock), clock)
+            stored, messages = await set_policy(cmd, postgres_context(conn, clock))
+            await Outbox("relationship", "relationship", clock).enqueue(conn, messages)
+            return stored
     finally:
         await conn.close()
 

@@ -1,0 +1,1 @@
+"""The relationship service's use cases, one a module, each `(command, RelationshipContext)`."""

@@ -1,0 +1,33 @@
+"""The unit of work a relationship use case runs in: one transaction's ports, the business clock, and the
+authenticated sender it acts for (entrypoints/unit_of_work.py on PostgreSQL; adapters/memory.py in tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.relationship.service_layer.ports import Clock, People, Policies, Relationships
+from shared.contracts.topics import PLATFORM_SENDER, speaks_for
+
+
+@dataclass(frozen=True)
+class RelationshipContext:
+    people: People
+    relationships: Relationships
+    policies: Policies
+    clock: Clock
+    sender: str = PLATFORM_SENDER
+    """The region code whose signature the message carried (the platform's own for events, sweeps, operators)."""
+    msgid: str = ""
+    """The request's msgid (empty for sweeps and operators)."""
+    trusted: frozenset[str] = frozenset()
+    """National gateways that may speak for any region."""
+    enrolment_max_ahead: timedelta = timedelta(days=31)
+    """How far ahead an enrolment change may take effect."""
+
+    def speaks_for(self, admdvs: str) -> bool:
+        """Only a system of the party's insured province (or a trusted national gateway) acts for the party."""
+        return speaks_for(self.sender, admdvs, self.trusted)
+
+    def now(self) -> datetime:
+        return self.clock.now()

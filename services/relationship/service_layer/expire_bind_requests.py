@@ -1,0 +1,15 @@
+"""The sweep: bind requests nobody consented to in time end, and both provinces are told."""
+
+from __future__ import annotations
+
+from services.relationship.domain.relationships import EndReason
+from services.relationship.service_layer.context import RelationshipContext
+from services.relationship.service_layer.ending import end
+from shared.messaging.messages import Outgoing
+
+
+async def expire_bind_requests(ctx: RelationshipContext, limit: int = 100) -> list[Outgoing]:
+    messages: list[Outgoing] = []
+    for rel in await ctx.relationships.expired_pending(ctx.now(), limit):
+        messages += await end(rel, EndReason.BIND_REQUEST_EXPIRED, None, ctx)
+    return messages

@@ -15,8 +15,8 @@
 3. Verify: `pair_totals` and `statements` in the clearing schema against the generated data (per region
    owes and owed to the fen), statements' net sums to zero, sum of owes = the month's gross.
 
-`--direct` first times `services.clearing.handlers.close_month` in one transaction on the same month
-without the broker (per query), then rolls it back; `--explain` adds EXPLAIN (ANALYZE, BUFFERS) of
+`--direct` first times `services.clearing.service_layer.close_month.close_month_now` in one transaction on the
+same month without the broker (per query), then rolls it back; `--explain` adds EXPLAIN (ANALYZE, BUFFERS) of
 each of its queries (in a savepoint, rolled back).
 
 The items have no payments behind them: `python -m tools.books` compares clearing with the payment
@@ -45,9 +45,10 @@ from typing import Any, cast
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from services.clearing import handlers
-from services.clearing.adapters.clearing_repository import ClearingRepository
+from services.clearing.domain import commands
 from services.clearing.domain.clearing import has_ended, next_month
+from services.clearing.entrypoints.unit_of_work import postgres_context
+from services.clearing.service_layer.close_month import close_month_now
 from shared.clock import BUSINESS_TZ, BusinessClock
 from shared.contracts.topics import CLEARING_EVENTS, INGRESS_CLEARING, PROVINCE_TOPICS, PROVINCES, province_topic
 from shared.db.pool import Conn, connect
@@ -262,7 +263,8 @@ async def close_directly(settings: PlatformSettings, period: str, explain: bool)
     await tx.start()
     try:
         started = time.monotonic()
-        decision = await handlers.close_month(period, "bench:direct", ClearingRepository(cast(Conn, timed)), clock)
+        cmd = commands.CloseMonthNow(period, "bench:direct")
+        decision = await close_month_now(cmd, postgres_context(cast(Conn, timed), clock))
         elapsed = time.monotonic() - started
     finally:
         await tx.rollback()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.clearing import handlers
 from services.clearing.adapters import books as adapter_books
-from services.clearing.adapters.clearing_repository import ClearingRepository
+from services.clearing.domain import commands
 from services.clearing.entrypoints import payment_events
 from services.clearing.entrypoints.ingress import make_handlers
+from services.clearing.entrypoints.unit_of_work import postgres_context
+from services.clearing.service_layer.close_on_schedule import close_on_schedule
 from shared.clock import BusinessClock
 from shared.contracts.topics import PAYMENT_EVENTS
 from shared.db.pool import Conn
@@ -21,7 +22,7 @@ SERVICE_DIR = Path(__file__).resolve().parent
 
 def scheduled_close(after_days: int, seconds: float) -> Periodic:
     async def run(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
-        decision = await handlers.close_on_schedule(after_days, ClearingRepository(conn), clock)
+        decision = await close_on_schedule(commands.CloseOnSchedule(after_days), postgres_context(conn, clock))
         if decision is None:
             return 0
         await outbox.enqueue(conn, decision.messages)

@@ -17,9 +17,11 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from services.clearing import handlers
 from services.clearing.adapters.books import check_books
 from services.clearing.adapters.clearing_repository import ClearingRepository
+from services.clearing.domain import commands
+from services.clearing.entrypoints.unit_of_work import postgres_context
+from services.clearing.service_layer.close_month import close_month_now
 from shared.db.books import print_books
 from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
@@ -32,19 +34,7 @@ CONSOLE = Console(width=140, highlight=False)
 async def months(settings: PlatformSettings) -> int:
     conn = await connect(settings.dsn("clearing"))
     try:
-        rows = await conn.fetch(
-            """SELECT i.period, count(*) AS items,
-                      sum(CASE direction WHEN 'forward' THEN amount ELSE -amount END) AS gross,
-                      p.closed_at, p.closed_by,
-                      s.statements, s.confirmed, s.disputed
-               FROM items i LEFT JOIN periods p USING (period)
-               LEFT JOIN (SELECT period, count(*) AS statements,
-                                 count(*) FILTER (WHERE answer = 'confirmed') AS confirmed,
-                                 count(*) FILTER (WHERE answer = 'disputed') AS disputed
-                          FROM statements GROUP BY period) s USING (period)
-               GROUP BY i.period, p.closed_at, p.closed_by, s.statements, s.confirmed, s.disputed
-               ORDER BY i.period"""
-        )
+        rows = await ClearingRepository(conn).months()
     finally:
         await conn.close()
     table = Table("month", "items", "gross", "state", "statements", title="Clearing months", title_justify="left")
@@ -61,7 +51,7 @@ async def close(settings: PlatformSettings, period: str) -> int:
     try:
         clock = await clock_of_service(conn, settings.clock_offset_seconds)
         async with conn.transaction():
-            decision = await handlers.close_month(period, "operator", ClearingRepository(conn), clock)
+            decision = await close_month_now(commands.CloseMonthNow(period, "operator"), postgres_context(conn, clock))
             await Outbox("clearing", "clearing", clock).enqueue(conn, decision.messages)
     finally:
         await conn.close()
@@ -74,17 +64,15 @@ async def close(settings: PlatformSettings, period: str) -> int:
 async def statement(settings: PlatformSettings, period: str, admdvs: str) -> int:
     conn = await connect(settings.dsn("clearing"))
     try:
-        s = await conn.fetchrow("SELECT * FROM statements WHERE period = $1 AND admdvs = $2", period, admdvs)
-        lines = await ClearingRepository(conn).statement_lines(period)
+        s = await ClearingRepository(conn).statement(period, admdvs)
     finally:
         await conn.close()
     if s is None:
         print(f"no statement for {admdvs} in {period}")
         return 1
-    print(f"{s['statement_id']}: owes {s['owes']} owed {s['owed']} net {s['net']} ({s['answer']})")
-    for line in (x for x in lines if x["admdvs"] == admdvs):
-        net = line["owed"] - line["owes"]
-        print(f"  {line['counterpart']}  owes {line['owes']:>14}  owed {line['owed']:>14}  net {net:>14}")
+    print(f"{s.statement_id}: owes {s.owes} owed {s.owed} net {s.net} ({s.answer.value})")
+    for line in s.lines:
+        print(f"  {line.counterpart}  owes {line.owes:>14}  owed {line.owed:>14}  net {line.net:>14}")
     return 0
 
 

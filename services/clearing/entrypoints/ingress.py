@@ -1,14 +1,16 @@
-"""Ingress messages the clearing service answers: translate, call the handler."""
+"""Ingress messages the clearing service answers: translate, call the use case."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.clearing import handlers
-from services.clearing.adapters.clearing_repository import ClearingRepository
+from services.clearing.domain import commands
+from services.clearing.entrypoints.unit_of_work import postgres_context
+from services.clearing.service_layer.answer_statement import answer_statement
+from services.clearing.service_layer.close_month import close_month
+from services.clearing.service_layer.context import ClearingContext
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
-from shared.contracts.reasons import ReasonCode
 from shared.messaging.consumer import Handler, MessageContext
 from shared.messaging.messages import Decision
 
@@ -16,36 +18,25 @@ from shared.messaging.messages import Decision
 def make_handlers(
     trusted: frozenset[str] = frozenset(), national_operators: frozenset[str] = frozenset()
 ) -> dict[str, Handler]:
+    def context(ctx: MessageContext, env: Envelope[Any]) -> ClearingContext:
+        """The use case's unit of work, acting for the sender whose signature the consumer verified."""
+        return postgres_context(ctx.conn, ctx.clock, env.sender, env.msgid, trusted, national_operators)
+
     async def on_close_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.ClearingCloseRequested = env.body
-        if env.sender not in national_operators:  # the national month is the national operator's to close
-            return Decision.rejected(
-                ReasonCode.SENDER_NOT_ALLOWED,
-                f"a clearing month is closed by the national operator (MEDAID_NATIONAL_OPERATORS), not {env.sender}",
-            )
-        return await handlers.close_month(
-            b.period, f"{env.sender}:{env.msgid}", ClearingRepository(ctx.conn), ctx.clock
-        )
+        return await close_month(commands.CloseMonth(b.period), context(ctx, env))
 
-    def on_answer(answer: str) -> Handler:
-        async def handle(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-            b: p.StatementConfirmed | p.StatementDisputed = env.body
-            return await handlers.answer_statement(
-                b.statement_id,
-                b.admdvs,
-                answer,
-                getattr(b, "reason", None),
-                env.sender,
-                env.msgid,
-                ClearingRepository(ctx.conn),
-                ctx.clock,
-                trusted,
-            )
+    async def on_confirmed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.StatementConfirmed = env.body
+        return await answer_statement(commands.ConfirmStatement(b.statement_id, b.admdvs), context(ctx, env))
 
-        return handle
+    async def on_disputed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        b: p.StatementDisputed = env.body
+        cmd = commands.DisputeStatement(b.statement_id, b.admdvs, b.reason)
+        return await answer_statement(cmd, context(ctx, env))
 
     return {
         "clearing.close-requested": on_close_requested,
-        "statement.confirmed": on_answer("confirmed"),
-        "statement.disputed": on_answer("disputed"),
+        "statement.confirmed": on_confirmed,
+        "statement.disputed": on_disputed,
     }

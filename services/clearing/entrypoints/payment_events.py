@@ -8,8 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from services.clearing import handlers
-from services.clearing.adapters.clearing_repository import ClearingRepository
+from services.clearing.domain import commands
+from services.clearing.domain.obligations import Direction, Portion
+from services.clearing.entrypoints.unit_of_work import postgres_context
+from services.clearing.service_layer.record_obligations import record_obligations
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, MessageContext
 from shared.messaging.messages import Outgoing
@@ -34,23 +36,17 @@ class PaymentSeen(_Seen):
     portions: list[PortionSeen]
 
 
-def _handler(forward: bool) -> EventHandler:
+def _handler(direction: Direction) -> EventHandler:
     async def handle(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         b: PaymentSeen = env.body
-        return await handlers.record_portions(
-            b.setl_id,
-            b.purpose,
-            b.month,
-            [x.model_dump() for x in b.portions],
-            forward,
-            ClearingRepository(ctx.conn),
-            ctx.clock,
-        )
+        portions = tuple(Portion(**x.model_dump()) for x in b.portions)
+        cmd = commands.RecordObligations(b.setl_id, b.purpose, b.month, portions, direction)
+        return await record_obligations(cmd, postgres_context(ctx.conn, ctx.clock))
 
     return (PaymentSeen, handle)
 
 
 HANDLERS: dict[str, EventHandler] = {
-    "payment.payment-completed": _handler(forward=True),
-    "payment.payment-cancelled": _handler(forward=False),
+    "payment.payment-completed": _handler(Direction.FORWARD),
+    "payment.payment-cancelled": _handler(Direction.REVERSE),
 }

@@ -34,7 +34,7 @@ from aiokafka import AIOKafkaProducer
 from services.payment.adapters.registry_repository import RegistryRepository
 from services.wallet.adapters.statement_repository import StatementRepository
 from services.wallet.domain.ledger import transfer_id_for
-from services.wallet.statements import day_start
+from services.wallet.domain.statements import day_start
 from shared.clock import BUSINESS_TZ
 from shared.contracts.topics import INGRESS_REGISTRY, INGRESS_WALLET, PROVINCES, province_topic
 from shared.messaging.security import SIMULATOR, kafka_client

@@ -13,6 +13,7 @@ import pytest
 
 from services.payment.adapters.memory import MemoryPayment
 from services.payment.domain.institutions import Institution
+from services.payment.domain.registry import Region
 from services.payment.domain.settlements import Debited, Portion, Purpose, Reversal, Settlement, State, UndoKind
 from services.payment.entrypoints.unit_of_work import postgres_context
 from services.payment.service_layer.context import PaymentContext
@@ -111,6 +112,32 @@ class PaymentPortsContract:
         assert await ctx.institutions.upsert(replace(HOSPITAL, wallet_enabled=False))
         assert await ctx.institutions.admdvs_of(HOSPITAL.fixmedins_code) == "610100"
         assert await ctx.institutions.admdvs_of("H0") is None
+
+    async def test_the_registry_lists_regions_by_code(self, ctx: PaymentContext) -> None:
+        for admdvs in ("610300", "610100", "440300", "610103"):
+            await ctx.registry.record_region(admdvs, admdvs != "610300")
+        await ctx.registry.record_region("610300", True)  # the newest switch
+        assert await ctx.registry.regions("610000", "", 10) == [
+            Region("610100", True), Region("610103", True), Region("610300", True),
+        ]  # fmt: skip
+        assert await ctx.registry.regions("610000", "610100", 1) == [Region("610103", True)]
+        assert await ctx.registry.regions("610103", "", 10) == [Region("610103", True)]
+        assert await ctx.registry.regions("620000", "", 10) == []
+
+    async def test_the_registry_lists_institutions_by_region_and_code(self, ctx: PaymentContext) -> None:
+        pharmacy = replace(HOSPITAL, fixmedins_code="P61010300001", fixmedins_type="2", wallet_enabled=False)
+        district = replace(HOSPITAL, fixmedins_code="H61010300002", admdvs="610103")
+        elsewhere = replace(HOSPITAL, fixmedins_code="H44030000001", admdvs="440300")
+        for i in (pharmacy, district, HOSPITAL, elsewhere):
+            await ctx.institutions.upsert(i)
+        assert await ctx.registry.institutions("610000", None, ("", ""), 10) == [HOSPITAL, pharmacy, district]
+        assert await ctx.registry.institutions("610100", None, ("", ""), 10) == [HOSPITAL, pharmacy]
+        assert await ctx.registry.institutions("610000", "1", ("", ""), 10) == [HOSPITAL, district]
+        assert await ctx.registry.institutions("610000", None, ("610100", HOSPITAL.fixmedins_code), 10) == [
+            pharmacy, district,
+        ]  # fmt: skip
+        assert await ctx.registry.institutions("610000", None, ("610100", "Z"), 1) == [district]
+        assert await ctx.registry.institutions("620000", None, ("", ""), 10) == []
 
     async def test_a_deferred_request_is_answered_once(self, ctx: PaymentContext) -> None:
         assert not await ctx.answers.was_answered("610100", "H-1")

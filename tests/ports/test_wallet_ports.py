@@ -23,6 +23,8 @@ from services.wallet.domain.ledger import (
     post_transfer,
     wallet_account_id,
 )
+from services.wallet.domain.payments import Debit, LotLeft, PaymentState, SourceKind, TakenPayment
+from services.wallet.domain.statements import FreezeRecord
 from services.wallet.domain.transfers import Party, QuotaTransfer, ReturnReason, State, TransferRequest
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.context import WalletContext
@@ -192,8 +194,10 @@ class WalletPortsContract:
         assert await m.set_region_wallet_status("610100", True)
         assert not await m.set_region_wallet_status("610100", True)
         assert await m.region_enabled("610100")
+        assert await m.wallet_region(R.psn_no) is None
         assert await m.open_wallet(R.psn_no, "610100", NOON)
         assert not await m.open_wallet(R.psn_no, "440300", NOON)
+        assert await m.wallet_region(R.psn_no) == "610100"
         assert not await m.frozen(R.psn_no)
         assert await m.frozen_by(R.psn_no) is None
         await m.record_freeze(R.psn_no, "frozen", "province", True, "misuse", NOON, "610100", "F1")
@@ -239,6 +243,128 @@ class WalletPortsContract:
         policy = await ctx.members.policy_for("440300")
         assert policy.transfers_per_day == 3
         assert policy.transfer_max_amount == Decimal("2000.00")
+
+    # -- Payments ------------------------------------------------------------------------------------------------
+
+    async def spent(self, ctx: WalletContext, n: int, amount: str) -> uuid.UUID:
+        """A posted ledger transfer out of the provider's account (what a payment's debit row refers to)."""
+        personal, spending = personal_account_id(P.psn_no), "spending:610100"
+        accounts = await ctx.ledger.ensure_and_lock(
+            (personal, AccountKind.PERSONAL, "440300"), (spending, AccountKind.SPENDING, "610100")
+        )
+        post_transfer(accounts[personal], accounts[spending], Decimal(amount))
+        entry = Entry(at=NOON, setl_id="s-1")
+        await ctx.ledger.save_posted_transfer(
+            _uuid(n), f"pay:{n}", accounts[personal], accounts[spending], Decimal(amount), "pay.wallet", entry
+        )
+        return _uuid(n)
+
+    async def test_a_payment_is_answered_once(self, ctx: WalletContext) -> None:
+        assert await ctx.payments.payment_of("s-1") is None
+        await ctx.payments.record_payment("s-1", "settlement", R.psn_no, PaymentState.REFUSED, "WALLET_FROZEN", NOON)
+        assert await ctx.payments.payment_of("s-1") == TakenPayment("s-1", R.psn_no, PaymentState.REFUSED)
+        with pytest.raises(Exception):  # noqa: B017, PT011 - a unique violation, whatever the adapter calls it
+            await ctx.payments.record_payment("s-1", "settlement", R.psn_no, PaymentState.DEBITED, None, NOON)
+
+    async def test_a_debit_spends_its_lot_and_a_refund_gives_it_back(self, ctx: WalletContext) -> None:
+        await funded(ctx)
+        m, pay = ctx.members, ctx.payments
+        await m.add_lot("lot-new", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("50.00"), NOON + timedelta(hours=1))
+        await m.add_lot("lot-old", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("100.00"), NOON)
+        await m.add_lot("lot-gone", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("9.00"), NOON)
+        await m.empty_lot("lot-gone")
+        await m.add_lot("lot-other", P.psn_no, R.psn_no, "610100", "rel-2", Decimal("9.00"), NOON)
+        assert await pay.unspent_lots(R.psn_no) == [
+            LotLeft("lot-old", P.psn_no, "440300", Decimal("100.00")),
+            LotLeft("lot-new", P.psn_no, "440300", Decimal("50.00")),
+        ]
+        await pay.record_payment("s-1", "settlement", R.psn_no, PaymentState.DEBITED, None, NOON)
+        wallet, personal = wallet_account_id(R.psn_no), personal_account_id(P.psn_no)
+        await pay.record_debit(
+            "s-1", 1, "wallet", R.psn_no, wallet, "lot-old", "440300", "610100", Decimal("30.00"),
+            await self.spent(ctx, 11, "30.00"),
+        )  # fmt: skip
+        await pay.record_debit(
+            "s-1", 2, "provider_account", P.psn_no, personal, None, "440300", "610100", Decimal("20.00"),
+            await self.spent(ctx, 12, "20.00"),
+        )  # fmt: skip
+        assert [x.remaining for x in await pay.unspent_lots(R.psn_no)] == [Decimal("70.00"), Decimal("50.00")]
+        assert await pay.debits_of("s-1") == [
+            Debit(1, SourceKind.WALLET, R.psn_no, wallet, "lot-old", "440300", "610100", Decimal("30.00"),
+                  "rel-1", R.psn_no, P.psn_no),
+            Debit(2, SourceKind.PROVIDER_ACCOUNT, P.psn_no, personal, None, "440300", "610100", Decimal("20.00")),
+        ]  # fmt: skip
+        assert await pay.debits_of("s-none") == []
+        await pay.lock_lots(["lot-old"])
+        await pay.record_refund("s-1", 1, "lot-old", Decimal("30.00"), await self.spent(ctx, 13, "1.00"))
+        await pay.record_refund("s-1", 2, None, Decimal("20.00"), await self.spent(ctx, 14, "1.00"))
+        assert [x.remaining for x in await pay.unspent_lots(R.psn_no)] == [Decimal("100.00"), Decimal("50.00")]
+        await pay.mark_refunded("s-1", NOON)
+        assert await pay.payment_of("s-1") == TakenPayment("s-1", R.psn_no, PaymentState.REFUNDED)
+        await pay.record_refund_returned("lot-old", Decimal("100.00"))
+        assert [x.lot_id for x in await pay.unspent_lots(R.psn_no)] == ["lot-new"]
+
+    async def test_only_a_debited_payment_is_marked_refunded(self, ctx: WalletContext) -> None:
+        await ctx.payments.record_payment("s-1", "settlement", R.psn_no, PaymentState.REFUSED, "WALLET_FROZEN", NOON)
+        await ctx.payments.mark_refunded("s-1", NOON)
+        assert await ctx.payments.payment_of("s-1") == TakenPayment("s-1", R.psn_no, PaymentState.REFUSED)
+
+    async def test_a_payment_sees_whether_a_lots_relationship_ended(self, ctx: WalletContext) -> None:
+        rel = "22222222-2222-4222-8222-222222222222"
+        assert not await ctx.payments.relationship_ended(rel)
+        await ctx.members.relationship_established(rel, P.psn_no, R.psn_no, "440300", "610100", 1)
+        assert not await ctx.payments.relationship_ended(rel)
+        await ctx.members.relationship_ended(rel, P.psn_no, R.psn_no, "440300", "610100", 2, NOON)
+        assert await ctx.payments.relationship_ended(rel)
+
+    # -- Statements ----------------------------------------------------------------------------------------------
+
+    async def test_a_statement_reads_balances_and_quota(self, ctx: WalletContext) -> None:
+        await funded(ctx)
+        await held(ctx, "t-1", "120.00")
+        assert await ctx.statements.balances(P.psn_no) == {"personal": Decimal("380.00")}
+        assert await ctx.statements.balances(R.psn_no) == {"wallet": Decimal("0.00")}
+        assert await ctx.statements.balances("nobody") == {}
+        m = ctx.members
+        await m.add_lot("lot-1", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("5.00"), NOON)
+        await m.add_lot("lot-2", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("7.00"), NOON)
+        await m.add_lot("lot-3", R.psn_no, "X1", "110100", "rel-3", Decimal("1.00"), NOON)
+        await m.add_lot("lot-4", R.psn_no, "X2", "120100", "rel-4", Decimal("2.00"), NOON)
+        await m.empty_lot("lot-4")
+        assert await ctx.statements.quota(R.psn_no) == [("110100", Decimal("1.00")), ("440300", Decimal("12.00"))]
+        assert await ctx.statements.quota(P.psn_no) == []
+
+    async def test_a_statement_reads_movements_in_order_and_pages(self, ctx: WalletContext) -> None:
+        await funded(ctx)
+        await held(ctx, "t-1", "120.00", NOON + timedelta(minutes=1))
+        start, end = NOON - timedelta(hours=1), NOON + timedelta(hours=1)
+        moves = await ctx.statements.movements(P.psn_no, start, end, 0, 10)
+        assert [(x.kind, x.account, x.amount, x.balance_after, x.transfer_id, x.setl_id) for x in moves] == [
+            ("credit", "personal", Decimal("500.00"), Decimal("500.00"), None, None),
+            ("transfer_out", "personal", Decimal("-120.00"), Decimal("380.00"), "t-1", None),
+        ]
+        assert moves[0].id < moves[1].id
+        assert await ctx.statements.movements(P.psn_no, start, end, moves[0].id, 10) == moves[1:]
+        assert await ctx.statements.movements(P.psn_no, start, end, 0, 1) == moves[:1]
+        assert await ctx.statements.movements(P.psn_no, NOON + timedelta(seconds=1), end, 0, 10) == moves[1:]
+        assert await ctx.statements.movements(P.psn_no, start, NOON, 0, 10) == []
+        assert await ctx.statements.movements(R.psn_no, start, end, 0, 10) == []
+
+    async def test_a_statement_reads_the_last_freezes_of_the_range(self, ctx: WalletContext) -> None:
+        m = ctx.members
+        for n, action in enumerate(("frozen", "unfrozen", "frozen")):
+            at = NOON + timedelta(minutes=n)
+            await m.record_freeze(R.psn_no, action, "province" if action == "frozen" else None, True, f"r{n}", at,
+                                  "610100", f"F{n}")  # fmt: skip
+        await m.record_freeze(P.psn_no, "frozen", "national", True, "other", NOON, "100000", "F9")
+        end = NOON + timedelta(hours=1)
+        assert await ctx.statements.freezes(R.psn_no, NOON, end, 2) == [
+            FreezeRecord(NOON + timedelta(minutes=1), "unfrozen", True, "r1", "610100"),
+            FreezeRecord(NOON + timedelta(minutes=2), "frozen", True, "r2", "610100"),
+        ]
+        assert [f.reason for f in await ctx.statements.freezes(R.psn_no, NOON, NOON + timedelta(minutes=1), 5)] == [
+            "r0"
+        ]
 
 
 class TestInMemory(WalletPortsContract):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from services.payment.domain.institutions import Institution
+from services.payment.domain.registry import Region, region_range
 from services.payment.domain.settlements import Portion, Reversal, Settlement
 from services.payment.service_layer.context import PaymentContext
 from services.payment.service_layer.ports import Clock
@@ -33,6 +34,7 @@ class MemoryPayment:
     portions: dict[str, list[Portion]] = field(default_factory=dict)
     reversals: dict[tuple[str, str], Reversal] = field(default_factory=dict)
     institutions: dict[str, Institution] = field(default_factory=dict)
+    regions: dict[str, bool] = field(default_factory=dict)
     inbox: Inbox = field(default_factory=Inbox)
 
     def context(
@@ -43,6 +45,7 @@ class MemoryPayment:
             reversals=MemoryReversals(self),
             institutions=MemoryInstitutions(self),
             answers=MemoryAnswers(self),
+            registry=MemoryRegistry(self),
             clock=clock,
             sender=sender,
             msgid=msgid,
@@ -162,3 +165,32 @@ class MemoryAnswers:
 
     async def was_answered(self, sender: str, msgid: str) -> bool:
         return (sender, msgid) in self.db.inbox.deferred or (sender, msgid) in self.db.inbox.answered
+
+
+class MemoryRegistry:
+    def __init__(self, db: MemoryPayment) -> None:
+        self.db = db
+
+    async def record_region(self, admdvs: str, wallet_enabled: bool) -> None:
+        self.db.regions[admdvs] = wallet_enabled
+
+    async def regions(self, admdvs: str, after: str, limit: int) -> list[Region]:
+        low, high = region_range(admdvs)
+        found = sorted(a for a in self.db.regions if low <= a <= high and a > after)
+        return [Region(a, self.db.regions[a]) for a in found[:limit]]
+
+    async def institutions(
+        self, admdvs: str, fixmedins_type: str | None, after: tuple[str, str], limit: int
+    ) -> list[Institution]:
+        low, high = region_range(admdvs)
+        found = sorted(
+            (
+                i
+                for i in self.db.institutions.values()
+                if low <= i.admdvs <= high
+                and (i.admdvs, i.fixmedins_code) > after
+                and fixmedins_type in (None, i.fixmedins_type)
+            ),
+            key=lambda i: (i.admdvs, i.fixmedins_code),
+        )
+        return found[:limit]

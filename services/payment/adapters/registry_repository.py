@@ -1,17 +1,11 @@
-"""SQL for registry listings (interface v1.1): keyset pages, one index range each, whatever the registry's size."""
+"""SQL for registry listings (interface v1.1; the Registry port, services/payment/service_layer/ports.py):
+keyset pages, one index range each, whatever the registry's size."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from services.payment.domain.institutions import Institution
+from services.payment.domain.registry import Region, region_range
 from shared.db.pool import Conn
-
-
-def region_range(admdvs: str) -> tuple[str, str]:
-    """A region `440300` is itself; a province `440000` is every region `44xxxx`."""
-    if admdvs.endswith("0000"):
-        return admdvs, f"{admdvs[:2]}9999"
-    return admdvs, admdvs
 
 
 class RegistryRepository:
@@ -26,7 +20,7 @@ class RegistryRepository:
             wallet_enabled,
         )
 
-    async def regions(self, admdvs: str, after: str, limit: int) -> list[dict[str, Any]]:
+    async def regions(self, admdvs: str, after: str, limit: int) -> list[Region]:
         low, high = region_range(admdvs)
         rows = await self.conn.fetch(
             """SELECT admdvs, wallet_enabled FROM regions WHERE admdvs BETWEEN $1 AND $2 AND admdvs > $3
@@ -36,11 +30,11 @@ class RegistryRepository:
             after,
             limit,
         )
-        return [{"admdvs": r["admdvs"], "wallet_enabled": r["wallet_enabled"]} for r in rows]
+        return [Region(r["admdvs"], r["wallet_enabled"]) for r in rows]
 
     async def institutions(
         self, admdvs: str, fixmedins_type: str | None, after: tuple[str, str], limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[Institution]:
         low, high = region_range(admdvs)
         rows = await self.conn.fetch(
             """SELECT fixmedins_code, fixmedins_name, fixmedins_type, admdvs, wallet_enabled FROM institutions
@@ -54,4 +48,4 @@ class RegistryRepository:
             fixmedins_type,
             limit,
         )
-        return [dict(r) for r in rows]
+        return [Institution(**dict(r)) for r in rows]

@@ -15,6 +15,21 @@ class UpsertInstitution:
 
 
 @dataclass(frozen=True)
+class QueryRegistry:
+    """A province's system asks for a registry listing; the answer names the context's msgid."""
+
+    request: p.RegistryQueryRequested
+
+
+@dataclass(frozen=True)
+class RecordRegion:
+    """wallet.events.v1 says a region's wallet function was switched (the copy registry listings show)."""
+
+    admdvs: str
+    wallet_enabled: bool
+
+
+@dataclass(frozen=True)
 class RequestSettlement:
     setl_id: str
     request: p.SettlementRequested

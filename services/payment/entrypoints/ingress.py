@@ -7,13 +7,12 @@ import hmac
 import uuid
 from typing import Any
 
-from services.payment import registry
-from services.payment.adapters.registry_repository import RegistryRepository
 from services.payment.domain import commands
 from services.payment.domain.institutions import Institution
 from services.payment.entrypoints.unit_of_work import postgres_context
 from services.payment.service_layer.cancel_settlement import cancel_settlement
 from services.payment.service_layer.context import PaymentContext
+from services.payment.service_layer.query_registry import query_registry
 from services.payment.service_layer.register_institution import register_institution
 from services.payment.service_layer.request_payment import request_contribution, request_settlement
 from services.payment.service_layer.reverse import reverse
@@ -27,10 +26,6 @@ def setl_id_for(sender: str, msgid: str, key: bytes) -> str:
     """Deterministic (a retried handler names the same settlement) yet unguessable without the platform key."""
     digest = hmac.new(key, f"settlement:{sender}:{msgid}".encode(), hashlib.sha256).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))
-
-
-async def on_registry_query(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-    return await registry.query_registry(env.body, env.msgid, env.sender, RegistryRepository(ctx.conn))
 
 
 def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) -> dict[str, Handler]:
@@ -50,6 +45,9 @@ def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) ->
     async def on_contribution_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         cmd = commands.RequestContribution(setl_id_for(env.sender, env.msgid, identity_key), env.body)
         return await request_contribution(cmd, context(ctx, env))
+
+    async def on_registry_query(ctx: MessageContext, env: Envelope[Any]) -> Decision:
+        return await query_registry(commands.QueryRegistry(env.body), context(ctx, env))
 
     async def on_cancel_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         return await cancel_settlement(commands.CancelSettlement(env.body), context(ctx, env))

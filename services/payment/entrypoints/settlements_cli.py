@@ -13,6 +13,7 @@ import asyncio
 import sys
 
 from services.payment.adapters.books import check_books
+from services.payment.adapters.settlement_views import settlement_counts, settlement_details, settlement_listing
 from shared.db.books import print_books
 from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
@@ -23,21 +24,8 @@ async def list_settlements(settings: PlatformSettings, state: str | None, older_
     conn = await connect(settings.dsn("payment"))
     try:
         now = (await clock_of_service(conn, settings.clock_offset_seconds)).now()  # ages in business time
-        counts = await conn.fetch(
-            """SELECT purpose, state, count(*) AS n, sum(psn_part_amt) AS amount
-               FROM settlements GROUP BY 1, 2 ORDER BY 1, 2"""
-        )
-        rows = await conn.fetch(
-            """SELECT setl_id, purpose, state, psn_no, fixmedins_code, psn_part_amt, acct_pay, acct_mulaid_pay,
-                      wallet_pay, psn_cash_pay, refusal_code, requested_at FROM settlements
-               WHERE ($1::text IS NULL OR state = $1)
-                 AND ($2::float8 IS NULL OR requested_at <= $4::timestamptz - make_interval(mins => $2::float8))
-               ORDER BY requested_at DESC LIMIT $3""",
-            state,
-            older_than,
-            limit,
-            now,
-        )
+        counts = await settlement_counts(conn)
+        rows = await settlement_listing(conn, state, older_than, limit, now)
     finally:
         await conn.close()
     for c in counts:
@@ -53,14 +41,13 @@ async def list_settlements(settings: PlatformSettings, state: str | None, older_
 async def show(settings: PlatformSettings, setl_id: str) -> int:
     conn = await connect(settings.dsn("payment"))
     try:
-        s = await conn.fetchrow("SELECT * FROM settlements WHERE setl_id = $1", setl_id)
-        portions = await conn.fetch("SELECT * FROM settlement_portions WHERE setl_id = $1 ORDER BY seq", setl_id)
+        s, portions = await settlement_details(conn, setl_id)
     finally:
         await conn.close()
     if s is None:
         print(f"no settlement {setl_id}")
         return 1
-    for key, value in dict(s).items():
+    for key, value in s.items():
         if value is not None:
             print(f"{key:<18} {value}")
     for p in portions:

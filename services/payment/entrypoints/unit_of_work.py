@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.payment.adapters.answers import InboxAnswers
 from services.payment.adapters.institution_repository import InstitutionRepository
+from services.payment.adapters.registry_repository import RegistryRepository
 from services.payment.adapters.settlement_repository import ReversalRepository, SettlementRepository
 from services.payment.service_layer.context import PaymentContext
 from services.payment.service_layer.ports import Clock
@@ -20,6 +21,7 @@ def postgres_context(
         reversals=ReversalRepository(conn),
         institutions=InstitutionRepository(conn),
         answers=InboxAnswers(conn),
+        registry=RegistryRepository(conn),
         clock=clock,
         sender=sender,
         msgid=msgid,

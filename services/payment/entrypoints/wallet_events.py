@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from services.payment.adapters.registry_repository import RegistryRepository
 from services.payment.domain import commands
 from services.payment.domain.settlements import Debited, Portion
 from services.payment.entrypoints.unit_of_work import postgres_context
@@ -16,6 +15,7 @@ from services.payment.service_layer.give_up_on_wallet_answer import give_up_on_w
 from services.payment.service_layer.record_debit import record_debit
 from services.payment.service_layer.record_refund import record_refund
 from services.payment.service_layer.record_refusal import record_refusal
+from services.payment.service_layer.record_region import record_region
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
 from shared.messaging.messages import Outgoing
@@ -61,10 +61,9 @@ class RegionSeen(_Seen):
 
 
 async def on_region(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    """The payment service's copy of the regions' wallet status, for registry listings (registry.py)."""
+    """The payment service's copy of the regions' wallet status, for registry listings."""
     b: RegionSeen = env.body
-    await RegistryRepository(ctx.conn).record_region(b.admdvs, b.wallet_enabled)
-    return []
+    return await record_region(commands.RecordRegion(b.admdvs, b.wallet_enabled), postgres_context(ctx.conn, ctx.clock))
 
 
 async def on_debited(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.payment.service_layer.ports import Answers, Clock, Institutions, Reversals, Settlements
+from services.payment.service_layer.ports import Answers, Clock, Institutions, Registry, Reversals, Settlements
 from shared.contracts.topics import PLATFORM_SENDER, speaks_for
 
 
@@ -16,6 +16,7 @@ class PaymentContext:
     reversals: Reversals
     institutions: Institutions
     answers: Answers
+    registry: Registry
     clock: Clock
     sender: str = PLATFORM_SENDER
     msgid: str = ""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from services.payment.domain.institutions import Institution
+from services.payment.domain.registry import Region
 from services.payment.domain.settlements import Portion, Reversal, Settlement
 from shared.messaging.messages import Decision, Outgoing
 
@@ -67,3 +68,18 @@ class Answers(Protocol):
 
     async def was_answered(self, sender: str, msgid: str) -> bool:
         """The request reached this service (answered, or waiting for its deferred answer)."""
+
+
+class Registry(Protocol):
+    """The registry listings read: the regions' wallet switch (copied from wallet.events.v1) and the institutions,
+    in keyset pages by code. `admdvs` is a region, or a province (`xx0000`): all its regions."""
+
+    async def record_region(self, admdvs: str, wallet_enabled: bool) -> None: ...
+
+    async def regions(self, admdvs: str, after: str, limit: int) -> list[Region]:
+        """Regions after `after`, by code."""
+
+    async def institutions(
+        self, admdvs: str, fixmedins_type: str | None, after: tuple[str, str], limit: int
+    ) -> list[Institution]:
+        """Institutions (of the type, if given) after (admdvs, fixmedins_code), by (admdvs, fixmedins_code)."""

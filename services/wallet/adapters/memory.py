@@ -12,7 +12,18 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.wallet.domain.ledger import Account, AccountKind, Entry, MovementKind, member_of, posted_kinds
+from services.wallet.domain.ledger import (
+    Account,
+    AccountKind,
+    Entry,
+    MovementKind,
+    member_of,
+    personal_account_id,
+    posted_kinds,
+    wallet_account_id,
+)
+from services.wallet.domain.payments import Debit, LotLeft, PaymentState, SourceKind, TakenPayment
+from services.wallet.domain.statements import FreezeRecord, Movement
 from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, State, TransferFacts
 from services.wallet.service_layer.context import WalletContext
 from shared.contracts.policy import RegionalPolicy, transfer_policy
@@ -60,6 +71,29 @@ class _Lot:
 
 
 @dataclass
+class _Payment:
+    purpose: str
+    psn_no: str
+    state: PaymentState
+    refusal_code: str | None
+    debited_at: datetime
+    refunded_at: datetime | None = None
+
+
+@dataclass
+class _Debit:
+    source: SourceKind
+    payer_psn_no: str
+    account_id: str
+    lot_id: str | None
+    funding_admdvs: str
+    spending_admdvs: str
+    amount: Decimal
+    transfer_id: uuid.UUID
+    refund_transfer_id: uuid.UUID | None = None
+
+
+@dataclass
 class MemoryWallet:
     """The wallet service's tables, as dicts."""
 
@@ -75,7 +109,9 @@ class MemoryWallet:
     steps: dict[str, list[tuple[datetime, str, str | None]]] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)
     ledger_transfers: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
-    movements: list[dict[str, Any]] = field(default_factory=list)
+    movements: list[dict[str, Any]] = field(default_factory=list)  # a movement's id is its place (from 1)
+    payments: dict[str, _Payment] = field(default_factory=dict)
+    payment_debits: dict[str, dict[int, _Debit]] = field(default_factory=dict)  # setl_id -> seq -> debit
 
     def context(
         self,
@@ -83,13 +119,17 @@ class MemoryWallet:
         sender: str = PLATFORM_SENDER,
         trusted: frozenset[str] = frozenset(),
         national_operators: frozenset[str] = frozenset(),
+        msgid: str = "",
     ) -> WalletContext:
         return WalletContext(
             members=MemoryMembers(self),
             transfers=MemoryQuotaTransfers(self),
             ledger=MemoryLedger(self),
+            payments=MemoryPayments(self),
+            statements=MemoryStatements(self),
             clock=clock,
             sender=sender,
+            msgid=msgid,
             trusted=trusted,
             national_operators=national_operators,
         )
@@ -174,6 +214,9 @@ class MemoryMembers:
             return False
         self.db.wallets[psn_no] = usage_admdvs
         return True
+
+    async def wallet_region(self, psn_no: str) -> str | None:
+        return self.db.wallets.get(psn_no)
 
     async def frozen(self, psn_no: str) -> bool:
         return self.db.freezes.get(psn_no) is not None
@@ -403,3 +446,146 @@ class MemoryLedger:
             self._moved(transfer_id, entry, (credit, MovementKind.TRANSFER_IN, row["amount"]))
         else:
             self._moved(transfer_id, entry, (debit, MovementKind.TRANSFER_RETURNED, row["amount"]))
+
+
+class MemoryPayments:
+    def __init__(self, db: MemoryWallet) -> None:
+        self.db = db
+
+    async def payment_of(self, setl_id: str) -> TakenPayment | None:
+        found = self.db.payments.get(setl_id)
+        return None if found is None else TakenPayment(setl_id, found.psn_no, found.state)
+
+    async def unspent_lots(self, wallet_psn_no: str) -> list[LotLeft]:
+        mine = sorted(
+            ((x.created_at, lot_id, x) for lot_id, x in self.db.lots.items() if x.wallet_psn_no == wallet_psn_no),
+            key=lambda t: (t[0], t[1]),
+        )
+        return [
+            LotLeft(lot_id, x.provider_psn_no, x.funding_admdvs, x.remaining)
+            for _, lot_id, x in mine
+            if x.remaining > 0
+        ]
+
+    async def record_payment(
+        self, setl_id: str, purpose: str, psn_no: str, state: PaymentState, refusal_code: str | None, at: datetime
+    ) -> None:
+        if setl_id in self.db.payments:
+            raise UniqueViolationError(f"payment {setl_id} exists")
+        self.db.payments[setl_id] = _Payment(purpose, psn_no, state, refusal_code, at)
+
+    def _lot_changes(self, lot_id: str | None, by: Decimal) -> None:
+        if lot_id is None:
+            return
+        lot = self.db.lots[lot_id]
+        if not 0 <= lot.remaining + by <= lot.amount:  # the lots table's check
+            raise ValueError(f"lot {lot_id}: {lot.remaining} + {by} is out of [0, {lot.amount}]")
+        lot.remaining += by
+
+    async def record_debit(
+        self,
+        setl_id: str,
+        seq: int,
+        source: str,
+        payer_psn_no: str,
+        account_id: str,
+        lot_id: str | None,
+        funding_admdvs: str,
+        spending_admdvs: str,
+        amount: Decimal,
+        transfer_id: uuid.UUID,
+    ) -> None:
+        if setl_id not in self.db.payments:
+            raise KeyError(f"no payment {setl_id}")
+        debits = self.db.payment_debits.setdefault(setl_id, {})
+        if seq in debits:
+            raise UniqueViolationError(f"debit {setl_id}:{seq} exists")
+        self._lot_changes(lot_id, -amount)
+        debits[seq] = _Debit(
+            SourceKind(source), payer_psn_no, account_id, lot_id, funding_admdvs, spending_admdvs, amount, transfer_id
+        )
+
+    async def debits_of(self, setl_id: str) -> list[Debit]:
+        found = []
+        for seq, d in sorted(self.db.payment_debits.get(setl_id, {}).items()):
+            lot = self.db.lots.get(d.lot_id) if d.lot_id is not None else None
+            found.append(
+                Debit(
+                    seq,
+                    d.source,
+                    d.payer_psn_no,
+                    d.account_id,
+                    d.lot_id,
+                    d.funding_admdvs,
+                    d.spending_admdvs,
+                    d.amount,
+                    relationship_id=lot.relationship_id if lot else None,
+                    wallet_psn_no=lot.wallet_psn_no if lot else None,
+                    provider_psn_no=lot.provider_psn_no if lot else None,
+                )
+            )
+        return found
+
+    async def lock_lots(self, lot_ids: list[str]) -> None:
+        return None  # one task at a time in memory
+
+    async def record_refund(
+        self, setl_id: str, seq: int, lot_id: str | None, amount: Decimal, refund: uuid.UUID
+    ) -> None:
+        debit = self.db.payment_debits.get(setl_id, {}).get(seq)
+        if debit is not None:
+            debit.refund_transfer_id = refund
+        self._lot_changes(lot_id, amount)
+
+    async def mark_refunded(self, setl_id: str, at: datetime) -> None:
+        found = self.db.payments.get(setl_id)
+        if found is not None and found.state is PaymentState.DEBITED:
+            found.state, found.refunded_at = PaymentState.REFUNDED, at
+
+    async def relationship_ended(self, relationship_id: str) -> bool:
+        found = self.db.relationships.get(relationship_id)
+        return found is not None and not found.established
+
+    async def record_refund_returned(self, lot_id: str, amount: Decimal) -> None:
+        self._lot_changes(lot_id, -amount)
+
+
+class MemoryStatements:
+    def __init__(self, db: MemoryWallet) -> None:
+        self.db = db
+
+    async def balances(self, psn_no: str) -> dict[str, Decimal]:
+        mine = (self.db.accounts.get(x) for x in (personal_account_id(psn_no), wallet_account_id(psn_no)))
+        return {a.kind.value: a.balance for a in mine if a is not None}
+
+    async def quota(self, psn_no: str) -> list[tuple[str, Decimal]]:
+        by_region: dict[str, Decimal] = {}
+        for lot in self.db.lots.values():
+            if lot.wallet_psn_no == psn_no and lot.remaining > 0:
+                by_region[lot.funding_admdvs] = by_region.get(lot.funding_admdvs, Decimal("0.00")) + lot.remaining
+        return sorted(by_region.items())
+
+    async def movements(self, psn_no: str, start: datetime, end: datetime, after_id: int, limit: int) -> list[Movement]:
+        found = [
+            Movement(
+                id=n,
+                at=m["at"],
+                kind=m["kind"],
+                account=m["account"],
+                amount=m["amount"],
+                balance_after=m["balance_after"],
+                transfer_id=m["transfer_id"],
+                setl_id=m["setl_id"],
+            )
+            for n, m in enumerate(self.db.movements, start=1)
+            if m["psn_no"] == psn_no and n > after_id and start <= m["at"] < end
+        ]
+        return found[:limit]
+
+    async def freezes(self, psn_no: str, start: datetime, end: datetime, limit: int) -> list[FreezeRecord]:
+        found = [
+            FreezeRecord(at=at, action=action, changed=changed, reason=reason, sender=sender)
+            for who, at, action, changed, reason, sender, _ in self.db.freeze_history
+            if who == psn_no and start <= at < end
+        ]
+        return found[-limit:] if limit > 0 else []

@@ -1,12 +1,13 @@
-"""SQL for payments taken from wallets and personal accounts, and their refunds."""
+"""SQL for payments taken from wallets and personal accounts, and their refunds (the Payments port,
+services/wallet/service_layer/ports.py)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
+from services.wallet.domain.payments import Debit, LotLeft, PaymentState, SourceKind, TakenPayment
 from shared.db.pool import Conn
 
 
@@ -14,21 +15,21 @@ class PaymentRepository:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    async def payment_of(self, setl_id: str) -> dict[str, Any] | None:
+    async def payment_of(self, setl_id: str) -> TakenPayment | None:
         row = await self.conn.fetchrow("SELECT psn_no, state FROM payments WHERE setl_id = $1 FOR UPDATE", setl_id)
-        return None if row is None else dict(row)
+        return None if row is None else TakenPayment(setl_id, row["psn_no"], PaymentState(row["state"]))
 
-    async def unspent_lots(self, wallet_psn_no: str) -> list[dict[str, Any]]:
+    async def unspent_lots(self, wallet_psn_no: str) -> list[LotLeft]:
         """The wallet's lots with quota left, oldest first, locked (before any account: the lock order)."""
         rows = await self.conn.fetch(
             """SELECT lot_id, provider_psn_no, funding_admdvs, remaining FROM lots
                WHERE wallet_psn_no = $1 AND remaining > 0 ORDER BY created_at, lot_id FOR UPDATE""",
             wallet_psn_no,
         )
-        return [dict(r) for r in rows]
+        return [LotLeft(r["lot_id"], r["provider_psn_no"], r["funding_admdvs"], r["remaining"]) for r in rows]
 
     async def record_payment(
-        self, setl_id: str, purpose: str, psn_no: str, state: str, refusal_code: str | None, at: datetime
+        self, setl_id: str, purpose: str, psn_no: str, state: PaymentState, refusal_code: str | None, at: datetime
     ) -> None:
         await self.conn.execute(
             """INSERT INTO payments (setl_id, purpose, psn_no, state, refusal_code, debited_at)
@@ -36,7 +37,7 @@ class PaymentRepository:
             setl_id,
             purpose,
             psn_no,
-            state,
+            state.value,
             refusal_code,
             at,
         )
@@ -71,7 +72,7 @@ class PaymentRepository:
         if lot_id is not None:
             await self.conn.execute("UPDATE lots SET remaining = remaining - $2 WHERE lot_id = $1", lot_id, amount)
 
-    async def debits_of(self, setl_id: str) -> list[dict[str, Any]]:
+    async def debits_of(self, setl_id: str) -> list[Debit]:
         rows = await self.conn.fetch(
             """SELECT d.seq, d.source, d.payer_psn_no, d.account_id, d.lot_id, d.funding_admdvs, d.spending_admdvs,
                       d.amount, l.relationship_id, l.wallet_psn_no, l.provider_psn_no
@@ -79,7 +80,22 @@ class PaymentRepository:
                WHERE d.setl_id = $1 ORDER BY d.seq""",
             setl_id,
         )
-        return [dict(r) for r in rows]
+        return [
+            Debit(
+                seq=r["seq"],
+                source=SourceKind(r["source"]),
+                payer_psn_no=r["payer_psn_no"],
+                account_id=r["account_id"],
+                lot_id=r["lot_id"],
+                funding_admdvs=r["funding_admdvs"],
+                spending_admdvs=r["spending_admdvs"],
+                amount=r["amount"],
+                relationship_id=r["relationship_id"],
+                wallet_psn_no=r["wallet_psn_no"],
+                provider_psn_no=r["provider_psn_no"],
+            )
+            for r in rows
+        ]
 
     async def lock_lots(self, lot_ids: list[str]) -> None:
         await self.conn.execute(

@@ -1,14 +1,15 @@
 """SQL for the member's statement: balances, quota by funding region, the movements of a date range and the
 freeze history. The person's accounts are read FOR SHARE first, so what follows agrees with those balances
-(a change to either account waits until the statement is written)."""
+(a change to either account waits until the statement is written). The Statements port
+(services/wallet/service_layer/ports.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from services.wallet.domain.ledger import personal_account_id, wallet_account_id
+from services.wallet.domain.statements import FreezeRecord, Movement
 from shared.db.pool import Conn
 
 
@@ -33,9 +34,7 @@ class StatementRepository:
         )
         return [(r["funding_admdvs"], r["amount"]) for r in rows]
 
-    async def movements(
-        self, psn_no: str, start: datetime, end: datetime, after_id: int, limit: int
-    ) -> list[dict[str, Any]]:
+    async def movements(self, psn_no: str, start: datetime, end: datetime, after_id: int, limit: int) -> list[Movement]:
         """Movements at [start, end), oldest first (in the order they happened), after the cursor's id."""
         rows = await self.conn.fetch(
             """SELECT id, at, kind, account, amount, balance_after, transfer_id, setl_id FROM movements
@@ -46,9 +45,9 @@ class StatementRepository:
             after_id,
             limit,
         )
-        return [dict(r) for r in rows]
+        return [Movement(**dict(r)) for r in rows]
 
-    async def freezes(self, psn_no: str, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+    async def freezes(self, psn_no: str, start: datetime, end: datetime, limit: int) -> list[FreezeRecord]:
         """The last `limit` freeze requests at [start, end), oldest first."""
         rows = await self.conn.fetch(
             """SELECT at, action, changed, reason, sender FROM freeze_history
@@ -58,4 +57,4 @@ class StatementRepository:
             end,
             limit,
         )
-        return [dict(r) for r in reversed(rows)]
+        return [FreezeRecord(**dict(r)) for r in reversed(rows)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from services.wallet.domain.payments import PaymentOrder
 from services.wallet.domain.transfers import TransferRequest
+from shared.contracts import province as p
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,34 @@ class ChangeFreeze:
     frozen: bool
     reason: str
     msgid: str
+
+
+@dataclass(frozen=True)
+class TakePayment:
+    """The payment service asks the wallet to take a payment (payment.payment-opened); the province that asked
+    the payment service is the context's sender."""
+
+    order: PaymentOrder
+
+
+@dataclass(frozen=True)
+class RefuseFailedPayment:
+    """The wallet could not process a payment it was asked for (dead-lettered): it answers with a refusal."""
+
+    setl_id: str
+    purpose: str
+    psn_no: str
+
+
+@dataclass(frozen=True)
+class RefundPayment:
+    """The payment service asks for a payment back (payment.refund-requested)."""
+
+    setl_id: str
+
+
+@dataclass(frozen=True)
+class RequestStatement:
+    """A province (or a trusted gateway) asks for a member's statement; the answer names the context's msgid."""
+
+    request: p.WalletStatementRequested

@@ -24,6 +24,12 @@ class Purpose(StrEnum):
     CONTRIBUTION = "contribution"
 
 
+class PaymentState(StrEnum):
+    DEBITED = "debited"
+    REFUSED = "refused"
+    REFUNDED = "refunded"
+
+
 class SourceKind(StrEnum):
     WALLET = "wallet"
     OWN_ACCOUNT = "own_account"
@@ -42,7 +48,42 @@ class PaymentOrder:
     amount: Decimal
     use_wallet: bool
     acct_used_flag: str
-    sender: str = "000000"  # the region code of the system that asked
+
+
+@dataclass(frozen=True)
+class TakenPayment:
+    """The wallet's record of a payment it was asked to take (one answer per setl_id)."""
+
+    setl_id: str
+    psn_no: str
+    state: PaymentState
+
+
+@dataclass(frozen=True)
+class LotLeft:
+    """A lot of quota in a wallet with some left to spend."""
+
+    lot_id: str
+    provider_psn_no: str
+    funding_admdvs: str
+    remaining: Decimal
+
+
+@dataclass(frozen=True)
+class Debit:
+    """What a payment took from one source, with the lot's relationship when the source was a lot."""
+
+    seq: int
+    source: SourceKind
+    payer_psn_no: str
+    account_id: str
+    lot_id: str | None
+    funding_admdvs: str
+    spending_admdvs: str
+    amount: Decimal
+    relationship_id: str | None = None
+    wallet_psn_no: str | None = None
+    provider_psn_no: str | None = None
 
 
 @dataclass(frozen=True)

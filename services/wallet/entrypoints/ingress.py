@@ -8,9 +8,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from services.wallet import statements
-from services.wallet.adapters.statement_repository import StatementRepository
-from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain import commands
 from services.wallet.domain.transfers import TransferRequest
 from services.wallet.entrypoints.unit_of_work import postgres_context
@@ -21,6 +18,7 @@ from services.wallet.service_layer.credit_account import credit_account
 from services.wallet.service_layer.open_wallet import open_wallet
 from services.wallet.service_layer.request_transfer import request_transfer
 from services.wallet.service_layer.switch_region import set_region_wallet_status
+from services.wallet.service_layer.wallet_statement import wallet_statement
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.identity import certno_hash, name_hash
@@ -42,7 +40,7 @@ def make_handlers(
 ) -> dict[str, Handler]:
     def context(ctx: MessageContext, env: Envelope[Any]) -> WalletContext:
         """The use case's unit of work, acting for the sender whose signature the consumer verified."""
-        return postgres_context(ctx.conn, ctx.clock, env.sender, trusted, national_operators)
+        return postgres_context(ctx.conn, ctx.clock, env.sender, trusted, national_operators, env.msgid)
 
     async def on_account_credited(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         body: p.AccountCredited = env.body
@@ -99,15 +97,7 @@ def make_handlers(
         return handle
 
     async def on_statement_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
-        return await statements.wallet_statement(
-            env.body,
-            env.msgid,
-            env.sender,
-            WalletRepository(ctx.conn),
-            StatementRepository(ctx.conn),
-            trusted,
-            national_operators,
-        )
+        return await wallet_statement(commands.RequestStatement(env.body), context(ctx, env))
 
     return {
         "account.credited": on_account_credited,

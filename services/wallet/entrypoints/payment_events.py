@@ -8,11 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from services.wallet import payments
-from services.wallet.adapters.ledger_repository import LedgerRepository
-from services.wallet.adapters.payment_repository import PaymentRepository
-from services.wallet.adapters.wallet_repository import WalletRepository
+from services.wallet.domain import commands
 from services.wallet.domain.payments import PaymentOrder, Purpose
+from services.wallet.entrypoints.unit_of_work import postgres_context
+from services.wallet.service_layer.refund_payment import refund_payment
+from services.wallet.service_layer.refuse_failed_payment import refuse_failed_payment
+from services.wallet.service_layer.take_payment import take_payment
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
 from shared.messaging.messages import Outgoing
@@ -29,7 +30,7 @@ class PaymentOpenedSeen(BaseModel):
     amount: Decimal
     use_wallet: bool
     acct_used_flag: str
-    sender: str = "000000"
+    sender: str = "000000"  # the region code of the system that asked the payment service
 
 
 class RefundRequestedSeen(BaseModel):
@@ -48,7 +49,6 @@ def _order(b: PaymentOpenedSeen) -> PaymentOrder:
         b.amount,
         b.use_wallet,
         b.acct_used_flag,
-        b.sender,
     )
 
 
@@ -64,7 +64,8 @@ class PaymentIdentitySeen(BaseModel):
 
 async def on_opened_failed(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: PaymentIdentitySeen = env.body
-    return await payments.refuse_failed_payment(b.setl_id, b.purpose, b.psn_no, PaymentRepository(ctx.conn), ctx.clock)
+    cmd = commands.RefuseFailedPayment(b.setl_id, b.purpose, b.psn_no)
+    return await refuse_failed_payment(cmd, postgres_context(ctx.conn, ctx.clock))
 
 
 FAILURE_HANDLERS: dict[str, FailureHandler] = {
@@ -74,21 +75,15 @@ FAILURE_HANDLERS: dict[str, FailureHandler] = {
 
 def make_handlers(trusted: frozenset[str] = frozenset()) -> dict[str, EventHandler]:
     async def on_opened(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-        order = _order(env.body)
-        return await payments.take_payment(
-            order,
-            WalletRepository(ctx.conn),
-            PaymentRepository(ctx.conn),
-            LedgerRepository(ctx.conn),
-            ctx.clock,
-            trusted,
+        b: PaymentOpenedSeen = env.body
+        # The context acts for the province that asked the payment service (a contribution is its own to ask).
+        return await take_payment(
+            commands.TakePayment(_order(b)), postgres_context(ctx.conn, ctx.clock, b.sender, trusted)
         )
 
     async def on_refund_requested(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         b: RefundRequestedSeen = env.body
-        return await payments.refund_payment(
-            b.setl_id, WalletRepository(ctx.conn), PaymentRepository(ctx.conn), LedgerRepository(ctx.conn), ctx.clock
-        )
+        return await refund_payment(commands.RefundPayment(b.setl_id), postgres_context(ctx.conn, ctx.clock))
 
     return {
         "payment.payment-opened": (PaymentOpenedSeen, on_opened),

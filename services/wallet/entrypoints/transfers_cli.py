@@ -13,6 +13,7 @@ import asyncio
 import sys
 
 from services.wallet.adapters.books import check_books
+from services.wallet.adapters.transfer_views import transfer_counts, transfer_history, transfer_listing
 from shared.db.books import print_books
 from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
@@ -23,19 +24,8 @@ async def list_transfers(settings: PlatformSettings, state: str | None, older_th
     conn = await connect(settings.dsn("wallet"))
     try:
         now = (await clock_of_service(conn, settings.clock_offset_seconds)).now()  # ages in business time
-        rows = await conn.fetch(
-            """SELECT transfer_id, state, return_reason, from_psn_no, to_psn_no, amount, requested_at, deadline,
-                      $4::timestamptz - requested_at AS age
-               FROM transfer_sagas
-               WHERE ($1::text IS NULL OR state = $1)
-                 AND ($2::float8 IS NULL OR requested_at <= $4::timestamptz - make_interval(mins => $2::float8))
-               ORDER BY requested_at DESC LIMIT $3""",
-            state,
-            older_than,
-            limit,
-            now,
-        )
-        counts = await conn.fetch("SELECT state, count(*) AS n, sum(amount) AS amount FROM transfer_sagas GROUP BY 1")
+        rows = await transfer_listing(conn, state, older_than, limit, now)
+        counts = await transfer_counts(conn)
     finally:
         await conn.close()
     print("  ".join(f"{r['state']}: {r['n']} ({r['amount']} yuan)" for r in counts) or "no transfers")
@@ -51,16 +41,13 @@ async def list_transfers(settings: PlatformSettings, state: str | None, older_th
 async def show(settings: PlatformSettings, transfer_id: str) -> int:
     conn = await connect(settings.dsn("wallet"))
     try:
-        saga = await conn.fetchrow("SELECT * FROM transfer_sagas WHERE transfer_id = $1", transfer_id)
-        steps = await conn.fetch(
-            "SELECT seq, at, step, detail FROM transfer_steps WHERE transfer_id = $1 ORDER BY seq", transfer_id
-        )
+        saga, steps = await transfer_history(conn, transfer_id)
     finally:
         await conn.close()
     if saga is None:
         print(f"no transfer {transfer_id}", file=sys.stderr)
         return 1
-    for key, value in dict(saga).items():
+    for key, value in saga.items():
         print(f"{key:16} {value}")
     for s in steps:
         print(f"  {s['seq']:>2}. {s['at'].isoformat()}  {s['step']:12} {s['detail'] or ''}")

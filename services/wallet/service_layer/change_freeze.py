@@ -2,7 +2,7 @@
 unfreezes) a person. While frozen, their wallet receives and pays nothing, and their personal account sends
 nothing: transfers from or to them, accepts, payments from their wallet and mutual-aid payments with a provider's
 account (acct_used_flag 2, or a contribution paid for another) are refused WALLET_FROZEN (request_transfer.py,
-answer_transfer.py, services/wallet/payments.py). Transfers waiting for or from them go back at once (reason
+answer_transfer.py, take_payment.py). Transfers waiting for or from them go back at once (reason
 `frozen`). The quota stays where it is; what only returns money (an ended relationship's quota, a refund) still
 moves. A freeze by the national operator is lifted only by it. The person's province and wallet.events.v1 are
 told of each change; every request is kept in freeze_history.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.wallet.service_layer.ports import Clock, Ledger, Members, QuotaTransfers
+from services.wallet.service_layer.ports import Clock, Ledger, Members, Payments, QuotaTransfers, Statements
 from shared.contracts.topics import PLATFORM_SENDER, speaks_for
 
 
@@ -15,9 +15,14 @@ class WalletContext:
     members: Members
     transfers: QuotaTransfers
     ledger: Ledger
+    payments: Payments
+    statements: Statements
     clock: Clock
     sender: str = PLATFORM_SENDER
-    """The region code whose signature the message carried (the platform's own for events and sweeps)."""
+    """The region code whose signature the message carried (the platform's own for events and sweeps; for a
+    payment, the province that asked the payment service for it)."""
+    msgid: str = ""
+    """The request's msgid (empty for events and sweeps)."""
     trusted: frozenset[str] = frozenset()
     """National gateways that may speak for any region."""
     national_operators: frozenset[str] = frozenset()

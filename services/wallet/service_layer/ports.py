@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from services.wallet.domain.ledger import Account, AccountKind, Entry
+from services.wallet.domain.payments import Debit, LotLeft, PaymentState, TakenPayment
+from services.wallet.domain.statements import FreezeRecord, Movement
 from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, TransferFacts
 from shared.contracts.policy import RegionalPolicy
 
@@ -124,6 +126,9 @@ class Members(Protocol):
     async def open_wallet(self, psn_no: str, usage_admdvs: str, at: datetime) -> bool:
         """True when newly opened (an opened wallet keeps its usage region)."""
 
+    async def wallet_region(self, psn_no: str) -> str | None:
+        """The usage region of the person's wallet; None when none is open."""
+
     async def frozen(self, psn_no: str) -> bool: ...
 
     async def any_frozen(self, *psn_nos: str) -> bool: ...
@@ -170,3 +175,70 @@ class Members(Protocol):
         """All the relationship's lots, locked (spent ones too), by (created_at, lot_id)."""
 
     async def empty_lot(self, lot_id: str) -> None: ...
+
+
+class Payments(Protocol):
+    """The payments the payment service asked the wallet to take, what each took from which source (lots of
+    quota included: a debit spends its lot, a refund gives it back) and their refunds."""
+
+    async def payment_of(self, setl_id: str) -> TakenPayment | None:
+        """The payment's record, locked."""
+
+    async def unspent_lots(self, wallet_psn_no: str) -> list[LotLeft]:
+        """The wallet's lots with quota left, oldest first, locked (before any account: the lock order)."""
+
+    async def record_payment(
+        self, setl_id: str, purpose: str, psn_no: str, state: PaymentState, refusal_code: str | None, at: datetime
+    ) -> None:
+        """The one answer to a payment (a second for the same setl_id is refused)."""
+
+    async def record_debit(
+        self,
+        setl_id: str,
+        seq: int,
+        source: str,
+        payer_psn_no: str,
+        account_id: str,
+        lot_id: str | None,
+        funding_admdvs: str,
+        spending_admdvs: str,
+        amount: Decimal,
+        transfer_id: uuid.UUID,
+    ) -> None:
+        """What one source gave (its lot, if any, has that much less left)."""
+
+    async def debits_of(self, setl_id: str) -> list[Debit]:
+        """What the payment took, by seq, with each lot's relationship and parties."""
+
+    async def lock_lots(self, lot_ids: list[str]) -> None: ...
+
+    async def record_refund(
+        self, setl_id: str, seq: int, lot_id: str | None, amount: Decimal, refund: uuid.UUID
+    ) -> None:
+        """A source got back what it gave (its lot, if any, has that much more left)."""
+
+    async def mark_refunded(self, setl_id: str, at: datetime) -> None:
+        """A debited payment is refunded (anything else stays as it is)."""
+
+    async def relationship_ended(self, relationship_id: str) -> bool:
+        """The wallet's copy of the relationship says it ended (False when it has none)."""
+
+    async def record_refund_returned(self, lot_id: str, amount: Decimal) -> None:
+        """Refunded quota of an ended relationship went on to the provider: it leaves the lot again."""
+
+
+class Statements(Protocol):
+    """What a member's statement reads: balances first (they lock the person's accounts for share, so what
+    follows agrees with them), quota by funding region, movements and the freeze history."""
+
+    async def balances(self, psn_no: str) -> dict[str, Decimal]:
+        """'personal' and 'wallet' -> what may be spent now (holds counted), for the accounts the person has."""
+
+    async def quota(self, psn_no: str) -> list[tuple[str, Decimal]]:
+        """(funding region, quota left) of the person's wallet, by region, regions with none left omitted."""
+
+    async def movements(self, psn_no: str, start: datetime, end: datetime, after_id: int, limit: int) -> list[Movement]:
+        """Movements at [start, end), oldest first (in the order they happened), after the cursor's id."""
+
+    async def freezes(self, psn_no: str, start: datetime, end: datetime, limit: int) -> list[FreezeRecord]:
+        """The last `limit` freeze requests at [start, end), oldest first."""

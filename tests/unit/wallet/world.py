@@ -11,10 +11,13 @@ from typing import Any
 from services.wallet.adapters.memory import FixedClock, MemoryMembers, MemoryWallet
 from services.wallet.domain import commands
 from services.wallet.domain.ledger import personal_account_id, wallet_account_id
+from services.wallet.domain.payments import PaymentOrder, Purpose
 from services.wallet.domain.transfers import Party, TransferRequest
+from services.wallet.service_layer.answer_transfer import answer_transfer
 from services.wallet.service_layer.context import WalletContext
 from services.wallet.service_layer.credit_account import credit_account
 from services.wallet.service_layer.open_wallet import open_wallet
+from services.wallet.service_layer.request_transfer import request_transfer
 from services.wallet.service_layer.switch_region import set_region_wallet_status
 from shared.clock import BUSINESS_TZ
 from shared.messaging.messages import Decision
@@ -68,6 +71,29 @@ class World:
         return commands.RequestTransfer(
             transfer_id=kw.pop("transfer_id", f"t-{n}"), client_id=f"440300:m{n}", request=req
         )
+
+    def order(self, amount: str = "80.00", **kw: Any) -> commands.TakePayment:
+        """A settlement of the recipient's in its insured region, wallet first then the own account."""
+        n = len(self.db.payments)
+        fields: dict[str, Any] = {
+            "setl_id": f"setl-{n}", "purpose": Purpose.SETTLEMENT, "psn_no": RECIPIENT.psn_no, "payer_psn_no": None,
+            "spending_admdvs": SHAANXI, "amount": money(amount), "use_wallet": True, "acct_used_flag": "1",
+        }  # fmt: skip
+        return commands.TakePayment(PaymentOrder(**{**fields, **kw}))
+
+    async def granted(self, amount: str = "100.00") -> str:
+        """Quota from the provider in the recipient's wallet: a transfer requested and accepted (its lot)."""
+        decision = ok(await request_transfer(self.request(amount), self.as_(GUANGDONG)))
+        transfer_id = decision.ids["transfer_id"]
+        answer = commands.AnswerTransfer(transfer_id=transfer_id, psn_no=RECIPIENT.psn_no, accepting=True)
+        ok(await answer_transfer(answer, self.as_(SHAANXI)))
+        return transfer_id
+
+    async def credited(self, psn_no: str, region: str, amount: str) -> None:
+        """The insured region credits the person's personal account."""
+        n = len(self.db.ledger_transfers)
+        credit = commands.CreditAccount(f"{region}:c{n}", psn_no, region, money(amount), "203003", "contribution")
+        ok(await credit_account(credit, self.as_(region), MAX_CREDIT))
 
 
 def ok(decision: Decision) -> Decision:

@@ -10,6 +10,7 @@ import asyncpg
 
 from services.relationship.adapters import sagas as adapter_sagas
 from services.relationship.adapters.people_repository import hash_stored_names
+from services.relationship.domain.commands import ExpireBindRequests
 from services.relationship.entrypoints.ingress import make_handlers
 from services.relationship.entrypoints.startup import seed_policies, upgrade_policies
 from services.relationship.entrypoints.unit_of_work import postgres_context
@@ -24,7 +25,7 @@ SERVICE_DIR = Path(__file__).resolve().parent
 
 
 async def sweep_bind_requests(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
-    messages = await expire_bind_requests(postgres_context(conn, clock))
+    messages = await expire_bind_requests(ExpireBindRequests(), postgres_context(conn, clock))
     await outbox.enqueue(conn, messages)
     return len([m for m in messages if m.type == "relationship.relationship-ended"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.wallet.adapters import books as adapter_books
+from services.wallet.domain.commands import ExpireTransfers
 from services.wallet.entrypoints import payment_events, relationship_events
 from services.wallet.entrypoints.ingress import make_handlers
 from services.wallet.entrypoints.unit_of_work import postgres_context
@@ -20,7 +21,7 @@ SERVICE_DIR = Path(__file__).resolve().parent
 
 
 async def sweep_deadlines(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
-    messages = await expire_transfers(postgres_context(conn, clock))
+    messages = await expire_transfers(ExpireTransfers(), postgres_context(conn, clock))
     await outbox.enqueue(conn, messages)
     return len([m for m in messages if m.type == "wallet.quota-released"])
 

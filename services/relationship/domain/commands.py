@@ -44,3 +44,15 @@ class SetPolicy:
     changed_by: str
     replace: bool = False
     unset: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExpireBindRequests:
+    """The sweep: up to `limit` bind requests nobody consented to in time end."""
+
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class UpgradePolicies:
+    """At start: rows still in the legacy terms are rewritten in kinship caps."""

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from services.relationship.domain import commands
 from services.relationship.domain.relationships import EndReason
 from services.relationship.service_layer.context import RelationshipContext
 from services.relationship.service_layer.ending import end
 from shared.messaging.messages import Outgoing
 
 
-async def expire_bind_requests(ctx: RelationshipContext, limit: int = 100) -> list[Outgoing]:
+async def expire_bind_requests(cmd: commands.ExpireBindRequests, ctx: RelationshipContext) -> list[Outgoing]:
     messages: list[Outgoing] = []
-    for rel in await ctx.relationships.expired_pending(ctx.now(), limit):
+    for rel in await ctx.relationships.expired_pending(ctx.now(), cmd.limit):
         messages += await end(rel, EndReason.BIND_REQUEST_EXPIRED, None, ctx)
     return messages

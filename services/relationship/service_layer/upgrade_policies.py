@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from services.relationship.domain import commands
 from services.relationship.domain.commands import SetPolicy
 from services.relationship.service_layer.context import RelationshipContext
 from services.relationship.service_layer.set_policy import set_policy
@@ -25,7 +26,9 @@ class Upgraded:
     """Groups the legacy row banned outright, which kinship caps cannot say: operators set them anew."""
 
 
-async def upgrade_policies(ctx: RelationshipContext) -> tuple[list[Upgraded], list[Outgoing]]:
+async def upgrade_policies(
+    cmd: commands.UpgradePolicies, ctx: RelationshipContext
+) -> tuple[list[Upgraded], list[Outgoing]]:
     table = await ctx.policies.all_for_update()  # as it stands before any row is upgraded: each row is
     # upgraded against the legacy rows above it
     upgraded: list[Upgraded] = []

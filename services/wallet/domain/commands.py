@@ -105,3 +105,10 @@ class RequestStatement:
     """A province (or a trusted gateway) asks for a member's statement; the answer names the context's msgid."""
 
     request: p.WalletStatementRequested
+
+
+@dataclass(frozen=True)
+class ExpireTransfers:
+    """The sweep: up to `limit` transfers nobody accepted by their deadline go back."""
+
+    limit: int = 100

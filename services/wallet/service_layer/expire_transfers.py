@@ -3,6 +3,7 @@ ended meanwhile, for that reason)."""
 
 from __future__ import annotations
 
+from services.wallet.domain import commands
 from services.wallet.domain.ledger import personal_account_id, wallet_account_id
 from services.wallet.domain.transfers import ReturnReason
 from services.wallet.service_layer.context import WalletContext
@@ -10,10 +11,10 @@ from services.wallet.service_layer.give_back import give_back
 from shared.messaging.messages import Outgoing
 
 
-async def expire_transfers(ctx: WalletContext, limit: int = 100) -> list[Outgoing]:
+async def expire_transfers(cmd: commands.ExpireTransfers, ctx: WalletContext) -> list[Outgoing]:
     """All the accounts of the batch are locked first, in one order, so two sweeps never wait in a cycle."""
     now = ctx.now()
-    overdue = await ctx.transfers.pending_past(now, limit)
+    overdue = await ctx.transfers.pending_past(now, cmd.limit)
     await ctx.ledger.lock(
         *{personal_account_id(t.from_psn_no) for t in overdue}, *{wallet_account_id(t.to_psn_no) for t in overdue}
     )

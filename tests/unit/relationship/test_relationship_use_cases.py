@@ -208,12 +208,12 @@ async def test_an_enrolment_change_ends_the_pending_requests_it_makes_impossible
 
 async def test_the_sweep_ends_bind_requests_nobody_consented_to(world: World) -> None:
     await world.ask()
-    assert await expire_bind_requests(world.platform) == []
+    assert await expire_bind_requests(commands.ExpireBindRequests(), world.platform) == []
     world.clock.advance(days=30)
-    messages = await expire_bind_requests(world.platform)
+    messages = await expire_bind_requests(commands.ExpireBindRequests(), world.platform)
     assert [m.type for m in messages] == ["relationship.ended", "relationship.ended", "relationship.relationship-ended"]
     assert messages[-1].body["was_established"] is False
-    assert await expire_bind_requests(world.platform) == [], "once"
+    assert await expire_bind_requests(commands.ExpireBindRequests(), world.platform) == [], "once"
 
 
 # -- ending ---------------------------------------------------------------------------------------------------------
@@ -314,12 +314,12 @@ async def test_a_policy_change_takes_effect_for_the_next_message(world: World) -
 
 async def test_legacy_rows_are_upgraded_once_as_published_changes(world: World) -> None:
     world.db.policies["120000"].settings = {LEGACY_GROUP_CAPS: {"immediate": 4, "extended": 0}}
-    upgraded, messages = await upgrade_policies(world.platform)
+    upgraded, messages = await upgrade_policies(commands.UpgradePolicies(), world.platform)
     assert [(u.admdvs, u.dropped_bans) for u in upgraded] == [("120000", ["extended"])]
     assert LEGACY_GROUP_CAPS not in world.db.policies["120000"].settings
     assert world.db.policies["120000"].updated_by == UPGRADED_BY
     assert [m.type for m in messages] == ["relationship.policy-changed"]
-    assert await upgrade_policies(world.platform) == ([], []), "once"
+    assert await upgrade_policies(commands.UpgradePolicies(), world.platform) == ([], []), "once"
 
 
 # -- the aggregate ---------------------------------------------------------------------------------------------------

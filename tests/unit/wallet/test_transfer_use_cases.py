@@ -186,12 +186,12 @@ async def test_an_answer_after_the_deadline_or_the_relationship_returns_the_tran
 async def test_the_sweep_returns_what_nobody_accepted_by_six() -> None:
     w = await world()
     transfer_id = await requested(w)
-    assert await expire_transfers(w.platform) == []
+    assert await expire_transfers(commands.ExpireTransfers(), w.platform) == []
     w.clock.advance(hours=18)
-    messages = await expire_transfers(w.platform)
+    messages = await expire_transfers(commands.ExpireTransfers(), w.platform)
     assert types(messages)[-1] == (WALLET_EVENTS, "wallet.quota-released")
     assert w.db.transfers[transfer_id].return_reason is ReturnReason.EXPIRED
-    assert await expire_transfers(w.platform) == []  # once
+    assert await expire_transfers(commands.ExpireTransfers(), w.platform) == []  # once
 
 
 async def test_an_ended_relationship_returns_waiting_transfers_and_unspent_quota() -> None:

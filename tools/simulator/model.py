@@ -53,7 +53,8 @@ class Person:
 
 
 Family = tuple[Person, Person, str]
-"""(provider, recipient or relative, the bind request's msgid); households give the kinship instead."""
+"""Two people and a string: (provider, recipient, the bind or transfer request's msgid), or for the households
+before they bind, (employee, relative, kinship)."""
 
 
 @dataclass(frozen=True)

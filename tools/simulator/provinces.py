@@ -39,7 +39,7 @@ class Provinces:
         started = time.monotonic()
         plan = phase(self.state)
         done = await self.publish_and_wait(plan)
-        if name == "answers" and plan:
+        if name == "answers" and plan:  # the recipients' answers to transfers: the saga's throughput, for the summary
             elapsed = time.monotonic() - started
             self.state.transfer_rate = (
                 f"{len(plan)} recipient answers settled in {elapsed:.2f} s ({len(plan) / elapsed:.0f}/s)"

@@ -14,7 +14,13 @@ import pytest
 
 from services.relationship.adapters.memory import MemoryRelationshipStore, UniqueViolationError
 from services.relationship.domain.people import Person
-from services.relationship.domain.relationships import EndReason, Relationship, Standing, Status
+from services.relationship.domain.relationships import (
+    EndReason,
+    Relationship,
+    RelationshipStateError,
+    Standing,
+    Status,
+)
 from services.relationship.entrypoints.unit_of_work import postgres_context
 from services.relationship.service_layer.context import RelationshipContext
 from shared.clock import BUSINESS_TZ
@@ -77,6 +83,24 @@ class RelationshipPortsContract:
         assert ended == loaded
         assert ended is not None
         assert (ended.status, ended.version, ended.end_reason) == (Status.ENDED, 3, EndReason.INSURANCE_CHANGED)
+
+    async def test_a_stale_copy_never_overwrites_a_newer_version(self, ctx: RelationshipContext) -> None:
+        await ctx.relationships.add(a_request("rel-1", "P1", "R1"), "msg-1")
+        first, second = await ctx.relationships.get("rel-1"), await ctx.relationships.get("rel-1")
+        assert first is not None
+        assert second is not None
+        first.establish(NOON)
+        await ctx.relationships.save(first)
+        second.end(EndReason.TERMINATED_BY_PROVIDER, None, NOON)  # version 2 too, from the same pending copy
+        with pytest.raises(RelationshipStateError):
+            await ctx.relationships.save(second)
+        with pytest.raises(RelationshipStateError):
+            await ctx.relationships.save(first)  # saved twice
+        assert await ctx.relationships.get("rel-1") == first
+        unknown = a_request("rel-x", "P2", "R2")
+        unknown.establish(NOON)
+        with pytest.raises(RelationshipStateError):
+            await ctx.relationships.save(unknown)
 
     async def test_reads_are_copies_until_saved(self, ctx: RelationshipContext) -> None:
         await ctx.relationships.add(a_request("rel-1", "P1", "R1"), "msg-1")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.relationship.domain.people import Person
-from services.relationship.domain.relationships import Relationship, Standing, Status
+from services.relationship.domain.relationships import Relationship, RelationshipStateError, Standing, Status
 from services.relationship.service_layer.context import RelationshipContext
 from services.relationship.service_layer.ports import Clock
 from shared.contracts.policy import SEED
@@ -114,7 +114,10 @@ class MemoryRelationships:
         return await self.get(relationship_id)
 
     async def save(self, rel: Relationship) -> None:
-        stored, msgid = self.db.relationships[rel.relationship_id]
+        found = self.db.relationships.get(rel.relationship_id)
+        if found is None or found[0].version >= rel.version:
+            raise RelationshipStateError(f"{rel.relationship_id} is stored at version {rel.version} or later")
+        stored, msgid = found
         self._check_one_active_per_pair(rel)
         # only what the UPDATE writes: the parties, the kinship and the deadline are the request's for good
         saved = copy.copy(stored)

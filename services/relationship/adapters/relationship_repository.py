@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.relationship.domain.relationships import KINSHIP_GROUP, EndReason, Relationship, Standing, Status
+from services.relationship.domain.relationships import (
+    KINSHIP_GROUP,
+    EndReason,
+    Relationship,
+    RelationshipStateError,
+    Standing,
+    Status,
+)
 from shared.db.pool import Conn
 
 _COLUMNS = """relationship_id, provider_psn_no, recipient_psn_no, kinship, status, provider_admdvs,
@@ -101,10 +108,10 @@ class RelationshipRepository:
         return None if r is None else _relationship(r)
 
     async def save(self, rel: Relationship) -> None:
-        await self.conn.execute(
+        updated = await self.conn.execute(
             """UPDATE relationships SET status = $2, version = $3, established_at = $4, ended_at = $5,
                                         end_reason = $6, end_detail = $7
-               WHERE relationship_id = $1""",
+               WHERE relationship_id = $1 AND version < $3""",
             rel.relationship_id,
             rel.status.value,
             rel.version,
@@ -113,6 +120,8 @@ class RelationshipRepository:
             None if rel.end_reason is None else rel.end_reason.value,
             rel.end_detail,
         )
+        if updated != "UPDATE 1":
+            raise RelationshipStateError(f"{rel.relationship_id} is stored at version {rel.version} or later")
 
     async def active_of(self, psn_no: str) -> list[Relationship]:
         rows = await self.conn.fetch(

@@ -35,7 +35,8 @@ class Relationships(Protocol):
     async def get_for_update(self, relationship_id: str) -> Relationship | None: ...
 
     async def save(self, rel: Relationship) -> None:
-        """Its status, version and the instants and reason of its transitions."""
+        """Its status, version and the instants and reason of its transitions; only over an older version
+        (RelationshipStateError otherwise: a copy read without its lock, or saved twice, never overwrites)."""
 
     async def active_of(self, psn_no: str) -> list[Relationship]:
         """The person's pending and established relationships, as a party of either side, locked, by id."""

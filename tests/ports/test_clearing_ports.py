@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -16,13 +15,10 @@ from services.clearing.domain.obligations import Direction, Obligation, Portion
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.context import ClearingContext
 from shared.clock import BUSINESS_TZ
-from shared.db.migrations import migrate
-from shared.db.pool import connect
-from tests.conftest import new_database
 from tests.support.infra import Infra
+from tests.support.ports import migrated_database, rolled_back
 
 NOON = datetime(2030, 4, 14, 12, 0, tzinfo=BUSINESS_TZ)
-CLEARING_DIR = Path(__file__).resolve().parents[2] / "services" / "clearing"
 A, B, C = "150100", "230100", "640100"
 MARCH, APRIL = "203003", "203004"
 
@@ -143,24 +139,12 @@ class TestInMemory(ClearingPortsContract):
 
 @pytest.fixture(scope="module")
 async def clearing_dsn(infra: Infra) -> str:
-    settings = await new_database(infra, "ports")
-    conn = await connect(settings.dsn("clearing"))
-    try:
-        await migrate(conn, "clearing", CLEARING_DIR)
-    finally:
-        await conn.close()
-    return settings.dsn("clearing")
+    return await migrated_database(infra, "clearing")
 
 
 @pytest.mark.integration
 class TestPostgreSQL(ClearingPortsContract):
     @pytest.fixture
     async def ctx(self, clearing_dsn: str) -> AsyncIterator[ClearingContext]:
-        conn = await connect(clearing_dsn)
-        tx = conn.transaction()
-        await tx.start()
-        try:
+        async with rolled_back(clearing_dsn) as conn:
             yield postgres_context(conn, Clock())
-        finally:
-            await tx.rollback()
-            await conn.close()

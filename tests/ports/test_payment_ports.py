@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -19,14 +18,12 @@ from services.payment.entrypoints.unit_of_work import postgres_context
 from services.payment.service_layer.context import PaymentContext
 from shared.clock import BUSINESS_TZ
 from shared.contracts.reasons import ReasonCode
-from shared.db.migrations import migrate
-from shared.db.pool import Conn, connect
+from shared.db.pool import Conn
 from shared.messaging.messages import Decision
-from tests.conftest import new_database
 from tests.support.infra import Infra
+from tests.support.ports import migrated_database, rolled_back
 
 NOON = datetime(2030, 3, 14, 12, 0, tzinfo=BUSINESS_TZ)
-PAYMENT_DIR = Path(__file__).resolve().parents[2] / "services" / "payment"
 HOSPITAL = Institution("H61010300012", "Xi'an No. 1", "1", "610100", wallet_enabled=True)
 
 
@@ -171,28 +168,16 @@ class TestInMemory(PaymentPortsContract):
 
 @pytest.fixture(scope="module")
 async def payment_dsn(infra: Infra) -> str:
-    settings = await new_database(infra, "ports")
-    conn = await connect(settings.dsn("payment"))
-    try:
-        await migrate(conn, "payment", PAYMENT_DIR)
-    finally:
-        await conn.close()
-    return settings.dsn("payment")
+    return await migrated_database(infra, "payment")
 
 
 @pytest.mark.integration
 class TestPostgreSQL(PaymentPortsContract):
     @pytest.fixture
     async def ctx(self, payment_dsn: str) -> AsyncIterator[PaymentContext]:
-        conn = await connect(payment_dsn)
-        self.conn: Conn = conn
-        tx = conn.transaction()
-        await tx.start()
-        try:
+        async with rolled_back(payment_dsn) as conn:
+            self.conn: Conn = conn
             yield postgres_context(conn, Clock())
-        finally:
-            await tx.rollback()
-            await conn.close()
 
     async def defer(self, ctx: PaymentContext, sender: str, msgid: str, type_: str, key: str) -> None:
         await self.conn.execute(

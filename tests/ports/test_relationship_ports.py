@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -24,13 +23,10 @@ from services.relationship.domain.relationships import (
 from services.relationship.entrypoints.unit_of_work import postgres_context
 from services.relationship.service_layer.context import RelationshipContext
 from shared.clock import BUSINESS_TZ
-from shared.db.migrations import migrate
-from shared.db.pool import connect
-from tests.conftest import new_database
 from tests.support.infra import Infra
+from tests.support.ports import migrated_database, rolled_back
 
 NOON = datetime(2030, 3, 14, 12, 0, tzinfo=BUSINESS_TZ)
-RELATIONSHIP_DIR = Path(__file__).resolve().parents[2] / "services" / "relationship"
 
 
 class Clock:
@@ -198,24 +194,12 @@ class TestInMemory(RelationshipPortsContract):
 
 @pytest.fixture(scope="module")
 async def relationship_dsn(infra: Infra) -> str:
-    settings = await new_database(infra, "ports")
-    conn = await connect(settings.dsn("relationship"))
-    try:
-        await migrate(conn, "relationship", RELATIONSHIP_DIR)
-    finally:
-        await conn.close()
-    return settings.dsn("relationship")
+    return await migrated_database(infra, "relationship")
 
 
 @pytest.mark.integration
 class TestPostgreSQL(RelationshipPortsContract):
     @pytest.fixture
     async def ctx(self, relationship_dsn: str) -> AsyncIterator[RelationshipContext]:
-        conn = await connect(relationship_dsn)
-        tx = conn.transaction()
-        await tx.start()
-        try:
+        async with rolled_back(relationship_dsn) as conn:
             yield postgres_context(conn, Clock())
-        finally:
-            await tx.rollback()
-            await conn.close()

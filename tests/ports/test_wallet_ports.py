@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -29,15 +28,12 @@ from services.wallet.domain.transfers import Party, QuotaTransfer, ReturnReason,
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.context import WalletContext
 from shared.clock import BUSINESS_TZ
-from shared.db.migrations import migrate
-from shared.db.pool import connect
-from tests.conftest import new_database
 from tests.support.infra import Infra
+from tests.support.ports import migrated_database, rolled_back
 
 NOON = datetime(2030, 3, 14, 12, 0, tzinfo=BUSINESS_TZ)
 P = Party("P440300000000000001", "c-P", "n-P", "440300", True, False)
 R = Party("R610100000000000001", "c-R", "n-R", "610100", False, True)
-WALLET_DIR = Path(__file__).resolve().parents[2] / "services" / "wallet"
 
 
 async def funded(ctx: WalletContext, amount: str = "500.00") -> None:
@@ -376,13 +372,7 @@ class TestInMemory(WalletPortsContract):
 @pytest.fixture(scope="module")
 async def wallet_dsn(infra: Infra) -> str:
     """A database with the wallet's schema, for this module's PostgreSQL tests."""
-    settings = await new_database(infra, "ports")
-    conn = await connect(settings.dsn("wallet"))
-    try:
-        await migrate(conn, "wallet", WALLET_DIR)
-    finally:
-        await conn.close()
-    return settings.dsn("wallet")
+    return await migrated_database(infra, "wallet")
 
 
 @pytest.mark.integration
@@ -390,11 +380,5 @@ class TestPostgreSQL(WalletPortsContract):
     @pytest.fixture
     async def ctx(self, wallet_dsn: str) -> AsyncIterator[WalletContext]:
         """Each test in a transaction that is rolled back: every test starts from empty tables."""
-        conn = await connect(wallet_dsn)
-        tx = conn.transaction()
-        await tx.start()
-        try:
+        async with rolled_back(wallet_dsn) as conn:
             yield postgres_context(conn, FixedClock(NOON))
-        finally:
-            await tx.rollback()
-            await conn.close()

@@ -1,0 +1,151 @@
+"""Money paths of the wallet raced against each other on PostgreSQL, in the interleavings that used to lose money
+(issue 28): two transactions of two consumers, the second started while the first is still open, and the first
+committed only once the second waits on one of its locks. Whatever the order, no quota of an ended relationship
+stays in a wallet."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from services.wallet.adapters.memory import FixedClock
+from services.wallet.domain import commands
+from services.wallet.domain.ledger import AccountKind, Entry, hold, personal_account_id, post_transfer, wallet_account_id
+from services.wallet.domain.transfers import Party, QuotaTransfer, TransferRequest
+from services.wallet.entrypoints.unit_of_work import postgres_context
+from services.wallet.service_layer.answer_transfer import answer_transfer
+from services.wallet.service_layer.end_relationship import end_relationship
+from shared.clock import BUSINESS_TZ
+from shared.db.pool import Conn, connect
+from shared.messaging.messages import Decision
+from tests.support.infra import Infra
+from tests.support.ports import migrated_database
+
+pytestmark = pytest.mark.integration
+
+NOON = datetime(2030, 3, 14, 12, 0, tzinfo=BUSINESS_TZ)
+P = Party("P440300000000000001", "c-P", "n-P", "440300", True, False)
+R = Party("R610100000000000001", "c-R", "n-R", "610100", False, True)
+REL, TRANSFER = "rel-1", "T-1"
+
+
+@pytest.fixture
+async def wallet_dsn(infra: Infra) -> str:
+    """A fresh database with the wallet's schema, for one race (its transactions commit)."""
+    return await migrated_database(infra, "wallet")
+
+
+async def _family_with_a_held_transfer(dsn: str) -> None:
+    """P (440300) has 500.00 and a relationship with R, whose wallet waits for P's transfer of 100.00."""
+    conn = await connect(dsn)
+    try:
+        async with conn.transaction():
+            ctx = postgres_context(conn, FixedClock(NOON))
+            for party in (P, R):
+                await ctx.members.upsert_person(party, NOON, 1)
+            await ctx.members.relationship_established(REL, P.psn_no, R.psn_no, "440300", "610100", 2)
+            await ctx.members.open_wallet(R.psn_no, "610100", NOON)
+            fund, personal, wallet = "fund:440300", personal_account_id(P.psn_no), wallet_account_id(R.psn_no)
+            accounts = await ctx.ledger.ensure_and_lock(
+                (fund, AccountKind.FUND, "440300"),
+                (personal, AccountKind.PERSONAL, "440300"),
+                (wallet, AccountKind.WALLET, "610100"),
+            )
+            post_transfer(accounts[fund], accounts[personal], Decimal("500.00"))
+            await ctx.ledger.save_posted_transfer(
+                uuid.uuid4(), "credit-1", accounts[fund], accounts[personal], Decimal("500.00"), "credit.contribution",
+                Entry(at=NOON),
+            )  # fmt: skip
+            req = TransferRequest(P.psn_no, R.psn_no, R.certno_hash, R.name_hash, Decimal("100.00"), True)
+            transfer, _ = QuotaTransfer.request(TRANSFER, req, P, R, REL, NOON)
+            hold(accounts[personal], accounts[wallet], transfer.amount)
+            await ctx.ledger.save_pending_transfer(
+                transfer.hold_id, "hold-1", accounts[personal], accounts[wallet], transfer.amount, "transfer.hold",
+                Entry(at=NOON, transfer_id=TRANSFER),
+            )  # fmt: skip
+            transfer.new_steps.append(("requested", None))
+            await ctx.transfers.add(transfer)
+    finally:
+        await conn.close()
+
+
+async def _accept(conn: Conn) -> Any:
+    ctx = postgres_context(conn, FixedClock(NOON), sender="610000")
+    return await answer_transfer(commands.AnswerTransfer(TRANSFER, R.psn_no, True), ctx)
+
+
+async def _end(conn: Conn) -> Any:
+    cmd = commands.EndRelationship(REL, P.psn_no, R.psn_no, True, "440300", "610100", 3)
+    return await end_relationship(cmd, postgres_context(conn, FixedClock(NOON)))
+
+
+async def _waits_on_a_lock(observer: Conn, pid: int) -> None:
+    """Until the backend `pid` waits on a lock (bounded: a backend that never waits fails the test)."""
+    for _ in range(600):
+        waiting = await observer.fetchval("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid)
+        if waiting:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"backend {pid} never waited on a lock")
+
+
+async def _race(dsn: str, first: Callable[[Conn], Awaitable[Any]], second: Callable[[Conn], Awaitable[Any]]) -> Any:
+    """`first` runs in an open transaction; `second` starts in another and waits on one of first's locks (or
+    finishes without waiting); then first commits, and second finishes and commits. Returns both results."""
+    a, b, observer = await connect(dsn), await connect(dsn), await connect(dsn)
+    try:
+        tx = a.transaction()
+        await tx.start()
+        first_result = await first(a)
+
+        async def run_second() -> Any:
+            async with b.transaction():
+                return await second(b)
+
+        task = asyncio.create_task(run_second())
+        waiting = asyncio.create_task(_waits_on_a_lock(observer, b.get_server_pid()))
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        await tx.commit()
+        return first_result, await task
+    finally:
+        for conn in (a, b, observer):
+            await conn.close()
+
+
+async def _quota_of_the_ended_relationship(dsn: str) -> tuple[Decimal, Decimal, Decimal]:
+    """What the relationship's lots still hold, the wallet's balance and the provider's balance."""
+    conn = await connect(dsn)
+    try:
+        lots = await conn.fetchval("SELECT coalesce(sum(remaining), 0) FROM lots WHERE relationship_id = $1", REL)
+        balances = {
+            r["id"]: r["balance"]
+            for r in await conn.fetch(
+                "SELECT id, credits_posted - debits_posted - debits_pending AS balance FROM accounts"
+            )
+        }
+        return lots, balances[wallet_account_id(R.psn_no)], balances[personal_account_id(P.psn_no)]
+    finally:
+        await conn.close()
+
+
+async def test_an_accept_committing_while_its_relationship_ends_leaves_no_quota(wallet_dsn: str) -> None:
+    """The accept holds its locks when the end arrives: the end must see the lot the accept made, and return it."""
+    await _family_with_a_held_transfer(wallet_dsn)
+    accepted, _ = await _race(wallet_dsn, _accept, _end)
+    assert isinstance(accepted, Decision) and accepted.status == "completed"
+    assert await _quota_of_the_ended_relationship(wallet_dsn) == (Decimal("0.00"), Decimal("0.00"), Decimal("500.00"))
+
+
+async def test_an_end_committing_while_the_accept_arrives_refuses_the_accept(wallet_dsn: str) -> None:
+    """The end holds its locks when the accept arrives: the transfer went back, and the accept is refused."""
+    await _family_with_a_held_transfer(wallet_dsn)
+    _, accepted = await _race(wallet_dsn, _end, _accept)
+    assert isinstance(accepted, Decision) and accepted.status == "rejected"
+    assert await _quota_of_the_ended_relationship(wallet_dsn) == (Decimal("0.00"), Decimal("0.00"), Decimal("500.00"))

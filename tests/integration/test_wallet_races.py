@@ -16,7 +16,14 @@ import pytest
 
 from services.wallet.adapters.memory import FixedClock
 from services.wallet.domain import commands
-from services.wallet.domain.ledger import AccountKind, Entry, hold, personal_account_id, post_transfer, wallet_account_id
+from services.wallet.domain.ledger import (
+    AccountKind,
+    Entry,
+    hold,
+    personal_account_id,
+    post_transfer,
+    wallet_account_id,
+)
 from services.wallet.domain.transfers import Party, QuotaTransfer, TransferRequest
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.answer_transfer import answer_transfer
@@ -139,7 +146,8 @@ async def test_an_accept_committing_while_its_relationship_ends_leaves_no_quota(
     """The accept holds its locks when the end arrives: the end must see the lot the accept made, and return it."""
     await _family_with_a_held_transfer(wallet_dsn)
     accepted, _ = await _race(wallet_dsn, _accept, _end)
-    assert isinstance(accepted, Decision) and accepted.status == "completed"
+    assert isinstance(accepted, Decision)
+    assert accepted.status == "completed"
     assert await _quota_of_the_ended_relationship(wallet_dsn) == (Decimal("0.00"), Decimal("0.00"), Decimal("500.00"))
 
 
@@ -147,5 +155,6 @@ async def test_an_end_committing_while_the_accept_arrives_refuses_the_accept(wal
     """The end holds its locks when the accept arrives: the transfer went back, and the accept is refused."""
     await _family_with_a_held_transfer(wallet_dsn)
     _, accepted = await _race(wallet_dsn, _end, _accept)
-    assert isinstance(accepted, Decision) and accepted.status == "rejected"
+    assert isinstance(accepted, Decision)
+    assert accepted.status == "rejected"
     assert await _quota_of_the_ended_relationship(wallet_dsn) == (Decimal("0.00"), Decimal("0.00"), Decimal("500.00"))

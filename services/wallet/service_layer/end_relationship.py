@@ -1,5 +1,10 @@
 """relationship.events.v1 says a relationship ended: its waiting transfers go back, and the recipient's unspent
-quota from this provider returns to the provider's personal account."""
+quota from this provider returns to the provider's personal account.
+
+Lock order, as on every path that creates, spends or returns quota, or freezes a person (ADR 0021): the two
+people first (lock_people), then transfer rows, lots, accounts. An accept that is posting a lot holds the people's
+locks, so the end waits for it and then finds its lot; an accept that comes after the end finds the transfer
+returned. Listing the lots before the people's locks lost the lot an accept was making (issue 28)."""
 
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ from shared.messaging.messages import Outgoing
 
 async def end_relationship(cmd: commands.EndRelationship, ctx: WalletContext) -> list[Outgoing]:
     now = ctx.now()
-    lots = await ctx.members.lock_lots_of(cmd.relationship_id)  # first: a concurrent refund then waits, sees the end
+    await ctx.members.lock_people(cmd.provider_psn_no, cmd.recipient_psn_no)
+    lots = await ctx.members.lock_lots_of(cmd.relationship_id)  # before the copy: a refund waits, then sees the end
     await ctx.members.relationship_ended(
         cmd.relationship_id,
         cmd.provider_psn_no,

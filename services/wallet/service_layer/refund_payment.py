@@ -29,6 +29,9 @@ async def refund_payment(cmd: commands.RefundPayment, ctx: WalletContext) -> lis
     if payment is None or payment.state is not PaymentState.DEBITED:
         return []  # refused (nothing taken), refunded already, or never asked: nothing to give back
     debits = await ctx.payments.debits_of(setl_id)
+    # the lock order of every path that creates, spends or returns quota (ADR 0021): people, lots, accounts
+    people = {payment.psn_no, *(d.payer_psn_no for d in debits), *(d.provider_psn_no for d in debits)}
+    await ctx.members.lock_people(*(x for x in people if x))
     await ctx.payments.lock_lots([d.lot_id for d in debits if d.lot_id])
     ended = {
         d.lot_id: d

@@ -5,8 +5,13 @@ comparison happens here, outside any service:
   * money spent = money debited: what the wallet's ledger took from accounts and lots, by (funding
     region, spending region), equals what the payment service says its settlements and contributions
     kept (cancelled ones gave everything back);
-  * clearing = cross-region spending minus cancellations: the clearing service's obligations over all
-    months, forward minus reverse, equal the cross-region part of the same totals.
+  * clearing = cross-region spending minus cancellations plus carries: the clearing service's obligations over
+    all months, forward minus reverse, equal the cross-region part of the same totals plus the personal-account
+    money the wallet carried from one region's fund to another (ADR 0021): every obligation is backed by money
+    its debtor's fund held;
+  * per-fund conservation (the wallet's check `funds_hold_what_they_issued`, shown as a table): for every region,
+    what its fund credited, plus or minus what was carried, minus what that money paid, equals the personal
+    accounts and the quota attributed to it.
 
     python -m tools.books            # exit 1 when anything does not balance
 """
@@ -34,6 +39,8 @@ class PlatformBooks:
     spent: Decimal = Decimal("0.00")
     cross_region: Decimal = Decimal("0.00")
     cleared: Decimal = Decimal("0.00")
+    carried: Decimal = Decimal("0.00")
+    funds: list[wallet_books.FundPosition] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -43,7 +50,16 @@ class PlatformBooks:
         out = [
             f"spent from accounts and quota (kept): {self.spent}",
             f"  of which across regions:           {self.cross_region}",
+            f"carried between funds (moves, credits): {self.carried}",
             f"obligations in clearing (all months): {self.cleared}",
+            "per fund (credited + carried in - carried out - paid = in accounts + in wallets):",
+            f"  {'region':<7} {'credited':>12} {'carried in':>11} {'carried out':>11} {'paid':>11}"
+            f" {'in accounts':>12} {'in wallets':>11}",
+            *(
+                f"  {f.admdvs:<7} {f.credited:>12} {f.carried_in:>11} {f.carried_out:>11} {f.paid:>11}"
+                f" {f.in_accounts:>12} {f.in_wallets:>11}{'' if f.balanced else '  DOES NOT BALANCE'}"
+                for f in self.funds
+            ),
         ]
         for name, offenders in self.problems.items():
             mark = (
@@ -80,6 +96,8 @@ async def platform_books(settings: PlatformSettings) -> PlatformBooks:
         paid = await payment_books.paid_by_region_pair(payment)
         taken = await wallet_books.spent_by_settlement(wallet)
         kept = await payment_books.kept_by_settlement(payment)
+        carried = await wallet_books.carried_by_region_pair(wallet)
+        books.funds = await wallet_books.fund_positions(wallet)
         cleared = await ClearingRepository(clearing).totals_by_pair()
     finally:
         for conn in (wallet, payment, clearing):
@@ -92,12 +110,14 @@ async def platform_books(settings: PlatformSettings) -> PlatformBooks:
         if taken.get(setl_id, zero) != kept.get(setl_id, zero)
     ]
     books.problems["platform: money spent = money debited at the funding accounts"] = _differences(spent, paid)
-    books.problems["platform: clearing = cross-region spending - cancellations"] = _differences(
-        {k: v for k, v in cleared.items() if v}, {k: v for k, v in cross.items() if v}
+    owed = {k: cross.get(k, zero) + carried.get(k, zero) for k in set(cross) | set(carried)}
+    books.problems["platform: clearing = cross-region spending - cancellations + carries"] = _differences(
+        {k: v for k, v in cleared.items() if v}, {k: v for k, v in owed.items() if v}
     )
     books.spent = sum(paid.values(), Decimal("0.00"))
     books.cross_region = sum(cross.values(), Decimal("0.00"))
     books.cleared = sum(cleared.values(), Decimal("0.00"))
+    books.carried = sum(carried.values(), Decimal("0.00"))
     return books
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from services.clearing.adapters import books as adapter_books
 from services.clearing.domain import commands
-from services.clearing.entrypoints import payment_events
+from services.clearing.entrypoints import payment_events, wallet_events
 from services.clearing.entrypoints.ingress import make_handlers
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.close_on_schedule import close_on_schedule
 from shared.clock import BusinessClock
-from shared.contracts.topics import PAYMENT_EVENTS
+from shared.contracts.topics import PAYMENT_EVENTS, WALLET_EVENTS
 from shared.db.pool import Conn
 from shared.messaging.outbox import Outbox
 from shared.messaging.runtime import INGRESS, Periodic, ServiceRuntime
@@ -42,7 +42,7 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         sagas=adapter_books.saga_states,
         books=adapter_books.check_books,
         periodic=[scheduled_close(after_days, settings.sweep_seconds)] if after_days is not None else [],
-        event_handlers={PAYMENT_EVENTS: payment_events.HANDLERS},
-        # A close requested right after a settlement was answered counts that settlement (ADR 0012).
-        catch_up_with={INGRESS: (PAYMENT_EVENTS,)},
+        event_handlers={PAYMENT_EVENTS: payment_events.HANDLERS, WALLET_EVENTS: wallet_events.HANDLERS},
+        # A close requested right after a settlement was answered, or a move, counts it (ADR 0012).
+        catch_up_with={INGRESS: (PAYMENT_EVENTS, WALLET_EVENTS)},
     )

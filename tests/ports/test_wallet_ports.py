@@ -96,7 +96,7 @@ class WalletPortsContract:
         transfer = await held(ctx, "t-1")
         mine = await ctx.transfers.get_for_update("t-1")
         assert mine is not None
-        mine.accept(NOON)
+        mine.accept(NOON, mine.from_admdvs)
         assert (await ctx.transfers.get_for_update("t-1")).state is State.PENDING  # type: ignore[union-attr]
         await ctx.transfers.save(mine)
         stored = await ctx.transfers.get_for_update("t-1")
@@ -160,6 +160,16 @@ class WalletPortsContract:
                 _uuid(1), "c1", accounts["fund:440300"], accounts[personal_account_id(P.psn_no)], Decimal("1.00"),
                 "credit.contribution", Entry(at=NOON),
             )  # fmt: skip
+
+    async def test_a_personal_account_changes_fund_and_nothing_else_does(self, ctx: WalletContext) -> None:
+        await funded(ctx, "300.00")
+        personal = personal_account_id(P.psn_no)
+        await ctx.ledger.change_fund(personal, "610100")
+        account = (await ctx.ledger.lock(personal))[personal]
+        assert (account.admdvs, account.balance) == ("610100", Decimal("300.00"))
+        for other in (wallet_account_id(R.psn_no), "fund:440300", "personal:nobody"):
+            with pytest.raises(RuntimeError):
+                await ctx.ledger.change_fund(other, "610100")
 
     # -- Members -------------------------------------------------------------------------------------------------
 
@@ -232,6 +242,7 @@ class WalletPortsContract:
         await m.add_lot("lot-c", R.psn_no, P.psn_no, "440300", "rel-2", Decimal("9.00"), NOON)
         lots = await m.lock_lots_of("rel-1")
         assert [(x.lot_id, x.remaining) for x in lots] == [("lot-b", Decimal("5.00")), ("lot-a", Decimal("7.00"))]
+        assert {x.funding_admdvs for x in lots} == {"440300"}
         await m.empty_lot("lot-b")
         assert [x.remaining for x in await m.lock_lots_of("rel-1")] == [Decimal("0.00"), Decimal("7.00")]
 

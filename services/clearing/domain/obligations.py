@@ -11,6 +11,11 @@ from enum import StrEnum
 from services.clearing.domain import events
 from services.clearing.domain.clearing import item_id
 
+CARRY = "carry"
+"""The source and purpose of an obligation that is no payment: personal-account money one fund carried over to
+another (a member moved, a sibling region credited; ADR 0021). The fund that held it (the debtor) owes the fund that
+holds it now (the creditor)."""
+
 
 class Direction(StrEnum):
     FORWARD = "forward"  # a payment

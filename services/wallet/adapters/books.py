@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -9,6 +10,29 @@ from shared.db.books import Problems, run_checks
 from shared.db.pool import Conn
 from shared.db.sagas import saga_readings
 from shared.observability.metrics import SagaReading
+
+_FUND_POSITIONS = """
+    WITH fund_moves AS (
+        SELECT a.admdvs,
+               COALESCE(sum(t.amount) FILTER (WHERE t.debit_account = a.id AND t.code LIKE 'credit.%'), 0) AS credited,
+               COALESCE(sum(t.amount) FILTER (WHERE t.debit_account = a.id AND t.code = 'fund.carry'), 0) AS carried_in,
+               COALESCE(sum(t.amount) FILTER (WHERE t.credit_account = a.id AND t.code = 'fund.carry'), 0)
+                   AS carried_out
+        FROM accounts a
+        LEFT JOIN transfers t ON (t.debit_account = a.id OR t.credit_account = a.id) AND t.state = 'posted'
+        WHERE a.kind = 'fund' GROUP BY a.admdvs),
+    held AS (
+        SELECT admdvs, credits_posted - debits_posted AS in_accounts, 0 AS in_wallets, 0 AS paid
+        FROM accounts WHERE kind = 'personal'
+        UNION ALL SELECT funding_admdvs, 0, remaining, 0 FROM lots
+        UNION ALL SELECT funding_admdvs, 0, 0, amount FROM payment_debits WHERE refund_transfer_id IS NULL),
+    h AS (SELECT admdvs, sum(in_accounts) AS in_accounts, sum(in_wallets) AS in_wallets, sum(paid) AS paid
+          FROM held GROUP BY admdvs)
+    SELECT COALESCE(f.admdvs, h.admdvs)::text AS admdvs, COALESCE(f.credited, 0) AS credited,
+           COALESCE(f.carried_in, 0) AS carried_in, COALESCE(f.carried_out, 0) AS carried_out,
+           COALESCE(h.paid, 0) AS paid, COALESCE(h.in_accounts, 0) AS in_accounts,
+           COALESCE(h.in_wallets, 0) AS in_wallets
+    FROM fund_moves f FULL JOIN h ON h.admdvs = f.admdvs"""
 
 BOOKS_QUERIES: dict[str, str] = {
     # Per account: the balances stored equal the sums of its transfers, by state.
@@ -50,7 +74,15 @@ BOOKS_QUERIES: dict[str, str] = {
         FULL JOIN lots l ON l.lot_id = s.transfer_id
         WHERE (s.state = 'completed') IS DISTINCT FROM (l.lot_id IS NOT NULL) OR l.amount <> s.amount
            OR l.provider_psn_no <> s.from_psn_no OR l.wallet_psn_no <> s.to_psn_no
-           OR l.funding_admdvs <> s.from_admdvs OR l.relationship_id <> s.relationship_id""",
+           OR l.relationship_id <> s.relationship_id""",
+    # Per-fund conservation (ADR 0021): what each region's fund credited, plus what was carried to it, minus what it
+    # carried away, equals what is attributed to it: the personal accounts that belong to it (held transfers
+    # included), the quota it funded still in wallets, and what its money paid and was not given back.
+    "funds_hold_what_they_issued": f"""
+        WITH i AS ({_FUND_POSITIONS})
+        SELECT admdvs || ': credited ' || credited || ' + carried in ' || carried_in || ' - carried out '
+               || carried_out || ' - paid ' || paid || ' <> accounts ' || in_accounts || ' + wallets ' || in_wallets
+        FROM i WHERE credited + carried_in - carried_out - paid <> in_accounts + in_wallets""",
     # What left a lot was spent (and not refunded) or went back to its provider when the relationship ended.
     "lots_account_for_their_quota": """
         WITH returned AS (
@@ -153,6 +185,40 @@ async def spending_by_region_pair(conn: Conn) -> dict[tuple[str, str], str]:
            WHERE refund_transfer_id IS NULL GROUP BY 1, 2"""
     )
     return {(r["funding_admdvs"], r["spending_admdvs"]): str(r["amount"]) for r in rows}
+
+
+async def carried_by_region_pair(conn: Conn) -> dict[tuple[str, str], Decimal]:
+    """Personal-account money carried from one fund to another, by (giving region, receiving region): what clearing
+    must hold the giving region owing besides its payments (tools/books.py)."""
+    rows = await conn.fetch(
+        """SELECT g.admdvs AS giving, r.admdvs AS receiving, sum(t.amount) AS amount FROM transfers t
+           JOIN accounts g ON g.id = t.credit_account JOIN accounts r ON r.id = t.debit_account
+           WHERE t.code = 'fund.carry' AND t.state = 'posted' GROUP BY 1, 2"""
+    )
+    return {(r["giving"], r["receiving"]): r["amount"] for r in rows}
+
+
+@dataclass(frozen=True)
+class FundPosition:
+    """One region's fund in the wallet's ledger (per-fund conservation: credited + carried_in - carried_out - paid =
+    in_accounts + in_wallets)."""
+
+    admdvs: str
+    credited: Decimal
+    carried_in: Decimal
+    carried_out: Decimal
+    paid: Decimal
+    in_accounts: Decimal
+    in_wallets: Decimal
+
+    @property
+    def balanced(self) -> bool:
+        return self.credited + self.carried_in - self.carried_out - self.paid == self.in_accounts + self.in_wallets
+
+
+async def fund_positions(conn: Conn) -> list[FundPosition]:
+    rows = await conn.fetch(f"SELECT * FROM ({_FUND_POSITIONS}) p ORDER BY admdvs")
+    return [FundPosition(**dict(r)) for r in rows]
 
 
 async def spent_by_settlement(conn: Conn) -> dict[str, Decimal]:

@@ -155,6 +155,13 @@ class LedgerRepository:
         else:
             await self._moved(transfer_id, entry, (debit, MovementKind.TRANSFER_RETURNED, amount))
 
+    async def change_fund(self, account_id: str, admdvs: str) -> None:
+        status = await self.conn.execute(
+            "UPDATE accounts SET admdvs = $2 WHERE id = $1 AND kind = 'personal'", account_id, admdvs
+        )
+        if status != "UPDATE 1":
+            raise RuntimeError(f"{account_id} is not a personal account: {status}")
+
     async def _moved(
         self, ledger_transfer_id: uuid.UUID, entry: Entry, *sides: tuple[Account, MovementKind, Decimal]
     ) -> None:

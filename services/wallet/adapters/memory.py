@@ -287,7 +287,7 @@ class MemoryMembers:
             ((x.created_at, lot_id, x) for lot_id, x in self.db.lots.items() if x.relationship_id == relationship_id),
             key=lambda t: (t[0], t[1]),
         )
-        return [Lot(lot_id, x.wallet_psn_no, x.provider_psn_no, x.remaining) for _, lot_id, x in mine]
+        return [Lot(lot_id, x.wallet_psn_no, x.provider_psn_no, x.remaining, x.funding_admdvs) for _, lot_id, x in mine]
 
     async def empty_lot(self, lot_id: str) -> None:
         self.db.lots[lot_id].remaining = Decimal("0.00")
@@ -365,6 +365,12 @@ class MemoryLedger:
 
     async def lock(self, *account_ids: str) -> dict[str, Account]:
         return {x: copy.copy(self.db.accounts[x]) for x in sorted(set(account_ids)) if x in self.db.accounts}
+
+    async def change_fund(self, account_id: str, admdvs: str) -> None:
+        account = self.db.accounts.get(account_id)
+        if account is None or account.kind is not AccountKind.PERSONAL:
+            raise RuntimeError(f"{account_id} is not a personal account")
+        account.admdvs = admdvs
 
     def _store(self, *accounts: Account) -> None:
         for a in accounts:

@@ -301,7 +301,7 @@ class WalletRepository:
         """All the relationship's lots, locked (spent ones too: a refund may be filling one right now), in the
         lock order of payments: lots before accounts, by (created_at, lot_id)."""
         rows = await self.conn.fetch(
-            """SELECT lot_id, wallet_psn_no, provider_psn_no, remaining FROM lots
+            """SELECT lot_id, wallet_psn_no, provider_psn_no, remaining, funding_admdvs FROM lots
                WHERE relationship_id = $1 ORDER BY created_at, lot_id FOR UPDATE""",
             relationship_id,
         )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from services.wallet.domain.payments import PaymentOrder
-from services.wallet.domain.transfers import TransferRequest
+from services.wallet.domain.transfers import Party, TransferRequest
 from shared.contracts import province as p
 
 
@@ -20,6 +21,15 @@ class CreditAccount:
     amount: Decimal
     period: str
     kind: str
+
+
+@dataclass(frozen=True)
+class RecordPerson:
+    """relationship.events.v1 says who a person is now (enrolment, a change of insurance, a move)."""
+
+    party: Party
+    effective_at: datetime
+    version: int
 
 
 @dataclass(frozen=True)

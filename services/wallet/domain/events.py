@@ -5,6 +5,8 @@ Each event has a stable wire type and a version; a change that breaks readers is
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import Admdvs, Period, PsnNo
@@ -192,3 +194,22 @@ class UnfreezeRecorded(WalletEvent):
 
 
 EVENTS = (*EVENTS, FreezeRecorded, UnfreezeRecorded)
+
+
+class FundBalanceCarried(WalletEvent):
+    """Personal-account money went from one region's fund to another (ADR 0021): the member moved (the whole
+    balance), a sibling region credited the account, or quota or a refund came back to an account that now belongs
+    to another fund. `from_admdvs` owes `to_admdvs` the amount at clearing."""
+
+    TYPE = "wallet.fund-balance-carried"
+
+    carry_id: str = Field(description="unique per carry: carry:<cause>:<what caused it>")
+    psn_no: PsnNo = Field(description="whose personal account")
+    from_admdvs: Admdvs = Field(description="the fund that held the money (the debtor at clearing)")
+    to_admdvs: Admdvs = Field(description="the fund that holds it now (the creditor at clearing)")
+    amount: Money
+    cause: Literal["move", "credit", "quota_return", "refund"]
+    occurred_at: AwareDatetime
+
+
+EVENTS = (*EVENTS, FundBalanceCarried)

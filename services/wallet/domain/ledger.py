@@ -150,9 +150,15 @@ class Entry:
     contribution: bool = False
 
 
+FUND_CARRY = "fund.carry"
+"""The code of a transfer between two funds' accounts: a personal account's money carried over (domain/funds.py)."""
+
+
 def posted_kinds(code: str, entry: Entry) -> tuple[MovementKind, MovementKind]:
     """The statement's kind on the debit side and on the credit side of a transfer posted at once (only a
     personal account's or a wallet's side is shown)."""
+    if code == FUND_CARRY:  # fund to fund: no member's account on either side, so no statement line
+        return MovementKind.CREDIT, MovementKind.CREDIT
     if code == "quota.return":
         return MovementKind.QUOTA_RETURNED, MovementKind.QUOTA_RETURNED
     if code == "pay.refund":

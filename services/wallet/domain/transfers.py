@@ -160,6 +160,7 @@ class Lot:
     wallet_psn_no: str
     provider_psn_no: str
     remaining: Decimal
+    funding_admdvs: str
 
 
 class TransferNotPendingError(Exception):
@@ -242,7 +243,9 @@ class QuotaTransfer:
         """Past 06:00 the day after the request: it goes back (if it is still waiting)."""
         return self.deadline <= now
 
-    def accept(self, now: datetime) -> events.QuotaGranted:
+    def accept(self, now: datetime, funding_admdvs: str) -> events.QuotaGranted:
+        """The lot is funded by the fund the provider's personal account belongs to when the hold is posted: the
+        provider's region when the transfer was asked, unless the provider moved since (ADR 0021)."""
         self._must_be_pending("accepted")
         self.state, self.resolved_at = State.COMPLETED, now
         self.new_steps.append(("completed", f"lot {self.transfer_id} of {self.amount} in wallet:{self.to_psn_no}"))
@@ -250,7 +253,7 @@ class QuotaTransfer:
             transfer_id=self.transfer_id,
             from_psn_no=self.from_psn_no,
             to_psn_no=self.to_psn_no,
-            funding_admdvs=self.from_admdvs,
+            funding_admdvs=funding_admdvs,
             amount=self.amount,
             occurred_at=now,
         )

@@ -13,6 +13,7 @@ from services.wallet.domain import commands
 from services.wallet.domain.transfers import Party
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.end_relationship import end_relationship
+from services.wallet.service_layer.record_person import record_person
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import RELATIONSHIP_EVENTS
 from shared.logging import get_logger
@@ -59,8 +60,8 @@ class PolicySeen(_Seen):
 async def on_person(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: PersonSeen = env.body
     party = Party(b.psn_no, b.certno_hash, b.name_hash, b.insuplc_admdvs, b.may_provide, b.may_receive)
-    await WalletRepository(ctx.conn).upsert_person(party, b.effective_at, b.version)
-    return []
+    cmd = commands.RecordPerson(party, b.effective_at, b.version)
+    return await record_person(cmd, postgres_context(ctx.conn, ctx.clock))
 
 
 async def on_established(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:

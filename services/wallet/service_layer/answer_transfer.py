@@ -70,7 +70,8 @@ async def _accept(transfer: QuotaTransfer, ctx: WalletContext, now: datetime) ->
     if await ctx.members.any_frozen(transfer.to_psn_no, transfer.from_psn_no):  # (a freeze returns these)
         messages = await give_back(transfer, ReturnReason.FROZEN, ctx, now)
         return Decision.rejected(ReasonCode.WALLET_FROZEN, "the recipient or the sender is frozen", messages)
-    granted = transfer.accept(now)
+    funding = accounts[personal].admdvs  # the fund the provider's account belongs to now (ADR 0021)
+    granted = transfer.accept(now, funding)
     post_hold(accounts[personal], accounts[wallet], transfer.amount)
     entry = Entry(at=now, transfer_id=transfer.transfer_id)
     await ctx.ledger.resolve_pending(transfer.hold_id, "posted", accounts[personal], accounts[wallet], entry)
@@ -78,7 +79,7 @@ async def _accept(transfer: QuotaTransfer, ctx: WalletContext, now: datetime) ->
         transfer.transfer_id,
         transfer.to_psn_no,
         transfer.from_psn_no,
-        transfer.from_admdvs,
+        funding,
         transfer.relationship_id,
         transfer.amount,
         now,

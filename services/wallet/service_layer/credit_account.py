@@ -1,10 +1,12 @@
-"""The insured region credits a member's personal account (from its fund)."""
+"""A region of the member's insured province credits the member's personal account from its fund. The account
+belongs to the fund of the member's insured region (ADR 0021): a credit from a sibling region is carried over to
+it at once, and that region owes the insured region the amount at clearing."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from services.wallet.domain import commands, events
+from services.wallet.domain import commands, events, funds
 from services.wallet.domain.ledger import (
     ZERO,
     AccountKind,
@@ -14,6 +16,7 @@ from services.wallet.domain.ledger import (
     post_transfer,
     transfer_id_for,
 )
+from services.wallet.service_layer.carry_over import carry_over
 from services.wallet.service_layer.context import WalletContext
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import same_province
@@ -25,6 +28,7 @@ async def credit_account(cmd: commands.CreditAccount, ctx: WalletContext, max_am
         return Decision.rejected(
             ReasonCode.AMOUNT_OUT_OF_RANGE, f"a credit is a positive amount of at most {max_amount:.2f}"
         )
+    await ctx.members.lock_people(cmd.psn_no)  # as a move does: the account's fund stays put meanwhile
     person = await ctx.members.person(cmd.psn_no)
     if person is None:
         return Decision.rejected(ReasonCode.UNKNOWN_PERSON, f"{cmd.psn_no} is not enrolled")
@@ -34,8 +38,11 @@ async def credit_account(cmd: commands.CreditAccount, ctx: WalletContext, max_am
             f"{cmd.psn_no}'s personal account is credited by their insured province, not {cmd.admdvs}",
         )
     personal, fund = personal_account_id(cmd.psn_no), fund_account_id(cmd.admdvs)
+    home = fund_account_id(person.insuplc_admdvs)  # locked with the others, in one order, for a carry to it
     accounts = await ctx.ledger.ensure_and_lock(
-        (personal, AccountKind.PERSONAL, cmd.admdvs), (fund, AccountKind.FUND, cmd.admdvs)
+        (personal, AccountKind.PERSONAL, person.insuplc_admdvs),
+        (fund, AccountKind.FUND, cmd.admdvs),
+        (home, AccountKind.FUND, person.insuplc_admdvs),
     )
     transfer_id, now = transfer_id_for(cmd.client_id), ctx.now()
     post_transfer(accounts[fund], accounts[personal], cmd.amount)
@@ -48,6 +55,8 @@ async def credit_account(cmd: commands.CreditAccount, ctx: WalletContext, max_am
         code=f"credit.{cmd.kind}",
         entry=Entry(at=now, transfer_id=str(transfer_id)),
     )
+    carry = funds.into_account(accounts[personal], cmd.admdvs, cmd.amount, funds.CarryCause.CREDIT, str(transfer_id))
+    carried = await carry_over(carry, ctx.ledger, now)
     credited = events.PersonalAccountCredited(
         transfer_id=str(transfer_id),
         psn_no=cmd.psn_no,
@@ -58,4 +67,4 @@ async def credit_account(cmd: commands.CreditAccount, ctx: WalletContext, max_am
         balance=accounts[personal].balance,
         occurred_at=now,
     )
-    return Decision.completed([published(credited, cmd.psn_no)])
+    return Decision.completed([published(credited, cmd.psn_no), *carried])

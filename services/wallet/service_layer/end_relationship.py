@@ -44,6 +44,7 @@ async def end_relationship(cmd: commands.EndRelationship, ctx: WalletContext) ->
             accounts[wallet],
             accounts[personal],
             lot.remaining,
+            lot.funding_admdvs,
             return_id_for(lot.lot_id, cmd.relationship_id),
             f"return:{lot.lot_id}:{cmd.relationship_id}",
             (cmd.provider_admdvs, cmd.recipient_admdvs),

@@ -58,6 +58,9 @@ class Ledger(Protocol):
         self, transfer_id: uuid.UUID, state: str, debit: Account, credit: Account, entry: Entry
     ) -> None: ...
 
+    async def change_fund(self, account_id: str, admdvs: str) -> None:
+        """The (locked) personal account belongs to `admdvs`'s fund from now on (domain/funds.py)."""
+
 
 class QuotaTransfers(Protocol):
     """The transfer sagas (QuotaTransfer), with their timelines."""

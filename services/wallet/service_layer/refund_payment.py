@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.wallet.domain import commands, events
+from services.wallet.domain import commands, events, funds
 from services.wallet.domain.ledger import (
     ZERO,
     Account,
@@ -18,6 +18,7 @@ from services.wallet.domain.ledger import (
     wallet_account_id,
 )
 from services.wallet.domain.payments import Debit, PaymentState
+from services.wallet.service_layer.carry_over import carry_over
 from services.wallet.service_layer.context import WalletContext
 from services.wallet.service_layer.return_quota import return_quota
 from shared.messaging.messages import Outgoing, published
@@ -53,6 +54,10 @@ async def refund_payment(cmd: commands.RefundPayment, ctx: WalletContext) -> lis
         )
         await ctx.payments.record_refund(setl_id, d.seq, d.lot_id, d.amount, refund_id)
         total += d.amount
+        if d.lot_id is None:  # back into a personal account: to its fund now, from the fund that paid (ADR 0021)
+            cause = funds.CarryCause.REFUND
+            carry = funds.into_account(back, d.funding_admdvs, d.amount, cause, f"{setl_id}:{d.seq}")
+            messages += await carry_over(carry, ctx.ledger, now)
         if d.lot_id in ended:
             messages += await _return_refunded_quota(d, setl_id, accounts, ctx, now)
     await ctx.payments.mark_refunded(setl_id, now)
@@ -72,6 +77,7 @@ async def _return_refunded_quota(
         accounts[wallet_account_id(recipient)],
         accounts[personal_account_id(provider)],
         d.amount,
+        d.funding_admdvs,
         transfer_id_for(client_id),
         client_id,
         [x.insuplc_admdvs for x in parties if x is not None],

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from services.wallet.domain import events
+from services.wallet.domain import events, funds
 from services.wallet.domain.ledger import Account, Entry, post_transfer
 from services.wallet.domain.transfers import ReturnReason
+from services.wallet.service_layer.carry_over import carry_over
 from services.wallet.service_layer.ports import Ledger
 from shared.contracts import province as p
 from shared.messaging.messages import Outgoing, published, to_provinces
@@ -26,6 +27,7 @@ async def return_quota(
     wallet: Account,
     personal: Account,
     amount: Decimal,
+    funding_admdvs: str,
     transfer_id: uuid.UUID,
     client_id: str,
     regions: Sequence[str],
@@ -33,7 +35,8 @@ async def return_quota(
     now: datetime,
 ) -> list[Outgoing]:
     """A posted transfer from the (locked) wallet to the (locked) personal account; the caller updates the lot.
-    The provinces are told."""
+    Quota of a lot funded by another fund than the provider's account belongs to now (the provider moved) is
+    carried over to it (ADR 0021). The provinces are told."""
     provider, recipient = personal.id.removeprefix("personal:"), wallet.id.removeprefix("wallet:")
     post_transfer(wallet, personal, amount)
     await ledger.save_posted_transfer(
@@ -54,4 +57,6 @@ async def return_quota(
         amount=amount,
         occurred_at=now,
     )
-    return [*to_provinces(regions, "transfer.returned", notice, provider), published(returned, provider)]
+    carry = funds.into_account(personal, funding_admdvs, amount, funds.CarryCause.QUOTA_RETURN, str(transfer_id))
+    carried = await carry_over(carry, ledger, now)
+    return [*to_provinces(regions, "transfer.returned", notice, provider), published(returned, provider), *carried]

@@ -80,9 +80,9 @@ async def take_payment(cmd: commands.TakePayment, ctx: WalletContext) -> list[Ou
                 )
         account_owner: str | None = None
         if uses_provider(order) and payer is not None:
-            account_owner, kind, funding = payer.psn_no, SourceKind.PROVIDER_ACCOUNT, payer.insuplc_admdvs
+            account_owner, kind = payer.psn_no, SourceKind.PROVIDER_ACCOUNT
         elif order.purpose is Purpose.SETTLEMENT and order.acct_used_flag == "1":
-            account_owner, kind, funding = patient.psn_no, SourceKind.OWN_ACCOUNT, patient.insuplc_admdvs
+            account_owner, kind = patient.psn_no, SourceKind.OWN_ACCOUNT
         spent = spending_account_id(spending)
         await ctx.ledger.ensure_account(spent, AccountKind.SPENDING, spending)
         own = personal_account_id(patient.psn_no)
@@ -96,8 +96,8 @@ async def take_payment(cmd: commands.TakePayment, ctx: WalletContext) -> list[Ou
             refusal = Refusal(ReasonCode.WALLET_FROZEN, "a frozen person neither pays for another nor is paid for")
         else:
             if account_owner is not None and personal_account_id(account_owner) in accounts:
-                acc = accounts[personal_account_id(account_owner)]
-                sources.append(Source(kind, account_owner, acc.id, funding, max(acc.balance, ZERO)))
+                acc = accounts[personal_account_id(account_owner)]  # funded by the fund it belongs to (ADR 0021)
+                sources.append(Source(kind, account_owner, acc.id, acc.admdvs, max(acc.balance, ZERO)))
             portions = split(order.amount, sources)
             refusal = check_covered(order, portions)
             if refusal is None:

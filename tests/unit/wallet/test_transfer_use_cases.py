@@ -236,9 +236,9 @@ async def test_a_quota_transfer_resolves_once() -> None:
     w = await world()
     transfer = w.db.transfers[await requested(w)]
     transfer = replace(transfer, new_steps=[])
-    transfer.accept(w.clock.now())
+    transfer.accept(w.clock.now(), transfer.from_admdvs)
     with pytest.raises(TransferNotPendingError):
-        transfer.accept(w.clock.now())
+        transfer.accept(w.clock.now(), transfer.from_admdvs)
     with pytest.raises(TransferNotPendingError):
         transfer.give_back(ReturnReason.DECLINED, w.clock.now())
     assert isinstance(transfer, QuotaTransfer)

@@ -35,7 +35,7 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         SERVICE_DIR,
         make_handlers(key, trusted, settings.max_credit_amount, settings.national_operator_codes),
         sagas=adapter_books.saga_states,
-        books=adapter_books.check_books,
+        books=adapter_books.check_books_and_funds,
         periodic=[Periodic("return-expired-transfers", settings.sweep_seconds, sweep_deadlines)],
         event_handlers={
             RELATIONSHIP_EVENTS: relationship_events.HANDLERS,

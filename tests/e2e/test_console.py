@@ -182,6 +182,14 @@ async def test_an_operator_sees_a_transfer_and_replays_a_dead_letter_a_viewer_ca
     assert shown(browser, "state").text == "pending"
     assert "wallet.quota-held" in browser.find_element(By.ID, "timeline").text
 
+    # per-fund conservation on the overview (ADR 0021): the provider's region issued what is attributed to it
+    await until(
+        browser,
+        f"{URL}/",
+        lambda d: any("440300" in r.text and "holds" in r.text for r in d.find_elements(By.CSS_SELECTOR, "#funds tr")),
+        "Shenzhen's fund",
+    )
+
     # a dead letter: a credit signed with a key the registry does not know yet
     msg, raw, headers = signed_credit(platform, key_id, private, provider.psn_no)
     async with Watcher(platform.settings.kafka_bootstrap, ["province.440000.notifications.v1"]) as w:

@@ -222,6 +222,10 @@ async def overview(request: Request, name: str, role: Role) -> Response:
             }
         )
     offsets = {s["offset"] for s in services if s["offset"] is not None}
+    funds: dict[str, dict[str, float]] = {}  # per-fund conservation (ADR 0021), from the wallet's metrics
+    for t in console.sampler.targets:
+        for labels, value in t.last.series("medaid_fund_position_yuan") if t.last else []:
+            funds.setdefault(labels.get("admdvs", "?"), {})[labels.get("side", "?")] = value
     async with console.pool.acquire() as conn:
         counts = await ConsoleRepository(conn).counts()
     return render(
@@ -232,6 +236,7 @@ async def overview(request: Request, name: str, role: Role) -> Response:
         books_ok=all(s["books"] is not False for s in services),
         counts=counts,
         dead=console.sampler.dead_letters(),
+        funds=sorted(funds.items()),
     )
 
 

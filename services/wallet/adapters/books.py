@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from prometheus_client import Gauge
+
 from shared.db.books import Problems, run_checks
 from shared.db.pool import Conn
 from shared.db.sagas import saga_readings
@@ -173,8 +175,24 @@ BOOKS_QUERIES: dict[str, str] = {
 }
 
 
+FUND_POSITION = Gauge(
+    "medaid_fund_position_yuan",
+    "Per region's fund (ADR 0021): what it issued (credited + carried in - carried out) and what is attributed to it "
+    "(paid + in personal accounts + in wallets); per-fund conservation says the two are equal",
+    ["admdvs", "side"],
+)
+
+
 async def check_books(conn: Conn) -> Problems:
     return await run_checks(conn, BOOKS_QUERIES)
+
+
+async def check_books_and_funds(conn: Conn) -> Problems:
+    """The books checks, and each fund's position in the metrics (the console shows them)."""
+    for f in await fund_positions(conn):
+        FUND_POSITION.labels(f.admdvs, "issued").set(float(f.credited + f.carried_in - f.carried_out))
+        FUND_POSITION.labels(f.admdvs, "attributed").set(float(f.paid + f.in_accounts + f.in_wallets))
+    return await check_books(conn)
 
 
 async def spending_by_region_pair(conn: Conn) -> dict[tuple[str, str], str]:

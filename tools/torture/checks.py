@@ -5,7 +5,8 @@ tools/books.py, every check it has).
 Outside:
   * every message answered; one answer per record sent, and a resend gets the original answer again (same status,
     reason and ids); no record refused as unsigned or stale, and no dead letter of a message the run sent;
-  * each transfer told once and one way (completed, or returned), and as the wallet's saga ended;
+  * each transfer told as the wallet ended it: completed (and maybe later its unspent quota back, told returned
+    relationship_ended, never more than it brought), or returned for the wallet's reason, or nothing while pending;
   * each settlement told as the payment service kept it (acct_pay, acct_mulaid_pay, wallet_pay; cancelled or not);
   * each member's wallet.statement (at the end) shows the ledger's balances and quota by funding region; every
     transfer.completed the relative's province was told is a transfer_in of their statement, and no other;
@@ -152,15 +153,21 @@ async def inside_checks(state: RunState, wire: Wire, v: Verdict) -> dict[str, An
     completed, returned = told(traffic, "transfer.completed"), told(traffic, "transfer.returned")
     held = [traffic.answer(m) for m, sent in wire.sent.items() if sent.type == "transfer.requested"]
     for tid in {str(a["transfer_id"]) for a in held if a and a["status"] == "accepted"}:
-        said = ({"completed"} if tid in completed else set()) | ({"returned"} if tid in returned else set())
         saga = sagas.get(tid)
-        if len(said) > 1 or saga is None or said != ({saga["state"]} - {"pending"}):
-            reasons = sorted({b["reason"] for b in returned.get(tid, [])})
-            bad.append(f"{tid}: told {sorted(said) or 'nothing'} {reasons or ''}, wallet {saga and saga['state']}")
-        elif saga["state"] == "returned" and {b["reason"] for b in returned[tid]} != {saga["return_reason"]}:
-            bad.append(
-                f"{tid}: returned {sorted({b['reason'] for b in returned[tid]})}, wallet {saga['return_reason']}"
-            )
+        ended = "(none)" if saga is None else saga["state"]
+        reasons = {b["reason"] for b in returned.get(tid, [])}
+        amounts = {Decimal(b["amount"]) for b in completed.get(tid, [])}
+        quota_back = {Decimal(b["amount"]) for b in returned.get(tid, [])}
+        if tid in completed:  # and maybe later its unspent quota back, told as returned (relationship_ended)
+            fine = ended == "completed" and len(amounts) == 1 and reasons <= {"relationship_ended"}
+            fine = fine and all(q <= min(amounts) for q in quota_back)
+        elif tid in returned:
+            fine = ended == "returned" and saga is not None and reasons == {saga["return_reason"]}
+        else:
+            fine = ended == "pending"
+        if not fine:
+            told_ = [*(["completed"] if tid in completed else []), *sorted(reasons)]
+            bad.append(f"{tid}: told {told_ or 'nothing'}, wallet {ended}")
     v.checks["each transfer told once and as the wallet ended it"] = bad
     bad = []
     paid, cancelled = told(traffic, "settlement.completed"), told(traffic, "settlement.cancelled")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -66,10 +67,11 @@ class Stack:
 
     def note(self, what: str) -> None:
         self.log.append((time.monotonic() - self.started, what))
+        print(f"  {self.log[-1][0]:7.1f} s  {what}", file=sys.stderr, flush=True)
 
     async def act(self, what: str, name: str, *args: str) -> None:
         try:
-            what += await asyncio.to_thread(script, name, *args)
+            what += await asyncio.to_thread(script, name, *args, env=self.state.env)  # on the clock as moved
         except SystemExit as exc:
             self.broken.append(f"{what}: {exc}")
             what += " FAILED"

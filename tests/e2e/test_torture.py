@@ -43,10 +43,11 @@ def test_a_fixed_seed_with_every_fault_breaks_no_invariant(stack: dict[str, str]
     assert "OK: all" in report, report
 
 
-def test_a_drawn_seed_breaks_no_invariant(stack: dict[str, str]) -> None:
+def test_a_drawn_seed_breaks_no_invariant(stack: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     code, report = torture(stack, "--duration", "60", "--families", "10", "--faults", "kill")
     seed = re.match(r"torture: seed (\d+)\n", report)
     assert seed, report
-    print(f"torture: drawn seed {seed.group(1)} (python -m tools.torture --seed {seed.group(1)} plays it again)")
+    with capsys.disabled():  # printed even when the test passes: the seed plays the run again
+        print(f"\ntorture: drawn seed {seed.group(1)} (python -m tools.torture --seed {seed.group(1)} plays it again)")
     assert code == 0, f"seed {seed.group(1)}:\n{report}"
     assert "OK: all" in report, report

@@ -135,7 +135,7 @@ async def transfer_episode(f: Family, w: Wire, rng: random.Random) -> None:
     amount = money(rng, 1, 600)
     then = rng.choices(
         ["accept", "decline", "wait", "race-terminate", "race-freeze", "race-move", "accept-twice"],
-        [30, 8, 7, 30, 8, 7, 10],
+        [25, 5, 5, 40, 8, 7, 10],
     )[0]
     by_provider = rng.random() < 0.7
     to = move_target(rng, p)
@@ -147,6 +147,7 @@ async def transfer_episode(f: Family, w: Wire, rng: random.Random) -> None:
         return  # it goes back at 06:00 the next business day (the clock moves on during and after the run)
     if then == "race-terminate" and f.rid:  # issue 28, scenario 1: both at the same moment
         await w.ask([accept, terminate(w, f.rid, p if by_provider else r)], f.index)
+        await rebind(f, w, rng)  # so that the family's next transfer has a relationship again
     elif then == "race-freeze":
         by = r.region if by_provider else LOCAL_NATIONAL_OPERATOR
         await w.ask([accept, freeze(w, r, by)], f.index)
@@ -154,6 +155,7 @@ async def transfer_episode(f: Family, w: Wire, rng: random.Random) -> None:
     elif then == "race-move":
         _, b = await w.ask([accept, move(w, p, to)], f.index)
         moved(b, p, to)
+        await rebind(f, w, rng)
     elif then == "accept-twice":
         ids = await w.publish([accept], f.index)
         await w.resend(ids)

@@ -154,7 +154,8 @@ async def torture(settings: PlatformSettings, opts: Options, console: Console) -
         f"seed {opts.seed}: {opts.duration:.0f} s of traffic, {opts.families} families in {len(ALL_REGIONS)} regions "
         f"of {len({r[:2] for r in ALL_REGIONS})} provinces, faults: {', '.join(opts.faults) or 'none'} "
         f"({len(faults)} planned); clock moves to the next month: {len(months)}",
-        f"business time {begun_at} -> {state.business_now().isoformat(timespec='seconds')}",
+        f"business time {begun_at} -> {state.business_now().isoformat(timespec='seconds')}; statements read at the "
+        f"end: {len(told)} of {len({p.psn_no for f in families for p in f.people})} members",
         f"again: python -m tools.torture --duration {opts.duration:.0f} --seed {opts.seed} "
         f"--faults {','.join(opts.faults) or 'none'} --families {opts.families}",
     ]

@@ -16,7 +16,8 @@ import pytest
 
 from tests.support.own_stack import own_stack, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]  # a bound for a hung run, not a timed assertion: a stack
+# of its own starts first, and the tool waits (bounded) for every answer, the clock's moves and the sweeps
 
 FIXED_SEED = 28
 

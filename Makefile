@@ -13,7 +13,7 @@ export MEDAID_CLOCK_OFFSET_SECONDS = $(or $(shell cat "$(MEDAID_STATE_DIR)/clock
 # The month-end test (first) closes the month of each: December 2026, April 2027, February 2028.
 ANY_DAY ?= 2026-12-31T23:59:30+08:00 2027-04-30T23:59:30+08:00 2028-02-29T05:59:30+08:00
 
-.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-scale bench-clearing bench-queries clean bench-catch-up crash books reconcile settlements clearing clock transfers policy up-daytime dlq
+.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-scale bench-clearing bench-queries clean bench-catch-up crash torture books reconcile settlements clearing clock transfers policy up-daytime dlq
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -130,6 +130,9 @@ bench-catch-up: up-daytime ## what read-your-writes costs (ADR 0012): the same b
 
 crash: up-daytime ## transfer sagas while PostgreSQL restarts, the wallet is SIGKILLed twice and Kafka restarts; every answer once, every transfer completed, books balanced (FAMILIES=300)
 	$(PY) -m tools.crash_run --families $(or $(FAMILIES),300)
+
+torture: up ## the adversarial workload (issue 28): families racing, faults, invariants outside and inside: make torture DURATION=600 SEED=42 FAULTS=kill,broker,postgres FAMILIES=40 (no SEED: drawn and printed)
+	$(PY) -m tools.torture --duration $(or $(DURATION),600) $(if $(SEED),--seed $(SEED)) --faults "$(or $(FAULTS),none)" --families $(or $(FAMILIES),40)
 
 bench-poison: up-daytime ## how long a poisoned partition takes to resume (issue 10): an ordinary record right behind each hostile one, against ordinary records alone
 	$(PY) -m tools.bench_poison --pairs 70

@@ -26,6 +26,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from shared.db.pool import connect
@@ -37,9 +38,12 @@ OUTAGE_SECONDS = 2.0  # how long PostgreSQL and Kafka stay away
 LOCAL = Path(__file__).resolve().parents[1] / "deploy" / "local"
 
 
-def script(name: str, *args: str) -> str:
-    """Runs a deploy/local script; returns the services it says it started (services.sh start)."""
-    proc = subprocess.run([str(LOCAL / name), *args], capture_output=True, text=True, check=False)
+def script(name: str, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """Runs a deploy/local script (in `env`, default this process's); returns the services it says it started
+    (services.sh start)."""
+    proc = subprocess.run(
+        [str(LOCAL / name), *args], capture_output=True, text=True, check=False, env=None if env is None else dict(env)
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{name} {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     started = re.findall(r"\] (\S+) started \(pid", proc.stderr)

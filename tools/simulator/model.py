@@ -101,6 +101,7 @@ class Traffic:
     events: Counter[str] = field(default_factory=Counter)
     credit_msgids: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
     event_bodies: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    answer_msgids: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # omsgid -> answers' msgids
 
     def answer(self, msgid: str) -> dict[str, Any] | None:
         """The first request.result for a message, if any came."""

@@ -119,6 +119,7 @@ def record(traffic: Traffic, topic: str, value: dict[str, Any], now: float) -> N
         traffic.dlq.append(value["body"])
     elif value.get("type") == "request.result":
         traffic.results[value["body"]["omsgid"]].append((now, value["body"]))
+        traffic.answer_msgids[value["body"]["omsgid"]].add(value.get("msgid", ""))
     elif topic.startswith("province."):
         traffic.notifications[value["type"]].append(value["body"])
     else:

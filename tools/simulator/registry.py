@@ -69,7 +69,7 @@ def institutions(state: RunState, region: str) -> Plan:
             wallet = state.rng.random() < 0.6 if switch is None else switch
             inst = Institution(
                 f"{prefix}{region}{state.rng.randrange(10**5):05d}",
-                f"{REGIONS[region][0]} {'hospital' if kind == '1' else 'pharmacy'} {n + 1}",
+                f"{REGIONS.get(region, (region, True))[0]} {'hospital' if kind == '1' else 'pharmacy'} {n + 1}",
                 region,
                 kind,
                 wallet,

@@ -4,37 +4,51 @@ owes the fund that holds it now, in the business month it moved."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.clearing.domain import commands
 from services.clearing.domain.obligations import CARRY, Direction, Portion
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.record_obligations import record_obligations
 from shared.clock import BUSINESS_TZ
-from shared.contracts.envelope import Envelope
+from shared.contracts.envelope import Admdvs, Envelope
+from shared.logging import get_logger
 from shared.messaging.consumer import EventHandler, MessageContext
 from shared.messaging.messages import Outgoing
+from shared.money import Money
+
+ZERO = Decimal("0.00")
+log = get_logger(__name__)
 
 
 class CarrySeen(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    carry_id: str
-    from_admdvs: str
-    to_admdvs: str
-    amount: Decimal
-    occurred_at: datetime
+    carry_id: str = Field(min_length=1)
+    from_admdvs: Admdvs
+    to_admdvs: Admdvs
+    amount: Money
+    occurred_at: AwareDatetime
+
+    @property
+    def month(self) -> str:
+        """The business month it happened in (a time at the calendar's very end keeps its own month)."""
+        try:
+            return self.occurred_at.astimezone(BUSINESS_TZ).strftime("%Y%m")
+        except OverflowError:
+            return self.occurred_at.strftime("%Y%m")
 
 
 async def on_carried(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: CarrySeen = env.body
-    month = b.occurred_at.astimezone(BUSINESS_TZ).strftime("%Y%m")
+    if b.amount <= ZERO or b.from_admdvs == b.to_admdvs:  # nothing moved between two funds: nothing is owed
+        log.warning("carry_owes_nothing", carry_id=b.carry_id, amount=str(b.amount))
+        return []
     portion = Portion(seq=1, source=CARRY, funding_admdvs=b.from_admdvs, spending_admdvs=b.to_admdvs, amount=b.amount)
-    cmd = commands.RecordObligations(b.carry_id, CARRY, month, (portion,), Direction.FORWARD)
+    cmd = commands.RecordObligations(b.carry_id, CARRY, b.month, (portion,), Direction.FORWARD)
     return await record_obligations(cmd, postgres_context(ctx.conn, ctx.clock))
 
 

@@ -30,6 +30,8 @@ class RecordPerson:
     party: Party
     effective_at: datetime
     version: int
+    event_id: str
+    """The event's msgid: names the carry of a move (unique per event, even among events from before versions)."""
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,7 @@ class FundBalanceCarried(WalletEvent):
 
     TYPE = "wallet.fund-balance-carried"
 
-    carry_id: str = Field(description="unique per carry: carry:<cause>:<what caused it>")
+    carry_id: str = Field(min_length=1, description="unique per carry: carry:<cause>:<what caused it>")
     psn_no: PsnNo = Field(description="whose personal account")
     from_admdvs: Admdvs = Field(description="the fund that held the money (the debtor at clearing)")
     to_admdvs: Admdvs = Field(description="the fund that holds it now (the creditor at clearing)")

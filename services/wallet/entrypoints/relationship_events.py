@@ -60,7 +60,7 @@ class PolicySeen(_Seen):
 async def on_person(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: PersonSeen = env.body
     party = Party(b.psn_no, b.certno_hash, b.name_hash, b.insuplc_admdvs, b.may_provide, b.may_receive)
-    cmd = commands.RecordPerson(party, b.effective_at, b.version)
+    cmd = commands.RecordPerson(party, b.effective_at, b.version, env.msgid)
     return await record_person(cmd, postgres_context(ctx.conn, ctx.clock))
 
 

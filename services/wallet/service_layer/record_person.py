@@ -20,7 +20,6 @@ async def record_person(cmd: commands.RecordPerson, ctx: WalletContext) -> list[
     account = (await ctx.ledger.lock(personal)).get(personal)
     if account is None or account.admdvs == person.insuplc_admdvs:
         return []
-    what = f"{person.psn_no}:{cmd.version or cmd.effective_at.isoformat()}"
-    carry = funds.on_move(account, person.insuplc_admdvs, what)
+    carry = funds.on_move(account, person.insuplc_admdvs, f"{person.psn_no}:{cmd.event_id}")
     await ctx.ledger.change_fund(personal, person.insuplc_admdvs)
     return await carry_over(carry, ctx.ledger, ctx.now())

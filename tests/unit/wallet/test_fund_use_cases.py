@@ -71,7 +71,7 @@ def conserved(w: World) -> bool:
 
 
 async def moved(w: World, person: Party, admdvs: str, version: int = 2) -> list[Outgoing]:
-    cmd = commands.RecordPerson(replace(person, insuplc_admdvs=admdvs), NOON, version)
+    cmd = commands.RecordPerson(replace(person, insuplc_admdvs=admdvs), NOON, version, f"relationship-event-{version}")
     return await record_person(cmd, w.platform)
 
 
@@ -142,4 +142,15 @@ async def test_a_refund_to_an_account_that_moved_is_carried_to_its_new_fund() ->
     messages = await refund_payment(commands.RefundPayment(order.order.setl_id), w.platform)
     assert carries(messages) == [(SHAANXI, GANSU, money("30.00"), "refund")]
     assert w.balance(personal_account_id(RECIPIENT.psn_no)) == money("50.00")
+    assert conserved(w)
+
+
+async def test_moves_without_versions_back_and_forth_carry_each_time() -> None:
+    """Events from before versions, with one effective_at: each move is its own carry (named by its event)."""
+    w = await world("500.00")
+    w.db.people[PROVIDER.psn_no] = (PROVIDER, NOON, 0)  # the copy from before versions
+    there = commands.RecordPerson(replace(PROVIDER, insuplc_admdvs=SHAANXI), NOON, 0, "event-a")
+    back = commands.RecordPerson(PROVIDER, NOON, 0, "event-b")
+    assert carries(await record_person(there, w.platform)) == [(GUANGDONG, SHAANXI, money("500.00"), "move")]
+    assert carries(await record_person(back, w.platform)) == [(SHAANXI, GUANGDONG, money("500.00"), "move")]
     assert conserved(w)

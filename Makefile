@@ -158,7 +158,7 @@ reconcile: setup ## 3201-style reconciliation: make reconcile ARGS="--region 610
 clearing: setup ## clearing for operators: make clearing ARGS=months | ARGS="close 202611" | ARGS="statement 202611 610100" | ARGS=books
 	$(PY) -m services.clearing.entrypoints.clearing_cli $(ARGS)
 
-settlements: setup ## settlements for operators: make settlements ARGS="list --state debiting" | ARGS="show SETL_ID" | ARGS=books
+settlements: setup ## settlements for operators: make settlements ARGS="list --state debiting" | ARGS="show SETL_ID" | ARGS=books | ARGS="standards show 440300 --year 2027" | ARGS="standards set 440000 390 2027 420.00 --source ..."
 	$(PY) -m services.payment.entrypoints.settlements_cli $(ARGS)
 
 dlq: setup ## dead letters: make dlq ARGS="list ingress.settlement.v1.dlq" | ARGS="replay ingress.settlement.v1.dlq --offset 17" (--from/--to, --reason, --dry-run)

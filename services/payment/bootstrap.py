@@ -6,10 +6,10 @@ from pathlib import Path
 
 from services.payment.adapters import books as adapter_books
 from services.payment.adapters.settlement_repository import SettlementRepository
-from services.payment.entrypoints import wallet_events
+from services.payment.entrypoints import relationship_events, wallet_events
 from services.payment.entrypoints.ingress import make_handlers
 from shared.clock import BusinessClock
-from shared.contracts.topics import INGRESS_REGISTRY, WALLET_EVENTS
+from shared.contracts.topics import INGRESS_REGISTRY, INGRESS_SETTLEMENT, RELATIONSHIP_EVENTS, WALLET_EVENTS
 from shared.db.pool import Conn
 from shared.logging import get_logger
 from shared.messaging.outbox import Outbox
@@ -41,8 +41,10 @@ def bootstrap(settings: PlatformSettings) -> ServiceRuntime:
         sagas=adapter_books.saga_states,
         books=adapter_books.check_books,
         periodic=[Periodic("warn-of-waiting-settlements", 30.0, warn_of_waiting_settlements)],
-        event_handlers={WALLET_EVENTS: wallet_events.HANDLERS},
+        event_handlers={WALLET_EVENTS: wallet_events.HANDLERS, RELATIONSHIP_EVENTS: relationship_events.HANDLERS},
         event_failure_handlers={WALLET_EVENTS: wallet_events.FAILURE_HANDLERS},
-        # A listing asked right after a region was switched shows the switch (ADR 0012); settlements do not wait.
-        catch_up_with={INGRESS_REGISTRY: (WALLET_EVENTS,)},
+        # A listing asked right after a region was switched shows the switch (ADR 0012); a contribution asked right
+        # after its insured person's enrolment (or move) is judged by the region the province was answered about
+        # (ADR 0022): the settlement topic waits for the copy of relationship.events.v1.
+        catch_up_with={INGRESS_REGISTRY: (WALLET_EVENTS,), INGRESS_SETTLEMENT: (RELATIONSHIP_EVENTS,)},
     )

@@ -69,3 +69,10 @@ class ReasonCode(StrEnum):
     """The record is not signed as docs/signing.md says by a registered key of its `sender` (unsigned, unknown or
     foreign key, bad signature, or `sent_at` outside the replay window). Nothing was done and nothing was stored:
     the same msgid, signed correctly, is still judged. Sent to the claimed sender's province."""
+    CONTRIBUTION_OVER_STANDARD = "CONTRIBUTION_OVER_STANDARD"
+    """A contribution.requested is above the yearly personal contribution standard of its kind for the insured
+    person's region (else province, else national; `make settlements ARGS="standards show ..."`), or no standard
+    exists for that year. Nothing was taken (docs/adr/0022)."""
+    CONTRIBUTION_ALREADY_PAID = "CONTRIBUTION_ALREADY_PAID"
+    """The insured person already has a contribution of this kind for this year, completed or still under way.
+    One is paid a year; a refused or reversed one frees the year again. Nothing was taken (docs/adr/0022)."""

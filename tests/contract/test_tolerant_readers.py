@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from services.clearing.entrypoints import payment_events as clearing_reads_payment
 from services.clearing.entrypoints import wallet_events as clearing_reads_wallet
+from services.payment.entrypoints import relationship_events as payment_reads_relationship
 from services.payment.entrypoints import wallet_events as payment_reads_wallet
 from services.wallet.entrypoints import payment_events as wallet_reads_payment
 from services.wallet.entrypoints import relationship_events as wallet_reads_relationship
@@ -42,6 +43,7 @@ READERS: list[tuple[str, str, str, type[BaseModel]]] = [
         ("wallet", RELATIONSHIP_EVENTS, wallet_reads_relationship),
         ("wallet", PAYMENT_EVENTS, wallet_reads_payment),
         ("payment", WALLET_EVENTS, payment_reads_wallet),
+        ("payment", RELATIONSHIP_EVENTS, payment_reads_relationship),
         ("clearing", PAYMENT_EVENTS, clearing_reads_payment),
         ("clearing", WALLET_EVENTS, clearing_reads_wallet),
     )

@@ -342,13 +342,15 @@ class Payments:
         insutype: str = "390",
         msgid: str | None = None,
         sender: str | None = None,
+        year: int | None = None,
     ) -> dict[str, Any]:
+        """For next year unless `year` says otherwise."""
         body = {
             "payer_psn_no": payer.psn_no,
             "insured_psn_no": insured.psn_no,
             "insutype": insutype,
             "amount": amount,
-            "year": self.p.now().year + 1,
+            "year": year or self.p.now().year + 1,
         }
         return await self.p.ask(
             "ingress.settlement.v1", "contribution.requested", body, sender or insured.region, payer.psn_no, msgid

@@ -147,27 +147,73 @@ async def test_contributions_are_paid_in_full_from_a_wallet_or_a_providers_accou
     wallets, payments = desk
     provider, recipient, _ = await wallets.family("430100", "430100", credit="800.00")
     await quota(wallets, provider, recipient, "400.00")
+    later = payments.p.now().year + 2  # next year's are paid below: the refusals that follow are for another year
     from_wallet = await payments.contribute(recipient, recipient, "380.00", "390")
     assert from_wallet["status"] == "completed", from_wallet
     assert from_wallet["setl_id"]
-    from_provider = await payments.contribute(provider, recipient, "300.00", "410")
+    from_provider = await payments.contribute(provider, recipient, "100.00", "410")
     assert from_provider["status"] == "completed", from_provider
-    assert await wallets.balances(provider, recipient) == (Decimal("100.00"), Decimal("20.00"))
-    too_much = await payments.contribute(recipient, recipient, "380.00", "390")
+    assert await wallets.balances(provider, recipient) == (Decimal("300.00"), Decimal("20.00"))
+    too_much = await payments.contribute(recipient, recipient, "380.00", "390", year=later)
     assert (too_much["status"], too_much["reason_code"]) == ("rejected", "INSUFFICIENT_BALANCE")
     employee_insurance = await payments.contribute(provider, recipient, "10.00", "310")
     assert (employee_insurance["status"], employee_insurance["reason_code"]) == ("rejected", "PURPOSE_NOT_ALLOWED")
     stranger = await payments.p.enrol("430100")
-    unbound = await payments.contribute(stranger, recipient, "10.00", "390")
+    unbound = await payments.contribute(stranger, recipient, "10.00", "390", year=later)
     assert (unbound["status"], unbound["reason_code"]) == ("rejected", "NO_RELATIONSHIP")
-    elsewhere = await payments.contribute(provider, recipient, "10.00", "390", sender="440300")
+    elsewhere = await payments.contribute(provider, recipient, "10.00", "390", sender="440300", year=later)
     assert (elsewhere["status"], elsewhere["reason_code"]) == ("rejected", "NOT_A_PARTY")
     msgid = new_msgid("430100")
-    assert (await payments.contribute(provider, recipient, "50.00", "390", msgid=msgid))["status"] == "completed"
-    assert (await wallets.balances(provider, recipient))[0] == Decimal("50.00")
+    paid_later = await payments.contribute(provider, recipient, "50.00", "390", msgid=msgid, year=later)
+    assert paid_later["status"] == "completed", paid_later
+    assert (await wallets.balances(provider, recipient))[0] == Decimal("250.00")
     reversed_ = await payments.reverse(msgid, "contribution.requested", "430100")
     assert reversed_["status"] == "completed", reversed_
-    assert (await wallets.balances(provider, recipient))[0] == Decimal("100.00"), "the reversal gave it back"
+    assert (await wallets.balances(provider, recipient))[0] == Decimal("300.00"), "the reversal gave it back"
+    await books_balance(platform)
+
+
+async def test_a_contribution_is_paid_once_a_year_and_never_above_the_standard(
+    platform: Platform, desk: tuple[Wallets, Payments]
+) -> None:
+    """Issue 28, scenario 3: a 390 contribution of 20,000.00 was paid twice from a provider's account in another
+    province. Now it is refused above the standard (the national 400.00 for the years after 2025, seeded), a second
+    one for the same person, kind and year is refused, also when both are sent at the same moment on different
+    partitions, and after the first is reversed (its cancellation) exactly one new one is paid."""
+    wallets, payments = desk
+    provider, recipient, _ = await wallets.family("440300", "430100", credit="30000.00")
+    await quota(wallets, provider, recipient, "400.00")
+    over = await payments.contribute(provider, recipient, "20000.00", "390")
+    assert (over["status"], over["reason_code"]) == ("rejected", "CONTRIBUTION_OVER_STANDARD"), over
+    assert "400.00" in over["reason"], over
+    care_over = await payments.contribute(provider, recipient, "120.01", "410")
+    assert (care_over["status"], care_over["reason_code"]) == ("rejected", "CONTRIBUTION_OVER_STANDARD"), care_over
+    msgid = new_msgid("430100")
+    first = await payments.contribute(provider, recipient, "400.00", "390", msgid=msgid)
+    assert first["status"] == "completed", first
+    second = await payments.contribute(provider, recipient, "400.00", "390")
+    assert (second["status"], second["reason_code"]) == ("rejected", "CONTRIBUTION_ALREADY_PAID"), second
+    from_wallet = await payments.contribute(recipient, recipient, "10.00", "390")
+    assert (from_wallet["status"], from_wallet["reason_code"]) == ("rejected", "CONTRIBUTION_ALREADY_PAID")
+    assert await wallets.balances(provider, recipient) == (Decimal("29200.00"), Decimal("400.00")), "paid once"
+    # two at the same moment, keyed by two payers (two partitions, two consumers' transactions): one is paid
+    later = payments.p.now().year + 2
+    both = await asyncio.gather(
+        payments.contribute(provider, recipient, "300.00", "390", year=later),
+        payments.contribute(recipient, recipient, "300.00", "390", year=later),
+    )
+    answers = sorted((r["status"], r["reason_code"]) for r in both)
+    assert answers == [("completed", None), ("rejected", "CONTRIBUTION_ALREADY_PAID")], both
+    provider_left, wallet_left = await wallets.balances(provider, recipient)
+    assert provider_left + wallet_left == Decimal("29300.00"), "300.00 taken once"
+    # the first reversed (a contribution's cancellation): the year is free again, for one
+    undone = await payments.reverse(msgid, "contribution.requested", "430100")
+    assert undone["status"] == "completed", undone
+    again = await payments.contribute(provider, recipient, "380.00", "390")
+    assert again["status"] == "completed", again
+    once_more = await payments.contribute(provider, recipient, "380.00", "390")
+    assert (once_more["status"], once_more["reason_code"]) == ("rejected", "CONTRIBUTION_ALREADY_PAID")
+    assert (await wallets.balances(provider, recipient))[0] == provider_left + Decimal("400.00") - Decimal("380.00")
     await books_balance(platform)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from services.payment.domain import commands
 from services.payment.entrypoints import settlements_cli
 from services.payment.entrypoints.unit_of_work import postgres_context as payment_context
 from services.wallet.adapters.memory import FixedClock
@@ -81,3 +83,32 @@ async def test_the_settlements_cli_lists_and_shows(
     assert await settlements_cli.show(settings, "s-1") == 0
     assert "setl_id            s-1" in capsys.readouterr().out
     assert await settlements_cli.show(settings, "s-none") == 1
+
+
+async def test_the_settlements_cli_shows_and_sets_contribution_standards(
+    settings: PlatformSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conn = await connect(settings.dsn("payment"))
+    try:
+        await migrate(conn, "payment", SERVICES / "payment")
+    finally:
+        await conn.close()
+    capsys.readouterr()  # the migrations' logs
+    assert await settlements_cli.show_standards(settings, "440300", "390", 2027) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("440300 390 2027: 400.00  (national 000000, set for 2025; national minimum"), shown
+    set_ = commands.SetContributionStandard("440000", "390", 2027, Decimal("450"), "a notice")
+    assert await settlements_cli.set_standard(settings, set_) == 0
+    assert capsys.readouterr().out.strip() == "440000 390 2027 450.00  a notice"
+    assert await settlements_cli.show_standards(settings, "440300", None, 2028) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "440300 390 2028: 450.00  (province 440000, set for 2027; a notice)"
+    assert lines[1].startswith("440300 410 2028: 120.00  (national 000000, set for 2022; [inferred]")
+    assert await settlements_cli.show_standards(settings, "320600", "410", None) == 0
+    assert [line.split()[:4] for line in capsys.readouterr().out.splitlines()] == [
+        ["000000", "410", "2022", "120.00"],
+        ["320600", "410", "2022", "30.00"],
+    ]
+    wrong = commands.SetContributionStandard("440000", "390", 2027, Decimal("-1"), "a notice")
+    assert await settlements_cli.set_standard(settings, wrong) == 2
+    assert "refused" in capsys.readouterr().err

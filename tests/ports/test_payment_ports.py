@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from services.payment.adapters.memory import MemoryPayment
+from services.payment.domain.contributions import Standard
 from services.payment.domain.institutions import Institution
 from services.payment.domain.registry import Region
 from services.payment.domain.settlements import Debited, Portion, Purpose, Reversal, Settlement, State, UndoKind
@@ -41,6 +42,18 @@ def a_settlement(setl_id: str = "s-1", msgid: str = "H-1") -> Settlement:
     )  # fmt: skip
 
 
+def a_contribution(setl_id: str, msgid: str, psn_no: str = "R1", insutype: str = "390", year: int = 2031) -> Settlement:
+    return Settlement(
+        setl_id=setl_id, purpose=Purpose.CONTRIBUTION, sender="610100", msgid=msgid, psn_no=psn_no,
+        payer_psn_no="P1", institution_admdvs=None, psn_part_amt=Decimal("380.00"), acct_used_flag="0",
+        use_wallet=False, setl_time=NOON, requested_at=NOON, insutype=insutype, year=year,
+    )  # fmt: skip
+
+
+CONTRIBUTED = Debited(
+    Decimal("380.00"), Decimal("380.00"), Decimal("0.00"), Decimal("20.00"), Decimal("0.00"),
+    (Portion(1, "provider_account", "P1", None, "610100", "610100", Decimal("380.00")),),
+)  # fmt: skip
 DEBITED = Debited(
     Decimal("50.00"), Decimal("0.00"), Decimal("30.00"), Decimal("10.00"), Decimal("5.00"),
     (Portion(2, "own_account", "R1", None, "610100", "610100", Decimal("50.00")),
@@ -154,6 +167,67 @@ class PaymentPortsContract:
         assert await ctx.answers.was_answered("610100", "H-1")
         with pytest.raises(ValueError, match="deferred again"):
             await ctx.answers.answer("610100", "H-1", Decision.deferred())
+
+    async def test_a_contribution_holds_its_person_kind_and_year_while_it_is_live(self, ctx: PaymentContext) -> None:
+        first = a_contribution("c-1", "C-1")
+        assert await ctx.settlements.add_contribution(first) is None
+        assert await ctx.settlements.add_contribution(a_contribution("c-2", "C-2")) == "c-1", "debiting holds it"
+        assert await ctx.settlements.add_contribution(a_contribution("c-3", "C-3", year=2032)) is None
+        assert await ctx.settlements.add_contribution(a_contribution("c-4", "C-4", insutype="410")) is None
+        assert await ctx.settlements.add_contribution(a_contribution("c-5", "C-5", psn_no="R2")) is None
+        assert await ctx.settlements.by_msgid_for_update("610100", "C-2") is None, "nothing added"
+        mine = await ctx.settlements.get_for_update("c-1")
+        assert mine is not None
+        mine.complete(CONTRIBUTED, NOON)
+        await ctx.settlements.save(mine)
+        assert await ctx.settlements.add_contribution(a_contribution("c-6", "C-6")) == "c-1", "completed holds it"
+        mine.mark_reversal("610100", "V-1", NOON)
+        await ctx.settlements.save(mine)
+        assert await ctx.settlements.add_contribution(a_contribution("c-7", "C-7")) == "c-1", "cancelling holds it"
+        mine.cancel([], NOON)
+        await ctx.settlements.save(mine)
+        assert await ctx.settlements.add_contribution(a_contribution("c-8", "C-8")) is None, "cancelled: free"
+        assert await ctx.settlements.add_contribution(a_contribution("c-9", "C-9")) == "c-8", "for one"
+        refused = await ctx.settlements.get_for_update("c-8")
+        assert refused is not None
+        refused.refuse(ReasonCode.INSUFFICIENT_BALANCE)
+        await ctx.settlements.save(refused)
+        assert await ctx.settlements.add_contribution(a_contribution("c-10", "C-10")) is None, "refused: free"
+        again = await ctx.settlements.get_for_update("c-10")
+        assert again is not None
+        assert (again.state, again.psn_part_amt, again.insutype, again.year) == (
+            State.DEBITING, Decimal("380.00"), "390", 2031,
+        )  # fmt: skip
+        with pytest.raises(Exception):  # noqa: B017,PT011 (UniqueViolationError, or asyncpg's)
+            await ctx.settlements.add_contribution(a_contribution("c-11", "C-10", year=2040))  # its msgid again
+
+    async def test_a_persons_insured_region_keeps_the_newest_version(self, ctx: PaymentContext) -> None:
+        assert await ctx.people.region_of("R1") is None
+        assert await ctx.people.record("R1", "610100", 2)
+        assert not await ctx.people.record("R1", "440300", 1), "older"
+        assert not await ctx.people.record("R1", "440300", 2), "the same version"
+        assert await ctx.people.region_of("R1") == "610100"
+        assert await ctx.people.record("R1", "440300", 3)
+        assert await ctx.people.region_of("R1") == "440300"
+
+    async def test_standards_by_region_the_latest_up_to_the_year(self, ctx: PaymentContext) -> None:
+        def row(admdvs: str, year: int, amount: str, insutype: str = "390") -> Standard:
+            return Standard(admdvs, insutype, year, Decimal(amount), f"notice {year}")
+
+        for r in (row("990100", 2090, "500.00"), row("990100", 2093, "520.00"), row("990000", 2091, "480.00"),
+                  row("990100", 2095, "60.00", "410")):  # fmt: skip
+            await ctx.standards.set(r)
+        found = await ctx.standards.for_region(("990100", "990000"), "390", 2094)
+        assert sorted(found, key=lambda s: s.admdvs) == [row("990000", 2091, "480.00"), row("990100", 2093, "520.00")]
+        assert await ctx.standards.for_region(("990100", "990000"), "390", 2089) == []
+        assert await ctx.standards.for_region(("990100",), "390", 2092) == [row("990100", 2090, "500.00")]
+        await ctx.standards.set(Standard("990100", "390", 2090, Decimal("510.00"), "corrected"))
+        assert await ctx.standards.for_region(("990100",), "390", 2092) == [
+            Standard("990100", "390", 2090, Decimal("510.00"), "corrected")
+        ]
+        listed = await ctx.standards.listing("990100", None)
+        assert [(s.insutype, s.year) for s in listed] == [("390", 2090), ("390", 2093), ("410", 2095)]
+        assert [s.year for s in await ctx.standards.listing("990100", "410")] == [2095]
 
 
 class TestInMemory(PaymentPortsContract):

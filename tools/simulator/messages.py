@@ -133,14 +133,21 @@ def reversal(state: RunState, omsgid: str, otype: str, sender: str, what: str, e
 
 
 def contribution(
-    state: RunState, payer: Person, insured: Person, insutype: str, amount: Decimal, expect: str = "completed"
+    state: RunState,
+    payer: Person,
+    insured: Person,
+    insutype: str,
+    amount: Decimal,
+    expect: str = "completed",
+    years_ahead: int = 1,
 ) -> Step:
+    """For next year unless `years_ahead` says otherwise (one is paid a year per person and kind: ADR 0022)."""
     body = {
         "payer_psn_no": payer.psn_no,
         "insured_psn_no": insured.psn_no,
         "insutype": insutype,
         "amount": f"{amount:.2f}",
-        "year": state.business_now().year + 1,
+        "year": state.business_now().year + years_ahead,
     }
     msg = envelope(state, "contribution.requested", body, insured.region)
     state.contributions[msg["msgid"]] = msg

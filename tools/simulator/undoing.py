@@ -52,17 +52,24 @@ def cancellations(state: RunState, done: list[Visit]) -> Plan:
     return out
 
 
+STANDARD_390 = Decimal("400.00")
+"""The seeded national 390 standard for the years after 2025 (services/payment/migrations/0005_...sql)."""
+
+
 def contributions(state: RunState, paid_: dict[str, dict[str, Any]]) -> Plan:
     """Contributions for next year: residents from the quota in their own wallet (390), relatives' long-term care
-    from a provider's account (410); one not allowed, one more than the wallet holds."""
+    from a provider's account (410); one not allowed, one the same resident pays twice for a year, one above the
+    standard (the national 400.00 for 390, seeded: ADR 0022), one within it but more than the wallet holds."""
     out: Plan = []
     have = quota(state)
     left: dict[str, Decimal] = dict(have)
     for n_ in paid_.values():
         if n_.get("wallet_balc") is not None and n_["psn_no"] in left:
             left[n_["psn_no"]] = min(left[n_["psn_no"]], Decimal(n_["wallet_balc"]))
-    for r in [r for r in state.savers if left.get(r.psn_no, ZERO) >= 10]:
+    for i, r in enumerate([r for r in state.savers if left.get(r.psn_no, ZERO) >= 10]):
         out.append(contribution(state, r, r, "390", min(left[r.psn_no], Decimal(60)).to_integral_value(ROUND_DOWN)))
+        if i == 0:  # the same key (the payer): judged after the first, which holds the year
+            out.append(contribution(state, r, r, "390", Decimal(10), "rejected CONTRIBUTION_ALREADY_PAID"))
     for provider, r in state.contributing:
         out.append(contribution(state, provider, r, "410", Decimal(state.rng.randrange(50, 121))))
     if state.households:
@@ -71,7 +78,13 @@ def contributions(state: RunState, paid_: dict[str, dict[str, Any]]) -> Plan:
         out.append(contribution(state, head, spouse, "310", Decimal(100), "rejected PURPOSE_NOT_ALLOWED"))
     holders = [r for _, r in living_families(state) if r.psn_no in have]
     if holders:
-        out.append(contribution(state, holders[-1], holders[-1], "390", Decimal(500), "rejected INSUFFICIENT_BALANCE"))
+        out.append(
+            contribution(state, holders[-1], holders[-1], "390", Decimal(500), "rejected CONTRIBUTION_OVER_STANDARD")
+        )
+    short = [r for r in holders if have[r.psn_no] < STANDARD_390]
+    if short:  # a year of its own: no saver's contribution holds it
+        step = contribution(state, short[-1], short[-1], "390", STANDARD_390, "rejected INSUFFICIENT_BALANCE", 2)
+        out.append(step)
     return out
 
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from services.payment.domain.contributions import Standard
 from services.payment.domain.institutions import Institution
 from services.payment.domain.registry import Region, region_range
-from services.payment.domain.settlements import Portion, Reversal, Settlement
+from services.payment.domain.settlements import Portion, Purpose, Reversal, Settlement, State
 from services.payment.service_layer.context import PaymentContext
 from services.payment.service_layer.ports import Clock
 from shared.contracts.province import RequestResult
 from shared.contracts.topics import PLATFORM_SENDER, province_topic
 from shared.messaging.messages import Decision, Outgoing
+
+LIVE = frozenset({State.DEBITING, State.COMPLETED, State.CANCELLING})
+"""The states in which a contribution holds its (insured person, kind, year): PostgreSQL's partial unique index."""
 
 
 class UniqueViolationError(Exception):
@@ -35,6 +39,9 @@ class MemoryPayment:
     reversals: dict[tuple[str, str], Reversal] = field(default_factory=dict)
     institutions: dict[str, Institution] = field(default_factory=dict)
     regions: dict[str, bool] = field(default_factory=dict)
+    people: dict[str, tuple[str, int]] = field(default_factory=dict)  # psn_no -> (insuplc_admdvs, version)
+    standards: dict[tuple[str, str, int], Standard] = field(default_factory=dict)
+    yearly: set[str] = field(default_factory=set)  # the setl_ids held to once a year (add_contribution)
     inbox: Inbox = field(default_factory=Inbox)
 
     def context(
@@ -46,6 +53,8 @@ class MemoryPayment:
             institutions=MemoryInstitutions(self),
             answers=MemoryAnswers(self),
             registry=MemoryRegistry(self),
+            people=MemoryInsuredPeople(self),
+            standards=MemoryContributionStandards(self),
             clock=clock,
             sender=sender,
             msgid=msgid,
@@ -67,6 +76,21 @@ class MemorySettlements:
         ):
             raise UniqueViolationError(f"settlement {settlement.setl_id} exists")
         self.db.settlements[settlement.setl_id] = replace(settlement, new_portions=[])
+
+    async def add_contribution(self, contribution: Settlement) -> str | None:
+        c = contribution
+        if c.purpose is not Purpose.CONTRIBUTION or c.insutype is None or c.year is None:
+            raise ValueError("once a year is for contributions of a kind and year")  # PostgreSQL's CHECK
+        for s in self.db.settlements.values():
+            if (
+                s.setl_id in self.db.yearly
+                and (s.psn_no, s.insutype, s.year) == (contribution.psn_no, contribution.insutype, contribution.year)
+                and s.state in LIVE
+            ):
+                return s.setl_id
+        await self.add(contribution)
+        self.db.yearly.add(contribution.setl_id)
+        return None
 
     async def get_for_update(self, setl_id: str) -> Settlement | None:
         found = self.db.settlements.get(setl_id)
@@ -194,3 +218,42 @@ class MemoryRegistry:
             key=lambda i: (i.admdvs, i.fixmedins_code),
         )
         return found[:limit]
+
+
+class MemoryInsuredPeople:
+    def __init__(self, db: MemoryPayment) -> None:
+        self.db = db
+
+    async def record(self, psn_no: str, insuplc_admdvs: str, version: int) -> bool:
+        known = self.db.people.get(psn_no)
+        if known is not None and known[1] >= version:
+            return False
+        self.db.people[psn_no] = (insuplc_admdvs, version)
+        return True
+
+    async def region_of(self, psn_no: str) -> str | None:
+        known = self.db.people.get(psn_no)
+        return None if known is None else known[0]
+
+
+class MemoryContributionStandards:
+    def __init__(self, db: MemoryPayment) -> None:
+        self.db = db
+
+    async def for_region(self, admdvs: tuple[str, ...], insutype: str, year: int) -> list[Standard]:
+        found: list[Standard] = []
+        for a in sorted(set(admdvs)):
+            rows = [s for (r, k, y), s in self.db.standards.items() if (r, k) == (a, insutype) and y <= year]
+            if rows:
+                found.append(max(rows, key=lambda s: s.year))
+        return found
+
+    async def set(self, standard: Standard) -> None:
+        self.db.standards[(standard.admdvs, standard.insutype, standard.year)] = standard
+
+    async def listing(self, admdvs: str | None, insutype: str | None) -> list[Standard]:
+        return [
+            s
+            for key, s in sorted(self.db.standards.items())
+            if admdvs in (None, s.admdvs) and insutype in (None, s.insutype)
+        ]

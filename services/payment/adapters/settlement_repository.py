@@ -44,6 +44,30 @@ class SettlementRepository:
             *(_value(getattr(settlement, n)) for n in names),
         )
 
+    async def add_contribution(self, contribution: Settlement) -> str | None:
+        names = (*_FIXED, "state")
+        values = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        for _ in range(3):  # the holder can end between the two statements: then the year is free again
+            added = await self.conn.fetchval(
+                f"""INSERT INTO settlements ({", ".join(names)}, yearly) VALUES ({values}, true)
+                    ON CONFLICT (psn_no, insutype, year)
+                        WHERE yearly AND state IN ('debiting', 'completed', 'cancelling')
+                    DO NOTHING RETURNING setl_id""",
+                *(_value(getattr(contribution, n)) for n in names),
+            )
+            if added is not None:
+                return None
+            holder: str | None = await self.conn.fetchval(
+                """SELECT setl_id FROM settlements WHERE psn_no = $1 AND insutype = $2 AND year = $3 AND yearly
+                   AND state IN ('debiting', 'completed', 'cancelling')""",
+                contribution.psn_no,
+                contribution.insutype,
+                contribution.year,
+            )
+            if holder is not None:
+                return holder
+        raise RuntimeError(f"contribution {contribution.setl_id}: the year neither held nor free (retried)")
+
     async def get_for_update(self, setl_id: str) -> Settlement | None:
         row = await self.conn.fetchrow(f"SELECT {_COLUMNS} FROM settlements WHERE setl_id = $1 FOR UPDATE", setl_id)
         return None if row is None else _settlement(row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from services.payment.domain.institutions import Institution
 from services.payment.domain.settlements import Debited
@@ -81,3 +82,23 @@ class GiveUpOnWalletAnswer:
 
     setl_id: str
     money_taken: bool
+
+
+@dataclass(frozen=True)
+class RecordInsuredPerson:
+    """relationship.events.v1 says where a person is insured now (the copy whose region's standard applies)."""
+
+    psn_no: str
+    insuplc_admdvs: str
+    version: int
+
+
+@dataclass(frozen=True)
+class SetContributionStandard:
+    """An operator sets a region's (a province's xx0000, the nation's 000000) yearly personal contribution."""
+
+    admdvs: str
+    insutype: str
+    year: int
+    amount: Decimal
+    source: str

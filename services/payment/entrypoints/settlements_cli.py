@@ -1,8 +1,14 @@
-"""Operators look at settlements: `python -m services.payment.entrypoints.settlements_cli list|show|books`
+"""Operators look at settlements: `python -m services.payment.entrypoints.settlements_cli list|show|books|standards`
 
   list [--state debiting|completed|refused|cancelling|cancelled] [--older-than MINUTES] [--limit N]
   show SETL_ID          one settlement or contribution, what each source paid, and its undoing
   books                 the payment service's books check
+  standards show [ADMDVS] [--insutype 390|410] [--year YEAR]
+                        the yearly personal contribution standards (docs/adr/0022); with a region and a year,
+                        the one that applies there and where it comes from (region, province or national)
+  standards set ADMDVS INSUTYPE YEAR AMOUNT --source TEXT
+                        set one (ADMDVS a region, a province xx0000 or the nation 000000); it applies to the next
+                        contribution.requested. Say where the figure comes from (a notice, or [inferred] and why)
 Connects as the payment service (MEDAID_* settings).
 """
 
@@ -11,9 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from decimal import Decimal, InvalidOperation
 
 from services.payment.adapters.books import check_books
+from services.payment.adapters.contribution_repository import ContributionStandardRepository
 from services.payment.adapters.settlement_views import settlement_counts, settlement_details, settlement_listing
+from services.payment.domain import commands
+from services.payment.domain.contributions import KINDS, StandardError, applicable, lookup_chain
+from services.payment.entrypoints.unit_of_work import postgres_context
+from services.payment.service_layer.set_contribution_standard import set_contribution_standard
 from shared.db.books import print_books
 from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
@@ -63,6 +75,58 @@ async def books(settings: PlatformSettings) -> int:
     return await print_books(settings.dsn("payment"), check_books)
 
 
+async def show_standards(settings: PlatformSettings, admdvs: str | None, insutype: str | None, year: int | None) -> int:
+    conn = await connect(settings.dsn("payment"))
+    try:
+        repo = ContributionStandardRepository(conn)
+        if admdvs is not None and year is not None:
+            for kind in [insutype] if insutype else sorted(KINDS):
+                chain = lookup_chain(admdvs)
+                found = applicable(admdvs, kind, year, await repo.for_region(chain, kind, year))
+                if found is None:
+                    print(f"{admdvs} {kind} {year}: no standard (a contribution is refused CONTRIBUTION_OVER_STANDARD)")
+                    continue
+                level = "region" if found.admdvs == admdvs else "national" if found.admdvs == "000000" else "province"
+                print(
+                    f"{admdvs} {kind} {year}: {found.amount}  ({level} {found.admdvs}, set for {found.year}; "
+                    f"{found.source})"
+                )
+            return 0
+        rows = [r for r in await repo.listing(None, insutype) if admdvs is None or r.admdvs in lookup_chain(admdvs)]
+    finally:
+        await conn.close()
+    for r in rows:
+        print(f"{r.admdvs} {r.insutype} {r.year} {r.amount:>10}  {r.source}")
+    return 0
+
+
+async def set_standard(settings: PlatformSettings, cmd: commands.SetContributionStandard) -> int:
+    conn = await connect(settings.dsn("payment"))
+    try:
+        clock = await clock_of_service(conn, settings.clock_offset_seconds)
+        async with conn.transaction():
+            stored = await set_contribution_standard(cmd, postgres_context(conn, clock))
+    except StandardError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await conn.close()
+    print(f"{stored.admdvs} {stored.insutype} {stored.year} {stored.amount}  {stored.source}")
+    return 0
+
+
+def standards(settings: PlatformSettings, args: argparse.Namespace) -> int:
+    if args.action == "show":
+        return asyncio.run(show_standards(settings, args.admdvs, args.insutype, args.year))
+    try:
+        amount = Decimal(args.amount)
+    except InvalidOperation:
+        print(f"refused: {args.amount!r} is not an amount", file=sys.stderr)
+        return 2
+    cmd = commands.SetContributionStandard(args.admdvs, args.insutype, args.year, amount, args.source)
+    return asyncio.run(set_standard(settings, cmd))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +137,17 @@ def main() -> int:
     showing = sub.add_parser("show")
     showing.add_argument("setl_id")
     sub.add_parser("books")
+    std = sub.add_parser("standards").add_subparsers(dest="action", required=True)
+    std_show = std.add_parser("show")
+    std_show.add_argument("admdvs", nargs="?")
+    std_show.add_argument("--insutype", choices=sorted(KINDS))
+    std_show.add_argument("--year", type=int)
+    std_set = std.add_parser("set")
+    std_set.add_argument("admdvs")
+    std_set.add_argument("insutype", choices=sorted(KINDS))
+    std_set.add_argument("year", type=int)
+    std_set.add_argument("amount")
+    std_set.add_argument("--source", required=True, help="where the figure comes from")
     args = parser.parse_args()
     settings = PlatformSettings()
     if args.command == "list":
@@ -80,6 +155,8 @@ def main() -> int:
         return 0
     if args.command == "show":
         return asyncio.run(show(settings, args.setl_id))
+    if args.command == "standards":
+        return standards(settings, args)
     return asyncio.run(books(settings))
 
 

@@ -4,6 +4,7 @@ and the authenticated sender (with the request's msgid)."""
 from __future__ import annotations
 
 from services.payment.adapters.answers import InboxAnswers
+from services.payment.adapters.contribution_repository import ContributionStandardRepository, InsuredPeopleRepository
 from services.payment.adapters.institution_repository import InstitutionRepository
 from services.payment.adapters.registry_repository import RegistryRepository
 from services.payment.adapters.settlement_repository import ReversalRepository, SettlementRepository
@@ -22,6 +23,8 @@ def postgres_context(
         institutions=InstitutionRepository(conn),
         answers=InboxAnswers(conn),
         registry=RegistryRepository(conn),
+        people=InsuredPeopleRepository(conn),
+        standards=ContributionStandardRepository(conn),
         clock=clock,
         sender=sender,
         msgid=msgid,

@@ -6,7 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.payment.service_layer.ports import Answers, Clock, Institutions, Registry, Reversals, Settlements
+from services.payment.service_layer.ports import (
+    Answers,
+    Clock,
+    ContributionStandards,
+    Institutions,
+    InsuredPeople,
+    Registry,
+    Reversals,
+    Settlements,
+)
 from shared.contracts.topics import PLATFORM_SENDER, speaks_for
 
 
@@ -17,6 +26,8 @@ class PaymentContext:
     institutions: Institutions
     answers: Answers
     registry: Registry
+    people: InsuredPeople
+    standards: ContributionStandards
     clock: Clock
     sender: str = PLATFORM_SENDER
     msgid: str = ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from services.payment.domain.contributions import Standard
 from services.payment.domain.institutions import Institution
 from services.payment.domain.registry import Region
 from services.payment.domain.settlements import Portion, Reversal, Settlement
@@ -20,6 +21,11 @@ class Clock(Protocol):
 class Settlements(Protocol):
     async def add(self, settlement: Settlement) -> None:
         """A new settlement (its (sender, msgid) unique)."""
+
+    async def add_contribution(self, contribution: Settlement) -> str | None:
+        """A new contribution, unless its insured person already has a live one (debiting, completed or
+        cancelling) of its kind for its year: then nothing is added and that one's setl_id is returned. Two added at
+        once in two transactions: the second waits for the first to end, and is added only if the first was not."""
 
     async def get_for_update(self, setl_id: str) -> Settlement | None: ...
 
@@ -83,3 +89,25 @@ class Registry(Protocol):
         self, admdvs: str, fixmedins_type: str | None, after: tuple[str, str], limit: int
     ) -> list[Institution]:
         """Institutions (of the type, if given) after (admdvs, fixmedins_code), by (admdvs, fixmedins_code)."""
+
+
+class InsuredPeople(Protocol):
+    """Where each person is insured (the copy of relationship.events.v1's enrolments): whose standard applies."""
+
+    async def record(self, psn_no: str, insuplc_admdvs: str, version: int) -> bool:
+        """Kept only over an older version (a late or replayed event changes nothing); True when kept."""
+
+    async def region_of(self, psn_no: str) -> str | None: ...
+
+
+class ContributionStandards(Protocol):
+    """The yearly personal contribution standards (policy data; which one applies is the domain's rule)."""
+
+    async def for_region(self, admdvs: tuple[str, ...], insutype: str, year: int) -> list[Standard]:
+        """For each of the regions, its row of `insutype` for `year` or else the latest earlier year (if any)."""
+
+    async def set(self, standard: Standard) -> None:
+        """Add, or replace the row of its region, kind and year."""
+
+    async def listing(self, admdvs: str | None, insutype: str | None) -> list[Standard]:
+        """Every row (of the region, of the kind), by region, kind and year."""

@@ -4,6 +4,7 @@ Checked here, then the wallet is asked (payment.payment-opened) and the answer w
 from __future__ import annotations
 
 from services.payment.domain import commands
+from services.payment.domain.contributions import already_paid, applicable, check_standard, lookup_chain
 from services.payment.domain.settlements import (
     Purpose,
     Refusal,
@@ -71,10 +72,20 @@ async def request_settlement(cmd: commands.RequestSettlement, ctx: PaymentContex
 
 
 async def request_contribution(cmd: commands.RequestContribution, ctx: PaymentContext) -> Decision:
+    """Refused, in this order: reversed before it came; not 390 or 410, or not positive; the insured person unknown;
+    not from the insured person's province; above the standard of their region, kind and year; a live one for the
+    same person, kind and year (docs/adr/0022). Else it holds that year and the wallet is asked."""
     b, now = cmd.request, ctx.now()
     refusal = await _blocked_by_reversal(ctx) or check_contribution(b.insutype, b.amount)
-    if refusal is not None:
-        return refused(Purpose.CONTRIBUTION, refusal, ctx, key=f"{ctx.sender}:{ctx.msgid}")
+    region = None if refusal is not None else await ctx.people.region_of(b.insured_psn_no)
+    if refusal is None and region is None:
+        refusal = Refusal(ReasonCode.UNKNOWN_PERSON, "the insured person is not enrolled on the platform")
+    if refusal is None and region is not None and not ctx.speaks_for(region):
+        refusal = Refusal(ReasonCode.NOT_A_PARTY, "a contribution is asked by the insured person's province")
+    if refusal is None and region is not None:
+        chain = lookup_chain(region)
+        standard = applicable(region, b.insutype, b.year, await ctx.standards.for_region(chain, b.insutype, b.year))
+        refusal = check_standard(b.insutype, b.year, b.amount, region, standard)
     contribution = Settlement(
         setl_id=cmd.setl_id,
         purpose=Purpose.CONTRIBUTION,
@@ -91,5 +102,10 @@ async def request_contribution(cmd: commands.RequestContribution, ctx: PaymentCo
         insutype=b.insutype,
         year=b.year,
     )
-    await ctx.settlements.add(contribution)
+    if refusal is None:
+        holder = await ctx.settlements.add_contribution(contribution)  # waits for a concurrent one to end
+        if holder is not None:
+            refusal = already_paid(b.insutype, b.year, holder)
+    if refusal is not None:
+        return refused(Purpose.CONTRIBUTION, refusal, ctx, key=f"{ctx.sender}:{ctx.msgid}")
     return Decision.deferred([published(contribution.opened(), contribution.setl_id)])

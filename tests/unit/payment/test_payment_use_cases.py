@@ -13,6 +13,7 @@ import pytest
 
 from services.payment.adapters.memory import MemoryPayment
 from services.payment.domain import commands
+from services.payment.domain.contributions import Standard
 from services.payment.domain.institutions import Institution
 from services.payment.domain.settlements import (
     Debited,
@@ -81,6 +82,8 @@ async def world() -> World:
     w = World(MemoryPayment(), Clock())
     ok = await register_institution(commands.UpsertInstitution(HOSPITAL), w.as_(SHAANXI))
     assert ok.status == "completed"
+    await w.platform.people.record(PATIENT, SHAANXI, 1)
+    await w.platform.standards.set(Standard("000000", "390", 2025, Decimal("400.00"), "test"))
     return w
 
 

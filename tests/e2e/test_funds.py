@@ -73,6 +73,20 @@ async def move(wallets: Wallets, member: Member, to_region: str) -> Member:
     return Member(member.psn_no, member.certno, member.name, to_region)
 
 
+async def spent_where_the_money_came_from(
+    platform: Platform, payments: Payments, member: Member, came_from: str, fund: str
+) -> None:
+    """The member's 5,000.00, credited by `came_from` and now in `fund`'s fund, all spent at a hospital of
+    `came_from` from their own account: `fund` owes `came_from` the payment, and `came_from` owes `fund` the
+    carry, so each region is billed only for money its fund held; and the books balance."""
+    hospital = await payments.institution(came_from)
+    paid = await payments.settle(member, hospital, "8000.00", "3000.00", flag="1", sender=came_from)
+    assert paid["status"] == "completed", paid
+    want = {(came_from, fund, "carry"): Decimal("5000.00"), (fund, came_from, "own_account"): Decimal("5000.00")}
+    await cleared(platform, want, came_from, fund)
+    await the_books_balance(platform)
+
+
 async def test_a_member_who_moved_pays_from_the_fund_their_balance_went_to(
     platform: Platform, desk: tuple[Wallets, Payments]
 ) -> None:
@@ -82,13 +96,8 @@ async def test_a_member_who_moved_pays_from_the_fund_their_balance_went_to(
     lanzhou, hefei = "620100", "340100"
     member = await payments.p.enrol(lanzhou)
     await wallets.credit(member, "5000.00")
-    hospital = await payments.institution(lanzhou)
     moved = await move(wallets, member, hefei)
-    paid = await payments.settle(moved, hospital, "8000.00", "3000.00", flag="1", sender=lanzhou)
-    assert paid["status"] == "completed", paid
-    want = {(lanzhou, hefei, "carry"): Decimal("5000.00"), (hefei, lanzhou, "own_account"): Decimal("5000.00")}
-    await cleared(platform, want, lanzhou, hefei)
-    await the_books_balance(platform)
+    await spent_where_the_money_came_from(platform, payments, moved, came_from=lanzhou, fund=hefei)
 
 
 async def test_a_credit_from_a_sibling_region_is_owed_to_the_insured_regions_fund(
@@ -107,12 +116,7 @@ async def test_a_credit_from_a_sibling_region_is_owed_to_the_insured_regions_fun
         member.psn_no,
     )
     assert credited["status"] == "completed", credited
-    hospital = await payments.institution(jiujiang)
-    paid = await payments.settle(member, hospital, "6000.00", "1000.00", flag="1", sender=jiujiang)
-    assert paid["status"] == "completed", paid
-    want = {(jiujiang, nanchang, "carry"): Decimal("5000.00"), (nanchang, jiujiang, "own_account"): Decimal("5000.00")}
-    await cleared(platform, want, nanchang, jiujiang)
-    await the_books_balance(platform)
+    await spent_where_the_money_came_from(platform, payments, member, came_from=jiujiang, fund=nanchang)
 
 
 async def test_accepts_racing_the_end_of_their_relationships_leave_no_quota(

@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from services.wallet.adapters.books import check_books
 from services.wallet.adapters.memory import FixedClock
 from services.wallet.domain import commands
 from services.wallet.domain.ledger import (
@@ -24,10 +26,14 @@ from services.wallet.domain.ledger import (
     post_transfer,
     wallet_account_id,
 )
+from services.wallet.domain.payments import PaymentOrder, Purpose
 from services.wallet.domain.transfers import Party, QuotaTransfer, TransferRequest
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.answer_transfer import answer_transfer
+from services.wallet.service_layer.credit_account import credit_account
 from services.wallet.service_layer.end_relationship import end_relationship
+from services.wallet.service_layer.record_person import record_person
+from services.wallet.service_layer.take_payment import take_payment
 from shared.clock import BUSINESS_TZ
 from shared.db.pool import Conn, connect
 from shared.messaging.messages import Decision
@@ -158,3 +164,62 @@ async def test_an_end_committing_while_the_accept_arrives_refuses_the_accept(wal
     assert isinstance(accepted, Decision)
     assert accepted.status == "rejected"
     assert await _quota_of_the_ended_relationship(wallet_dsn) == (Decimal("0.00"), Decimal("0.00"), Decimal("500.00"))
+
+
+# -- a move (the account changes fund, its balance carried) racing what reads or changes that balance -------------
+
+GANSU = "620100"
+
+
+async def _move(conn: Conn) -> Any:
+    cmd = commands.RecordPerson(replace(P, insuplc_admdvs=GANSU), NOON, 2, "relationship-event-move")
+    return await record_person(cmd, postgres_context(conn, FixedClock(NOON)))
+
+
+async def _pay_from_own_account(conn: Conn) -> Any:
+    order = PaymentOrder("setl-1", Purpose.SETTLEMENT, P.psn_no, None, "440300", Decimal("80.00"), False, "1")
+    return await take_payment(commands.TakePayment(order), postgres_context(conn, FixedClock(NOON), sender="440000"))
+
+
+async def _credit_from_a_sibling_region(conn: Conn) -> Any:
+    cmd = commands.CreditAccount("440100:c-9", P.psn_no, "440100", Decimal("70.00"), "203003", "contribution")
+    return await credit_account(cmd, postgres_context(conn, FixedClock(NOON), sender="440100"), Decimal("100000.00"))
+
+
+async def _after_the_race(dsn: str) -> tuple[dict[str, list[str]], Any, Any]:
+    """The wallet's books, the fund the payment's own-account portion was attributed to (None: no payment), and
+    the provider's account's fund."""
+    conn = await connect(dsn)
+    try:
+        problems = await check_books(conn)
+        funding = await conn.fetchval("SELECT funding_admdvs FROM payment_debits WHERE setl_id = 'setl-1'")
+        fund = await conn.fetchval("SELECT admdvs FROM accounts WHERE id = $1", personal_account_id(P.psn_no))
+        return problems, funding, fund
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("move_first", [True, False], ids=["move-then-pay", "pay-then-move"])
+async def test_a_payment_racing_a_move_is_funded_by_the_fund_that_holds_the_money(
+    wallet_dsn: str, move_first: bool
+) -> None:
+    """Whichever commits first, the payment's portion is the fund the account belonged to when it paid, and the
+    carry moves only what was left: every fund holds exactly what it issued."""
+    await _family_with_a_held_transfer(wallet_dsn)
+    await _race(wallet_dsn, *((_move, _pay_from_own_account) if move_first else (_pay_from_own_account, _move)))
+    problems, funding, fund = await _after_the_race(wallet_dsn)
+    assert problems["funds_hold_what_they_issued"] == []
+    assert all(v == [] for v in problems.values()), problems
+    assert (funding, fund) == (GANSU if move_first else "440300", GANSU)
+
+
+@pytest.mark.parametrize("move_first", [True, False], ids=["move-then-credit", "credit-then-move"])
+async def test_a_sibling_regions_credit_racing_a_move_is_carried_once_to_the_right_fund(
+    wallet_dsn: str, move_first: bool
+) -> None:
+    await _family_with_a_held_transfer(wallet_dsn)
+    first, second = (_move, _credit_from_a_sibling_region) if move_first else (_credit_from_a_sibling_region, _move)
+    await _race(wallet_dsn, first, second)
+    problems, _, fund = await _after_the_race(wallet_dsn)
+    assert all(v == [] for v in problems.values()), problems
+    assert fund == GANSU

@@ -70,23 +70,35 @@ async def ask_clearing(payments: Payments, type_: str, body: dict[str, Any], sen
 async def test_the_last_seconds_of_a_month_count_in_it_and_it_closes_just_after_midnight(
     platform: Platform, any_hour_desk: tuple[Wallets, Payments]
 ) -> None:
-    """Whatever day it is: on to 23:59:50 on the last day of the month (the month of 31 December or of a
-    29 February under `make test-any-day`); pay from a bound provider's account (no transfer: any hour will
-    do); midnight passes; the cancellation nets in the month it cancels; the month closes at once."""
+    """Whatever day it is: on to 23:59:50 (or earlier, below) on the last day of the month (the month of 31
+    December or of a 29 February under `make test-any-day`); pay from a bound provider's account (no transfer:
+    any hour will do); midnight passes; the cancellation nets in the month it cancels; the month closes at
+    once."""
     wallets, payments = any_hour_desk
     c, d = "230100", "630100"  # Harbin and Xining: no other test pays there
     provider, recipient, _ = await wallets.family(c, d, credit="1000.00")
     hospital = await payments.institution(d)
     month = month_of(platform.now())
-    last_evening = first_day(next_month(month), hour=0, minute=0) - timedelta(seconds=10)
-    if platform.now() >= last_evening - timedelta(seconds=1):  # already in the month's last seconds: the next end
-        month = next_month(month)
-        last_evening = first_day(next_month(month), hour=0, minute=0) - timedelta(seconds=10)
-    platform.advance_to(last_evening)  # then 10 s to settle twice before midnight
-    kept = await payments.settle(recipient, hospital, "300.00", "200.00", flag="2", provider=provider)
-    undone = await payments.settle(recipient, hospital, "100.00", "60.00", flag="2", provider=provider)
-    assert (kept["status"], undone["status"]) == ("completed", "completed"), (kept, undone)
-    assert month_of(platform.now()) == month, "both settled before midnight"
+    # The claim is about where midnight falls, never about speed: `advance_to` restarts every service, and a
+    # loaded machine can take longer than the window to answer. Then the two payments are undone (in the month
+    # that has begun, where a cancellation nets) and the end of the month after it is tried, with a window ten
+    # times wider: no payment of a failed attempt is in that month.
+    for window in (10, 100, 1000):
+        last_evening = first_day(next_month(month), hour=0, minute=0) - timedelta(seconds=window)
+        if platform.now() >= last_evening - timedelta(seconds=1):  # already in the month's last seconds: the next end
+            month = next_month(month)
+            last_evening = first_day(next_month(month), hour=0, minute=0) - timedelta(seconds=window)
+        platform.advance_to(last_evening)
+        kept = await payments.settle(recipient, hospital, "300.00", "200.00", flag="2", provider=provider)
+        undone = await payments.settle(recipient, hospital, "100.00", "60.00", flag="2", provider=provider)
+        assert (kept["status"], undone["status"]) == ("completed", "completed"), (kept, undone)
+        if month_of(platform.now()) == month:
+            break  # both settled before midnight
+        for missed in (kept, undone):
+            assert (await payments.cancel(missed, recipient, d))["status"] == "completed"
+        month = next_month(month_of(platform.now()))
+    else:
+        raise AssertionError("two payments never settled inside a month's last 1,000 s")
     platform.advance_to(first_day(next_month(month), hour=0, minute=0))  # midnight, for every service at once
     after_midnight = await payments.settle(recipient, hospital, "50.00", "30.00", flag="2", provider=provider)
     assert after_midnight["status"] == "completed", after_midnight

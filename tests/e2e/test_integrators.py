@@ -36,12 +36,25 @@ def librdkafka_version(kcat: str, env: dict[str, str]) -> tuple[int, ...]:
     return tuple(int(n) for n in found.groups())
 
 
+def from_apt(command: str, package: str) -> str:
+    """The integrator's tools come from Debian, installed when missing as PostgreSQL is (deploy/local/postgres.sh)."""
+    if shutil.which(command) is None and os.geteuid() == 0:
+        install = ["apt-get", "install", "-y", "-qq", package]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, check=False)
+            subprocess.run(install, env=env, capture_output=True, check=False)
+    found = shutil.which(command)
+    if found is None:
+        pytest.fail(f"{command} is needed: sudo apt-get install -y {package}", pytrace=False)
+    return found
+
+
 @pytest.fixture(scope="module")
 def kcat() -> str:
-    found = shutil.which("kcat")
-    if found is None:
-        pytest.fail("kcat is needed: apt-get install -y kcat", pytrace=False)
-    return found
+    from_apt("jq", "jq")  # the shell example's JSON
+    from_apt("openssl", "openssl")
+    return from_apt("kcat", "kcat")
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ simulate: setup ## the province simulator alone, against a running platform (at 
 
 # What the tests need from Debian beyond `make run` (installed by `needs` as root or with sudo, else named).
 TEST_NEEDS ?= java:openjdk-17-jre-headless mvn:maven /usr/lib/postgresql/*/bin/initdb:postgresql \
-  prometheus:prometheus chromium:chromium chromedriver:chromium-driver
+  prometheus:prometheus chromium:chromium chromedriver:chromium-driver kcat:kcat jq:jq openssl:openssl
 
 test: setup ## every tier: unit, contract, integration and end-to-end on a real Kafka and PostgreSQL
 	deploy/local/needs.sh $(TEST_NEEDS)

@@ -9,13 +9,19 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 MONEY_PATTERN = r"^-?[0-9]{1,14}\.[0-9]{2}$"
-_MONEY_RE = re.compile(MONEY_PATTERN)
+_MONEY_RE = re.compile(MONEY_PATTERN, re.ASCII)
+AMOUNT_PATTERN = r"^[0-9]{1,14}\.[0-9]{2}$"
+"""An amount a province asks for (ingress): never negative; at most 14 digits before the point, as numeric(16,2)."""
 CENT = Decimal("0.01")
+LARGEST = Decimal("99999999999999.99")
+"""The largest numeric(16,2)."""
 
 
 def parse_money(value: Any) -> Decimal:
     """Accept only the wire form ("2000.00"); floats and ints are refused, never rounded."""
     if isinstance(value, Decimal):
+        if not value.is_finite() or abs(value) > LARGEST:
+            raise ValueError("money is a finite amount of at most 14 digits before the point")
         if value != value.quantize(CENT):
             raise ValueError("money has more than two decimals")
         return value.quantize(CENT)
@@ -24,6 +30,14 @@ def parse_money(value: Any) -> Decimal:
     if not _MONEY_RE.match(value):
         raise ValueError('money must be a string with exactly two decimals, e.g. "2000.00"')
     return Decimal(value)
+
+
+def parse_amount(value: Any) -> Decimal:
+    """Money a province asks to move or records: as `parse_money`, and never negative."""
+    amount = parse_money(value)
+    if amount < 0:
+        raise ValueError("an amount is never negative")
+    return amount
 
 
 def format_money(value: Decimal) -> str:
@@ -37,3 +51,12 @@ Money = Annotated[
     WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["2000.00"]}),
 ]
 """Yuan with two decimals; serialised as a string."""
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(parse_amount),
+    PlainSerializer(format_money, return_type=str, when_used="always"),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["2000.00"]}),
+]
+"""Money in an ingress message: yuan with two decimals, never negative, within numeric(16,2)."""

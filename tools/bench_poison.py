@@ -3,7 +3,7 @@
 Against a running platform (make up). Each pair is one hostile record on ingress.enrollment.v1 (deep nesting,
 a lone surrogate, invalid UTF-8, a number that overflows, NUL bytes, a body that is not an object, a record of
 900 KB: in turn) and, right after it with the same key (so on the same partition, behind it), an ordinary
-`account.credited` (of a person nobody enrolled: refused UNKNOWN_PERSON, a full pass through the wallet's
+`account.credited` (of a person nobody enrolled: refused SENDER_NOT_ALLOWED, a full pass through the wallet's
 consumer, judged and answered, without the ledger). The figure is the ordinary record's publish -> answer time.
 In the same run, as many ordinary records are sent alone (no poison ahead of them), at the same rate: the baseline.
 """

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+"""The years a business date or time of an ingress message may lie in: far from the ends of Python's and
+PostgreSQL's calendars, so a day or a time zone more (a statement's end, a conversion to UTC) never overflows."""
+_LARGEST_OFFSET = timedelta(hours=14)
 
 Admdvs = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 """6-digit region code (医保区划) on GB/T 2260."""
@@ -13,8 +18,21 @@ MsgId = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,30}$")]
 """1-30 printable ASCII characters (no spaces, no control characters): sender + time + sequence."""
 PsnNo = Annotated[str, StringConstraints(min_length=1, max_length=30, pattern=r"^[0-9A-Za-z]+$")]
 """Personnel number (人员编号) in the national system."""
-Period = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}(0[1-9]|1[0-2])$")]
-"""A business month, YYYYMM."""
+Period = Annotated[str, StringConstraints(pattern=r"^20[0-9]{2}(0[1-9]|1[0-2])$")]
+"""A business month, YYYYMM, of 2000-2099."""
+
+
+def _in_business_years(value: datetime) -> datetime:
+    offset = value.utcoffset()
+    if offset is None or abs(offset) > _LARGEST_OFFSET:
+        raise ValueError("a time's UTC offset is at most 14 hours")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"a time lies in the years {FIRST_YEAR}-{LAST_YEAR}")
+    return value
+
+
+WireTime = Annotated[AwareDatetime, AfterValidator(_in_business_years)]
+"""An ISO 8601 time with its UTC offset (at most 14 hours), in the years 2000-2099."""
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 
@@ -27,7 +45,7 @@ class Envelope(BaseModel, Generic[BodyT]):
     msgid: MsgId = Field(description="1-30 chars, unique per sender; the idempotency key")
     type: str = Field(description="message type, e.g. transfer.requested")
     sender: Admdvs = Field(description="region code of the sending system; 000000 for the platform")
-    sent_at: AwareDatetime = Field(description="ISO 8601 with offset")
+    sent_at: WireTime = Field(description="ISO 8601 with offset")
     body: BodyT
 
 
@@ -39,7 +57,7 @@ class RawEnvelope(BaseModel):
     msgid: MsgId
     type: str
     sender: Admdvs
-    sent_at: AwareDatetime
+    sent_at: WireTime
     body: dict[str, Any]
 
 

@@ -8,20 +8,54 @@ are checked by the services, so the sender gets that code rather than INVALID_ME
 from __future__ import annotations
 
 import builtins
+import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 
 from shared.contracts import topics
-from shared.contracts.envelope import Admdvs, MsgId, Period, PsnNo
-from shared.money import Money
+from shared.contracts.envelope import FIRST_YEAR, LAST_YEAR, Admdvs, MsgId, Period, PsnNo, WireTime
+from shared.money import Amount, Money
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Code = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,6}$")]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 FixmedinsCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9A-Z]{11}$")]
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def _iso_date(value: Any) -> Any:
+    """A date on the wire is the string YYYY-MM-DD in ASCII digits (not a number, nor a time)."""
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    if isinstance(value, date):
+        return value
+    raise ValueError("a date is a string YYYY-MM-DD")
+
+
+def _in_business_years(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"a date lies in the years {FIRST_YEAR}-{LAST_YEAR}")
+    return value
+
+
+BusinessDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_in_business_years)]
+"""YYYY-MM-DD of 2000-2099: a day more (the end of a statement's range) is still a date."""
+Year = Annotated[int, Strict(), Field(ge=FIRST_YEAR, le=2100)]
+"""A JSON integer (not a string, a float or a boolean)."""
 
 
 class Body(BaseModel):
@@ -45,14 +79,14 @@ class EnrollmentChanged(Body):
     insuplc_admdvs: Admdvs
     has_personal_account: bool
     change_reason: Literal["enrol", "suspend", "resume", "terminate", "transfer", "death"]
-    effective_at: AwareDatetime
+    effective_at: WireTime
 
 
 class AccountCredited(Body):
     """Money credited to a personal account by its insured region."""
 
     psn_no: PsnNo
-    amount: Money
+    amount: Amount
     period: Period
     kind: Literal["contribution", "retiree_allocation", "interest"] = Field(
         "contribution", description="optional on the wire; absent means contribution"
@@ -84,7 +118,11 @@ class RegistryQueryRequested(Body):
     what: Literal["regions", "institutions"]
     admdvs: Admdvs
     fixmedins_type: Literal["1", "2"] | None = None
-    cursor: Cursor | None = None
+    cursor: RegistryCursor | None = None
+
+
+RegistryCursor = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}(:[A-Z][0-9A-Z]{11})?$")]
+"""A `next_cursor` of a listing: the last region code listed, or `admdvs:fixmedins_code` of the last institution."""
 
 
 class RelationshipBindRequested(Body):
@@ -132,16 +170,17 @@ class WalletUnfreezeRequested(Body):
     reason: FreezeReason
 
 
-Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
+StatementCursor = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")]
+"""A `next_cursor` of a statement: the number of the last movement listed."""
 
 
 class WalletStatementRequested(Body):
     """Interface v1.1: from the person's insured province or the national app's gateway."""
 
     psn_no: PsnNo
-    from_date: date = Field(description="YYYY-MM-DD, business date (Asia/Shanghai)")
-    to_date: date = Field(description="YYYY-MM-DD, at most 366 days after from_date")
-    cursor: Cursor | None = None
+    from_date: BusinessDate = Field(description="YYYY-MM-DD, business date (Asia/Shanghai), of 2000-2099")
+    to_date: BusinessDate = Field(description="YYYY-MM-DD, at most 366 days after from_date")
+    cursor: StatementCursor | None = None
 
     @model_validator(mode="after")
     def _a_year_at_most(self) -> WalletStatementRequested:
@@ -155,7 +194,7 @@ class TransferRequested(Body):
     to_psn_no: PsnNo
     to_certno: Annotated[str, StringConstraints(min_length=1, max_length=50)]
     to_name: Name
-    amount: Money
+    amount: Amount
     verification: Literal["face", "password"]
     verified: bool
 
@@ -181,13 +220,13 @@ class SettlementRequested(Body):
     fixmedins_code: FixmedinsCode
     mdtrtarea_admvs: Admdvs
     med_type: Code = Field(description="11 general outpatient, 14 chronic outpatient, 2101 inpatient, 41 pharmacy")
-    medfee_sumamt: Money
-    fund_pay_sumamt: Money
-    psn_part_amt: Money
+    medfee_sumamt: Amount
+    fund_pay_sumamt: Amount
+    psn_part_amt: Amount
     acct_used_flag: Literal["0", "1", "2"]
     provider_psn_no: PsnNo | None = Field(None, description="required when acct_used_flag is 2")
     use_wallet: bool = False
-    setl_time: AwareDatetime
+    setl_time: WireTime
 
     @model_validator(mode="after")
     def _provider_when_binding(self) -> SettlementRequested:
@@ -215,8 +254,8 @@ class ContributionRequested(Body):
     payer_psn_no: PsnNo
     insured_psn_no: PsnNo
     insutype: Code = Field(description="390 or 410; anything else: PURPOSE_NOT_ALLOWED")
-    amount: Money
-    year: int = Field(ge=2000, le=2100)
+    amount: Amount
+    year: Year
 
 
 # --- ingress: ingress.clearing.v1 ---------------------------------------------------------

@@ -104,3 +104,13 @@ def same_province(sender: str, admdvs: str) -> bool:
 def speaks_for(sender: str, party_admdvs: str, trusted_senders: frozenset[str]) -> bool:
     """Only a system of the party's insured province (or a trusted national gateway) acts for the party."""
     return sender in trusted_senders or sender[:2] == party_admdvs[:2]
+
+
+def may_ask_about(sender: str, party_admdvs: str | None, trusted_senders: frozenset[str]) -> bool:
+    """The sender may be told anything of a person: whether they are enrolled, eligible, frozen, have a wallet.
+    `party_admdvs` is where the person is insured, None when they were never enrolled: then only a trusted national
+    gateway may learn that, so that a province that may not ask gets the same NOT_A_PARTY for a person enrolled
+    elsewhere and for nobody (README, "Who may send what")."""
+    if party_admdvs is None:
+        return sender in trusted_senders
+    return speaks_for(sender, party_admdvs, trusted_senders)

@@ -209,7 +209,7 @@ async def test_unknown_people_and_transfers_are_refused_and_repeats_change_nothi
         "530100",
         nobody.psn_no,
     )
-    assert opened["reason_code"] == "UNKNOWN_PERSON"
+    assert opened["reason_code"] == "NOT_A_PARTY", "a person never enrolled is no province's to ask about (issue 29)"
     unknown = await wallets.answer("accepted", "00000000-0000-4000-8000-000000000000", recipient)
     assert unknown["reason_code"] == "UNKNOWN_REQUEST"
     again = new_msgid(recipient.region)

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from shared.clock import BusinessClock
+from shared.contracts.province import INGRESS
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import INGRESS_ENROLLMENT, INGRESS_WALLET
 from shared.messaging.consumer import IngressConsumer, MessageContext, _Invalid, _Parsed
 from shared.messaging.messages import Decision
 from shared.messaging.outbox import Outbox
+from tests.support.schema_strategy import from_schema
 
 
 @dataclass
@@ -176,3 +183,83 @@ def test_a_record_not_signed_by_its_claimed_sender_is_refused_before_anything_el
 
 def refused_sender(r: FakeRecord) -> str:
     return str(json.loads(r.value or b"{}")["sender"])
+
+
+@pytest.mark.parametrize("cursor", ["１２", "١٢", "12\n", "1" * 19])
+def test_a_statement_cursor_is_ascii_digits_within_a_bigint_in_the_model_and_in_the_domain(cursor: str) -> None:
+    """Issue 29: str.isdigit and int() take Arabic-Indic and full-width digits; neither the contract nor the
+    domain does."""
+    from services.payment.domain.registry import after_cursor as registry_after
+    from services.wallet.domain.statements import after_cursor
+
+    body = {"psn_no": "44030000000000012345", "from_date": "2026-11-01", "to_date": "2026-11-02", "cursor": cursor}
+    assert isinstance(
+        consumer("wallet", INGRESS_WALLET)._classify(
+            FakeRecord(message("wallet.statement-requested", body), INGRESS_WALLET)
+        ),
+        _Invalid,
+    )
+    assert after_cursor(cursor) is None
+    assert registry_after("６１０１００", "regions") is None
+
+
+_EDGES: list[Any] = [
+    "9999-12-31", "0001-01-01", "2099-12-31", "2100-01-01", "1999-12-31T23:59:59-14:00", "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00+23:59", "99999999999999.99", "100000000000000.00", "-0.01",
+    "NaN", "Infinity", "1.001", "１０.００", "٢٠٢٦١١", "２０２６-01-01", 2**63, -1, 2100, "2026", True, None, "",
+    "x" * 600, 20260101, 1e12,
+]  # fmt: skip
+
+
+@st.composite
+def _ingress_record(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A body the contract's schema allows (tests/support/schema_strategy.py), with some fields at or past an edge."""
+    type_name = draw(st.sampled_from(sorted(INGRESS)))
+    schema = INGRESS[type_name].body.model_json_schema()
+    body = draw(from_schema(schema))
+    for name in draw(st.lists(st.sampled_from(sorted(schema["properties"])), max_size=3, unique=True)):
+        body[name] = draw(st.sampled_from(_EDGES))
+    sent_at = draw(st.sampled_from(["2026-11-22T10:00:00+08:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z"]))
+    envelope = {"msgid": "m1", "type": type_name, "sender": "440300", "sent_at": sent_at, "body": body}
+    return type_name, json.dumps(envelope, ensure_ascii=False).encode()
+
+
+def _within_its_domain(value: Any) -> None:
+    """What a handler may do with any value that passed: a day more, a conversion to UTC, numeric(16,2)."""
+    if isinstance(value, BaseModel):
+        for item in value.__dict__.values():
+            _within_its_domain(item)
+    elif isinstance(value, list):
+        for item in value:
+            _within_its_domain(item)
+    elif isinstance(value, datetime):
+        assert 1999 <= value.astimezone(UTC).year <= 2100  # 2000-2099 in its own offset
+    elif isinstance(value, date):
+        assert 2000 <= value.year <= 2099
+        assert value + timedelta(days=367) > value  # a statement's end, a day more: never past the calendar
+    elif isinstance(value, Decimal):
+        assert value.is_finite(), value
+        assert Decimal(0) <= value <= Decimal("99999999999999.99"), value
+        assert value == value.quantize(Decimal("0.01"))
+    elif isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        assert 2000 <= value <= 2100, value  # the only integer of an ingress body: a year
+    elif isinstance(value, str):
+        assert len(value) <= 500, len(value)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_ingress_record())
+def test_whatever_passes_classification_is_within_its_domain(found: tuple[str, bytes]) -> None:
+    """Issue 29, item 1: out of its domain is INVALID_MESSAGE here, so a handler never meets it."""
+    type_name, value = found
+    spec = INGRESS[type_name]
+    classified = consumer(spec.owner, spec.topic)._classify(FakeRecord(value, spec.topic))
+    assert isinstance(classified, _Parsed | _Invalid)
+    if isinstance(classified, _Invalid):
+        assert (classified.sender, classified.msgid) == ("440300", "m1"), classified.reason  # answerable
+        assert not classified.reason.startswith("unreadable"), classified.reason  # no exception escaped a model
+        return
+    _within_its_domain(classified.envelope.sent_at)
+    _within_its_domain(classified.envelope.body)

@@ -12,13 +12,13 @@ from shared.messaging.messages import Decision, published
 async def answer_statement(
     cmd: commands.ConfirmStatement | commands.DisputeStatement, ctx: ClearingContext
 ) -> Decision:
+    if not ctx.speaks_for(cmd.admdvs):  # first: whether a region has a statement is its own province's to know
+        return Decision.rejected(ReasonCode.NOT_A_PARTY, "a statement is answered from its region's province")
     s = await ctx.statements.get_for_update(cmd.statement_id)
     if s is None or s.admdvs != cmd.admdvs:
         return Decision.rejected(
             ReasonCode.UNKNOWN_STATEMENT, f"no statement {cmd.statement_id} for region {cmd.admdvs}"
         )
-    if not ctx.speaks_for(cmd.admdvs):
-        return Decision.rejected(ReasonCode.NOT_A_PARTY, "a statement is answered from its region's province")
     now = ctx.now()
     if isinstance(cmd, commands.DisputeStatement):
         answered = s.dispute(cmd.admdvs, cmd.reason, ctx.sender, ctx.msgid, now)

@@ -21,6 +21,7 @@ cannot both be accepted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -99,7 +100,7 @@ def new_standard(admdvs: str, insutype: str, year: int, amount: Decimal, source:
     """A standard an operator sets, checked."""
     if insutype not in KINDS:
         raise StandardError(f"insutype {insutype}: only {', '.join(sorted(KINDS))} have a contribution standard")
-    if len(admdvs) != 6 or not admdvs.isdigit():
+    if not re.fullmatch(r"[0-9]{6}", admdvs, re.ASCII):  # not str.isdigit: it takes full-width digits too
         raise StandardError(f"{admdvs} is not a region code (6 digits; xx0000 a province, 000000 the nation)")
     if not 2000 <= year <= 2100:
         raise StandardError(f"year {year} is outside 2000-2100")

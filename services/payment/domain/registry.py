@@ -5,6 +5,7 @@ The registry is public information: any province's system may ask about any regi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 PAGE = 500
@@ -25,12 +26,15 @@ def region_range(admdvs: str) -> tuple[str, str]:
     return admdvs, admdvs
 
 
+_REGION = re.compile(r"[0-9]{6}", re.ASCII)
+
+
 def after_cursor(cursor: str | None, what: str) -> tuple[str, str] | None:
     """Where a page starts: the cursor is where the last page ended, `admdvs` (regions) or `admdvs:fixmedins_code`
     (institutions); ("", "") for the first page; None when it is not a cursor this platform gave."""
     if cursor is None:
         return ("", "")
     admdvs, _, code = cursor.partition(":")
-    if len(admdvs) != 6 or not admdvs.isdigit() or (what == "institutions") != bool(code):
+    if not _REGION.fullmatch(admdvs) or (what == "institutions") != bool(code):  # ASCII digits, not str.isdigit
         return None
     return admdvs, code

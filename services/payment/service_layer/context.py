@@ -16,7 +16,7 @@ from services.payment.service_layer.ports import (
     Reversals,
     Settlements,
 )
-from shared.contracts.topics import PLATFORM_SENDER, speaks_for
+from shared.contracts.topics import PLATFORM_SENDER, may_ask_about, speaks_for
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,11 @@ class PaymentContext:
     def speaks_for(self, admdvs: str) -> bool:
         """Only a system of the party's province (or a trusted national gateway) acts for the party."""
         return speaks_for(self.sender, admdvs, self.trusted)
+
+    def may_ask_about(self, admdvs: str | None) -> bool:
+        """The sender may learn anything of a person insured in `admdvs` (None: never enrolled; only a trusted
+        gateway learns that): checked before any answer that says whether they exist or are enrolled."""
+        return may_ask_about(self.sender, admdvs, self.trusted)
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -72,16 +72,17 @@ async def request_settlement(cmd: commands.RequestSettlement, ctx: PaymentContex
 
 
 async def request_contribution(cmd: commands.RequestContribution, ctx: PaymentContext) -> Decision:
-    """Refused, in this order: reversed before it came; not 390 or 410, or not positive; the insured person unknown;
-    not from the insured person's province; above the standard of their region, kind and year; a live one for the
+    """Refused, in this order: reversed before it came; not 390 or 410, or not positive; not from the insured
+    person's province (also when the person was never enrolled, unless a trusted gateway asks); the insured person
+    unknown; above the standard of their region, kind and year; a live one for the
     same person, kind and year (docs/adr/0022). Else it holds that year and the wallet is asked."""
     b, now = cmd.request, ctx.now()
     refusal = await _blocked_by_reversal(ctx) or check_contribution(b.insutype, b.amount)
     region = None if refusal is not None else await ctx.people.region_of(b.insured_psn_no)
+    if refusal is None and not ctx.may_ask_about(region):  # the same for a person never enrolled
+        refusal = Refusal(ReasonCode.NOT_A_PARTY, "a contribution is asked by the insured person's province")
     if refusal is None and region is None:
         refusal = Refusal(ReasonCode.UNKNOWN_PERSON, "the insured person is not enrolled on the platform")
-    if refusal is None and region is not None and not ctx.speaks_for(region):
-        refusal = Refusal(ReasonCode.NOT_A_PARTY, "a contribution is asked by the insured person's province")
     if refusal is None and region is not None:
         chain = lookup_chain(region)
         standard = applicable(region, b.insutype, b.year, await ctx.standards.for_region(chain, b.insutype, b.year))

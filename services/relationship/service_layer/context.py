@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.relationship.service_layer.ports import Clock, People, Policies, Relationships
-from shared.contracts.topics import PLATFORM_SENDER, speaks_for
+from shared.contracts.topics import PLATFORM_SENDER, may_ask_about, speaks_for
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class RelationshipContext:
     def speaks_for(self, admdvs: str) -> bool:
         """Only a system of the party's insured province (or a trusted national gateway) acts for the party."""
         return speaks_for(self.sender, admdvs, self.trusted)
+
+    def may_ask_about(self, admdvs: str | None) -> bool:
+        """The sender may learn anything of a person insured in `admdvs` (None: never enrolled; only a trusted
+        gateway learns that): checked before any answer that says whether they exist, are enrolled or eligible."""
+        return may_ask_about(self.sender, admdvs, self.trusted)
 
     def now(self) -> datetime:
         return self.clock.now()

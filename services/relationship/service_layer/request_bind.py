@@ -1,5 +1,5 @@
-"""The provider's province asks to bind a close relative (`relationship.bind-requested`): the kinship, both
-people's eligibility, the sender, the recipient's identity and both regions' policies are checked in that order;
+"""The provider's province asks to bind a close relative (`relationship.bind-requested`): the kinship, the sender,
+both people's eligibility, the recipient's identity and both regions' policies are checked in that order;
 then the bind request waits for the recipient's consent."""
 
 from __future__ import annotations
@@ -32,12 +32,14 @@ async def request_bind(cmd: commands.RequestBind, ctx: RelationshipContext) -> D
         return refuse(refusal)
     people = await ctx.people.lock(cmd.provider_psn_no, cmd.recipient_psn_no)
     provider, recipient = people.get(cmd.provider_psn_no), people.get(cmd.recipient_psn_no)
+    # before anything that says whether either person is enrolled or eligible; a provider never enrolled is nobody
+    # an untrusted province may ask about (the same answer as for someone insured elsewhere)
+    if not ctx.may_ask_about(provider.insuplc_admdvs if provider else None):
+        return refuse(Refusal(ReasonCode.NOT_A_PARTY, "a bind request comes from the provider's insured province"))
     if refusal := check_eligibility(provider, recipient):
         return refuse(refusal)
     assert provider is not None
     assert recipient is not None
-    if not ctx.speaks_for(provider.insuplc_admdvs):
-        return refuse(Refusal(ReasonCode.NOT_A_PARTY, "a bind request comes from the provider's insured province"))
     if refusal := check_identity(recipient, cmd.recipient_certno_hash, cmd.recipient_name_hash):
         return refuse(refusal)
     rows = await ctx.policies.rows(provider.insuplc_admdvs, recipient.insuplc_admdvs)

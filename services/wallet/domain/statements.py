@@ -6,6 +6,7 @@ named: quota is shown by funding region, movements by their transfer or settleme
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -45,12 +46,16 @@ class FreezeRecord:
     sender: str
 
 
+_CURSOR = re.compile(r"[0-9]{1,18}", re.ASCII)
+
+
 def after_cursor(cursor: str | None) -> int | None:
     """The movement number a page starts after (0: the first page); None when it is not a cursor this platform
     gave."""
     if cursor is None:
         return 0
-    return int(cursor) if cursor.isdigit() and len(cursor) <= 18 else None
+    # ASCII digits only: str.isdigit and int() also take Arabic-Indic and full-width ones
+    return int(cursor) if _CURSOR.fullmatch(cursor) else None
 
 
 def day_start(day: date) -> datetime:

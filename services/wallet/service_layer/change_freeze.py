@@ -28,13 +28,14 @@ NATIONAL, PROVINCE = "national", "province"
 async def change_freeze(cmd: commands.ChangeFreeze, ctx: WalletContext) -> Decision:
     await ctx.members.lock_people(cmd.psn_no)
     person = await ctx.members.person(cmd.psn_no)
-    if person is None:
-        return Decision.rejected(ReasonCode.UNKNOWN_PERSON, "the person is not enrolled on the platform")
     authority = NATIONAL if ctx.national else PROVINCE
-    if authority == PROVINCE and not same_province(ctx.sender, person.insuplc_admdvs):
+    # first, and the same for a person never enrolled: a province learns nothing of people it does not insure
+    if authority == PROVINCE and (person is None or not same_province(ctx.sender, person.insuplc_admdvs)):
         return Decision.rejected(
             ReasonCode.NOT_A_PARTY, "a wallet is frozen by the person's insured province or the national operator"
         )
+    if person is None:
+        return Decision.rejected(ReasonCode.UNKNOWN_PERSON, "the person is not enrolled on the platform")
     now, reason = ctx.now(), redact_text(cmd.reason)
     by = await ctx.members.frozen_by(cmd.psn_no)
     if not cmd.frozen and by == NATIONAL and authority == PROVINCE:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.wallet.service_layer.ports import Clock, Ledger, Members, Payments, QuotaTransfers, Statements
-from shared.contracts.topics import PLATFORM_SENDER, speaks_for
+from shared.contracts.topics import PLATFORM_SENDER, may_ask_about, speaks_for
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,11 @@ class WalletContext:
     def speaks_for(self, admdvs: str) -> bool:
         """Only a system of the party's insured province (or a trusted national gateway) acts for the party."""
         return speaks_for(self.sender, admdvs, self.trusted)
+
+    def may_ask_about(self, admdvs: str | None) -> bool:
+        """The sender may learn anything of a person insured in `admdvs` (None: never enrolled; only a trusted
+        gateway learns that): checked before any answer that says whether they exist, are enrolled or frozen."""
+        return may_ask_about(self.sender, admdvs, self.trusted)
 
     @property
     def national(self) -> bool:

@@ -30,9 +30,9 @@ async def credit_account(cmd: commands.CreditAccount, ctx: WalletContext, max_am
         )
     await ctx.members.lock_people(cmd.psn_no)  # as a move does: the account's fund stays put meanwhile
     person = await ctx.members.person(cmd.psn_no)
-    if person is None:
-        return Decision.rejected(ReasonCode.UNKNOWN_PERSON, f"{cmd.psn_no} is not enrolled")
-    if not same_province(cmd.admdvs, person.insuplc_admdvs):  # a person's account is credited by their region
+    # a person's account is credited by their region; whether a person is enrolled is told to nobody else (a person
+    # never enrolled has no insured province: no province may credit them)
+    if person is None or not same_province(cmd.admdvs, person.insuplc_admdvs):
         return Decision.rejected(
             ReasonCode.SENDER_NOT_ALLOWED,
             f"{cmd.psn_no}'s personal account is credited by their insured province, not {cmd.admdvs}",

@@ -1,4 +1,5 @@
-"""A member opens their wallet, for use in one region (asked by their insured province)."""
+"""A member opens their wallet, for use in one region (asked by their insured province, or a trusted gateway: anyone
+else is refused NOT_A_PARTY first, whether or not the person is enrolled)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from shared.messaging.messages import Decision, published
 
 async def open_wallet(cmd: commands.OpenWallet, ctx: WalletContext) -> Decision:
     person = await ctx.members.person(cmd.psn_no)
+    if not ctx.may_ask_about(person.insuplc_admdvs if person else None):  # first: nothing of the person to others
+        return Decision.rejected(ReasonCode.NOT_A_PARTY, "a wallet is opened from the person's insured province")
     if person is None:
         return Decision.rejected(ReasonCode.UNKNOWN_PERSON, "the person is not enrolled on the platform")
-    if not ctx.speaks_for(person.insuplc_admdvs):
-        return Decision.rejected(ReasonCode.NOT_A_PARTY, "a wallet is opened from the person's insured province")
     if not await ctx.members.region_enabled(cmd.usage_admdvs):
         return Decision.rejected(ReasonCode.REGION_NOT_ENABLED, "the usage region has no wallet function")
     now = ctx.now()

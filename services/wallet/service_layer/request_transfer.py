@@ -27,12 +27,13 @@ async def request_transfer(cmd: commands.RequestTransfer, ctx: WalletContext) ->
     await ctx.members.lock_people(req.from_psn_no, req.to_psn_no)  # before anything a freeze decides
     people = await ctx.members.people(req.from_psn_no, req.to_psn_no)
     sender, recipient = people.get(req.from_psn_no), people.get(req.to_psn_no)
+    # first: the rules below (the sender region's policy among them) would tell an outsider of the people
+    if not ctx.may_ask_about(sender.insuplc_admdvs if sender else None):
+        return Decision.rejected(ReasonCode.NOT_A_PARTY, "a transfer is requested from the sender's insured province")
     policy = await ctx.members.policy_for(sender.insuplc_admdvs if sender else "000000")
     refusal = check_request(req, now, policy)
     if refusal:
         return Decision.rejected(refusal.code, refusal.reason)
-    if sender is not None and not ctx.speaks_for(sender.insuplc_admdvs):
-        return Decision.rejected(ReasonCode.NOT_A_PARTY, "a transfer is requested from the sender's insured province")
     personal, wallet = personal_account_id(req.from_psn_no), wallet_account_id(req.to_psn_no)
     earlier: list[Outgoing] = []
     overdue = await ctx.transfers.overdue_between(req.from_psn_no, req.to_psn_no, now)

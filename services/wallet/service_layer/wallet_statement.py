@@ -1,5 +1,6 @@
 """The member's statement (interface v1.1): `wallet.statement-requested` -> `wallet.statement`, to the requester's
-province only. Asked by the person's insured province or a trusted gateway; anyone else is refused NOT_A_PARTY.
+province only. Asked by the person's insured province or a trusted gateway; anyone else is refused NOT_A_PARTY
+(also for a person never enrolled: only a trusted gateway is told UNKNOWN_PERSON).
 What it lists and how it pages: services/wallet/domain/statements.py."""
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ async def wallet_statement(cmd: commands.RequestStatement, ctx: WalletContext, p
     if after is None:
         return Decision.rejected(ReasonCode.INVALID_MESSAGE, "cursor: not one this platform gave")
     person = await ctx.members.person(q.psn_no)
-    if person is None:
-        return Decision.rejected(ReasonCode.UNKNOWN_PERSON, "the person is not enrolled on the platform")
-    if not ctx.speaks_for(person.insuplc_admdvs):
+    if not ctx.may_ask_about(person.insuplc_admdvs if person else None):  # the same for nobody and for others
         return Decision.rejected(
             ReasonCode.NOT_A_PARTY, "a statement is asked by the person's insured province or the national gateway"
         )
+    if person is None:
+        return Decision.rejected(ReasonCode.UNKNOWN_PERSON, "the person is not enrolled on the platform")
     statements = ctx.statements
     balances = await statements.balances(q.psn_no)  # first: locks the accounts, so the rest agrees with it
     start, end = day_start(q.from_date), day_start(q.to_date + timedelta(days=1))

@@ -270,6 +270,8 @@ async def test_a_statement_is_answered_by_its_own_region_only(w: World) -> None:
         (commands.ConfirmStatement(f"CS{MAY}{A}", A), A, ReasonCode.UNKNOWN_STATEMENT),  # an unknown month
         (commands.DisputeStatement("nothing", A, "?"), A, ReasonCode.UNKNOWN_STATEMENT),
         (commands.ConfirmStatement(sid, A), B, ReasonCode.NOT_A_PARTY),  # A's statement, from B's province
+        # from another province, whether or not the region has a statement: the sender is judged first
+        (commands.ConfirmStatement(f"CS{MAY}{A}", A), B, ReasonCode.NOT_A_PARTY),
     ]
     for cmd, sender, code in refusals:
         refused = await answer_statement(cmd, w.as_(sender))

@@ -167,11 +167,21 @@ async def test_the_copy_of_where_a_person_is_insured_keeps_the_newest_version() 
 
 
 async def test_an_unknown_insured_person_or_another_province_is_refused_before_anything_is_held() -> None:
+    """A province is told NOT_A_PARTY alike for a person insured elsewhere and for nobody (README, "Who may send
+    what"); only a trusted gateway learns that a person was never enrolled."""
     d = await desk()
     _, ghost = await d.contribute("10.00", insured="R999999999999999999")
-    assert refused(ghost) == ReasonCode.UNKNOWN_PERSON
+    assert refused(ghost) == ReasonCode.NOT_A_PARTY
     _, elsewhere = await d.contribute("10.00", sender=XIAN)
     assert refused(elsewhere) == ReasonCode.NOT_A_PARTY
+    assert (ghost.reason, elsewhere.reason) == (elsewhere.reason, ghost.reason), "nothing tells them apart"
+    ask = p.ContributionRequested(
+        payer_psn_no=PAYER, insured_psn_no="R999999999999999999", insutype="390", amount=D("10.00"), year=2027
+    )
+    gateway = d.db.context(Clock(), sender="110000", msgid="G1", trusted=frozenset({"110000"}))
+    assert refused(await request_contribution(commands.RequestContribution("c-g", ask), gateway)) == (
+        ReasonCode.UNKNOWN_PERSON
+    )
     assert not d.db.settlements
     _, ok = await d.contribute("10.00")
     assert ok.status == "deferred", "nothing held the year"

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from services.payment.adapters.memory import MemoryPayment
 from services.payment.domain import commands
@@ -111,11 +112,15 @@ async def test_a_listing_pages_until_the_last(what: str, pages: list[int]) -> No
     assert [x for page in seen for x in page] == [i.get("fixmedins_code", i["admdvs"]) for i in everything["items"]]
 
 
-@pytest.mark.parametrize(
-    ("what", "cursor"),
-    [("regions", "61010"), ("regions", "610100:H1"), ("institutions", "610100"), ("institutions", "abcdef:H1")],
-)
+@pytest.mark.parametrize(("what", "cursor"), [("regions", "610100:H61010300012"), ("institutions", "610100")])
 async def test_a_cursor_this_platform_did_not_give_is_refused(what: str, cursor: str) -> None:
     db = await registry()
     decision = await query_registry(query("610000", what, cursor=cursor), by(db))
     assert decision.reason_code == ReasonCode.INVALID_MESSAGE
+
+
+@pytest.mark.parametrize("cursor", ["61010", "610100:H1", "abcdef:H1", "６１０１００", "610100:H6101030001２"])
+def test_a_cursor_of_no_listing_is_refused_by_the_contract(cursor: str) -> None:
+    """Not the form of any `next_cursor`: INVALID_MESSAGE at classification, before the handler."""
+    with pytest.raises(ValidationError):
+        query("610000", "institutions", cursor=cursor)

@@ -335,3 +335,34 @@ def test_a_relationship_moves_forward_only() -> None:
     with pytest.raises(RelationshipStateError):
         rel.end(EndReason.TERMINATED_BY_PROVIDER, None, NOON)
     assert not rel.overdue(NOON + timedelta(days=2)), "only a pending request is overdue"
+
+
+async def test_a_bind_request_from_an_outsider_says_nothing_of_enrolment_or_eligibility(world: World) -> None:
+    """Issue 29, item 5: the sender first; a province that may not ask gets one answer whoever the people are."""
+    w = world
+    ineligible = person("P440300000000000009", GUANGDONG, insutype="390")  # no employee insurance
+    await w.enrol(ineligible)
+    answers = [
+        await w.ask("r-1", sender=TIANJIN),  # both enrolled and eligible
+        await w.ask("r-2", provider=ineligible.psn_no, sender=TIANJIN),  # NOT_ELIGIBLE_PROVIDER to its province
+        await w.ask("r-3", provider="P000000000000000000", sender=TIANJIN),  # nobody
+        await w.ask("r-4", recipient="R000000000000000000", sender=TIANJIN),  # a recipient who is nobody
+    ]
+    assert {(a.status, a.reason_code, a.reason) for a in answers} == {
+        ("rejected", ReasonCode.NOT_A_PARTY, "a bind request comes from the provider's insured province")
+    }
+    assert (await w.ask("r-5", provider=ineligible.psn_no)).reason_code == ReasonCode.NOT_ELIGIBLE_PROVIDER
+    nobody = await w.ask("r-6", provider="P000000000000000000")
+    assert nobody.reason_code == ReasonCode.NOT_A_PARTY, "a province is not told that a provider is nobody"
+    gateway = w.as_(NATIONAL_GATEWAY, msgid="g-1", trusted=frozenset({NATIONAL_GATEWAY}))
+    ask = commands.RequestBind("r-7", "P000000000000000000", RECIPIENT.psn_no, "parent", "c", "n")
+    assert (await request_bind(ask, gateway)).reason_code == ReasonCode.UNKNOWN_PERSON, "a trusted gateway is told"
+
+
+async def test_whether_a_relationship_ended_is_told_only_to_its_parties_provinces(world: World) -> None:
+    w = world
+    assert (await w.ask("r-1")).status == "accepted"
+    ended = await terminate(commands.TerminateRelationship("r-1", PROVIDER.psn_no), w.as_(GUANGDONG))
+    assert ended.status == "completed"
+    again = await terminate(commands.TerminateRelationship("r-1", PROVIDER.psn_no), w.as_(TIANJIN, msgid="o"))
+    assert again.reason_code == ReasonCode.NOT_A_PARTY, "not NO_RELATIONSHIP: the sender first"

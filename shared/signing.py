@@ -152,7 +152,7 @@ def _public_key(label: str, text: object, problems: list[str]) -> Ed25519PublicK
         problems.append(f"{label}: public_key is not base64url")
         return None
     if len(raw) != 32 or b64url(raw) != text:
-        problems.append(f"{label}: public_key is {len(raw)} bytes; an Ed25519 public key is 32 (43 characters)")
+        problems.append(f"{label}: public_key is {len(raw)} bytes, not an Ed25519 public key's 32 (43 characters)")
         return None
     return Ed25519PublicKey.from_public_bytes(raw)
 

@@ -107,6 +107,8 @@ class ServiceRuntime:
 
     def __post_init__(self) -> None:
         s = self.settings
+        # before anything uses them: a production process names every unsafe setting and does not start
+        refuse_unsafe_settings(s, self.service)
         self.clock = BusinessClock(s.clock_offset_seconds)
         self.broker = make_broker(s, self.service)
         self.outbox = Outbox(self.service, self.service, self.clock)
@@ -197,7 +199,6 @@ class ServiceRuntime:
         log.info("signatures_verified", registry=str(path), keys=len(verifier.registry().keys))
 
     async def start_database(self) -> None:
-        refuse_unsafe_settings(self.settings, self.service)
         self.start_signatures()
         dsn = self.settings.dsn(self.service)
         conn = await connect(dsn)
@@ -390,8 +391,8 @@ CLOCK_BEHIND_EXIT = 3
 
 def serve(create_app: Any) -> None:
     """Entry point of `python -m services.<name>`."""
-    app: FastStream = create_app()
     try:
+        app: FastStream = create_app()
         # uvloop: the event loop in C (libuv). A service spends much of its CPU in the loop's socket reads and writes
         # (asyncpg round trips, Kafka fetches and sends); see BENCHMARKS.md for what it bought.
         uvloop.run(app.run())

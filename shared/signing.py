@@ -142,6 +142,53 @@ def _signs_for_problem(code: object) -> str | None:
     return None
 
 
+# Edwards25519 (RFC 8032, section 5.1), only to tell a weak public key: one that is no point of the curve, is
+# encoded non-canonically, or has a small order. The identity point as a public key verifies a signature anyone
+# can make (R = [S]B), and OpenSSL takes it: such a key in the registry would let anyone sign as its sender.
+_P = 2**255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _point(raw: bytes) -> tuple[int, int, int, int] | None:
+    """The point a 32-byte encoding names, in extended coordinates; None when it names none (canonically)."""
+    y = int.from_bytes(raw, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    if x2 == 0:
+        return None if sign else (0, y, 1, 0)
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P:
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return (x, y, 1, x * y % _P)
+
+
+def _double(q: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    x, y, z, t = q
+    a, b = (y - x) * (y - x) % _P, (y + x) * (y + x) % _P
+    c, d = 2 * t * t * _D % _P, 2 * z * z % _P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def weak_public_key(raw: bytes) -> str | None:
+    """Why these 32 bytes are no safe Ed25519 public key, or None."""
+    point = _point(raw)
+    if point is None:
+        return "not a point of Ed25519's curve (or not canonically encoded)"
+    for _ in range(3):
+        point = _double(point)
+    if point[0] % _P == 0 and (point[1] - point[2]) % _P == 0:  # [8]A is the identity
+        return "a point of small order: anyone could make signatures it verifies"
+    return None
+
+
 def _public_key(label: str, text: object, problems: list[str]) -> Ed25519PublicKey | None:
     if not isinstance(text, str) or not B64URL.fullmatch(text):
         problems.append(f"{label}: public_key is not base64url (A-Z a-z 0-9 - _, no padding)")
@@ -153,6 +200,10 @@ def _public_key(label: str, text: object, problems: list[str]) -> Ed25519PublicK
         return None
     if len(raw) != 32 or b64url(raw) != text:
         problems.append(f"{label}: public_key is {len(raw)} bytes, not an Ed25519 public key's 32 (43 characters)")
+        return None
+    weak = weak_public_key(raw)
+    if weak is not None:
+        problems.append(f"{label}: public_key is {weak}")
         return None
     return Ed25519PublicKey.from_public_bytes(raw)
 

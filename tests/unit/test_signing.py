@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from shared.signing import (
     HEADER_KEY_ID,
     HEADER_SIGNATURE,
     KeyRegistry,
+    RegisteredKey,
     RegistryError,
     Verdict,
     b64url_decode,
@@ -268,3 +269,35 @@ def test_the_registry_file_revokes_on_reload_and_keeps_the_last_good_one_with_an
     path.write_text("{}")
     with pytest.raises(RegistryError, match="non-empty list"):
         RegistryFile(path)  # at start there is no last good registry: the service does not start
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (bytes([1] + [0] * 31), "small order"),  # the identity point: any (R = [S]B, S) verifies
+        (bytes(32), "small order"),  # (0, 0)... y = 0: order 4
+        (bytes([0xEC] + [0xFF] * 30 + [0x7F]), "small order"),  # y = p - 1: order 2
+        (bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"), "small order"),  # order 8
+        (bytes([0xEE] + [0xFF] * 30 + [0x7F]), "not a point"),  # y = p + 1: 1, encoded non-canonically
+        (bytes([2] + [0] * 31), "not a point"),  # y = 2 is on no point of the curve
+    ],
+)
+def test_a_weak_public_key_is_refused(raw: bytes, says: str) -> None:
+    from shared.signing import b64url
+
+    with pytest.raises(RegistryError, match=says):
+        KeyRegistry.from_json(json.dumps({"keys": [_entry(public_key=b64url(raw))]}))
+
+
+def test_the_identity_key_would_verify_a_forgery_if_it_were_registered() -> None:
+    """Why weak keys are refused: with the identity point as public key, R = identity and S = 0 verify anything."""
+    from shared.signing import b64url, weak_public_key
+
+    identity = bytes([1] + [0] * 31)
+    weak = KeyRegistry([RegisteredKey(KEY_ID, "440000", Ed25519PublicKey.from_public_bytes(identity), *YEAR)])
+    forged = {"medaid-sig-alg": "ed25519", HEADER_KEY_ID: KEY_ID, HEADER_SIGNATURE: b64url(identity + bytes(32))}
+    assert weak.verify(forged, MSGID, TYPE, SENDER, SENT_AT, VALUE, NOW, WINDOW) is Verdict.VALID
+    assert weak_public_key(identity) is not None
+    for _ in range(20):  # real keys are not weak
+        public = Ed25519PrivateKey.generate().public_key()
+        assert weak_public_key(public.public_bytes_raw()) is None

@@ -14,7 +14,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -427,6 +427,21 @@ class RegistryStatus:
     revoked: int
     error: str | None
     """Why the file as it stands is not in force."""
+    changes: Mapping[str, list[str]] = field(default_factory=dict)
+    """What the load changed, by key id: `added`, `removed`, `revoked`, and `unrevoked` (a revocation taken back:
+    allowed, since the operators own the registry, but worth a warning)."""
+
+
+def _changes(old: KeyRegistry, new: KeyRegistry) -> dict[str, list[str]]:
+    was_revoked = {i for i, k in old.keys.items() if k.revoked_at is not None}
+    is_revoked = {i for i, k in new.keys.items() if k.revoked_at is not None}
+    changes = {
+        "added": sorted(new.keys.keys() - old.keys.keys()),
+        "removed": sorted(old.keys.keys() - new.keys.keys()),
+        "revoked": sorted(is_revoked - was_revoked),
+        "unrevoked": sorted((was_revoked - is_revoked) & new.keys.keys()),
+    }
+    return {what: ids for what, ids in changes.items() if ids}
 
 
 class RegistryFile:
@@ -459,12 +474,14 @@ class RegistryFile:
         """Why the file as it stands is not in force (None: it is)."""
         return self.status.error
 
-    def _in_force(self, sha256: str, error: str | None) -> RegistryStatus:
+    def _in_force(
+        self, sha256: str, error: str | None, changes: Mapping[str, list[str]] | None = None
+    ) -> RegistryStatus:
         keys = self._registry.keys.values()
         loaded_at = time.time() if error is None else self.status.loaded_at
         sha = sha256 if error is None else self.status.sha256
         revoked = sum(1 for k in keys if k.revoked_at is not None)
-        return RegistryStatus(self.path, error is None, sha, loaded_at, len(keys), revoked, error)
+        return RegistryStatus(self.path, error is None, sha, loaded_at, len(keys), revoked, error, changes or {})
 
     def check(self) -> RegistryStatus:
         """Read the file; when its content changed, load it or keep the last good registry and say why."""
@@ -480,12 +497,16 @@ class RegistryFile:
         if seen == self._seen:
             return self.status
         self._seen = seen
+        changes: dict[str, list[str]] = {}
         if content is not None:
             try:
-                self._registry = KeyRegistry.from_json(content, self.exact_only)
+                loaded = KeyRegistry.from_json(content, self.exact_only)
             except RegistryError as exc:
                 problem = str(exc)
-        self.status = self._in_force(seen, problem)
+            else:
+                changes = _changes(self._registry, loaded)
+                self._registry = loaded
+        self.status = self._in_force(seen, problem, changes)
         if self.on_change is not None:
             self.on_change(self.status)
         return self.status

@@ -370,8 +370,15 @@ def _registry_changed(status: RegistryStatus) -> None:
         )
     else:
         log.info(
-            "key_registry_loaded", file=str(status.path), sha256=status.sha256, keys=status.keys, revoked=status.revoked
+            "key_registry_loaded",
+            file=str(status.path),
+            sha256=status.sha256,
+            keys=status.keys,
+            revoked=status.revoked,
+            **status.changes,
         )
+        if status.changes.get("unrevoked"):
+            log.warning("key_registry_revocation_taken_back", file=str(status.path), keys=status.changes["unrevoked"])
 
 
 async def _mark_reached(conn: Conn, _outbox: Outbox, clock: BusinessClock) -> int:

@@ -246,6 +246,7 @@ def test_the_registry_file_revokes_on_reload_and_keeps_the_last_good_one_with_an
     assert registry.current().verify(headers, MSGID, TYPE, SENDER, SENT_AT, VALUE, NOW, WINDOW) is Verdict.KEY_REVOKED
     assert heard[-1].valid
     assert heard[-1].revoked == 1
+    assert heard[-1].changes == {"revoked": [KEY_ID]}
     assert heard[-1].sha256 != first
 
     revoked = registry.status
@@ -262,9 +263,10 @@ def test_the_registry_file_revokes_on_reload_and_keeps_the_last_good_one_with_an
     assert registry.check().error is not None
     assert "cannot be read" in str(registry.error)
     assert len(heard) == 3
-    path.write_text(json.dumps({"keys": [_entry()]}))
+    path.write_text(json.dumps({"keys": [_entry()]}))  # the revocation taken back: allowed, and said
     assert registry.check().valid
     assert registry.error is None
+    assert heard[-1].changes == {"unrevoked": [KEY_ID]}
 
     path.write_text("{}")
     with pytest.raises(RegistryError, match="non-empty list"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -55,6 +55,9 @@ class PlatformSettings(BaseSettings):
         None,
         description="the signing keys' registry (docs/signing.md); unset: $MEDAID_STATE_DIR/keys/registry.json",
     )
+    key_registry_reload_seconds: float = Field(
+        5.0, gt=0, description="how often a service reads the key registry file again (a revocation takes this long)"
+    )
     signing_keys_file: str | None = Field(
         None,
         description="private signing keys of this process's senders; unset: $MEDAID_STATE_DIR/secrets/signing.json",
@@ -79,6 +82,11 @@ class PlatformSettings(BaseSettings):
         None,
         description="JSON {role: password}, one password per service role (`python -m tools.dbsetup secrets` makes "
         "missing ones); default $MEDAID_STATE_DIR/secrets/postgres.json",
+    )
+    pg_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = Field(
+        None,
+        description="libpq's sslmode for PostgreSQL (the CA in PGSSLROOTCERT or ~/.postgresql/root.crt); unset: "
+        "asyncpg's default (prefer: TLS if the server offers it, unchecked). Production: verify-full",
     )
     pg_pool_size: int = 8
     environment: str = Field(
@@ -211,7 +219,10 @@ class PlatformSettings(BaseSettings):
                     f"no PostgreSQL password for role {service!r}: set MEDAID_PG_PASSWORD, or MEDAID_PG_SECRETS_FILE "
                     f"({path}: `make up` or `python -m tools.dbsetup secrets` writes it)"
                 ) from exc
-        return f"postgresql://{service}:{quote(password, safe='')}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+        tls = f"?sslmode={self.pg_sslmode}" if self.pg_sslmode else ""
+        return (
+            f"postgresql://{service}:{quote(password, safe='')}@{self.pg_host}:{self.pg_port}/{self.pg_database}{tls}"
+        )
 
 
 def _codes(text: str) -> frozenset[str]:
@@ -221,22 +232,158 @@ def _codes(text: str) -> frozenset[str]:
 _REPO = Path(__file__).resolve().parents[1]
 
 
-def refuse_local_secrets(settings: PlatformSettings) -> None:
-    """Outside the local environment a service does not start with a secret everyone can read in this repository
-    (the identity key hashes every certificate number and name: with the default, anyone can reverse them)."""
+class StartRefusedError(RuntimeError):
+    """A process refuses to start on what it was given (a setting, the key registry): the message names it, and
+    `python -m services.<name>` (and the console) exit with START_REFUSED_EXIT."""
+
+
+START_REFUSED_EXIT = 4
+"""Exit status of a process that refused to start on its settings or its key registry (the reason on stderr, and in
+a service's log as start_refused)."""
+
+
+Unsafe = tuple[str, str]
+"""One unsafe setting of a production process: (the setting's name as it is set, what is wrong with it)."""
+
+UnsafeCheck = Callable[["PlatformSettings"], Iterable[Unsafe]]
+"""A check of more settings (the console's own: its cookies, Host allow-list, operators' passwords): passed to
+`unsafe_settings` / `refuse_unsafe_settings` by the process that has them."""
+
+MIN_PASSWORD_CHARS = 16
+SAFE_PG_SSLMODES = ("verify-ca", "verify-full")
+PUBLISHED_PASSWORDS = frozenset({"medaid-admin"})
+"""Passwords written in this repository (the local PostgreSQL superuser's)."""
+
+
+class UnsafeSettingsError(StartRefusedError):
+    def __init__(self, environment: str, unsafe: list[Unsafe]) -> None:
+        self.unsafe = unsafe
+        lines = "".join(f"\n  {name}: {problem}" for name, problem in unsafe)
+        super().__init__(
+            f"unsafe settings for MEDAID_ENVIRONMENT={environment} (docs/operations.md says what production needs; "
+            f"MEDAID_ENVIRONMENT=local only on a developer's machine):{lines}"
+        )
+
+
+def _local_file(path: Path) -> bool:
+    """A file of a local stack: in this checkout's .run/ or in the state folder (MEDAID_STATE_DIR)."""
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(d.resolve()) for d in (_REPO / ".run", state_dir()))
+
+
+def _local_key_ids(path: Path, field: str | None) -> list[str]:
+    """Key ids a local stack's tools.keys made (`<code>-local`, `national-local`, `platform-local`) in a signing key
+    file ({key_id: ...}) or a registry ({"keys": [{"key_id": ...}]}); [] when the file cannot be read (the start
+    fails on it anyway)."""
+    try:
+        data = json.loads(path.read_text())
+        ids = [str(k.get("key_id")) for k in data[field]] if field else [str(k) for k in data]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+    return sorted(i for i in ids if i.endswith("-local"))
+
+
+def _password_problem(given: SecretStr | None, local_file: Path, role: str) -> str | None:
+    if given is None:
+        return (
+            "unset, so the password comes from a file holding every role's password; give each process only "
+            "its own (from a secret store)"
+        )
+    password = given.get_secret_value()
+    if password in PUBLISHED_PASSWORDS:
+        return "is a password written in this repository"
+    if len(password) < MIN_PASSWORD_CHARS:
+        return f"is shorter than {MIN_PASSWORD_CHARS} characters"
+    try:
+        local = json.loads(local_file.read_text()).get(role)
+    except (OSError, ValueError, AttributeError):
+        local = None
+    if local == password:
+        return f"is the local stack's password ({local_file})"
+    return None
+
+
+def _signing_file_problem(given: str | None, path: Path, field: str | None) -> str | None:
+    if given is None:
+        return f"unset, so the local stack's file is used ({path})"
+    if _local_file(path):
+        return f"{path} is a local stack's file"
+    local = _local_key_ids(path, field)
+    if local:
+        return f"{path} holds keys a local stack made ({', '.join(local[:3])}{', ...' if len(local) > 3 else ''})"
+    return None
+
+
+def unsafe_settings(settings: PlatformSettings, process: str, *more: UnsafeCheck) -> list[Unsafe]:
+    """Every setting a production process (MEDAID_ENVIRONMENT other than `local`) must not start with, by name:
+    a plaintext or unchecked connection, a secret that is a default, written in this repository, or a local
+    stack's, and the switches that are for tests and measurements only. `process` is a service's name or
+    `console`; `more` adds the checks of settings only that process has. [] in the local environment."""
     if settings.environment == "local":
-        return
+        return []
+    found: list[Unsafe] = []
+
+    def unsafe(name: str, problem: str | None) -> None:
+        if problem is not None:
+            found.append((name, problem))
+
+    if settings.kafka_security_protocol != "SASL_SSL":
+        unsafe(
+            "MEDAID_KAFKA_SECURITY_PROTOCOL",
+            f"{settings.kafka_security_protocol} sends every record and the SCRAM exchange in clear: use SASL_SSL",
+        )
     key = settings.identity_key.get_secret_value()
     if key == LOCAL_IDENTITY_KEY:
-        raise RuntimeError(
-            "MEDAID_IDENTITY_KEY is the repository's local default: set a secret of your own "
-            "(or MEDAID_ENVIRONMENT=local on a developer's machine)"
+        unsafe("MEDAID_IDENTITY_KEY", "is the repository's local default: set a secret of your own")
+    elif len(key.encode()) < MIN_IDENTITY_KEY_BYTES:
+        unsafe(
+            "MEDAID_IDENTITY_KEY",
+            f"is shorter than {MIN_IDENTITY_KEY_BYTES} bytes: use a random secret "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')",
         )
-    if len(key.encode()) < MIN_IDENTITY_KEY_BYTES:
-        raise RuntimeError(
-            f"MEDAID_IDENTITY_KEY is shorter than {MIN_IDENTITY_KEY_BYTES} bytes: use a random secret "
-            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    local = state_dir() / "secrets"
+    principal = settings.kafka_username or process
+    unsafe("MEDAID_KAFKA_PASSWORD", _password_problem(settings.kafka_password, local / "kafka.json", principal))
+    unsafe("MEDAID_PG_PASSWORD", _password_problem(settings.pg_password, local / "postgres.json", process))
+    if settings.pg_sslmode not in SAFE_PG_SSLMODES:
+        unsafe(
+            "MEDAID_PG_SSLMODE",
+            f"{settings.pg_sslmode or 'unset'}: PostgreSQL's connection is not TLS with a checked certificate "
+            "(verify-full)",
         )
+    unsafe(
+        "MEDAID_KEY_REGISTRY_FILE",
+        _signing_file_problem(settings.key_registry_file, key_registry_path(settings), "keys"),
+    )
+    if process in SERVICES:
+        unsafe(
+            "MEDAID_PLATFORM_SIGNING_KEY_FILE",
+            _signing_file_problem(settings.platform_signing_key_file, platform_signing_key_path(settings), None),
+        )
+    if process == CONSOLE:  # the key the console signs a month close with, as the national operator
+        console_keys = settings.console_signing_keys_file
+        path = Path(console_keys) if console_keys else signing_keys_path(settings)
+        unsafe("MEDAID_CONSOLE_SIGNING_KEYS_FILE", _signing_file_problem(console_keys, path, None))
+    if settings.clock_offset_seconds != 0:
+        unsafe(
+            "MEDAID_CLOCK_OFFSET_SECONDS",
+            f"{settings.clock_offset_seconds:g}: production runs on real time (ADR 0011); an offset is for tests "
+            "and demos",
+        )
+    if settings.fault_inject:
+        unsafe("MEDAID_FAULT_INJECT", f"{settings.fault_inject!r}: fault injection is for crash tests")
+    if not settings.catch_up:
+        unsafe("MEDAID_CATCH_UP", "false: requests would be judged on stale copies (ADR 0012); for measurements")
+    for check in more:
+        found.extend(check(settings))
+    return found
+
+
+def refuse_unsafe_settings(settings: PlatformSettings, process: str, *more: UnsafeCheck) -> None:
+    """At the start of a service and of the console: refuse to start on any unsafe setting, naming each."""
+    unsafe = unsafe_settings(settings, process, *more)
+    if unsafe:
+        raise UnsafeSettingsError(settings.environment, unsafe)
 
 
 GONE_SETTINGS = {
@@ -249,7 +396,7 @@ GONE_SETTINGS = {
 def refuse_gone_settings(environ: Mapping[str, str] = os.environ) -> None:
     for name, instead in GONE_SETTINGS.items():
         if name in environ:
-            raise RuntimeError(f"{name} is gone: {instead}")
+            raise StartRefusedError(f"{name} is gone: {instead}")
 
 
 def state_dir() -> Path:

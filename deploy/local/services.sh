@@ -71,6 +71,9 @@ start() {
       if tail -n "+${from[$s]}" "$logfile" | grep -q business_clock_behind; then
         die "$s refused to start: its business clock would move backwards (see $logfile). The stack's offset is in $CLOCK_FILE; make clock shows what each service reached"
       fi
+      if tail -n "+${from[$s]}" "$logfile" | grep -q start_refused; then
+        die "$s refused to start on its settings or its key registry (the lines above name each problem; $logfile)"
+      fi
       die "$s did not start: see $logfile"
     fi
     log "$s started (pid $(cat "$pidfile"), business clock real time ${MEDAID_CLOCK_OFFSET_SECONDS} s, log $logfile)"

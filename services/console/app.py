@@ -19,7 +19,7 @@ from shared.clock import BusinessClock
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
 from shared.logging import configure_logging, get_logger
-from shared.settings import CONSOLE, PlatformSettings, state_dir
+from shared.settings import CONSOLE, PlatformSettings, refuse_unsafe_settings, state_dir
 
 SERVICE_DIR = Path(__file__).resolve().parent
 log = get_logger(__name__)
@@ -57,6 +57,7 @@ async def prepare(settings: PlatformSettings) -> None:
 
 async def serve(settings: PlatformSettings) -> None:
     configure_logging(CONSOLE, settings.log_format, settings.log_level)
+    refuse_unsafe_settings(settings, CONSOLE)  # the console's own checks join here (docs/operations.md)
     await prepare(settings)
     pool = await create_pool(settings.dsn(CONSOLE), max_size=4)
     sampler = Sampler.of(settings)

@@ -37,13 +37,15 @@ from shared.messaging.security import aiokafka_security, kafka_client
 from shared.observability import metrics
 from shared.observability.metrics import SagaReading
 from shared.settings import (
+    START_REFUSED_EXIT,
     PlatformSettings,
+    StartRefusedError,
     key_registry_path,
     platform_signing_key_path,
     refuse_gone_settings,
-    refuse_local_secrets,
+    refuse_unsafe_settings,
 )
-from shared.signing import EnvelopeVerifier, RegistryFile, SigningKeys
+from shared.signing import EnvelopeVerifier, RegistryError, RegistryFile, RegistryStatus, SigningKeys
 
 log = get_logger(__name__)
 
@@ -102,9 +104,12 @@ class ServiceRuntime:
     _stopping: bool = field(init=False, default=False)
     _periodic_tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _metrics_server: Any = field(init=False, default=None)
+    _key_registry: RegistryFile | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         s = self.settings
+        # before anything uses them: a production process names every unsafe setting and does not start
+        refuse_unsafe_settings(s, self.service)
         self.clock = BusinessClock(s.clock_offset_seconds)
         self.broker = make_broker(s, self.service)
         self.outbox = Outbox(self.service, self.service, self.clock)
@@ -165,13 +170,24 @@ class ServiceRuntime:
 
     def start_signatures(self) -> None:
         """Every ingress record must be signed by its sender (docs/signing.md): the registry is read at start (a
-        service does not start without it) and again whenever it changes."""
+        service does not start without a valid one) and again whenever it changes (a broken one then is logged,
+        counted and shown, and the last good one stays in force: docs/security.md)."""
         path = key_registry_path(self.settings)
         if not path.exists():
-            raise FileNotFoundError(f"no key registry at {path} (MEDAID_KEY_REGISTRY_FILE; `make up` writes one)")
-        # a trusted sender (the national app's gateway) or a national operator is signed for only by its own key,
-        # never by the key of the province its code lies in
-        registry = RegistryFile(path, exact_only=self.settings.exact_senders)
+            raise StartRefusedError(f"no key registry at {path} (MEDAID_KEY_REGISTRY_FILE; `make up` writes one)")
+        try:
+            # a trusted sender (the national app's gateway) or a national operator is signed for only by its own
+            # key, never by the key of the province its code lies in
+            registry = RegistryFile(
+                path,
+                seconds=self.settings.key_registry_reload_seconds,
+                exact_only=self.settings.exact_senders,
+                on_change=_registry_changed,
+            )
+        except (RegistryError, OSError) as exc:
+            raise StartRefusedError(f"the key registry {path} (MEDAID_KEY_REGISTRY_FILE) is not valid: {exc}") from exc
+        self._key_registry = registry
+        _registry_changed(registry.status)
         verifier = EnvelopeVerifier(registry, timedelta(seconds=self.settings.signature_window_seconds))
         for consumer in self.consumers:
             if not isinstance(consumer, EventConsumer):
@@ -184,7 +200,6 @@ class ServiceRuntime:
         log.info("signatures_verified", registry=str(path), keys=len(verifier.registry().keys))
 
     async def start_database(self) -> None:
-        refuse_local_secrets(self.settings)
         refuse_gone_settings()
         self.start_signatures()
         dsn = self.settings.dsn(self.service)
@@ -229,6 +244,9 @@ class ServiceRuntime:
         if self.books is None:
             metrics.no_books()
         self._periodic_tasks.append(asyncio.create_task(self._refresh_metrics(), name=f"{self.service}-metrics"))
+        if self._key_registry is not None:
+            watch = self._watch_key_registry(self._key_registry)
+            self._periodic_tasks.append(asyncio.create_task(watch, name=f"{self.service}-key-registry"))
         log.info(
             "service_started",
             topics=[c.topic for c in self.consumers],
@@ -299,6 +317,16 @@ class ServiceRuntime:
                 log.warning("metrics_refresh_failed", error=repr(exc))
             await asyncio.sleep(self.settings.metrics_refresh_seconds)
 
+    async def _watch_key_registry(self, registry: RegistryFile) -> None:
+        """The registry file is read again every reload interval even when no record comes to be verified, so a
+        broken file is seen (and alarms) at once, and a revocation is in force before the next record."""
+        while True:
+            await asyncio.sleep(registry.seconds)
+            try:
+                registry.check()
+            except Exception as exc:  # noqa: BLE001 - the next round tries again; the last good registry stays
+                log.error("key_registry_check_failed", file=str(registry.path), error=repr(exc))
+
     async def _purge_payloads(self, conn: Conn, _outbox: Outbox, _clock: BusinessClock) -> int:
         return await purge_payloads(conn, self.settings.retention_days)
 
@@ -330,6 +358,31 @@ class ServiceRuntime:
         )
 
 
+def _registry_changed(status: RegistryStatus) -> None:
+    """The key registry file was loaded, or a version of it refused: say so in the log and the metrics."""
+    refused = not status.valid
+    metrics.set_key_registry(status.valid, status.sha256, status.loaded_at, status.keys, status.revoked, refused)
+    if refused:
+        log.error(
+            "key_registry_invalid",
+            file=str(status.path),
+            error=status.error,
+            in_force_sha256=status.sha256,
+            meaning="the last good key registry stays in force: a key this file adds or revokes is not",
+        )
+    else:
+        log.info(
+            "key_registry_loaded",
+            file=str(status.path),
+            sha256=status.sha256,
+            keys=status.keys,
+            revoked=status.revoked,
+            **status.changes,
+        )
+        if status.changes.get("unrevoked"):
+            log.warning("key_registry_revocation_taken_back", file=str(status.path), keys=status.changes["unrevoked"])
+
+
 async def _mark_reached(conn: Conn, _outbox: Outbox, clock: BusinessClock) -> int:
     await mark_reached(conn, clock)
     return 0
@@ -347,10 +400,20 @@ CLOCK_BEHIND_EXIT = 3
 
 def serve(create_app: Any) -> None:
     """Entry point of `python -m services.<name>`."""
-    app: FastStream = create_app()
     try:
+        app: FastStream = create_app()
         # uvloop: the event loop in C (libuv). A service spends much of its CPU in the loop's socket reads and writes
         # (asyncpg round trips, Kafka fetches and sends); see BENCHMARKS.md for what it bought.
         uvloop.run(app.run())
     except ClockBehindError:
         sys.exit(CLOCK_BEHIND_EXIT)  # logged as business_clock_behind; services.sh tells the operator
+    except StartRefusedError as exc:
+        refused(exc)
+
+
+def refused(exc: StartRefusedError) -> None:
+    """A process that will not start on what it was given: the reason in its log and on stderr, and a status of
+    its own, not a traceback."""
+    log.error("start_refused", error=str(exc))
+    print(f"refusing to start: {exc}", file=sys.stderr)  # for whoever started it, whatever the log format
+    sys.exit(START_REFUSED_EXIT)

@@ -82,6 +82,21 @@ CLOCK_OFFSET = Gauge(
     "medaid_business_clock_offset_seconds", "The business clock's offset from real time (ADR 0011; one per platform)"
 )
 INFO = Gauge("medaid_service_info", "1, labelled with the service's name", ["service"])
+KEY_REGISTRY_VALID = Gauge(
+    "medaid_key_registry_valid",
+    "1 when the key registry file as it stands is in force; 0: it does not parse or validate (or cannot be read) "
+    "and the last good registry stays in force (docs/security.md)",
+)
+KEY_REGISTRY_ERRORS = Counter(
+    "medaid_key_registry_errors", "Versions of the key registry file refused: not JSON, or not a valid registry"
+)
+KEY_REGISTRY_LOADED = Gauge(
+    "medaid_key_registry_loaded_timestamp_seconds", "When the key registry in force was loaded (Unix time)"
+)
+KEY_REGISTRY_KEYS = Gauge("medaid_key_registry_keys", "Keys of the registry in force, by state", ["state"])
+KEY_REGISTRY_INFO = Gauge(
+    "medaid_key_registry_info", "1, labelled with the SHA-256 of the key registry in force", ["sha256"]
+)
 
 
 @dataclass(frozen=True)
@@ -210,3 +225,15 @@ def set_books(problems: dict[str, list[str]]) -> None:
         BOOKS_OFFENDERS.labels(check).set(len(offenders))
     BOOKS_BALANCED.set(0 if any(problems.values()) else 1)
     BOOKS_CHECKED.set(time.time())
+
+
+def set_key_registry(valid: bool, sha256: str, loaded_at: float, keys: int, revoked: int, refused: bool) -> None:
+    """After a check of the key registry file: `refused` when a new version of it was just refused."""
+    if refused:
+        KEY_REGISTRY_ERRORS.inc()
+    KEY_REGISTRY_VALID.set(1 if valid else 0)
+    KEY_REGISTRY_LOADED.set(loaded_at)
+    KEY_REGISTRY_KEYS.labels("active").set(keys - revoked)
+    KEY_REGISTRY_KEYS.labels("revoked").set(revoked)
+    KEY_REGISTRY_INFO.clear()
+    KEY_REGISTRY_INFO.labels(sha256).set(1)

@@ -196,6 +196,13 @@ async def test_an_operator_sees_a_transfer_and_replays_a_dead_letter_a_viewer_ca
         lambda d: any("440300" in r.text and "holds" in r.text for r in d.find_elements(By.CSS_SELECTOR, "#funds tr")),
         "Shenzhen's fund",
     )
+    # every service holds the key registry file as it stands (issue 29: a broken one shows here in red)
+    await until(
+        browser,
+        f"{URL}/",
+        lambda d: d.find_element(By.ID, "key-registry").text.startswith("valid"),
+        "the key registry valid",
+    )
 
     # a dead letter: a credit signed with a key the registry does not know yet
     # (ADR 0023: a record whose signature does not verify is answered to nobody; operators see it here)

@@ -6,18 +6,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import random
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.contracts.topics import INGRESS_ENROLLMENT, INGRESS_REGISTRY, INGRESS_WALLET, dlq_topic, province_topic
-from shared.settings import PlatformSettings, key_registry_path, signing_keys_path
-from shared.signing import HEADER_SIGNATURE, KeyRegistry, SigningKeys, Verdict, sign
+from shared.settings import SERVICES, START_REFUSED_EXIT, PlatformSettings, key_registry_path, signing_keys_path
+from shared.signing import HEADER_SIGNATURE, KeyRegistry, SigningKeys, Verdict, registry_entry, sign
 from tests.e2e.conftest import Platform
+from tests.support.infra import REPO, TEST_METRICS_PORT_BASE
 from tests.support.kafka import Record, Watcher, client, envelope
 
 pytestmark = pytest.mark.e2e
@@ -237,3 +245,143 @@ async def test_the_platform_signs_what_it_sends_to_a_province(platform: Platform
     )
     tampered = registry.verify(answer.headers, msgid, type_, sender, sent_at, answer.raw + b" ", platform.now(), window)
     assert tampered is Verdict.BAD_SIGNATURE
+
+
+# -- issue 29, item 3: the key registry as the operators edit it while the platform runs -----------------------------
+
+Samples = dict[str, list[tuple[dict[str, str], float]]]
+
+
+def service_metrics() -> dict[str, Samples]:
+    """Each running service's /metrics (the test stack's ports), by service."""
+    out: dict[str, Samples] = {}
+    for i, service in enumerate(SERVICES):
+        url = f"http://127.0.0.1:{TEST_METRICS_PORT_BASE + 1 + i}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        samples: Samples = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                samples.setdefault(sample.name, []).append((dict(sample.labels), sample.value))
+        out[service] = samples
+    return out
+
+
+def value(samples: Samples, name: str) -> float:
+    return sum(v for _, v in samples.get(name, []))
+
+
+async def every_service(what: str, holds: Callable[[Samples], bool]) -> dict[str, Samples]:
+    """Wait until every service's metrics say `what` (each reads the registry file every 5 s; the bound only ends a
+    test that would hang)."""
+    for _ in range(240):
+        seen = await asyncio.to_thread(service_metrics)
+        if all(holds(samples) for samples in seen.values()):
+            return seen
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"not every service: {what}")
+
+
+def in_force(sha256: str) -> Callable[[Samples], bool]:
+    def holds(samples: Samples) -> bool:
+        info = [labels["sha256"] for labels, v in samples.get("medaid_key_registry_info", []) if v == 1]
+        return info == [sha256] and value(samples, "medaid_key_registry_valid") == 1
+
+    return holds
+
+
+def write_registry(path: Path, text: bytes) -> str:
+    """As an operator should: the whole file at once (written aside, renamed over). Returns its SHA-256."""
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    aside.write_bytes(text)
+    aside.replace(path)
+    return hashlib.sha256(text).hexdigest()
+
+
+def signed_by(
+    key_id: str, private: Ed25519PrivateKey, message: dict[str, Any]
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    value = json.dumps(message).encode()
+    msgid, type_, sender, sent_at = (str(message[f]) for f in ("msgid", "type", "sender", "sent_at"))
+    headers = sign(private, key_id, msgid, type_, sender, sent_at, value)
+    return value, [(k, v.encode()) for k, v in headers.items()]
+
+
+async def test_a_revoked_key_stops_verifying_and_a_broken_registry_alarms_while_the_last_good_one_holds(
+    platform: Platform,
+) -> None:
+    """Guangdong's new key signs; the operators revoke it and, after the reload, a record it signs is refused. Then
+    a broken registry is written (the next edit, half-saved): every service says so in its metrics, Guangdong's
+    other key keeps working and the revoked key stays revoked (the last good registry holds). The file is put
+    back as it was at the end."""
+    path = key_registry_path(PlatformSettings())
+    original = path.read_bytes()
+    key_id = f"440000-e2e-{os.getpid()}-{random.randrange(10**6)}"
+    private = Ed25519PrivateKey.generate()
+    now = platform.now()
+    entry = registry_entry(key_id, "440000", private.public_key(), now - timedelta(days=1), now + timedelta(days=30))
+    document = json.loads(original)
+    errors_before = {s: value(m, "medaid_key_registry_errors_total") for s, m in service_metrics().items()}
+    try:
+        added = write_registry(path, json.dumps({"keys": [*document["keys"], entry]}, indent=1).encode())
+        await every_service("the registry with the new key in force", in_force(added))
+        async with Watcher(platform.settings.kafka_bootstrap, [province_topic("440300")]) as w:
+            first = credit("440300", sent_at=platform.now())
+            await send_raw(platform, "province-440000", *signed_by(key_id, private, first))
+            assert (await w.result_for(first["msgid"]))["reason_code"] != "SIGNATURE_INVALID"
+
+            revoked_entry = {**entry, "revoked_at": platform.now().isoformat()}
+            revoked = json.dumps({"keys": [*document["keys"], revoked_entry]}, indent=1).encode()
+            revoked_sha = write_registry(path, revoked)
+            seen = await every_service("the revocation in force", in_force(revoked_sha))
+            assert all(value(m, "medaid_key_registry_keys") >= 1 for m in seen.values())
+            after = credit("440300", sent_at=platform.now())
+            await send_raw(platform, "province-440000", *signed_by(key_id, private, after))
+            answer = await w.result_for(after["msgid"])
+            assert (answer["reason_code"], "key revoked" in answer["reason"]) == ("SIGNATURE_INVALID", True)
+
+            write_registry(path, revoked[:-20])  # the next edit, half saved
+            seen = await every_service("the broken file refused", lambda m: value(m, "medaid_key_registry_valid") == 0)
+            for service, samples in seen.items():
+                assert value(samples, "medaid_key_registry_errors_total") == errors_before[service] + 1
+                info = [labels["sha256"] for labels, _ in samples["medaid_key_registry_info"]]
+                assert info == [revoked_sha], "the last good registry is the one in force"
+
+            still = credit("440300", sent_at=platform.now())  # Guangdong's own key: the last good registry has it
+            await send_raw(
+                platform,
+                "province-440000",
+                json.dumps(still).encode(),
+                keys().record_headers(json.dumps(still).encode()),
+            )
+            assert (await w.result_for(still["msgid"]))["reason_code"] != "SIGNATURE_INVALID"
+            again = credit("440300", sent_at=platform.now())
+            await send_raw(platform, "province-440000", *signed_by(key_id, private, again))
+            assert (await w.result_for(again["msgid"]))["reason_code"] == "SIGNATURE_INVALID"
+        assert "key_registry_invalid" in platform.log("wallet")
+    finally:
+        restored = write_registry(path, original)
+    await every_service("the original registry in force again", in_force(restored))
+
+
+def test_a_service_started_with_a_broken_registry_exits_naming_the_file_and_the_problem(
+    platform: Platform, tmp_path: Path
+) -> None:
+    broken = tmp_path / "registry.json"
+    document = json.loads(key_registry_path(PlatformSettings()).read_text())
+    document["keys"][0]["signs_for"] = "44000"  # a digit short
+    broken.write_text(json.dumps(document))
+    env = {**platform.env, "MEDAID_KEY_REGISTRY_FILE": str(broken), "MEDAID_METRICS_PORT": "0"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "services.relationship"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == START_REFUSED_EXIT, proc.stderr[-2000:]
+    assert str(broken) in proc.stderr
+    assert "signs_for '44000' is not a 6-digit code" in proc.stderr
+    assert "service_started" not in proc.stdout

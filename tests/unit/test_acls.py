@@ -17,7 +17,7 @@ from tools.acls import Principal, bindings, load_principals
 from tools.kafka_admin import PREFIXED, WRITE
 from tools.topics import load_manifest
 
-SETTINGS = PlatformSettings(kafka_password=SecretStr("unit-test"))
+SETTINGS = PlatformSettings(kafka_password=SecretStr("unit-test"), environment="local")  # a runtime checks its settings
 BOOTSTRAPS: dict[str, Any] = {"wallet": wallet, "relationship": relationship, "payment": payment, "clearing": clearing}
 
 

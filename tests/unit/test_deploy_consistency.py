@@ -67,9 +67,16 @@ def _metric_names() -> set[str]:
     for histogram in (metrics.PROCESS_DURATION, metrics.BATCH_DURATION):
         base = histogram._name
         names |= {f"{base}_bucket", f"{base}_count", f"{base}_sum"}
-    for counter in (metrics.SENT, metrics.DEAD_LETTERS):
+    for counter in (metrics.SENT, metrics.DEAD_LETTERS, metrics.KEY_REGISTRY_ERRORS):
         names.add(f"{counter._name}_total")
-    for gauge in (metrics.SAGAS, metrics.SAGA_OLDEST_AGE, metrics.BOOKS_OFFENDERS, metrics.INFO):
+    for gauge in (
+        metrics.SAGAS,
+        metrics.SAGA_OLDEST_AGE,
+        metrics.BOOKS_OFFENDERS,
+        metrics.INFO,
+        metrics.KEY_REGISTRY_KEYS,
+        metrics.KEY_REGISTRY_INFO,
+    ):
         names.add(gauge._name)
     return names
 

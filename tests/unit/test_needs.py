@@ -26,7 +26,9 @@ def test_what_cannot_be_installed_is_named_in_one_line() -> None:
     done = run_needs("sh:dash", "no-such-command-29:no-such-package-29", "/no/such/*/initdb:postgresql")
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
-    assert "no-such-package-29 postgresql" in line and "dash" not in line and "apt-get install -y" in line
+    assert "no-such-package-29 postgresql" in line
+    assert "dash" not in line
+    assert "apt-get install -y" in line
 
 
 def test_make_test_needs_what_the_browser_test_drives() -> None:

@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from shared.signing import (
     HEADER_KEY_ID,
     HEADER_SIGNATURE,
     KeyRegistry,
+    RegisteredKey,
+    RegistryError,
     Verdict,
     b64url_decode,
     registry_entry,
@@ -167,3 +169,161 @@ def test_an_integrator_checks_a_records_signature_offline_with_tools_keys_verify
     assert verify(value + b" ", headers, registry) is Verdict.BAD_SIGNATURE
     assert verify(value, {}, registry) is Verdict.UNSIGNED
     assert verify(value, headers, registry, at + timedelta(hours=1)) is Verdict.OUTSIDE_REPLAY_WINDOW
+
+
+# -- issue 29, item 3: a broken registry is refused whole, and says why --------------------------------------------
+
+
+def _entry(**changes: object) -> dict[str, object]:
+    entry: dict[str, object] = {**registry_entry(KEY_ID, "440000", KEY.public_key(), *YEAR)}
+    entry.update(changes)
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+OTHER = Ed25519PrivateKey.generate().public_key()
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"keys": [{"key_id": "half-wri', "not JSON"),
+        ("[]", "not a JSON object"),
+        ('{"keys": []}', "non-empty list"),
+        (json.dumps({"keys": [_entry()], "version": 2}), "unknown top-level field(s) version"),
+        (json.dumps({"keys": [_entry(revoke_at="2026-12-07T10:00:00+08:00")]}), "unknown field(s) revoke_at"),
+        (json.dumps({"keys": [_entry(not_after=None)]}), "missing not_after"),
+        (json.dumps({"keys": [_entry(key_id="440000 2026a")]}), "key_id '440000 2026a' is not"),
+        (json.dumps({"keys": [_entry(key_id="a\nb")]}), "is not 1-64"),
+        (json.dumps({"keys": [_entry(signs_for="44000")]}), "signs_for '44000' is not a 6-digit code"),
+        (json.dumps({"keys": [_entry(signs_for="990000")]}), "lies in none of the 31 provinces"),
+        (json.dumps({"keys": [_entry(signs_for=440000)]}), "is not a 6-digit code"),
+        (json.dumps({"keys": [_entry(algorithm="rsa")]}), "only ed25519"),
+        (json.dumps({"keys": [_entry(public_key="11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHUR")]}), "31 bytes"),
+        (json.dumps({"keys": [_entry(public_key="11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo=")]}), "not base64url"),
+        (json.dumps({"keys": [_entry(public_key="11qYAYKxCrfVS+7TyWQHOg7hcvPapiMlrwIaaPcHURo")]}), "not base64url"),
+        (json.dumps({"keys": [_entry(not_after="2027-13-01T00:00:00+08:00")]}), "not an ISO 8601 instant"),
+        (json.dumps({"keys": [_entry(not_after="2025-01-01T00:00:00+08:00")]}), "not_before is not before"),
+        (json.dumps({"keys": [_entry(revoked_at="yesterday")]}), "revoked_at 'yesterday' is not"),
+        (
+            json.dumps(
+                {"keys": [_entry(), _entry(public_key=registry_entry("x", "440000", OTHER, *YEAR)["public_key"])]}
+            ),
+            "key 440000-2026a: listed twice",
+        ),
+        (
+            json.dumps({"keys": [_entry(), _entry(key_id="110000-2026a", signs_for="110000")]}),
+            "the same public key as key 440000-2026a",
+        ),
+        (
+            json.dumps({"keys": [_entry(revoked_at="2026-12-07T10:00:00+08:00"), _entry(key_id="440000-again")]}),
+            "key 440000-again: the same public key as key 440000-2026a",
+        ),
+        ('{"keys": [{"key_id": "440000-2026a", "key_id": "x"}]}', "field 'key_id' given twice"),
+        ("[" * 100_000, "not JSON"),
+        (b'{"keys": "\xff"}', "not JSON"),
+    ],
+)
+def test_a_registry_that_does_not_validate_is_refused_whole_and_says_why(text: str | bytes, says: str) -> None:
+    with pytest.raises(RegistryError) as refused:
+        KeyRegistry.from_json(text)
+    assert says in str(refused.value), refused.value.problems
+
+
+def test_a_revocation_that_a_typo_breaks_is_refused_not_ignored() -> None:
+    """The case of issue 29: `revoked_at` misspelt would otherwise leave the compromised key valid."""
+    typo = json.dumps(
+        {
+            "keys": [
+                _entry(revokd_at="2026-12-07T10:00:00+08:00"),
+                _entry(key_id="440000-b", public_key=registry_entry("b", "440000", OTHER, *YEAR)["public_key"]),
+            ]
+        }
+    )
+    with pytest.raises(RegistryError, match="unknown field"):
+        KeyRegistry.from_json(typo)
+
+
+def test_a_revoked_key_verifies_nothing_whatever_its_sent_at() -> None:
+    revoked = KeyRegistry.from_json(json.dumps({"keys": [_entry(revoked_at="2026-12-02T10:30:00+08:00")]}))
+    headers = sign(KEY, KEY_ID, MSGID, TYPE, SENDER, SENT_AT, VALUE)
+    assert revoked.verify(headers, MSGID, TYPE, SENDER, SENT_AT, VALUE, NOW, WINDOW) is Verdict.KEY_REVOKED
+    early = "2026-12-02T10:20:00+08:00"  # a sent_at before the revocation, that the key's holder chose
+    headers = sign(KEY, KEY_ID, MSGID, TYPE, SENDER, early, VALUE)
+    assert revoked.verify(headers, MSGID, TYPE, SENDER, early, VALUE, NOW, WINDOW) is Verdict.KEY_REVOKED
+
+
+def test_the_registry_file_revokes_on_reload_and_keeps_the_last_good_one_with_an_alarm(tmp_path: Path) -> None:
+    from shared.signing import RegistryFile, RegistryStatus
+
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps({"keys": [_entry()]}))
+    heard: list[RegistryStatus] = []
+    registry = RegistryFile(path, seconds=0, on_change=heard.append)
+    assert (registry.status.valid, registry.status.keys, registry.status.revoked) == (True, 1, 0)
+    headers = sign(KEY, KEY_ID, MSGID, TYPE, SENDER, SENT_AT, VALUE)
+    assert registry.current().verify(headers, MSGID, TYPE, SENDER, SENT_AT, VALUE, NOW, WINDOW) is Verdict.VALID
+    first = registry.status.sha256
+
+    registry.check()
+    assert heard == [], "an unchanged file is not news"
+    path.write_text(json.dumps({"keys": [_entry(revoked_at="2026-12-07T10:00:00+08:00")]}))
+    assert registry.current().verify(headers, MSGID, TYPE, SENDER, SENT_AT, VALUE, NOW, WINDOW) is Verdict.KEY_REVOKED
+    assert heard[-1].valid
+    assert heard[-1].revoked == 1
+    assert heard[-1].changes == {"revoked": [KEY_ID]}
+    assert heard[-1].sha256 != first
+
+    revoked = registry.status
+    path.write_text(json.dumps({"keys": [_entry()]})[:-3])  # the fix, half written
+    assert registry.current().verify(headers, MSGID, TYPE, SENDER, SENT_AT, VALUE, NOW, WINDOW) is Verdict.KEY_REVOKED
+    broken = heard[-1]
+    assert (broken.valid, broken.sha256, broken.loaded_at) == (False, revoked.sha256, revoked.loaded_at)
+    assert broken.error is not None
+    assert "not JSON" in broken.error
+    registry.check()
+    assert len(heard) == 2, "the same broken file is refused once"
+
+    path.unlink()
+    assert registry.check().error is not None
+    assert "cannot be read" in str(registry.error)
+    assert len(heard) == 3
+    path.write_text(json.dumps({"keys": [_entry()]}))  # the revocation taken back: allowed, and said
+    assert registry.check().valid
+    assert registry.error is None
+    assert heard[-1].changes == {"unrevoked": [KEY_ID]}
+
+    path.write_text("{}")
+    with pytest.raises(RegistryError, match="non-empty list"):
+        RegistryFile(path)  # at start there is no last good registry: the service does not start
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (bytes([1] + [0] * 31), "small order"),  # the identity point: any (R = [S]B, S) verifies
+        (bytes(32), "small order"),  # (0, 0)... y = 0: order 4
+        (bytes([0xEC] + [0xFF] * 30 + [0x7F]), "small order"),  # y = p - 1: order 2
+        (bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"), "small order"),  # order 8
+        (bytes([0xEE] + [0xFF] * 30 + [0x7F]), "not a point"),  # y = p + 1: 1, encoded non-canonically
+        (bytes([2] + [0] * 31), "not a point"),  # y = 2 is on no point of the curve
+    ],
+)
+def test_a_weak_public_key_is_refused(raw: bytes, says: str) -> None:
+    from shared.signing import b64url
+
+    with pytest.raises(RegistryError, match=says):
+        KeyRegistry.from_json(json.dumps({"keys": [_entry(public_key=b64url(raw))]}))
+
+
+def test_the_identity_key_would_verify_a_forgery_if_it_were_registered() -> None:
+    """Why weak keys are refused: with the identity point as public key, R = identity and S = 0 verify anything."""
+    from shared.signing import b64url, weak_public_key
+
+    identity = bytes([1] + [0] * 31)
+    weak = KeyRegistry([RegisteredKey(KEY_ID, "440000", Ed25519PublicKey.from_public_bytes(identity), *YEAR)])
+    forged = {"medaid-sig-alg": "ed25519", HEADER_KEY_ID: KEY_ID, HEADER_SIGNATURE: b64url(identity + bytes(32))}
+    assert weak.verify(forged, MSGID, TYPE, SENDER, SENT_AT, VALUE, NOW, WINDOW) is Verdict.VALID
+    assert weak_public_key(identity) is not None
+    for _ in range(20):  # real keys are not weak
+        public = Ed25519PrivateKey.generate().public_key()
+        assert weak_public_key(public.public_bytes_raw()) is None

@@ -223,6 +223,13 @@ async def overview(request: Request, name: str, role: Role) -> Response:
             }
         )
     offsets = {s["offset"] for s in services if s["offset"] is not None}
+    # the key registry each service has in force, and whether the file as it stands is it (docs/security.md)
+    registries = {
+        t.service: (bool(t.last.total("medaid_key_registry_valid")), t.last.series("medaid_key_registry_info"))
+        for t in console.sampler.targets
+        if t.last and t.last.series("medaid_key_registry_valid")
+    }
+    versions = {labels.get("sha256", "?")[:12] for _, info in registries.values() for labels, _ in info}
     funds: dict[str, dict[str, float]] = {}  # per-fund conservation (ADR 0021), from the wallet's metrics
     for t in console.sampler.targets:
         for labels, value in t.last.series("medaid_fund_position_yuan") if t.last else []:
@@ -234,6 +241,8 @@ async def overview(request: Request, name: str, role: Role) -> Response:
         "overview.html",
         services=services,
         one_clock=len(offsets) <= 1,
+        registry_broken=sorted(name for name, (valid, _) in registries.items() if not valid),
+        registry_versions=sorted(versions),
         books_ok=all(s["books"] is not False for s in services),
         counts=counts,
         dead=console.sampler.dead_letters(),

@@ -325,7 +325,8 @@ async def test_a_revoked_key_stops_verifying_and_a_broken_registry_alarms_while_
     try:
         added = write_registry(path, json.dumps({"keys": [*document["keys"], entry]}, indent=1).encode())
         await every_service("the registry with the new key in force", in_force(added))
-        async with Watcher(platform.settings.kafka_bootstrap, [province_topic("440300")]) as w:
+        topics = [province_topic("440300"), dlq_topic(INGRESS_ENROLLMENT)]
+        async with Watcher(platform.settings.kafka_bootstrap, topics) as w:
             first = credit("440300", sent_at=platform.now())
             await send_raw(platform, "province-440000", *signed_by(key_id, private, first))
             assert (await w.result_for(first["msgid"]))["reason_code"] != "SIGNATURE_INVALID"
@@ -337,8 +338,11 @@ async def test_a_revoked_key_stops_verifying_and_a_broken_registry_alarms_while_
             assert all(value(m, "medaid_key_registry_keys") >= 1 for m in seen.values())
             after = credit("440300", sent_at=platform.now())
             await send_raw(platform, "province-440000", *signed_by(key_id, private, after))
-            answer = await w.result_for(after["msgid"])
-            assert (answer["reason_code"], "key revoked" in answer["reason"]) == ("SIGNATURE_INVALID", True)
+            [letter] = await w.wait_for(dead_letter_of(w, INGRESS_ENROLLMENT, after["msgid"]))  # answered to nobody
+            assert (letter.value["body"]["reason_code"], letter.value["body"]["payload"]["verdict"]) == (
+                "SIGNATURE_INVALID",
+                Verdict.KEY_REVOKED.value,
+            )
 
             write_registry(path, revoked[:-20])  # the next edit, half saved
             seen = await every_service("the broken file refused", lambda m: value(m, "medaid_key_registry_valid") == 0)
@@ -357,7 +361,10 @@ async def test_a_revoked_key_stops_verifying_and_a_broken_registry_alarms_while_
             assert (await w.result_for(still["msgid"]))["reason_code"] != "SIGNATURE_INVALID"
             again = credit("440300", sent_at=platform.now())
             await send_raw(platform, "province-440000", *signed_by(key_id, private, again))
-            assert (await w.result_for(again["msgid"]))["reason_code"] == "SIGNATURE_INVALID"
+            [letter] = await w.wait_for(dead_letter_of(w, INGRESS_ENROLLMENT, again["msgid"]))
+            assert letter.value["body"]["payload"]["verdict"] == Verdict.KEY_REVOKED.value
+            await answered_in_order(platform, w, "440300")
+            assert answers_to(w, after["msgid"]) == answers_to(w, again["msgid"]) == [], "answered to no province"
         assert "key_registry_invalid" in platform.log("wallet")
     finally:
         restored = write_registry(path, original)

@@ -1,0 +1,93 @@
+"""Logging in (ADR 0024): throttled by name and by address, the password checked off the event loop, a session
+kept by the console, and every refusal audited without the typed name."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.console.adapters.passwords import Passwords, PasswordsBusyError
+from services.console.adapters.repository import ConsoleRepository
+from services.console.domain.access import BY_ADDRESS, BY_NAME, SESSION_LIFETIME, locked_until, refused_login_subject
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    token: str
+    """The cookie's value; the console keeps only its hash."""
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Refused:
+    busy: bool = False
+    """Too many logins were being checked: this one was not tried (answered 503)."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def log_in(
+    pool: asyncpg.Pool[Any], passwords: Passwords, name: str, password: str, address: str, now: datetime
+) -> LoggedIn | Refused:
+    """One login at `now` from `address` (the socket's peer). No database connection is held while the password is
+    checked, so a flood of logins cannot take the pool from the projector and the pages."""
+    since = now - max(BY_NAME.horizon, BY_ADDRESS.horizon)
+    async with pool.acquire() as conn:
+        repo = ConsoleRepository(conn)
+        row = await repo.operator(name)
+        operator: str | None = row["name"] if row else None
+        by_name, by_address = await repo.login_failures(operator, address, since)
+    locked = [u for u in (locked_until(by_name, now, BY_NAME), locked_until(by_address, now, BY_ADDRESS)) if u]
+    if locked:
+        # not tried, not counted, not audited one by one (the lock's start was): a flood cannot fill the audit log
+        log.warning("console_login_refused_locked", operator=operator, address=address, until=str(max(locked)))
+        return Refused()
+    try:
+        ok = await passwords.verify(row["password_hash"] if row else None, password)
+    except PasswordsBusyError:
+        log.warning("console_login_refused_busy", address=address)
+        return Refused(busy=True)
+    rehash = False
+    async with pool.acquire() as conn, conn.transaction():
+        repo = ConsoleRepository(conn)
+        if ok and operator is not None:
+            token = secrets.token_urlsafe(32)
+            expires_at = now + SESSION_LIFETIME
+            await repo.open_session(token_hash(token), operator, secrets.token_urlsafe(24), address, now, expires_at)
+            await repo.login_succeeded(operator)
+            await repo.audit(operator, "login", "console", "ok", {"address": address})
+            rehash = Passwords.needs_rehash(row["password_hash"])
+        else:
+            await repo.login_failed(operator, address, now, forget_before=since)
+            outcome = "refused: unknown name" if operator is None else "refused: wrong password"
+            failures = (([*by_name, now] if operator else []), BY_NAME), ([*by_address, now], BY_ADDRESS)
+            ends = [u for f, throttle in failures if (u := locked_until(f, now, throttle))]
+            detail: dict[str, Any] = {"address": address}
+            if ends:  # this failure started a lock: audited once, with its end (business time)
+                outcome += "; locked"
+                detail["locked_until"] = max(ends).isoformat(timespec="seconds")
+            await repo.audit(refused_login_subject(operator), "login", "console", outcome, detail)
+    if not (ok and operator is not None):
+        return Refused()
+    if rehash:
+        await _rehash(pool, passwords, operator, password)
+    return LoggedIn(token, expires_at)
+
+
+async def _rehash(pool: asyncpg.Pool[Any], passwords: Passwords, operator: str, password: str) -> None:
+    try:
+        new_hash = await passwords.hash(password)
+    except PasswordsBusyError:
+        return  # next login
+    async with pool.acquire() as conn:
+        await ConsoleRepository(conn).update_hash(operator, new_hash)

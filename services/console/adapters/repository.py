@@ -121,6 +121,10 @@ class ConsoleRepository:
         ]
         return by_name, by_address
 
+    async def lock_login(self, operator: str) -> None:
+        """Until the transaction ends, no other login of `operator` decides (it waits here)."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('console-login:' || $1, 0))", operator)
+
     async def login_failed(self, operator: str | None, address: str, at: datetime, forget_before: datetime) -> None:
         await self.conn.execute(
             "INSERT INTO login_failures (at, operator, address) VALUES ($1, $2, $3)", at, operator, address

@@ -127,6 +127,11 @@ def _cookie(request: Request) -> str:
     return "__Host-medaid_console" if _console(request).settings.console_secure_cookies else "medaid_console"
 
 
+def _drop_cookie(request: Request, response: Response) -> None:
+    secure = _console(request).settings.console_secure_cookies  # a __Host- cookie is only replaced when Secure
+    response.delete_cookie(_cookie(request), path="/", secure=secure, httponly=True, samesite="strict")
+
+
 def _address(request: Request) -> str:
     return request.client.host if request.client else "-"
 
@@ -144,7 +149,7 @@ def page(handler: Callable[[Request, str, Role], Awaitable[Response]]) -> Handle
         who = await sessions.who(console.pool, request.cookies.get(_cookie(request)), console.clock.now())
         if who is None:
             response = RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-            response.delete_cookie(_cookie(request), path="/")
+            _drop_cookie(request, response)
             return response
         request.state.who = who
         return await handler(request, who.name, who.role)
@@ -206,6 +211,9 @@ async def login(request: Request) -> Response:
                 request, "login.html", status_code=503, error="Too many logins at once: try again.", next=target
             )
         return render(request, "login.html", status_code=401, error=REFUSED, next=target)
+    previous = request.cookies.get(_cookie(request))
+    if previous:
+        await sessions.forget(console.pool, previous)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         _cookie(request),
@@ -224,7 +232,7 @@ async def logout(request: Request, name: str, role: Role) -> Response:
     await _form(request)
     await sessions.log_out(_console(request).pool, request.cookies[_cookie(request)], name, _address(request))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(_cookie(request), path="/")
+    _drop_cookie(request, response)
     return response
 
 

@@ -23,7 +23,12 @@ async def ensure_first_operator(pool: asyncpg.Pool[Any], passwords: Passwords, p
     async with pool.acquire() as conn:
         if await ConsoleRepository(conn).any_operator():
             return False
-    password_hash = await passwords.hash(first_operator_password(password_file))
+    try:
+        password = first_operator_password(password_file)
+    except (OSError, ValueError) as exc:  # a read-only container, a malformed file: the CLI can still add one
+        log.error("console_first_operator_not_made", password_file=str(password_file), error=str(exc))
+        return False
+    password_hash = await passwords.hash(password)
     async with pool.acquire() as conn, conn.transaction():
         repo = ConsoleRepository(conn)
         made = await repo.add_first_operator(FIRST_OPERATOR, password_hash, Role.OPERATOR.value)

@@ -32,6 +32,14 @@ class Refused:
     """Too many logins were being checked: this one was not tried (answered 503)."""
 
 
+MAX_NAME = 40
+"""An operator's name is at most 40 characters (migration 0001's CHECK)."""
+
+
+def _locked(by_name: list[datetime], by_address: list[datetime], now: datetime) -> bool:
+    return locked_until(by_name, now, BY_NAME) is not None or locked_until(by_address, now, BY_ADDRESS) is not None
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -44,29 +52,37 @@ async def log_in(
     since = now - max(BY_NAME.horizon, BY_ADDRESS.horizon)
     async with pool.acquire() as conn:
         repo = ConsoleRepository(conn)
-        row = await repo.operator(name)
+        row = await repo.operator(name) if len(name) <= MAX_NAME else None  # a longer one is no operator's
         operator: str | None = row["name"] if row else None
+        password_hash: str | None = row["password_hash"] if row else None
         by_name, by_address = await repo.login_failures(operator, address, since)
-    locked = [u for u in (locked_until(by_name, now, BY_NAME), locked_until(by_address, now, BY_ADDRESS)) if u]
-    if locked:
+    if _locked(by_name, by_address, now):
         # not tried, not counted, not audited one by one (the lock's start was): a flood cannot fill the audit log
-        log.warning("console_login_refused_locked", operator=operator, address=address, until=str(max(locked)))
+        log.warning("console_login_refused_locked", operator=operator, address=address)
         return Refused()
     try:
-        ok = await passwords.verify(row["password_hash"] if row else None, password)
+        ok = await passwords.verify(password_hash, password)
     except PasswordsBusyError:
         log.warning("console_login_refused_busy", address=address)
         return Refused(busy=True)
     rehash = False
     async with pool.acquire() as conn, conn.transaction():
         repo = ConsoleRepository(conn)
+        if operator is not None:
+            await repo.lock_login(operator)  # one login of a name at a time from here on
+        # again, after the check: logins tried in parallel were all let past the first look, and a lock their
+        # failures started meanwhile refuses even a right password among them
+        by_name, by_address = await repo.login_failures(operator, address, since)
+        if _locked(by_name, by_address, now):
+            log.warning("console_login_refused_locked", operator=operator, address=address)
+            return Refused()
         if ok and operator is not None:
             token = secrets.token_urlsafe(32)
             expires_at = now + SESSION_LIFETIME
             await repo.open_session(token_hash(token), operator, secrets.token_urlsafe(24), address, now, expires_at)
             await repo.login_succeeded(operator)
             await repo.audit(operator, "login", "console", "ok", {"address": address})
-            rehash = Passwords.needs_rehash(row["password_hash"])
+            rehash = password_hash is not None and Passwords.needs_rehash(password_hash)
         else:
             await repo.login_failed(operator, address, now, forget_before=since)
             outcome = "refused: unknown name" if operator is None else "refused: wrong password"

@@ -26,3 +26,9 @@ async def log_out(pool: asyncpg.Pool[Any], token: str, operator: str, address: s
         repo = ConsoleRepository(conn)
         await repo.revoke_session(token_hash(token))
         await repo.audit(operator, "logout", "console", "ok", {"address": address})
+
+
+async def forget(pool: asyncpg.Pool[Any], token: str) -> None:
+    """A browser logging in again: the session its cookie held ends (a copy of that cookie is worth nothing)."""
+    async with pool.acquire() as conn:
+        await ConsoleRepository(conn).revoke_session(token_hash(token))

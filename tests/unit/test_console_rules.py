@@ -217,6 +217,10 @@ async def test_hashes_past_the_bound_are_turned_away_not_queued() -> None:
             await passwords.hash("another password")
         assert (await first).startswith("$argon2id$")
         assert await passwords.hash("a third password"), "the place is free again"
+        with passwords.slot(), pytest.raises(PasswordsBusyError):  # a whole login takes a place before it reads
+            passwords.slot().__enter__()
+        with passwords.slot():
+            pass
     finally:
         passwords.close()
 

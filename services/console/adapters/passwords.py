@@ -8,10 +8,11 @@ of hashes running or waiting a login is turned away at once instead of queueing 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -34,7 +35,20 @@ class Passwords:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
         self._bound = workers + waiting
         self._in_flight = 0
+        self._logins = 0
         self._dummy: str | None = None
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """One login, from its first database read to its last write: past the bound it is turned away before it
+        takes a database connection, so a flood does not queue on the pool the pages share."""
+        if self._logins >= self._bound:
+            raise PasswordsBusyError
+        self._logins += 1
+        try:
+            yield
+        finally:
+            self._logins -= 1
 
     async def _run(self, fn: Callable[..., T], *args: str) -> T:
         if self._in_flight >= self._bound:

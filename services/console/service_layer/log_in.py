@@ -47,8 +47,19 @@ def token_hash(token: str) -> str:
 async def log_in(
     pool: asyncpg.Pool[Any], passwords: Passwords, name: str, password: str, address: str, now: datetime
 ) -> LoggedIn | Refused:
-    """One login at `now` from `address` (the socket's peer). No database connection is held while the password is
-    checked, so a flood of logins cannot take the pool from the projector and the pages."""
+    """One login at `now` from `address` (the socket's peer). Past the bound of logins at once it is refused before
+    anything is read; no database connection is held while the password is checked."""
+    try:
+        with passwords.slot():
+            return await _log_in(pool, passwords, name, password, address, now)
+    except PasswordsBusyError:
+        log.warning("console_login_refused_busy", address=address)
+        return Refused(busy=True)
+
+
+async def _log_in(
+    pool: asyncpg.Pool[Any], passwords: Passwords, name: str, password: str, address: str, now: datetime
+) -> LoggedIn | Refused:
     since = now - max(BY_NAME.horizon, BY_ADDRESS.horizon)
     async with pool.acquire() as conn:
         repo = ConsoleRepository(conn)
@@ -60,11 +71,7 @@ async def log_in(
         # not tried, not counted, not audited one by one (the lock's start was): a flood cannot fill the audit log
         log.warning("console_login_refused_locked", operator=operator, address=address)
         return Refused()
-    try:
-        ok = await passwords.verify(password_hash, password)
-    except PasswordsBusyError:
-        log.warning("console_login_refused_busy", address=address)
-        return Refused(busy=True)
+    ok = await passwords.verify(password_hash, password)  # PasswordsBusyError: refused, nothing recorded
     rehash = False
     async with pool.acquire() as conn, conn.transaction():
         repo = ConsoleRepository(conn)

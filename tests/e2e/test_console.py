@@ -297,11 +297,13 @@ def post_replay(driver: WebDriver, csrf: str | None) -> int:
     return status
 
 
-def status_for_host(host: str) -> int:
+def answer_for_host(host: str) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
     try:
         conn.request("GET", "/login", headers={"Host": host})
-        return conn.getresponse().status
+        answer = conn.getresponse()
+        answer.read()
+        return answer
     finally:
         conn.close()
 
@@ -314,8 +316,10 @@ async def test_sessions_end_at_once_logins_are_throttled_and_refusals_are_audite
     operators(console, "add", LOCKED[0], "--role", "viewer", password=LOCKED[1])
 
     # a page asked for by another Host name (DNS rebinding) is refused before anything else
-    assert status_for_host("evil.example") == 400
-    assert status_for_host(f"127.0.0.1:{PORT}") == 200
+    assert answer_for_host("evil.example").status == 400
+    page = answer_for_host(f"127.0.0.1:{PORT}")
+    assert page.status == 200
+    assert page.getheader("X-Frame-Options") == "DENY", "no other site frames a page"
 
     # logging out ends the session for whoever holds its cookie
     log_in(browser, OPERATOR)

@@ -21,12 +21,14 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.console.adapters.passwords import Passwords
 from services.console.adapters.repository import ConsoleRepository, as_json
@@ -460,12 +462,33 @@ def make_app(console: Console) -> Starlette:
             Route("/audit", audit),
         ],
         # a request for another Host (a DNS rebinding page, say) is answered 400 before anything else
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(console.settings))],
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(console.settings)),
+            Middleware(_NoFramesNoReferrer),
+        ],
         exception_handlers={PermissionError: _forbidden},
     )
     app.state.console = console
     TEMPLATES.env.globals["replayable"] = replayable
     return app
+
+
+class _NoFramesNoReferrer:
+    """No other site may frame a page (a replay button under a decoy), and no link sends a page's address on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Frame-Options"] = "DENY"
+                headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+                headers["Referrer-Policy"] = "no-referrer"
+            await send(message)
+
+        await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:

@@ -47,17 +47,22 @@ run: up ## up + the province simulator driving traffic (a day, the night, the mo
 simulate: setup ## the province simulator alone, against a running platform (at night, it moves the stack's clock on to 10:00)
 	$(PY) -m tools.simulator --daytime
 
+# What the tests need from Debian beyond `make run` (installed by `needs` as root or with sudo, else named).
+TEST_NEEDS ?= java:openjdk-17-jre-headless mvn:maven /usr/lib/postgresql/*/bin/initdb:postgresql \
+  prometheus:prometheus chromium:chromium chromedriver:chromium-driver kcat:kcat jq:jq openssl:openssl
+
 test: setup ## every tier: unit, contract, integration and end-to-end on a real Kafka and PostgreSQL
+	deploy/local/needs.sh $(TEST_NEEDS)
 	$(PY) -m pytest -q
 
 test-any-day: setup ## the time-sensitive tests again at each ANY_DAY instant, and the fast tiers on a faked machine date
+	@deploy/local/needs.sh $(TEST_NEEDS) faketime:faketime
 	@for at in $(ANY_DAY); do \
 	  echo "== business time $$at: transfers, the 06:00 return, quiet hours, paying, the month close, the simulator"; \
 	  MEDAID_TEST_CLOCK_AT=$$at $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_clearing.py \
 	    tests/e2e/test_transfers.py tests/e2e/test_payments.py \
 	    tests/e2e/test_platform.py::test_the_province_simulator_gets_every_answer_it_expects || exit 1; \
 	done
-	@command -v faketime >/dev/null || { echo "faketime is missing: apt-get install -y faketime" >&2; exit 1; }
 	@echo "== the machine's date faked to 2028-02-29 23:59:30 Shanghai (libfaketime): the unit and contract tiers"
 	TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 faketime '2028-02-29 15:59:30' $(PY) -m pytest -q -p no:cacheprovider -m "not integration" tests/unit tests/contract tests/ports
 

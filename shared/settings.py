@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -243,6 +244,19 @@ def refuse_local_secrets(settings: PlatformSettings) -> None:
             f"MEDAID_IDENTITY_KEY is shorter than {MIN_IDENTITY_KEY_BYTES} bytes: use a random secret "
             "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
+
+
+GONE_SETTINGS = {
+    "MEDAID_CLOCK_START": "the business clock is real time plus MEDAID_CLOCK_OFFSET_SECONDS, the same for every "
+    "service (ADR 0011): unset MEDAID_CLOCK_START and give the offset instead (`make clock` moves a local stack's)",
+}
+"""Settings that were removed: a service refuses to start with one rather than silently run otherwise than asked."""
+
+
+def refuse_gone_settings(environ: Mapping[str, str] = os.environ) -> None:
+    for name, instead in GONE_SETTINGS.items():
+        if name in environ:
+            raise RuntimeError(f"{name} is gone: {instead}")
 
 
 def state_dir() -> Path:

@@ -1,11 +1,11 @@
 """Principals and ACLs of the Kafka cluster from deploy/acls.toml (see its header).
 
     python -m tools.acls secrets [--local]   create the secrets file's missing passwords (0600), print its path
-    python -m tools.acls apply [--local]     as `admin`: SCRAM credentials of every principal, then the ACLs
+    python -m tools.acls apply [--local]     as `admin`: SCRAM credentials of every principal, the ACLs, the quotas
     python -m tools.acls list [--local]      the ACL bindings the manifest gives
 
 `--local` includes the principals marked local_only (the simulator). Idempotent: applying twice changes
-nothing; an ACL the manifest no longer lists is deleted.
+nothing; an ACL the manifest no longer lists is deleted, and so is a user quota.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ from tools.kafka_admin import (
     acls,
     create_acls,
     delete_acls,
+    set_user_quotas,
     upsert_scram_users,
+    user_quotas,
 )
 from tools.topics import load_manifest
 
@@ -50,6 +52,8 @@ class Principal:
     read: tuple[str, ...] = ()
     write: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    quotas: tuple[tuple[str, float], ...] = ()
+    """Kafka client quotas of the principal (`producer_byte_rate`: bytes a second it may produce, ADR 0023)."""
 
     @property
     def user(self) -> str:
@@ -80,6 +84,7 @@ def load_principals(path: Path = MANIFEST, *, local: bool = False) -> list[Princ
                     expand(p.get("read", [])),
                     expand(p.get("write", [])),
                     expand(p.get("groups", [])),
+                    tuple(sorted((k, float(v)) for k, v in p.get("quotas", {}).items())),
                 )
             )
     names = [p.name for p in found]
@@ -143,9 +148,25 @@ async def apply(settings: PlatformSettings, principals: list[Principal], passwor
             await create_acls(admin, missing)
         if extra:
             await delete_acls(admin, extra)
+        await apply_quotas(admin, principals)
         return len(missing), len(extra)
     finally:
         await admin.close()
+
+
+async def apply_quotas(admin: AIOKafkaAdminClient, principals: list[Principal]) -> None:
+    """The cluster's user quotas made the manifest's: set where it gives some, removed where it gives none."""
+    wanted = {p.name: dict(p.quotas) for p in principals if p.quotas}
+    present = await user_quotas(admin)
+    changes: dict[str, dict[str, float | None]] = {}
+    for user, values in present.items():
+        gone = {key: None for key in values if key not in wanted.get(user, {})}
+        if gone:
+            changes[user] = dict(gone)
+    for user, values in wanted.items():
+        if present.get(user) != values:
+            changes.setdefault(user, {}).update(values)
+    await set_user_quotas(admin, changes)
 
 
 def main() -> int:

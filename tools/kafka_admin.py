@@ -1,4 +1,5 @@
-"""Kafka admin requests aiokafka's admin client does not offer: SCRAM credentials and ACLs (KIP-554, KIP-140).
+"""Kafka admin requests aiokafka's admin client does not offer: SCRAM credentials, ACLs and client quotas (KIP-554,
+KIP-140, KIP-546).
 
 Built on aiokafka's protocol structs and sent with `AIOKafkaAdminClient` (its connection, SASL and version
 negotiation). Used by tools/acls.py only.
@@ -22,13 +23,17 @@ from aiokafka.protocol.admin import (
 )
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
+    Array,
+    Boolean,
     CompactArray,
     CompactBytes,
     CompactString,
+    Float64,
     Int8,
     Int16,
     Int32,
     Schema,
+    String,
     TaggedFields,
 )
 
@@ -145,6 +150,102 @@ class _DeleteAcls(Request[DeleteAclsRequest_v1]):  # type: ignore[misc]  # aioka
 
     def build(self, request_struct_class: type[DeleteAclsRequest_v1]) -> DeleteAclsRequest_v1:
         return request_struct_class(self._rows)
+
+
+_ENTITY = Array(("entity_type", String("utf-8")), ("entity_name", String("utf-8")))
+
+
+class AlterClientQuotasResponseV0(Response):  # type: ignore[misc]  # aiokafka.protocol is untyped
+    API_KEY = 49
+    API_VERSION = 0
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        ("entries", Array(("error_code", Int16), ("error_message", String("utf-8")), ("entity", _ENTITY))),
+    )
+
+
+class AlterClientQuotasRequestV0(RequestStruct):  # type: ignore[misc]  # aiokafka.protocol is untyped
+    API_KEY = 49
+    API_VERSION = 0
+    RESPONSE_TYPE = AlterClientQuotasResponseV0
+    SCHEMA = Schema(
+        (
+            "entries",
+            Array(
+                ("entity", _ENTITY),
+                ("ops", Array(("key", String("utf-8")), ("value", Float64), ("remove", Boolean))),
+            ),
+        ),
+        ("validate_only", Boolean),
+    )
+
+
+class DescribeClientQuotasResponseV0(Response):  # type: ignore[misc]  # aiokafka.protocol is untyped
+    API_KEY = 48
+    API_VERSION = 0
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        ("error_code", Int16),
+        ("error_message", String("utf-8")),
+        ("entries", Array(("entity", _ENTITY), ("values", Array(("key", String("utf-8")), ("value", Float64))))),
+    )
+
+
+class DescribeClientQuotasRequestV0(RequestStruct):  # type: ignore[misc]  # aiokafka.protocol is untyped
+    API_KEY = 48
+    API_VERSION = 0
+    RESPONSE_TYPE = DescribeClientQuotasResponseV0
+    SCHEMA = Schema(
+        ("components", Array(("entity_type", String("utf-8")), ("match_type", Int8), ("match", String("utf-8")))),
+        ("strict", Boolean),
+    )
+
+
+class _AlterQuotas(Request[AlterClientQuotasRequestV0]):  # type: ignore[misc]  # aiokafka.protocol is untyped
+    API_KEY = 49
+
+    def __init__(self, entries: list[tuple[list[tuple[str, str]], list[tuple[str, float, bool]]]]) -> None:
+        self._entries = entries
+
+    def build(self, request_struct_class: type[AlterClientQuotasRequestV0]) -> AlterClientQuotasRequestV0:
+        return request_struct_class(self._entries, False)
+
+
+class _DescribeUserQuotas(Request[DescribeClientQuotasRequestV0]):  # type: ignore[misc]  # aiokafka.protocol is untyped
+    API_KEY = 48
+
+    def build(self, request_struct_class: type[DescribeClientQuotasRequestV0]) -> DescribeClientQuotasRequestV0:
+        return request_struct_class([("user", 2, None)], False)  # match_type 2: any specified user
+
+
+async def set_user_quotas(admin: AIOKafkaAdminClient, quotas: dict[str, dict[str, float | None]]) -> None:
+    """Client quotas per user principal (`producer_byte_rate` and the like); a value of None removes one."""
+    entries = [
+        (
+            [("user", user)],
+            [(key, 0.0 if value is None else float(value), value is None) for key, value in sorted(values.items())],
+        )
+        for user, values in sorted(quotas.items())
+    ]
+    if not entries:
+        return
+    response: Any = await _send(admin, _AlterQuotas(entries))
+    failed = [(entity, code, msg) for code, msg, entity in response.entries if code != 0]
+    if failed:
+        raise RuntimeError(f"client quotas refused: {failed[:5]}")
+
+
+async def user_quotas(admin: AIOKafkaAdminClient) -> dict[str, dict[str, float]]:
+    """The quotas set on the cluster for each user principal."""
+    response: Any = await _send(admin, _DescribeUserQuotas())
+    if response.error_code:
+        raise RuntimeError(f"DescribeClientQuotas failed: {response.error_code} {response.error_message}")
+    found: dict[str, dict[str, float]] = {}
+    for entity, values in response.entries or ():
+        users = [name for kind, name in entity if kind == "user"]
+        if len(users) == 1 and len(entity) == 1:
+            found[users[0]] = dict(values)
+    return found
 
 
 def salted_password(password: str, salt: bytes, iterations: int = SCRAM_ITERATIONS) -> bytes:

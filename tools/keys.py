@@ -1,4 +1,7 @@
-"""Signing keys of a local stack or a test run (docs/signing.md): `python -m tools.keys ensure`.
+"""Signing keys of a local stack or a test run (docs/signing.md): `python -m tools.keys ensure`; and
+`python -m tools.keys verify --value V --headers H.json [--registry R] [--at T]`, which says offline what the
+platform would say of a record's signature (`valid`, or why not; exit status 0 only when valid): a record whose
+signature does not verify is answered to nobody (ADR 0023), so this is how an integrator checks its own.
 
 Makes what is missing, keeps what exists: an Ed25519 key for each of the 31 provinces (signing for all its
 regions), one for the national operator (LOCAL_NATIONAL_OPERATOR) and one for the platform (`000000`, its
@@ -14,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from shared.contracts.topics import PLATFORM_SENDER, PROVINCES
 from shared.settings import PlatformSettings, key_registry_path, platform_signing_key_path, signing_keys_path
-from shared.signing import b64url, b64url_decode, registry_entry
+from shared.signing import KeyRegistry, Verdict, b64url, b64url_decode, registry_entry
 from tools.acls import write_secret_file
 
 # Local keys outlive any business clock a test or a demo moves to.
@@ -77,11 +80,48 @@ def ensure_keys(provinces_file: Path, registry_file: Path, platform_file: Path |
     return made + made_platform
 
 
+def verify(value: bytes, headers: dict[str, str], registry: KeyRegistry, at: datetime | None = None) -> Verdict:
+    """What the platform would say of a record's signature (docs/signing.md), offline: the record's exact value
+    bytes and its three headers. `at`: the record's arrival, for the replay window; without it, its `sent_at`
+    (so only the signature and the key are judged)."""
+    try:
+        envelope = json.loads(value)
+    except ValueError:
+        return Verdict.UNSIGNED
+    if not isinstance(envelope, dict):
+        return Verdict.UNSIGNED
+    fields = [envelope.get(f) for f in ("msgid", "type", "sender", "sent_at")]
+    if not all(isinstance(f, str) for f in fields):
+        return Verdict.UNSIGNED
+    msgid, type_, sender, sent_at = (str(f) for f in fields)
+    try:
+        when = at or datetime.fromisoformat(sent_at)
+    except ValueError:
+        return Verdict.OUTSIDE_REPLAY_WINDOW
+    return registry.verify(headers, msgid, type_, sender, sent_at, value, when, timedelta(minutes=15))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["ensure"])
-    parser.parse_args()
+    parser.add_argument("command", choices=["ensure", "verify"])
+    parser.add_argument("--value", type=Path, help="verify: a file holding the record's exact value bytes")
+    parser.add_argument("--headers", type=Path, help="verify: a JSON file of the record's headers (name: text)")
+    parser.add_argument("--registry", type=Path, help="verify: the key registry (default: the local stack's)")
+    parser.add_argument("--at", help="verify: when the record reached the broker (ISO 8601; default its sent_at)")
+    args = parser.parse_args()
     settings = PlatformSettings()
+    if args.command == "verify":
+        if args.value is None or args.headers is None:
+            parser.error("verify needs --value and --headers")
+        registry = KeyRegistry.load(args.registry or key_registry_path(settings))
+        verdict = verify(
+            args.value.read_bytes(),
+            {str(k): str(v) for k, v in json.loads(args.headers.read_text()).items()},
+            registry,
+            datetime.fromisoformat(args.at) if args.at else None,
+        )
+        print(verdict.value)
+        return 0 if verdict is Verdict.VALID else 1
     made = ensure_keys(signing_keys_path(settings), key_registry_path(settings), platform_signing_key_path(settings))
     print(
         f"keys: {len(local_key_ids())} signing keys ({made} made), registry {key_registry_path(settings)}",

@@ -5,6 +5,7 @@
 #   infra.sh wipe     stop both and delete their data
 #   infra.sh status
 #   infra.sh env      print the MEDAID_* settings that point at this stack
+#   infra.sh connect-help   how an outside client connects (also printed by `up`)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 HERE="$(dirname "${BASH_SOURCE[0]}")"
 PY="${MEDAID_PYTHON:-$REPO_DIR/.venv/bin/python}"
@@ -15,7 +16,7 @@ print_env() {
   echo "export MEDAID_PG_HOST=127.0.0.1 MEDAID_PG_PORT=$PG_PORT MEDAID_PG_DATABASE=${MEDAID_PG_DATABASE:-medaid}"
 }
 
-connect_help() {  # how an outside client connects (printed by `infra.sh up`, so by `make up`)
+connect_help() {  # how an outside client connects (printed by `infra.sh up`, so by `make up`; run by tests/e2e/test_integrators.py)
   local pw="python3 -c 'import json; print(json.load(open(\"$MEDAID_SECRETS_FILE\"))[\"province-440000\"])'"
   cat >&2 <<HELP
 Kafka clients authenticate: SASL_PLAINTEXT, SCRAM-SHA-512, one principal each (deploy/acls.toml, docs/security.md);
@@ -23,8 +24,10 @@ the passwords are in $MEDAID_SECRETS_FILE. Guangdong's system reading its notifi
   aiokafka: AIOKafkaConsumer("province.440000.notifications.v1", bootstrap_servers="127.0.0.1:$KAFKA_PORT",
                 security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512",
                 sasl_plain_username="province-440000", sasl_plain_password=<its password>)
-  kcat:     kcat -b 127.0.0.1:$KAFKA_PORT -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=SCRAM-SHA-512 \\
-                -X sasl.username=province-440000 -X sasl.password="\$($pw)" -C -t province.440000.notifications.v1
+  kcat (on librdkafka 2.6.1 or later, see \`kcat -V\`: Kafka 4 refuses older ones' SCRAM, such as Debian 12's 2.0.2):
+            kcat -b 127.0.0.1:$KAFKA_PORT -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=SCRAM-SHA-512 \\
+                -X sasl.username=province-440000 -X sasl.password="\$($pw)" -C -t province.440000.notifications.v1 -e
+Writing a provincial system's client (connect, sign, sent_at, read the answers; Debian 12's kcat): docs/integrators.md
 HELP
 }
 
@@ -44,6 +47,7 @@ case "${1:-}" in
   down) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" stop ;;
   wipe) "$HERE/kafka.sh" stop; "$HERE/postgres.sh" wipe; rm -rf "$MEDAID_STATE_DIR/prometheus" "$MEDAID_STATE_DIR/kafka" "$MEDAID_STATE_DIR"/kafka-[0-9]; rm -f "$MEDAID_STATE_DIR/clock-offset"; log "Kafka data and the business clock removed (the next start runs on real time)" ;;
   status) "$HERE/kafka.sh" status; "$HERE/postgres.sh" status ;;
+  connect-help) connect_help ;;
   env) print_env ;;
-  *) echo "usage: $0 up|down|wipe|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|wipe|status|env|connect-help" >&2; exit 2 ;;
 esac

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import re
 import time
 import traceback
@@ -50,7 +51,7 @@ from shared.messaging.msgids import claim, claimed_elsewhere
 from shared.messaging.outbox import Outbox
 from shared.messaging.tracking import Tracking
 from shared.observability import metrics
-from shared.signing import EnvelopeVerifier, Verdict
+from shared.signing import HEADER_KEY_ID, EnvelopeVerifier, Verdict
 
 log = get_logger(__name__)
 
@@ -104,7 +105,14 @@ class _Invalid:
     type: str | None = None
     code: ReasonCode = ReasonCode.INVALID_MESSAGE
     unsigned: Verdict | None = None
-    """Not signed by its claimed sender (docs/signing.md): answered, but nothing stored for its msgid."""
+    """Not signed by its claimed sender (docs/signing.md): nobody wrote it that the platform knows, so it is answered
+    to no province (ADR 0023), only dead-lettered as a digest; a late copy of an answered msgid is answered again."""
+
+    @property
+    def authenticated(self) -> bool:
+        """Its writer is known: its claimed sender signed it (judged on its content alone). Otherwise it is
+        dead-lettered as a bounded digest, whoever wrote it (ADR 0023)."""
+        return self.unsigned is None and self.sender is not None
 
 
 @dataclass
@@ -151,6 +159,9 @@ _SAFE_MSGID = re.compile(r"^[\x21-\x7e]{1,30}$")  # as the envelope's MsgId
 _SAFE_TYPE = re.compile(r"^[a-z][a-z0-9.-]{0,59}$")
 # The largest original payload a DLQ record carries; larger ones are cut (the record says so).
 DLQ_PAYLOAD_LIMIT = 64 * 1024
+# What a digest (the dead letter of a record no sender is known to have written, ADR 0023) keeps of the value:
+# its first characters, masked.
+DIGEST_HEAD = 1024
 
 
 class IngressConsumer:
@@ -268,9 +279,9 @@ class IngressConsumer:
         return _Parsed(Envelope[Any](msgid=raw.msgid, type=raw.type, sender=raw.sender, sent_at=raw.sent_at, body=body))
 
     def _signed(self, record: ConsumerRecord, found: _Parsed | _Invalid) -> _Parsed | _Invalid:
-        """A record this service would answer, as long as its claimed sender signed it; otherwise refused
-        SIGNATURE_INVALID before anything is stored for its msgid (so a forger cannot take a msgid from its
-        owner). A record whose sender cannot be read is dead-lettered as it is: nobody to answer."""
+        """A record this service would answer, as long as its claimed sender signed it; otherwise SIGNATURE_INVALID,
+        judged before anything is stored for its msgid (so a forger cannot take a msgid from its owner) and answered
+        to no province (ADR 0023). A record whose sender cannot be read is dead-lettered as it is: nobody to answer."""
         assert self.signatures is not None
         if isinstance(found, _Invalid):
             sender, msgid, type_name = found.sender, found.msgid, found.type
@@ -395,7 +406,7 @@ class IngressConsumer:
     async def _batch_once(self, records: Sequence[ConsumerRecord]) -> list[Outcome]:
         started = time.perf_counter()
         classified = [self._classify(record) for record in records]
-        if any(isinstance(c, _Parsed) for c in classified) and self.catch_up is not None:
+        if any(_judged_on_claims(c) for c in classified) and self.catch_up is not None:
             await self.catch_up.wait()  # one wait covers every record: all of them had arrived before it began
         if not self._needs_transaction(classified):
             return [Outcome.NOT_MINE] * len(records)
@@ -467,7 +478,7 @@ class IngressConsumer:
         classified = self._classify(record)
         if not self._needs_transaction([classified]):
             return Outcome.NOT_MINE
-        if isinstance(classified, _Parsed) and self.catch_up is not None:
+        if _judged_on_claims(classified) and self.catch_up is not None:
             await self.catch_up.wait()  # judged on copies as new as any answer its sender could have seen
         observed: list[tuple[str, str, float]] = []
         async with self.pool.acquire() as conn, conn.transaction(), self._batched(conn, [classified]):
@@ -628,13 +639,28 @@ class IngressConsumer:
         attempts: int,
         error: str | None = None,
         minimal: bool = False,
+        unverified: Verdict | None = None,
+        digest_only: bool = False,
     ) -> Outgoing:
         """The record's dead letter. Total over the record's content; `minimal` keeps nothing of it but its
-        size and hash (the last resort, when even a full record could not be written)."""
+        size and hash (the last resort, when even a full record could not be written). `digest_only`: a record no
+        sender is known to have written (its signature did not verify: `unverified`, or no sender to verify) keeps
+        a digest of bounded size (ADR 0023), whatever its size: nobody's dead letter of 64 KiB costs a forger
+        nothing but its writing."""
         raw = record.value or b""
         payload: Any
         digest = hashlib.sha256(raw).hexdigest()
-        if len(raw) > DLQ_PAYLOAD_LIMIT or minimal:
+        if digest_only and not minimal:
+            key_id = _text_headers(record).get(HEADER_KEY_ID)
+            payload = {
+                "digest": True,
+                "size": len(raw),
+                "sha256": digest,
+                "verdict": unverified.value if unverified is not None else None,
+                "key_id": clean_text(key_id, 64) if key_id else None,
+                "head": _masked_head(raw),
+            }
+        elif len(raw) > DLQ_PAYLOAD_LIMIT or minimal:
             head = None if minimal else clean_text(raw[:1024].decode("utf-8", errors="replace"), 1024, cut=True)
             payload = {"truncated": True, "size": len(raw), "sha256": digest, "head": head}
         else:
@@ -673,8 +699,21 @@ class IngressConsumer:
         return Outgoing(self._dlq_of(record.topic), dlq_key, "dlq.record", body, correlation_id=msgid)
 
     async def _reject_invalid(self, conn: Conn, record: ConsumerRecord, invalid: _Invalid) -> Outcome:
+        """A record refused for what it is. An answer about a msgid goes to its sender's province only when that
+        sender wrote it (ADR 0023): a record whose signature does not verify is dead-lettered as a digest and
+        answered to nobody (operators see it: the DLQ, the console, a metric), except that a late copy of an answered
+        msgid, signed by its sender, gets its original answer again (the contract's "a repeat gets the original
+        result again")."""
         dlq = self._dlq_record(
-            record, invalid.code, invalid.reason, invalid.sender, invalid.msgid, invalid.type, attempts=1
+            record,
+            invalid.code,
+            invalid.reason,
+            invalid.sender,
+            invalid.msgid,
+            invalid.type,
+            attempts=1,
+            unverified=invalid.unsigned,
+            digest_only=not invalid.authenticated,
         )
         log.warning(
             "message_invalid",
@@ -688,13 +727,31 @@ class IngressConsumer:
         if invalid.sender is None or invalid.msgid is None:
             await self.outbox.enqueue(conn, [dlq])  # nobody to answer: operators see it in the DLQ
             return Outcome.DEAD_LETTERED
-        if invalid.unsigned is not None or invalid.code is ReasonCode.WRONG_TOPIC:
-            # Not stored for its msgid: an unsigned record is not its sender's message, and a signed one copied to
-            # another ingress topic must not take its msgid from the real one (signatures do not cover the topic).
+        if invalid.unsigned is not None:
+            # Signed by its sender, only late (a replay, or a backlog before the broker): an answered msgid is
+            # answered again as it was. Anything else is not known to be its sender's: nothing stored, no answer.
             if invalid.unsigned is Verdict.OUTSIDE_REPLAY_WINDOW and await self._answer_repeat(
                 conn, invalid.sender, invalid.msgid
             ):
-                return Outcome.REPEAT  # signed by its sender, only late: an answered msgid is answered again
+                return Outcome.REPEAT
+            await self.outbox.enqueue(conn, [dlq])
+            return Outcome.DEAD_LETTERED
+        if invalid.code is ReasonCode.WRONG_TOPIC:
+            # Signed by its sender, but signatures do not cover the topic: a copy of a msgid answered on its own topic
+            # must get that answer (here) or none (another service's), never WRONG_TOPIC after it; and it is not
+            # stored, so that it cannot take its msgid from the real one.
+            if await self._answer_repeat(conn, invalid.sender, invalid.msgid):
+                await self.outbox.enqueue(conn, [dlq])
+                return Outcome.REPEAT
+            lookups = self._lookups.get(id(conn))
+            elsewhere = (
+                lookups.claimed_elsewhere(invalid.sender, invalid.msgid)
+                if lookups is not None
+                else await claimed_elsewhere(conn, invalid.sender, invalid.msgid)
+            )
+            if elsewhere is not None:
+                await self.outbox.enqueue(conn, [dlq])  # answered by the service that owns it: no second answer
+                return Outcome.DEAD_LETTERED
             result = RequestResult(
                 omsgid=invalid.msgid,
                 otype=invalid.type or "unknown",
@@ -706,7 +763,7 @@ class IngressConsumer:
             answer = Outgoing(
                 province_topic(invalid.sender), key, "request.result", result, correlation_id=invalid.msgid
             )
-            await self.outbox.enqueue(conn, [answer, dlq])  # no inbox row, no msgid claim: not the sender's message
+            await self.outbox.enqueue(conn, [answer, dlq])  # no inbox row, no msgid claim
             return Outcome.DEAD_LETTERED
         if await self._answer_repeat(conn, invalid.sender, invalid.msgid):
             await self.outbox.enqueue(conn, [dlq])
@@ -840,6 +897,25 @@ async def _not_supported_yet(ctx: MessageContext, env: Envelope[Any]) -> Decisio
 def _key_of(env: Envelope[Any]) -> str:
     spec = INGRESS[env.type]
     return str(getattr(env.body, spec.key_field, None) or env.sender)
+
+
+def _judged_on_claims(found: _Parsed | _Invalid | None) -> bool:
+    """A record judged on the followers' copies (ADR 0012): a request, or a signed record on the wrong topic (which
+    must not be answered WRONG_TOPIC when another service answered its msgid)."""
+    return isinstance(found, _Parsed) or (
+        isinstance(found, _Invalid) and found.code is ReasonCode.WRONG_TOPIC and found.authenticated
+    )
+
+
+def _masked_head(raw: bytes) -> str:
+    """The first DIGEST_HEAD characters of a value, personal data masked: by field when it is JSON (so no escaping
+    hides an ID number from the masking), else by pattern."""
+    data, problem = parse(raw)
+    if data is not None:
+        text = json.dumps(redact(data if problem is None else sanitize(data)), ensure_ascii=False)
+    else:
+        text = raw[: DIGEST_HEAD * 4].decode("utf-8", errors="replace")
+    return clean_text(text, DIGEST_HEAD)
 
 
 def _text_headers(record: ConsumerRecord) -> dict[str, str]:

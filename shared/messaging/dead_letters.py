@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -22,6 +23,8 @@ from shared.messaging.security import OPERATOR, kafka_client
 from shared.settings import PlatformSettings
 from shared.signing import SIGNATURE_HEADERS
 
+UNVERIFIED_CODE = "SIGNATURE_INVALID"
+"""A record whose signature did not verify: dead-lettered as a digest, answered to no province (ADR 0023)."""
 CONTENT_CODES = frozenset({"INVALID_MESSAGE", "WRONG_TOPIC"})
 """Dead-lettered for their content: replayed, they would only be dead-lettered again."""
 
@@ -49,8 +52,16 @@ class DeadLetter:
     @property
     def answered(self) -> bool:
         """Its sender got its one answer (`rejected`) when it was dead-lettered: the province resends with a new msgid;
-        a replay is answered again as before unless the cause was outside the message (a key not yet registered)."""
-        return bool(self.sender and self.msgid and self.sender != PLATFORM_SENDER)
+        a replay is answered again as before. A record whose signature did not verify was answered to nobody (ADR 0023):
+        its sender, if it was its sender's, learns of it only from an operator."""
+        return bool(
+            self.sender and self.msgid and self.sender != PLATFORM_SENDER and self.reason_code != UNVERIFIED_CODE
+        )
+
+    @property
+    def is_digest(self) -> bool:
+        """The dead letter keeps a digest of the record (size, hash, key id, first KiB masked), not the record."""
+        return isinstance(self.payload, dict) and self.payload.get("digest") is True
 
     @property
     def for_content(self) -> bool:
@@ -120,6 +131,85 @@ async def read_dead_letters(settings: PlatformSettings, dlq: str, principal: str
                     if (d := parse_dead_letter(r.offset, r.value, tp.partition, r.timestamp)) is not None
                 ]
         return sorted(out, key=lambda d: (d.partition, d.offset))
+    finally:
+        await consumer.stop()
+
+
+PAGE_SIZE = 50
+"""Dead letters on one page of the console: a page reads at most this many records, whatever the topic holds."""
+
+
+async def count_dead_letters(settings: PlatformSettings, dlq: str, principal: str = OPERATOR) -> int:
+    """How many dead letters a DLQ topic holds (from its offsets: nothing is read). 0 when there is no such topic."""
+    parts = await partitions_of(settings, dlq, principal)
+    if not parts:
+        return 0
+    consumer = AIOKafkaConsumer(**kafka_client(settings, principal), group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(parts)
+        firsts = await consumer.beginning_offsets(parts)
+        return sum(ends[tp] - firsts[tp] for tp in parts)
+    finally:
+        await consumer.stop()
+
+
+async def read_page(
+    settings: PlatformSettings,
+    dlq: str,
+    *,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+    principal: str = OPERATOR,
+    partition: int = 0,
+) -> tuple[list[DeadLetter], int | None]:
+    """A page of a DLQ's dead letters, newest first: at most `size` of them, at offsets below `before` (keyset
+    pagination; None: from the newest). Returns them with the `before` of the next page (None: no older ones).
+    The list is of identities: each letter's payload is left out (a detail view reads one with `read_at`). DLQ
+    topics have one partition (deploy/topics.toml); `partition` reads another."""
+    tp = TopicPartition(dlq, partition)
+    if tp not in await partitions_of(settings, dlq, principal):
+        raise LookupError(f"no topic {dlq}")
+    consumer = AIOKafkaConsumer(**kafka_client(settings, principal), group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        first = (await consumer.beginning_offsets([tp]))[tp]
+        end = (await consumer.end_offsets([tp]))[tp]
+        stop = min(end, before) if before is not None else end
+        start = max(first, stop - size)
+        out: list[DeadLetter] = []
+        if start < stop:
+            consumer.seek(tp, start)
+            while await consumer.position(tp) < stop:
+                for records in (await consumer.getmany(tp, timeout_ms=500, max_records=stop - start)).values():
+                    for r in records:
+                        if r.offset < stop and (d := parse_dead_letter(r.offset, r.value, partition, r.timestamp)):
+                            out.append(replace(d, payload=None))
+        return sorted(out, key=lambda d: -d.offset), (start if start > first else None)
+    finally:
+        await consumer.stop()
+
+
+async def read_at(
+    settings: PlatformSettings, dlq: str, offsets: Sequence[int], principal: str = OPERATOR, partition: int = 0
+) -> list[DeadLetter]:
+    """The dead letters at these offsets (of one partition), payloads included; an offset with none is left out."""
+    consumer = AIOKafkaConsumer(**kafka_client(settings, principal), group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    out: list[DeadLetter] = []
+    try:
+        tp = TopicPartition(dlq, partition)
+        consumer.assign([tp])
+        for offset in sorted(set(offsets)):
+            consumer.seek(tp, offset)
+            batch = await consumer.getmany(tp, timeout_ms=2000, max_records=1)
+            records = batch.get(tp, [])
+            if records and records[0].offset == offset:
+                r = records[0]
+                if (d := parse_dead_letter(r.offset, r.value, partition, r.timestamp)) is not None:
+                    out.append(d)
+        return out
     finally:
         await consumer.stop()
 

@@ -36,7 +36,13 @@ from shared.messaging.retention import purge_payloads
 from shared.messaging.security import aiokafka_security, kafka_client
 from shared.observability import metrics
 from shared.observability.metrics import SagaReading
-from shared.settings import PlatformSettings, key_registry_path, platform_signing_key_path, refuse_local_secrets
+from shared.settings import (
+    PlatformSettings,
+    key_registry_path,
+    platform_signing_key_path,
+    refuse_gone_settings,
+    refuse_local_secrets,
+)
 from shared.signing import EnvelopeVerifier, RegistryFile, SigningKeys
 
 log = get_logger(__name__)
@@ -179,6 +185,7 @@ class ServiceRuntime:
 
     async def start_database(self) -> None:
         refuse_local_secrets(self.settings)
+        refuse_gone_settings()
         self.start_signatures()
         dsn = self.settings.dsn(self.service)
         conn = await connect(dsn)

@@ -30,6 +30,8 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_se
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from shared.contracts.topics import province_of
+
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 PROCESS_DURATION = Histogram(
@@ -53,6 +55,12 @@ DEAD_LETTERS = Counter(
     "medaid_dead_letters",
     "Dead letters published, by DLQ topic and reason code",
     ["messaging_destination_name", "reason_code"],
+)
+UNVERIFIED = Counter(
+    "medaid_unverified_records",
+    "Ingress records whose signature did not verify, dead-lettered and answered to nobody (ADR 0023), by ingress "
+    "topic and the province of the sender they claim ('none' when unreadable)",
+    ["messaging_destination_name", "claimed_province"],
 )
 OUTBOX_BACKLOG = Gauge("medaid_outbox_backlog_messages", "Outbox rows not yet published")
 OUTBOX_OLDEST_AGE = Gauge(
@@ -160,10 +168,21 @@ def observe_published(rows: Sequence[tuple[str, str, bytes]]) -> None:
         SENT.labels(topic, type_name).inc()
         if topic.endswith(".dlq"):
             try:
-                reason = str(json.loads(value)["body"]["reason_code"])
+                body = json.loads(value)["body"]
+                reason = str(body["reason_code"])
             except (ValueError, KeyError, TypeError):
-                reason = "unknown"
+                body, reason = {}, "unknown"
             DEAD_LETTERS.labels(topic, reason).inc()
+            if reason == "SIGNATURE_INVALID":
+                UNVERIFIED.labels(topic.removesuffix(".dlq"), _claimed_province(body.get("sender"))).inc()
+
+
+def _claimed_province(sender: object) -> str:
+    """A label of at most 32 values: a claimed sender is anyone's text."""
+    try:
+        return province_of(sender) if isinstance(sender, str) else "none"
+    except ValueError:
+        return "none"
 
 
 def set_outbox(backlog: int, oldest_age: float | None, failed: int) -> None:

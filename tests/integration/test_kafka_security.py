@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import (
     ClusterAuthorizationFailedError,
     GroupAuthorizationFailedError,
@@ -18,10 +19,12 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from shared.contracts.topics import INGRESS_WALLET, RELATIONSHIP_EVENTS, WALLET_EVENTS, province_topic
+from shared.contracts.topics import INGRESS_WALLET, PROVINCES, RELATIONSHIP_EVENTS, WALLET_EVENTS, province_topic
 from shared.messaging.kafka import consumer_group
 from tests.support.infra import Infra
 from tests.support.kafka import client, envelope
+from tools.acls import load_principals
+from tools.kafka_admin import user_quotas
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +135,19 @@ async def test_nobody_uses_a_services_consumer_groups_but_the_service(infra: Inf
     assert (
         await _read(client(infra.kafka_bootstrap, "wallet"), INGRESS_WALLET, f"wallet.test-{uuid.uuid4().hex[:6]}") >= 0
     )
+
+
+async def test_every_provincial_system_and_the_gateway_produce_under_a_quota(infra: Infra, topics: None) -> None:
+    """ADR 0023: the ingress topics are shared, so what one writer can make the platform dead-letter is bounded by
+    what it may produce: a user quota (producer_byte_rate) per provincial principal and the gateway, as
+    deploy/acls.toml gives it; the services, the operator and the console produce unthrottled."""
+    admin = AIOKafkaAdminClient(**client(infra.kafka_bootstrap))
+    await admin.start()
+    try:
+        quotas = await user_quotas(admin)
+    finally:
+        await admin.close()
+    expected = {p.name: dict(p.quotas) for p in load_principals(local=True) if p.quotas}
+    assert expected[GUANGDONG] == {"producer_byte_rate": 1024 * 1024}
+    assert set(expected) == {*(f"province-{code}" for code in PROVINCES), "gateway"}
+    assert quotas == expected

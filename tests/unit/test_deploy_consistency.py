@@ -28,7 +28,7 @@ def test_compose_settings_are_settings_the_code_reads() -> None:
     for script in ("services.sh", "infra.sh"):
         used = set(re.findall(r"MEDAID_[A-Z_]+", (REPO / "deploy" / "local" / script).read_text()))
         script_only = {"MEDAID_STATE_DIR", "MEDAID_CACHE_DIR", "MEDAID_PYTHON"}
-        refused = {"MEDAID_CLOCK_START"}  # the old clock setting: services.sh says it is gone (ADR 0011)
+        refused = {"MEDAID_CLOCK_START"}  # the old clock setting: services.sh and each service say it is gone
         assert used - script_only - refused <= known, script
 
 

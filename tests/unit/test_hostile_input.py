@@ -220,3 +220,74 @@ def test_an_unfit_payload_is_kept_as_json_made_safe_and_masked_by_field() -> Non
         ]
         == 10**18
     ), "a producer's timestamp is content too"
+
+
+def test_the_dead_letter_of_a_record_nobody_is_known_to_have_written_is_a_bounded_masked_digest() -> None:
+    """ADR 0023: whatever its size, a digest (size, hash, verdict, key id, the first KiB masked by field, so no JSON
+    escape hides an ID number), never the record; the source still names the original for a replay."""
+    from shared.signing import Verdict
+
+    consumer = _ingress("ingress.enrollment.v1")
+    escaped = "".join(f"\\u{ord(c):04x}" for c in "110101199003071234")
+    raw = ('{"certno": "' + escaped + '", "note": "' + "x" * 60_000 + '"}').encode()
+    dlq = consumer._dlq_record(
+        Record(raw, "ingress.enrollment.v1"),
+        ReasonCode.SIGNATURE_INVALID,
+        "signature: unsigned",
+        "610100",
+        "m1",
+        "account.credited",
+        1,
+        unverified=Verdict.UNSIGNED,
+        digest_only=True,
+    )
+    payload = dlq.body["payload"]
+    assert (payload["digest"], payload["size"], payload["verdict"], payload["key_id"]) == (
+        True,
+        len(raw),
+        "unsigned",
+        None,
+    )
+    assert payload["sha256"] == dlq.body["source"]["sha256"]
+    assert len(payload["head"]) <= 1024 + 3
+    assert len(json.dumps(dlq.body, ensure_ascii=False).encode()) < 4096
+    assert "1101011990" not in json.dumps(dlq.body)
+    assert "1101011990" not in payload["head"]
+    publishable(dlq.body)
+    not_json = consumer._dlq_record(
+        Record(b"\xff" * 100_000, "ingress.enrollment.v1"),
+        ReasonCode.INVALID_MESSAGE,
+        "r",
+        None,
+        None,
+        None,
+        1,
+        digest_only=True,
+    )
+    assert not_json.body["payload"]["size"] == 100_000
+    assert len(not_json.body["payload"]["head"]) <= 1027
+
+
+def test_unverified_dead_letters_are_counted_by_topic_and_claimed_province_never_by_free_text() -> None:
+    from prometheus_client import REGISTRY
+
+    from shared.observability import metrics
+
+    def letter(sender: object) -> bytes:
+        return json.dumps({"body": {"reason_code": "SIGNATURE_INVALID", "sender": sender}}).encode()
+
+    def count(province: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "medaid_unverified_records_total",
+            {"messaging_destination_name": "ingress.wallet.v1", "claimed_province": province},
+        )
+        return value or 0.0
+
+    before = count("610000"), count("none")
+    metrics.observe_published(
+        [
+            ("ingress.wallet.v1.dlq", "dlq.record", letter("610100")),
+            ("ingress.wallet.v1.dlq", "dlq.record", letter("x\n")),
+        ]
+    )
+    assert (count("610000"), count("none")) == (before[0] + 1, before[1] + 1)

@@ -143,3 +143,27 @@ def test_a_broken_registry_file_keeps_the_last_good_one(tmp_path: Path) -> None:
     naive["not_after"] = "2027-01-01T00:00:00"
     with pytest.raises(ValueError, match="UTC offset"):
         KeyRegistry.from_json(json.dumps({"keys": [naive]}))
+
+
+def test_an_integrator_checks_a_records_signature_offline_with_tools_keys_verify() -> None:
+    """ADR 0023: a record whose signature does not verify is answered to nobody; `tools.keys verify` says why."""
+    import json as _json
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from shared.signing import KeyRegistry, RegisteredKey, Verdict, sign
+    from tools.keys import verify
+
+    key = Ed25519PrivateKey.generate()
+    at = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    registry = KeyRegistry(
+        [RegisteredKey("k1", "610000", key.public_key(), at - timedelta(days=1), at + timedelta(days=1))]
+    )
+    envelope = {"msgid": "m1", "type": "account.credited", "sender": "610100", "sent_at": at.isoformat(), "body": {}}
+    value = _json.dumps(envelope).encode()
+    headers = sign(key, "k1", "m1", "account.credited", "610100", at.isoformat(), value)
+    assert verify(value, headers, registry) is Verdict.VALID
+    assert verify(value + b" ", headers, registry) is Verdict.BAD_SIGNATURE
+    assert verify(value, {}, registry) is Verdict.UNSIGNED
+    assert verify(value, headers, registry, at + timedelta(hours=1)) is Verdict.OUTSIDE_REPLAY_WINDOW

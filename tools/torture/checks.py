@@ -61,8 +61,12 @@ class Verdict:
 def answers_check(wire: Wire, v: Verdict) -> None:
     traffic: Traffic = wire.traffic
     missing, twice, differ, stale, ids = [], [], [], [], defaultdict(set)
+    unverified = {d.get("msgid") for d in traffic.dlq if d.get("reason_code") == "SIGNATURE_INVALID"}
     for msgid, sent in wire.sent.items():
         answers = [b for _, b in traffic.results.get(msgid, [])]
+        if not answers and msgid in unverified:
+            stale.append(f"{sent.type} {msgid}: dead-lettered SIGNATURE_INVALID, answered to nobody (ADR 0023)")
+            continue
         if not answers:
             missing.append(f"{sent.type} {msgid}")
             continue

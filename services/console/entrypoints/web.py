@@ -9,11 +9,12 @@ This module only translates HTTP: the rules are in domain/access.py, the use cas
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ class Console:
     dlq_topics: list[str]
     fallback_clock: BusinessClock
     passwords: Passwords
-    _letters: dict[str, tuple[float, list[DeadLetter]]] = field(default_factory=dict)
+    _counts: tuple[float, dict[str, int]] | None = None
 
     @property
     def clock(self) -> BusinessClock:
@@ -102,14 +103,14 @@ class Console:
             await producer.stop()
         return msgid
 
-    async def letters(self, topic: str, fresh: bool = False) -> list[DeadLetter]:
-        """A DLQ topic's dead letters, read from Kafka (kept 5 s: a page of topics reads them all)."""
-        cached = self._letters.get(topic)
-        if cached is not None and not fresh and time.monotonic() - cached[0] < 5.0:
+    async def letter_counts(self) -> dict[str, int]:
+        """How many dead letters each DLQ topic holds, from its offsets (kept 5 s)."""
+        cached = self._counts
+        if cached is not None and time.monotonic() - cached[0] < 5.0:
             return cached[1]
-        letters = await dead_letters.read_dead_letters(self.settings, topic, CONSOLE)
-        self._letters[topic] = (time.monotonic(), letters)
-        return letters
+        counts = {t: await dead_letters.count_dead_letters(self.settings, t, CONSOLE) for t in self.dlq_topics}
+        self._counts = (time.monotonic(), counts)
+        return counts
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -326,16 +327,17 @@ async def dead_letter_list(request: Request, name: str, role: Role) -> Response:
     console = _console(request)
     topic = request.query_params.get("topic") or ""
     reason = request.query_params.get("reason") or ""
-    counts = {}
-    for t in console.dlq_topics:
-        try:
-            counts[t] = len(await console.letters(t))
-        except LookupError:
-            counts[t] = 0
+    before_text = request.query_params.get("before") or ""
+    before = int(before_text) if before_text.isdigit() else None
+    counts = await console.letter_counts()
     letters: list[DeadLetter] = []
+    older: int | None = None
     answers: dict[str, list[Any]] = {}
     if topic in console.dlq_topics:
-        letters = [d for d in await console.letters(topic, fresh=True) if not reason or d.reason_code == reason]
+        # one page, newest first (keyset on the DLQ offset); the reason filters within the page
+        with contextlib.suppress(LookupError):
+            page_of, older = await dead_letters.read_page(console.settings, topic, before=before, principal=CONSOLE)
+            letters = [d for d in page_of if not reason or d.reason_code == reason]
         async with console.pool.acquire() as conn:
             answers = await ConsoleRepository(conn).answers_to([d.msgid for d in letters if d.msgid])
     return render(
@@ -344,7 +346,9 @@ async def dead_letter_list(request: Request, name: str, role: Role) -> Response:
         counts=counts,
         topic=topic,
         reason=reason,
-        letters=list(reversed(letters)),
+        letters=letters,
+        older=older,
+        page_size=dead_letters.PAGE_SIZE,
         answers=answers,
         message=request.query_params.get("message"),
     )
@@ -357,7 +361,7 @@ async def dead_letter(request: Request, name: str, role: Role) -> Response:
     offset = int(request.path_params["offset"])
     if topic not in console.dlq_topics:
         return render(request, "missing.html", what=topic)
-    found = [d for d in await console.letters(topic) if d.offset == offset]
+    found = await dead_letters.read_at(console.settings, topic, [offset], CONSOLE)
     if not found:
         return render(request, "missing.html", what=f"{topic}@{offset}")
     async with console.pool.acquire() as conn:
@@ -378,7 +382,7 @@ async def replay(request: Request, name: str, role: Role) -> Response:
     if topic not in console.dlq_topics or not offsets:
         return RedirectResponse(f"/dead-letters?topic={topic}&message=choose+dead+letters+to+replay", status_code=303)
     # An ingress record is replayed to its ingress topic; an event stream has one writer, its owner (ADR 0003).
-    chosen = [d for d in await console.letters(topic, fresh=True) if d.offset in offsets and replayable(d)]
+    chosen = [d for d in await dead_letters.read_at(console.settings, topic, offsets, CONSOLE) if replayable(d)]
     async with console.pool.acquire() as conn:
         # written before it is done: an operator's request is on record even if the replay then fails
         await ConsoleRepository(conn).audit(name, "replay", topic, "asked", {"offsets": offsets})

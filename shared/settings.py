@@ -134,8 +134,15 @@ class PlatformSettings(BaseSettings):
         description="comma-separated service=URL of every service process's /metrics the console samples; unset: "
         "the local stack's (metrics_port_base + 1..4)",
     )
-    console_session_secret: SecretStr | None = Field(
-        None, description="signs the console's session cookies; unset: $MEDAID_STATE_DIR/secrets/console-session (made)"
+    console_password_file: str | None = Field(
+        None,
+        description='JSON {"admin": password}: the console\'s first operator, made at start when it has none '
+        "(the file is made if missing); unset: $MEDAID_STATE_DIR/secrets/console.json (local only)",
+    )
+    console_allowed_hosts: str = Field(
+        "",
+        description="comma-separated Host names the console answers (others: 400); unset: 127.0.0.1, localhost "
+        "and ::1 (local only)",
     )
     console_signing_keys_file: str | None = Field(
         None,

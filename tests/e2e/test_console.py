@@ -4,18 +4,26 @@ The console runs as `make up` runs it (deploy/local/console.sh) next to the test
 logs in, sees a transfer it just made with its state, sees a dead letter it caused (a credit signed with a key the
 registry does not know yet), checks that a read-only operator can neither see a replay button nor replay by posting
 the form, registers the key (the fix), replays the dead letter as an operator and sees it answered `completed`.
+
+Who is let in (issue 29, ADR 0024): a cookie replayed after its logout, a demoted or disabled operator's open
+session, a name locked after five wrong passwords, a refused login's typed name (never in the audit log), a forged
+CSRF token (audited), another Host header (400), and the first operator made again when its row is gone while the
+password file survives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from selenium import webdriver
@@ -27,7 +35,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from shared.contracts.topics import INGRESS_ENROLLMENT
-from shared.settings import PlatformSettings, key_registry_path
+from shared.settings import CONSOLE, PlatformSettings, key_registry_path
 from shared.signing import registry_entry, sign
 from tests.e2e.conftest import Platform
 from tests.e2e.families import Wallets
@@ -39,6 +47,8 @@ pytestmark = pytest.mark.e2e
 PORT = TEST_METRICS_PORT_BASE + 80
 URL = f"http://127.0.0.1:{PORT}"
 OPERATOR, VIEWER = ("ops", "ops-password-1234"), ("watcher", "watcher-password-1234")
+DEPUTY, LOCKED = ("deputy", "deputy-password-1234"), ("locked", "locked-password-1234")
+COOKIE = "medaid_console"
 DLQ = "ingress.enrollment.v1.dlq"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -47,22 +57,27 @@ def script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, env=env, capture_output=True, text=True, check=False, cwd=REPO)
 
 
+def operators(env: dict[str, str], *args: str, password: str | None = None) -> None:
+    """The console's operators CLI (add, role, disable), as an operator of the platform runs it."""
+    python = os.environ.get("MEDAID_PYTHON", str(REPO / ".venv" / "bin" / "python"))
+    extra = {"MEDAID_CONSOLE_PASSWORD": password} if password else {}
+    done = script({**env, **extra}, python, "-m", "services.console.entrypoints.operators", *args)
+    assert done.returncode == 0, done.stderr
+
+
+async def in_console_schema(platform: Platform, sql: str) -> None:
+    conn = await asyncpg.connect(platform.settings.dsn(CONSOLE))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 def console(platform: Platform) -> Iterator[dict[str, str]]:
     env = {**platform.env, "MEDAID_CONSOLE_PORT": str(PORT)}
-    python = os.environ.get("MEDAID_PYTHON", str(REPO / ".venv" / "bin" / "python"))
     for (name, password), role in ((OPERATOR, "operator"), (VIEWER, "viewer")):
-        made = script(
-            {**env, "MEDAID_CONSOLE_PASSWORD": password},
-            python,
-            "-m",
-            "services.console.entrypoints.operators",
-            "add",
-            name,
-            "--role",
-            role,
-        )
-        assert made.returncode == 0, made.stderr
+        operators(env, "add", name, "--role", role, password=password)
     started = script(env, str(REPO / "deploy" / "local" / "console.sh"), "start")
     assert started.returncode == 0, started.stderr
     try:
@@ -274,3 +289,124 @@ async def test_an_operator_sees_a_transfer_and_replays_a_dead_letter_a_viewer_ca
     assert f"{VIEWER[0]} replay {DLQ} refused: read-only" in audit
     assert f"{OPERATOR[0]} replay {DLQ} done" in audit
     assert f"{OPERATOR[0]} close-month {month} sent" in audit
+
+
+def log_in_refused(driver: WebDriver, name: str, password: str) -> str:
+    driver.get(f"{URL}/login")
+    driver.find_element(By.ID, "name").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login").click()
+    return shown(driver, "error").text
+
+
+def post_replay(driver: WebDriver, csrf: str | None) -> int:
+    """A replay posted by the page's own script, with the page's CSRF token or with `csrf`."""
+    status: int = driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+           const field = document.querySelector('input[name=csrf]');
+           const form = new URLSearchParams({csrf: arguments[1] ?? field.value, topic: arguments[0], offset: '0'});
+           fetch('/dead-letters/replay', {method: 'POST', body: form}).then(r => done(r.status));""",
+        DLQ,
+        csrf,
+    )
+    return status
+
+
+def answer_for_host(host: str) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    try:
+        conn.request("GET", "/login", headers={"Host": host})
+        answer = conn.getresponse()
+        answer.read()
+        return answer
+    finally:
+        conn.close()
+
+
+async def test_sessions_end_at_once_logins_are_throttled_and_refusals_are_audited(
+    platform: Platform, console: dict[str, str], browser: WebDriver
+) -> None:
+    await in_console_schema(platform, "DELETE FROM login_failures")  # earlier runs' failures from 127.0.0.1
+    operators(console, "add", DEPUTY[0], "--role", "operator", password=DEPUTY[1])
+    operators(console, "add", LOCKED[0], "--role", "viewer", password=LOCKED[1])
+
+    # a page asked for by another Host name (DNS rebinding) is refused before anything else
+    assert answer_for_host("evil.example").status == 400
+    page = answer_for_host(f"127.0.0.1:{PORT}")
+    assert page.status == 200
+    assert page.getheader("X-Frame-Options") == "DENY", "no other site frames a page"
+
+    # logging out ends the session for whoever holds its cookie
+    log_in(browser, OPERATOR)
+    stolen = browser.get_cookie(COOKIE)
+    assert stolen is not None
+    assert stolen["httpOnly"]
+    assert stolen["sameSite"] == "Strict"
+    browser.find_element(By.ID, "logout").click()
+    assert "/login" in browser.current_url
+    browser.add_cookie({"name": COOKIE, "value": stolen["value"], "path": "/"})
+    browser.get(f"{URL}/audit")
+    assert "/login" in browser.current_url, "the old cookie's value no longer logs anyone in"
+
+    # a demoted operator's open session loses the operator's rights at its next request, a disabled one ends
+    log_in(browser, DEPUTY)
+    browser.get(f"{URL}/clearing")
+    assert browser.find_elements(By.ID, "close")
+    operators(console, "role", DEPUTY[0], "--role", "viewer")
+    browser.get(f"{URL}/dead-letters")
+    assert browser.find_element(By.ID, "who").text == f"{DEPUTY[0]} (viewer)"
+    assert post_replay(browser, None) == 403
+    browser.get(f"{URL}/clearing")
+    assert not browser.find_elements(By.ID, "close")
+    operators(console, "disable", DEPUTY[0])
+    browser.get(f"{URL}/clearing")
+    assert "/login" in browser.current_url
+
+    # five wrong passwords lock the name: the right one is refused too, with the same answer
+    browser.delete_all_cookies()
+    for i in range(5):
+        wrong = log_in_refused(browser, LOCKED[0], f"not-the-password-{i}")
+    assert log_in_refused(browser, LOCKED[0], LOCKED[1]) == wrong
+    assert "/login" in browser.current_url
+    assert not browser.find_elements(By.ID, "who")
+
+    # a password typed into the name field is not kept where viewers read
+    typed = f"hunter2-typed-into-the-name-field-{os.getpid()}"
+    assert log_in_refused(browser, typed, "anything") == wrong
+
+    # a form with a forged CSRF token is refused and audited, with who, where and from where
+    log_in(browser, OPERATOR)
+    browser.get(f"{URL}/dead-letters")
+    assert post_replay(browser, "forged-token") == 403
+
+    log_in(browser, VIEWER)
+    browser.get(f"{URL}/audit")
+    audit = browser.find_element(By.ID, "audit").text
+    for secret in (typed, "hunter2", "not-the-password"):
+        assert secret not in audit
+    assert "an unknown name login console refused: unknown name" in audit
+    assert f"{LOCKED[0]} login console refused: wrong password; locked" in audit
+    assert f"{OPERATOR[0]} logout console ok" in audit
+    assert f"{DEPUTY[0]} replay {DLQ} refused: read-only" in audit
+    assert f"{OPERATOR[0]} csrf /dead-letters/replay refused: not this session's CSRF token" in audit
+    assert "127.0.0.1" in audit
+
+
+async def test_the_first_operator_is_made_again_when_none_is_left_and_the_password_file_survives(
+    platform: Platform, console: dict[str, str], browser: WebDriver
+) -> None:
+    password_file = Path(console["MEDAID_STATE_DIR"]) / "secrets" / "console.json"
+    stopped = script(console, str(REPO / "deploy" / "local" / "console.sh"), "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    if not password_file.exists():  # as `make up` left it on an earlier day
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(json.dumps({"admin": f"kept-password-{os.getpid()}"}))
+        password_file.chmod(0o600)
+    kept = json.loads(password_file.read_text())["admin"]
+    await in_console_schema(platform, "DELETE FROM operators")  # as `make wipe` leaves the database
+
+    started = script(console, str(REPO / "deploy" / "local" / "console.sh"), "start")
+    assert started.returncode == 0, started.stderr
+    assert "first operator admin made" in started.stderr + started.stdout
+    log_in(browser, ("admin", kept))
+    assert shown(browser, "who").text == "admin (operator)"

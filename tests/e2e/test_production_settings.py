@@ -84,3 +84,26 @@ def test_a_production_service_on_the_local_stacks_settings_names_each_of_them(pl
         "MEDAID_PG_SSLMODE",
         "MEDAID_PLATFORM_SIGNING_KEY_FILE",
     } <= named, proc.stderr
+
+
+def test_a_production_console_names_the_platforms_unsafe_settings_and_its_own(platform: Platform) -> None:
+    """The console joins the platform's checks with its own (services/console/settings.py): Secure cookies, the
+    Host allow-list, the first operator's password file; all named in one refusal, before it serves anything."""
+    env = {**platform.env, "MEDAID_ENVIRONMENT": "production", "MEDAID_CONSOLE_PORT": "0"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "services.console"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == START_REFUSED_EXIT, proc.stderr[-2000:]
+    named = {line.strip().split(":")[0] for line in proc.stderr.splitlines() if line.startswith("  MEDAID_")}
+    assert {
+        "MEDAID_KAFKA_SECURITY_PROTOCOL",
+        "MEDAID_CONSOLE_SECURE_COOKIES",
+        "MEDAID_CONSOLE_ALLOWED_HOSTS",
+        "MEDAID_CONSOLE_PASSWORD_FILE",
+    } <= named, proc.stderr

@@ -1,13 +1,30 @@
-"""The console's pure rules (services/console/domain/model.py): roles, masking, the read model, Burrow's status."""
+"""The console's pure rules (services/console/domain/): roles, masking, the read model, Burrow's status, who is let in
+(throttling, lockout, sessions, on a clock the tests give), and the settings it refuses in production."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.console.adapters.passwords import Passwords, PasswordsBusyError
+from services.console.domain.access import (
+    BY_ADDRESS,
+    BY_NAME,
+    SESSION_LIFETIME,
+    UNKNOWN_NAME,
+    SessionRecord,
+    Who,
+    locked_until,
+    refused_login_subject,
+    who_is,
+)
 from services.console.domain.model import (
     Action,
     Answer,
@@ -22,6 +39,8 @@ from services.console.domain.model import (
     may,
     project,
 )
+from services.console.settings import allowed_hosts, problems
+from shared.settings import PlatformSettings
 
 AT = datetime(2026, 12, 5, 10, tzinfo=UTC)
 
@@ -114,3 +133,123 @@ def test_burrow_status() -> None:
     assert lag_status(samples((10, 5), (15, 3), (20, 4)), now, 10) is LagStatus.OK
     assert lag_status(samples((10, 5)), 100.0, 10) is LagStatus.STOP
     assert lag_status([], now, 10) is LagStatus.STOP
+
+
+# -- who is let in (ADR 0024): throttling, lockout, sessions, what a refusal is audited as --------------------------
+
+T0 = datetime(2026, 12, 5, 9, tzinfo=UTC)
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def test_five_failures_in_fifteen_minutes_lock_a_name_for_fifteen_minutes() -> None:
+    failures = [T0 + minutes(i) for i in range(5)]
+    assert locked_until(failures[:4], T0 + minutes(4), BY_NAME) is None
+    assert locked_until(failures, T0 + minutes(4), BY_NAME) == T0 + minutes(19)
+    assert locked_until(failures, T0 + minutes(18.9), BY_NAME) == T0 + minutes(19)
+    assert locked_until(failures, T0 + minutes(19), BY_NAME) is None, "the lock ends on time"
+
+
+def test_failures_spread_wider_than_the_window_lock_nothing() -> None:
+    failures = [T0 + minutes(4 * i) for i in range(5)]  # 16 minutes from the first to the fifth
+    assert locked_until(failures, T0 + minutes(16), BY_NAME) is None
+    assert locked_until([*failures, T0 + minutes(17)], T0 + minutes(17), BY_NAME) == T0 + minutes(32)
+
+
+def test_an_address_has_a_higher_bound_than_a_name() -> None:
+    failures = [T0 + timedelta(seconds=10 * i) for i in range(BY_ADDRESS.limit)]
+    assert BY_ADDRESS.limit > BY_NAME.limit
+    assert locked_until(failures[:-1], failures[-1], BY_ADDRESS) is None
+    assert locked_until(failures, failures[-1], BY_ADDRESS) == failures[-1] + BY_ADDRESS.lockout
+
+
+@given(st.lists(st.integers(min_value=0, max_value=120), max_size=30), st.integers(min_value=0, max_value=200))
+def test_a_lock_never_outlasts_its_lockout_after_the_last_failure(offsets: list[int], now_at: int) -> None:
+    failures = [T0 + minutes(o) for o in offsets]
+    now = T0 + minutes(now_at)
+    until = locked_until(failures, now, BY_NAME)
+    if until is not None:
+        assert now < until <= max(failures) + BY_NAME.lockout
+    if len(failures) < BY_NAME.limit:
+        assert until is None
+
+
+def session(**changes: object) -> SessionRecord:
+    fields: dict[str, object] = {
+        "operator": "ops",
+        "role": "operator",
+        "csrf": "c",
+        "expires_at": T0 + SESSION_LIFETIME,
+        "revoked_at": None,
+        "operator_disabled_at": None,
+    }
+    fields.update(changes)
+    return SessionRecord(**fields)  # type: ignore[arg-type]
+
+
+def test_a_live_session_carries_its_operators_current_role() -> None:
+    assert who_is(session(), T0) == Who("ops", Role.OPERATOR, "c")
+    assert who_is(session(role="viewer"), T0) == Who("ops", Role.VIEWER, "c"), "demoted: at once"
+
+
+def test_a_session_ends_at_logout_expiry_or_when_its_operator_is_disabled() -> None:
+    assert who_is(None, T0) is None
+    assert who_is(session(revoked_at=T0), T0) is None
+    assert who_is(session(operator_disabled_at=T0), T0) is None
+    assert who_is(session(), T0 + SESSION_LIFETIME - timedelta(seconds=1)) is not None
+    assert who_is(session(), T0 + SESSION_LIFETIME) is None
+    assert who_is(session(role="root"), T0) is None, "a role the console does not know gives no rights"
+
+
+def test_a_refused_login_is_audited_by_an_operators_name_or_as_unknown_never_the_typed_text() -> None:
+    assert refused_login_subject("ops") == "ops"
+    assert refused_login_subject(None) == UNKNOWN_NAME == "an unknown name"
+
+
+async def test_hashes_past_the_bound_are_turned_away_not_queued() -> None:
+    passwords = Passwords(workers=1, waiting=0)
+    try:
+        first = asyncio.ensure_future(passwords.hash("a password of some length"))
+        await asyncio.sleep(0)  # the first has taken the only place
+        with pytest.raises(PasswordsBusyError):
+            await passwords.hash("another password")
+        assert (await first).startswith("$argon2id$")
+        assert await passwords.hash("a third password"), "the place is free again"
+        with passwords.slot(), pytest.raises(PasswordsBusyError):  # a whole login takes a place before it reads
+            passwords.slot().__enter__()
+        with passwords.slot():
+            pass
+    finally:
+        passwords.close()
+
+
+# -- the console's production settings (issue 29, item 6) --------------------------------------------------------
+
+
+def test_in_production_the_console_names_each_setting_it_refuses(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("MEDAID_STATE_DIR", str(tmp_path / "state"))
+    assert problems(PlatformSettings(environment="local")) == []
+    named = [s for s, _ in problems(PlatformSettings(environment="production"))]
+    assert named == ["MEDAID_CONSOLE_SECURE_COOKIES", "MEDAID_CONSOLE_ALLOWED_HOSTS", "MEDAID_CONSOLE_PASSWORD_FILE"]
+    local_file = tmp_path / "state" / "secrets" / "console.json"
+    assert [s for s, _ in problems(PlatformSettings(environment="production", console_secure_cookies=True,
+            console_allowed_hosts="*", console_password_file=str(local_file)))] == [
+        "MEDAID_CONSOLE_ALLOWED_HOSTS", "MEDAID_CONSOLE_PASSWORD_FILE"
+    ]  # fmt: skip
+    own = tmp_path / "secret" / "console.json"
+    own.parent.mkdir()
+    own.write_text('{"admin": "a long enough password"}')
+    own.chmod(0o644)
+    ready = PlatformSettings(
+        environment="production",
+        console_secure_cookies=True,
+        console_allowed_hosts="console.example.org",
+        console_password_file=str(own),
+    )
+    assert [s for s, _ in problems(ready)] == ["MEDAID_CONSOLE_PASSWORD_FILE"], "readable by others"
+    own.chmod(0o600)
+    assert problems(ready) == []
+    assert allowed_hosts(ready) == ["console.example.org"]
+    assert allowed_hosts(PlatformSettings(environment="local")) == ["127.0.0.1", "localhost", "::1"]

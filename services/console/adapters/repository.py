@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from services.console.domain.access import SessionRecord
 from services.console.domain.model import Answer, Change, MonthChange, SagaChange, StatementAnswer, Step
 from shared.db.pool import Conn
 
@@ -17,12 +18,16 @@ class ConsoleRepository:
 
     # -- operators and the audit log ------------------------------------------------------------------------
 
+    async def any_operator(self) -> bool:
+        return bool(await self.conn.fetchval("SELECT EXISTS (SELECT 1 FROM operators)"))
+
     async def operator(self, name: str) -> Any:
         return await self.conn.fetchrow(
             "SELECT name, password_hash, role FROM operators WHERE name = $1 AND disabled_at IS NULL", name
         )
 
     async def save_operator(self, name: str, password_hash: str, role: str) -> None:
+        """Create an operator or reset one (its password, its role, enabled again); a reset ends its sessions."""
         await self.conn.execute(
             """INSERT INTO operators (name, password_hash, role) VALUES ($1, $2, $3)
                ON CONFLICT (name) DO UPDATE SET password_hash = $2, role = $3, disabled_at = NULL""",
@@ -30,6 +35,105 @@ class ConsoleRepository:
             password_hash,
             role,
         )
+        await self.end_sessions(name)
+
+    async def add_first_operator(self, name: str, password_hash: str, role: str) -> bool:
+        """`name` as the console's first operator, only while there is no operator at all (a disabled one counts).
+        True if it was made."""
+        made = await self.conn.fetchval(
+            """INSERT INTO operators (name, password_hash, role)
+               SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM operators)
+               ON CONFLICT (name) DO NOTHING RETURNING name""",
+            name,
+            password_hash,
+            role,
+        )
+        return made is not None
+
+    async def set_role(self, name: str, role: str) -> bool:
+        return (
+            await self.conn.fetchval("UPDATE operators SET role = $2 WHERE name = $1 RETURNING true", name, role)
+            is True
+        )
+
+    async def disable(self, name: str) -> bool:
+        done = await self.conn.fetchval(
+            "UPDATE operators SET disabled_at = COALESCE(disabled_at, now()) WHERE name = $1 RETURNING true", name
+        )
+        await self.end_sessions(name)
+        return done is True
+
+    async def end_sessions(self, name: str) -> None:
+        await self.conn.execute(
+            "UPDATE sessions SET revoked_at = now() WHERE operator = $1 AND revoked_at IS NULL", name
+        )
+
+    # -- sessions and failed logins -------------------------------------------------------------------------
+
+    async def open_session(
+        self, token_hash: str, operator: str, csrf: str, address: str, at: datetime, expires_at: datetime
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO sessions (token_hash, operator, csrf, address, created_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            token_hash,
+            operator,
+            csrf,
+            address,
+            at,
+            expires_at,
+        )
+
+    async def session(self, token_hash: str) -> SessionRecord | None:
+        row = await self.conn.fetchrow(
+            """SELECT s.operator, o.role, s.csrf, s.expires_at, s.revoked_at, o.disabled_at
+               FROM sessions s JOIN operators o ON o.name = s.operator WHERE s.token_hash = $1""",
+            token_hash,
+        )
+        if row is None:
+            return None
+        return SessionRecord(row[0], row[1], row[2], row[3], row[4], row[5])
+
+    async def revoke_session(self, token_hash: str) -> None:
+        await self.conn.execute(
+            "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", token_hash
+        )
+
+    async def login_failures(
+        self, operator: str | None, address: str, since: datetime
+    ) -> tuple[list[datetime], list[datetime]]:
+        """The failed logins since `since`: of the operator (none for an unknown name), and from the address."""
+        by_name = (
+            []
+            if operator is None
+            else [
+                r[0]
+                for r in await self.conn.fetch(
+                    "SELECT at FROM login_failures WHERE operator = $1 AND at >= $2", operator, since
+                )
+            ]
+        )
+        by_address = [
+            r[0]
+            for r in await self.conn.fetch(
+                "SELECT at FROM login_failures WHERE address = $1 AND at >= $2", address, since
+            )
+        ]
+        return by_name, by_address
+
+    async def lock_login(self, operator: str) -> None:
+        """Until the transaction ends, no other login of `operator` decides (it waits here)."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('console-login:' || $1, 0))", operator)
+
+    async def login_failed(self, operator: str | None, address: str, at: datetime, forget_before: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO login_failures (at, operator, address) VALUES ($1, $2, $3)", at, operator, address
+        )
+        await self.conn.execute("DELETE FROM login_failures WHERE at < $1", forget_before)
+
+    async def login_succeeded(self, operator: str) -> None:
+        """A right password clears the name's failures (not the address's: other names may be tried from it)."""
+        await self.conn.execute("DELETE FROM login_failures WHERE operator = $1", operator)
 
     async def update_hash(self, name: str, password_hash: str) -> None:
         await self.conn.execute("UPDATE operators SET password_hash = $2 WHERE name = $1", name, password_hash)

@@ -1,8 +1,10 @@
 """The operators' web console (issue 13, ADR 0019): pages rendered on the server, no script needed.
 
-Every page needs a login (an operator of the console's own table, argon2id hashes); a session is a signed cookie
-(HttpOnly, SameSite=Strict, Secure behind TLS). Every form that changes something carries the session's CSRF
-token. Replays and month closes are for the `operator` role, and each is written to the audit log before it is done.
+Every page needs a login (an operator of the console's own table, argon2id hashes). A session is kept by the
+console (ADR 0024): the cookie (HttpOnly, SameSite=Strict, Secure behind TLS) holds a random token, and every request
+looks it up with its operator's current role. Every form that changes something carries the session's CSRF token.
+Replays and month closes are for the `operator` role, and each is written to the audit log before it is done.
+This module only translates HTTP: the rules are in domain/access.py, the use cases in service_layer/.
 """
 
 from __future__ import annotations
@@ -19,19 +21,24 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.console.adapters.passwords import Passwords
 from services.console.adapters.repository import ConsoleRepository, as_json
 from services.console.adapters.sampler import Sampler
+from services.console.domain.access import BY_ADDRESS, BY_NAME, SESSION_LIFETIME, Who
 from services.console.domain.model import OPEN_STATES, Action, Role, mask_psn_no, may
+from services.console.service_layer import sessions
+from services.console.service_layer.log_in import LoggedIn, log_in
+from services.console.settings import allowed_hosts
 from shared.clock import BUSINESS_TZ, BusinessClock
 from shared.contracts.topics import INGRESS_CLEARING
 from shared.logging import get_logger
@@ -46,8 +53,11 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent
 TEMPLATES.env.filters["mask"] = mask_psn_no
 TEMPLATES.env.filters["json"] = as_json
 TEMPLATES.env.filters["bt"] = lambda at: at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S") if at else "-"
-HASHER = PasswordHasher()
-DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))  # an unknown name costs as much as a wrong password
+REFUSED = (
+    f"Unknown name or wrong password. After {BY_NAME.limit} failed logins a name is locked for "
+    f"{int(BY_NAME.lockout.total_seconds() // 60)} minutes (an address after {BY_ADDRESS.limit})."
+)
+"""One answer to every refused login, locked or not: it does not tell which names exist."""
 
 
 @dataclass
@@ -57,6 +67,7 @@ class Console:
     sampler: Sampler
     dlq_topics: list[str]
     fallback_clock: BusinessClock
+    passwords: Passwords
     _counts: tuple[float, dict[str, int]] | None = None
 
     @property
@@ -114,21 +125,37 @@ def _console(request: Request) -> Console:
     return console
 
 
-def _who(request: Request) -> tuple[str, Role] | None:
-    name, role = request.session.get("operator"), request.session.get("role")
-    if not name or role not in Role.__members__.values():
-        return None
-    return str(name), Role(str(role))
+def _cookie(request: Request) -> str:
+    """The session cookie's name: with Secure cookies the __Host- prefix, so no other site or path can set it."""
+    return "__Host-medaid_console" if _console(request).settings.console_secure_cookies else "medaid_console"
+
+
+def _drop_cookie(request: Request, response: Response) -> None:
+    secure = _console(request).settings.console_secure_cookies  # a __Host- cookie is only replaced when Secure
+    response.delete_cookie(_cookie(request), path="/", secure=secure, httponly=True, samesite="strict")
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def _who(request: Request) -> Who | None:
+    who: Who | None = getattr(request.state, "who", None)
+    return who
 
 
 def page(handler: Callable[[Request, str, Role], Awaitable[Response]]) -> Handler:
-    """Only for someone logged in: anyone else goes to the login page."""
+    """Only for someone logged in, with a session that is live now: anyone else goes to the login page."""
 
     async def guarded(request: Request) -> Response:
-        who = _who(request)
+        console = _console(request)
+        who = await sessions.who(console.pool, request.cookies.get(_cookie(request)), console.clock.now())
         if who is None:
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return await handler(request, *who)
+            response = RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            _drop_cookie(request, response)
+            return response
+        request.state.who = who
+        return await handler(request, who.name, who.role)
 
     return guarded
 
@@ -140,10 +167,10 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         template,
         status_code=status_code,
         context={
-            "operator": who[0] if who else None,
-            "role": who[1].value if who else None,
-            "may_replay": bool(who and may(who[1], Action.REPLAY)),
-            "csrf": request.session.get("csrf", ""),
+            "operator": who.name if who else None,
+            "role": who.role.value if who else None,
+            "may_replay": bool(who and may(who.role, Action.REPLAY)),
+            "csrf": who.csrf if who else "",
             "business_now": _console(request).clock.now(),
             **context,
         },
@@ -151,8 +178,19 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
 
 async def _form(request: Request) -> Any:
+    """The posted form, if it carries this session's CSRF token; else the refusal is audited (who, where, from
+    where) and answered 403."""
     form = await request.form()
-    if not secrets.compare_digest(str(form.get("csrf", "")), str(request.session.get("csrf", "-"))):
+    who = _who(request)
+    if who is None or not secrets.compare_digest(str(form.get("csrf", "")), who.csrf):
+        async with _console(request).pool.acquire() as conn:
+            await ConsoleRepository(conn).audit(
+                who.name if who else "-",
+                "csrf",
+                request.url.path,
+                "refused: not this session's CSRF token",
+                {"address": _address(request)},
+            )
         raise PermissionError("the form's CSRF token is not this session's")
     return form
 
@@ -162,34 +200,43 @@ async def _form(request: Request) -> Any:
 
 async def login(request: Request) -> Response:
     target = request.query_params.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
+    if not target.startswith("/") or target.startswith("//") or target.startswith("/\\"):
         target = "/"
     if request.method == "GET":
         return render(request, "login.html", error=None, next=target)
     form = await request.form()
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     console = _console(request)
-    async with console.pool.acquire() as conn:
-        repo = ConsoleRepository(conn)
-        row = await repo.operator(name)
-        try:
-            HASHER.verify(row["password_hash"] if row else DUMMY_HASH, password)
-            ok = row is not None
-        except (VerificationError, InvalidHashError):
-            ok = False
-        await repo.audit(name[:40] or "-", "login", "console", "ok" if ok else "refused", {})
-        if ok and HASHER.check_needs_rehash(row["password_hash"]):
-            await repo.update_hash(name, HASHER.hash(password))
-    if not ok:
-        return render(request, "login.html", error="unknown name or wrong password", next=target)
-    request.session.clear()
-    request.session.update({"operator": name, "role": row["role"], "csrf": secrets.token_urlsafe(24)})
-    return RedirectResponse(target, status_code=303)
+    done = await log_in(console.pool, console.passwords, name, password, _address(request), console.clock.now())
+    if not isinstance(done, LoggedIn):
+        if done.busy:
+            return render(
+                request, "login.html", status_code=503, error="Too many logins at once: try again.", next=target
+            )
+        return render(request, "login.html", status_code=401, error=REFUSED, next=target)
+    previous = request.cookies.get(_cookie(request))
+    if previous:
+        await sessions.forget(console.pool, previous)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        _cookie(request),
+        done.token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=console.settings.console_secure_cookies,
+    )
+    return response
 
 
-async def logout(request: Request) -> Response:
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
+@page
+async def logout(request: Request, name: str, role: Role) -> Response:
+    await _form(request)
+    await sessions.log_out(_console(request).pool, request.cookies[_cookie(request)], name, _address(request))
+    response = RedirectResponse("/login", status_code=303)
+    _drop_cookie(request, response)
+    return response
 
 
 # -- pages ------------------------------------------------------------------------------------------------------
@@ -411,7 +458,7 @@ async def audit(request: Request, name: str, role: Role) -> Response:
     return render(request, "audit.html", rows=rows)
 
 
-def make_app(console: Console, session_secret: str) -> Starlette:
+def make_app(console: Console) -> Starlette:
     app = Starlette(
         routes=[
             Route("/login", login, methods=["GET", "POST"]),
@@ -427,21 +474,34 @@ def make_app(console: Console, session_secret: str) -> Starlette:
             Route("/clearing/close", close_month, methods=["POST"]),
             Route("/audit", audit),
         ],
+        # a request for another Host (a DNS rebinding page, say) is answered 400 before anything else
         middleware=[
-            Middleware(
-                SessionMiddleware,
-                secret_key=session_secret,
-                session_cookie="medaid_console",
-                max_age=8 * 3600,
-                same_site="strict",
-                https_only=console.settings.console_secure_cookies,
-            )
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(console.settings)),
+            Middleware(_NoFramesNoReferrer),
         ],
         exception_handlers={PermissionError: _forbidden},
     )
     app.state.console = console
     TEMPLATES.env.globals["replayable"] = replayable
     return app
+
+
+class _NoFramesNoReferrer:
+    """No other site may frame a page (a replay button under a decoy), and no link sends a page's address on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Frame-Options"] = "DENY"
+                headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+                headers["Referrer-Policy"] = "no-referrer"
+            await send(message)
+
+        await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:

@@ -117,8 +117,9 @@ def redact(value: Any) -> Any:
             into[at] = copy
             for k, v in item.items():
                 field = k if isinstance(k, str) and k in CERTNO_FIELDS | NAME_FIELDS | PHONE_FIELDS else under
-                copy[k] = None
-                stack.append((v, copy, k, field if field else ("id" if k in ID_FIELDS else None)))
+                named = redact_text(k) if isinstance(k, str) else k  # an ID number may be a key too
+                copy[named] = None
+                stack.append((v, copy, named, field if field else ("id" if k in ID_FIELDS else None)))
         elif isinstance(item, list):
             items: list[Any] = [None] * len(item)
             into[at] = items

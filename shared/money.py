@@ -27,7 +27,7 @@ def parse_money(value: Any) -> Decimal:
         return value.quantize(CENT)
     if not isinstance(value, str):
         raise ValueError('money must be a string with exactly two decimals, e.g. "2000.00"')
-    if not _MONEY_RE.match(value):
+    if not _MONEY_RE.fullmatch(value):  # fullmatch: `$` alone also matches before a trailing newline
         raise ValueError('money must be a string with exactly two decimals, e.g. "2000.00"')
     return Decimal(value)
 
@@ -35,7 +35,7 @@ def parse_money(value: Any) -> Decimal:
 def parse_amount(value: Any) -> Decimal:
     """Money a province asks to move or records: as `parse_money`, and never negative."""
     amount = parse_money(value)
-    if amount < 0:
+    if amount < 0 or (isinstance(value, str) and value.startswith("-")):  # "-0.00" too
         raise ValueError("an amount is never negative")
     return amount
 

@@ -257,6 +257,9 @@ UnsafeCheck = Callable[["PlatformSettings"], Iterable[Unsafe]]
 `unsafe_settings` / `refuse_unsafe_settings` by the process that has them."""
 
 MIN_PASSWORD_CHARS = 16
+MAX_SIGNATURE_WINDOW_SECONDS = 3600
+MAX_KEY_REGISTRY_RELOAD_SECONDS = 60
+ADMIN_PRINCIPALS = frozenset({"admin", "operator"})
 SAFE_PG_SSLMODES = ("verify-ca", "verify-full")
 PUBLISHED_PASSWORDS = frozenset({"medaid-admin"})
 """Passwords written in this repository (the local PostgreSQL superuser's)."""
@@ -376,6 +379,33 @@ def unsafe_settings(settings: PlatformSettings, process: str, *more: UnsafeCheck
             "MEDAID_CLOCK_OFFSET_SECONDS",
             f"{settings.clock_offset_seconds:g}: production runs on real time (ADR 0011); an offset is for tests "
             "and demos",
+        )
+    if settings.signature_window_seconds > MAX_SIGNATURE_WINDOW_SECONDS:
+        unsafe(
+            "MEDAID_SIGNATURE_WINDOW_SECONDS",
+            f"{settings.signature_window_seconds:g} s: a key past its not_after would keep signing with a backdated "
+            f"sent_at; at most {MAX_SIGNATURE_WINDOW_SECONDS} s",
+        )
+    if settings.key_registry_reload_seconds > MAX_KEY_REGISTRY_RELOAD_SECONDS:
+        unsafe(
+            "MEDAID_KEY_REGISTRY_RELOAD_SECONDS",
+            f"{settings.key_registry_reload_seconds:g} s: a revocation would wait that long; at most "
+            f"{MAX_KEY_REGISTRY_RELOAD_SECONDS} s",
+        )
+    if settings.kafka_username in ADMIN_PRINCIPALS:
+        unsafe(
+            "MEDAID_KAFKA_USERNAME", f"{settings.kafka_username}: a process acts as its own principal, never an admin"
+        )
+    for name, codes in (
+        ("MEDAID_TRUSTED_SENDERS", settings.trusted),
+        ("MEDAID_NATIONAL_OPERATORS", settings.national_operator_codes),
+    ):
+        for code in sorted(codes):
+            if not (len(code) == 6 and code.isascii() and code.isdigit()) or code.endswith("0000"):
+                unsafe(name, f"{code!r}: a 6-digit code of its own, never a province's (a province's key signs for it)")
+    if settings.trusted & settings.national_operator_codes:
+        unsafe(
+            "MEDAID_NATIONAL_OPERATORS", "shares a code with MEDAID_TRUSTED_SENDERS: the gateway is not the operator"
         )
     if settings.fault_inject:
         unsafe("MEDAID_FAULT_INJECT", f"{settings.fault_inject!r}: fault injection is for crash tests")

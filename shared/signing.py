@@ -317,15 +317,15 @@ class KeyRegistry:
         key = self.keys.get(key_id)
         if key is None:
             return Verdict.UNKNOWN_KEY
-        if key.revoked_at is not None:
-            return Verdict.KEY_REVOKED
-        if not key.covers(sender) or (sender in self.exact_only and key.signs_for != sender):
-            return Verdict.KEY_OF_ANOTHER_SENDER
-        try:
+        try:  # the signature first: a verdict that names a key (revoked, another sender's) says that key signed it
             raw = b64url_decode(signature)
             key.public_key.verify(raw, signing_input(key_id, msgid, type_, sender, sent_at, value))
         except (InvalidSignature, ValueError):
             return Verdict.BAD_SIGNATURE
+        if key.revoked_at is not None:
+            return Verdict.KEY_REVOKED
+        if not key.covers(sender) or (sender in self.exact_only and key.signs_for != sender):
+            return Verdict.KEY_OF_ANOTHER_SENDER
         try:
             at = datetime.fromisoformat(sent_at)
         except ValueError:

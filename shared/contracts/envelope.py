@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from shared.contracts.topics import province_of
 
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 """The years a business date or time of an ingress message may lie in: far from the ends of Python's and
@@ -14,6 +16,15 @@ _LARGEST_OFFSET = timedelta(hours=14)
 
 Admdvs = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 """6-digit region code (医保区划) on GB/T 2260."""
+
+
+def _in_a_province(value: str) -> str:
+    province_of(value)  # a code outside the 31 provinces (000000, 990000) names no fund and no province's topic
+    return value
+
+
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), AfterValidator(_in_a_province)]
+"""A region code a province names in a request's body: 6 ASCII digits in one of the 31 provinces."""
 MsgId = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,30}$")]
 """1-30 printable ASCII characters (no spaces, no control characters): sender + time + sequence."""
 PsnNo = Annotated[str, StringConstraints(min_length=1, max_length=30, pattern=r"^[0-9A-Za-z]+$")]
@@ -31,7 +42,13 @@ def _in_business_years(value: datetime) -> datetime:
     return value
 
 
-WireTime = Annotated[AwareDatetime, AfterValidator(_in_business_years)]
+def _text_or_time(value: Any) -> Any:
+    if isinstance(value, (int, float)):  # pydantic would read a JSON number as seconds since 1970
+        raise ValueError("a time is an ISO 8601 string with its UTC offset, never a number")
+    return value
+
+
+WireTime = Annotated[AwareDatetime, BeforeValidator(_text_or_time), AfterValidator(_in_business_years)]
 """An ISO 8601 time with its UTC offset (at most 14 hours), in the years 2000-2099."""
 
 BodyT = TypeVar("BodyT", bound=BaseModel)

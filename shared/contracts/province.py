@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from shared.contracts import topics
-from shared.contracts.envelope import FIRST_YEAR, LAST_YEAR, Admdvs, MsgId, Period, PsnNo, WireTime
+from shared.contracts.envelope import FIRST_YEAR, LAST_YEAR, Admdvs, MsgId, Period, PsnNo, RegionCode, WireTime
 from shared.money import Amount, Money
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -76,7 +76,7 @@ class EnrollmentChanged(Body):
     )
     insutype: Code = Field(description="310 employee basic, 390 resident basic, 410 long-term care, 510 maternity")
     psn_insu_stas: Code = Field(description="1 normal, 2 suspended, 4 terminated")
-    insuplc_admdvs: Admdvs
+    insuplc_admdvs: RegionCode
     has_personal_account: bool
     change_reason: Literal["enrol", "suspend", "resume", "terminate", "transfer", "death"]
     effective_at: WireTime
@@ -97,7 +97,7 @@ class AccountCredited(Body):
 
 
 class RegionWalletStatusChanged(Body):
-    admdvs: Admdvs
+    admdvs: RegionCode
     wallet_enabled: bool
 
 
@@ -105,7 +105,7 @@ class InstitutionUpserted(Body):
     fixmedins_code: FixmedinsCode
     fixmedins_name: Name
     fixmedins_type: Literal["1", "2"] = Field(description="1 medical institution, 2 retail pharmacy")
-    admdvs: Admdvs
+    admdvs: RegionCode
     wallet_enabled: bool
 
 
@@ -116,7 +116,7 @@ class RegistryQueryRequested(Body):
     """Interface v1.1: regions with their wallet status, or institutions of a region or a province (`xx0000`)."""
 
     what: Literal["regions", "institutions"]
-    admdvs: Admdvs
+    admdvs: RegionCode
     fixmedins_type: Literal["1", "2"] | None = None
     cursor: RegistryCursor | None = None
 
@@ -151,7 +151,7 @@ class RelationshipTerminateRequested(Body):
 
 class WalletOpenRequested(Body):
     psn_no: PsnNo
-    usage_admdvs: Admdvs
+    usage_admdvs: RegionCode
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{6,20}$")]
 
 
@@ -218,7 +218,7 @@ class SettlementRequested(Body):
     mdtrt_id: Id
     psn_no: PsnNo
     fixmedins_code: FixmedinsCode
-    mdtrtarea_admvs: Admdvs
+    mdtrtarea_admvs: RegionCode
     med_type: Code = Field(description="11 general outpatient, 14 chronic outpatient, 2101 inpatient, 41 pharmacy")
     medfee_sumamt: Amount
     fund_pay_sumamt: Amount
@@ -267,12 +267,12 @@ class ClearingCloseRequested(Body):
 
 class StatementConfirmed(Body):
     statement_id: Id
-    admdvs: Admdvs
+    admdvs: RegionCode
 
 
 class StatementDisputed(Body):
     statement_id: Id
-    admdvs: Admdvs
+    admdvs: RegionCode
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 

@@ -915,7 +915,19 @@ def _masked_head(raw: bytes) -> str:
         text = json.dumps(redact(data if problem is None else sanitize(data)), ensure_ascii=False)
     else:
         text = raw[: DIGEST_HEAD * 4].decode("utf-8", errors="replace")
-    return clean_text(text, DIGEST_HEAD)
+    return _within_bytes(clean_text(text, DIGEST_HEAD), DIGEST_HEAD)
+
+
+def _within_bytes(text: str, limit: int) -> str:
+    """The longest start of `text` that takes at most `limit` bytes however it is written (UTF-8, or a JSON
+    escape: an emoji is 4 bytes, or 12 as `\\ud83d\\ude00`), so a digest stays bounded in bytes."""
+    kept, size = [], 0
+    for char in text:
+        size += max(len(char.encode("utf-8", errors="replace")), len(json.dumps(char)) - 2)
+        if size > limit:
+            break
+        kept.append(char)
+    return "".join(kept)
 
 
 def _text_headers(record: ConsumerRecord) -> dict[str, str]:

@@ -45,6 +45,8 @@ def production(folder: Path, **changes: Any) -> PlatformSettings:
         "clock_offset_seconds": 0.0,
         "fault_inject": None,
         "catch_up": True,
+        "trusted_senders": "",
+        "national_operators": "110102",
         **_key_files(folder),
     }
     return PlatformSettings(**{**safe, **changes})
@@ -77,6 +79,12 @@ def test_safe_production_settings_start(tmp_path: Path) -> None:
         ({"clock_offset_seconds": 3600.0}, "MEDAID_CLOCK_OFFSET_SECONDS", "real time"),
         ({"fault_inject": "relay_exit_before_publish"}, "MEDAID_FAULT_INJECT", "crash tests"),
         ({"catch_up": False}, "MEDAID_CATCH_UP", "stale copies"),
+        ({"signature_window_seconds": 86400.0}, "MEDAID_SIGNATURE_WINDOW_SECONDS", "backdated"),
+        ({"key_registry_reload_seconds": 3600.0}, "MEDAID_KEY_REGISTRY_RELOAD_SECONDS", "revocation would wait"),
+        ({"kafka_username": "admin"}, "MEDAID_KAFKA_USERNAME", "its own principal"),
+        ({"trusted_senders": "110000"}, "MEDAID_TRUSTED_SENDERS", "never a province's"),
+        ({"national_operators": "440000"}, "MEDAID_NATIONAL_OPERATORS", "never a province's"),
+        ({"trusted_senders": "110102"}, "MEDAID_NATIONAL_OPERATORS", "shares a code"),
     ],
 )
 def test_each_unsafe_setting_is_named(tmp_path: Path, changes: dict[str, Any], setting: str, says: str) -> None:

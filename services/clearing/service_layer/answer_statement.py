@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.clearing.domain import commands
 from services.clearing.service_layer.context import ClearingContext
 from shared.contracts.reasons import ReasonCode
+from shared.identity import redact_text
 from shared.messaging.messages import Decision, published
 
 
@@ -21,7 +22,8 @@ async def answer_statement(
         )
     now = ctx.now()
     if isinstance(cmd, commands.DisputeStatement):
-        answered = s.dispute(cmd.admdvs, cmd.reason, ctx.sender, ctx.msgid, now)
+        reason = redact_text(cmd.reason)  # free text a province typed: no ID number in clear past ingress
+        answered = s.dispute(cmd.admdvs, reason, ctx.sender, ctx.msgid, now)
     else:
         answered = s.confirm(cmd.admdvs, ctx.sender, ctx.msgid, now)
     await ctx.statements.save(s)

@@ -262,6 +262,14 @@ async def test_a_region_disputes_its_statement_and_may_answer_again(w: World) ->
     assert sorted(w.db.answers) == [(A, "a-1"), (A, "a-2")], "every answer is kept"
 
 
+async def test_a_dispute_reason_keeps_no_id_number_in_clear(w: World) -> None:
+    """Free text a province typed goes on to clearing.events.v1 and the console: masked at the use case."""
+    await closed_march(w)
+    typed = "patient 610102195503031234 charged twice"
+    disputed = await answer_statement(commands.DisputeStatement(f"CS{MARCH}{A}", A, typed), w.as_(A, "a-1"))
+    assert disputed.messages[0].body["reason"] == "patient 610102********1234 charged twice"
+
+
 async def test_a_statement_is_answered_by_its_own_region_only(w: World) -> None:
     await closed_march(w)
     sid = f"CS{MARCH}{A}"

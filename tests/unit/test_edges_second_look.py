@@ -46,7 +46,7 @@ def test_a_region_code_outside_the_31_provinces_is_not_a_region(code: str) -> No
 
 @pytest.mark.parametrize("text", ["-0.00", "100.00\n", " 1.00", "1.00 "])
 def test_an_amount_is_exactly_the_wire_form(text: str) -> None:
-    with pytest.raises(ValueError, match="never negative|two decimals"):
+    with pytest.raises(ValueError, match=r"never negative|two decimals"):
         parse_amount(text)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from shared.settings import START_REFUSED_EXIT
 from shared.signing import b64url, registry_entry
 from tests.e2e.conftest import Platform
-from tests.support.infra import REPO
+from tests.support.processes import start_process
 
 pytestmark = pytest.mark.e2e
 
@@ -24,17 +23,13 @@ NOT_BEFORE, NOT_AFTER = (
 )
 
 
-def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`python -m services.wallet` as deploy/local/services.sh starts it (the bound only ends a hung test)."""
-    return subprocess.run(
-        [sys.executable, "-m", "services.wallet"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+def start(env: dict[str, str], module: str = "services.wallet") -> subprocess.CompletedProcess[str]:
+    return start_process(module, env)
+
+
+def named_settings(stderr: str) -> list[str]:
+    """The settings a refusal names, one a line ("  MEDAID_X: what is wrong")."""
+    return [line.strip().split(":")[0] for line in stderr.splitlines() if line.startswith("  MEDAID_")]
 
 
 def production(platform: Platform, folder: Path) -> dict[str, str]:
@@ -65,7 +60,7 @@ def test_a_production_service_on_plaintext_sasl_exits_naming_the_setting(platfor
     proc = start(production(platform, tmp_path))
     assert proc.returncode == START_REFUSED_EXIT, proc.stderr[-2000:]
     assert "MEDAID_ENVIRONMENT=production" in proc.stderr
-    named = [line.strip().split(":")[0] for line in proc.stderr.splitlines() if line.startswith("  MEDAID_")]
+    named = named_settings(proc.stderr)
     assert named == ["MEDAID_KAFKA_SECURITY_PROTOCOL"], proc.stderr
     assert "SASL_PLAINTEXT sends every record" in proc.stderr
     assert "service_started" not in proc.stdout
@@ -75,7 +70,7 @@ def test_a_production_service_on_the_local_stacks_settings_names_each_of_them(pl
     """The test stack's own environment with only MEDAID_ENVIRONMENT changed: everything local is named."""
     proc = start({**platform.env, "MEDAID_ENVIRONMENT": "production", "MEDAID_METRICS_PORT": "0"})
     assert proc.returncode == START_REFUSED_EXIT, proc.stderr[-2000:]
-    named = {line.strip().split(":")[0] for line in proc.stderr.splitlines() if line.startswith("  MEDAID_")}
+    named = set(named_settings(proc.stderr))
     assert {
         "MEDAID_KAFKA_SECURITY_PROTOCOL",
         "MEDAID_IDENTITY_KEY",
@@ -90,17 +85,9 @@ def test_a_production_console_names_the_platforms_unsafe_settings_and_its_own(pl
     """The console joins the platform's checks with its own (services/console/settings.py): Secure cookies, the
     Host allow-list, the first operator's password file; all named in one refusal, before it serves anything."""
     env = {**platform.env, "MEDAID_ENVIRONMENT": "production", "MEDAID_CONSOLE_PORT": "0"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "services.console"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    proc = start(env, "services.console")
     assert proc.returncode == START_REFUSED_EXIT, proc.stderr[-2000:]
-    named = {line.strip().split(":")[0] for line in proc.stderr.splitlines() if line.startswith("  MEDAID_")}
+    named = set(named_settings(proc.stderr))
     assert {
         "MEDAID_KAFKA_SECURITY_PROTOCOL",
         "MEDAID_CONSOLE_SECURE_COOKIES",

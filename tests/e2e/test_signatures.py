@@ -8,8 +8,6 @@ import hashlib
 import json
 import os
 import random
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -25,8 +23,9 @@ from shared.contracts.topics import INGRESS_ENROLLMENT, INGRESS_REGISTRY, INGRES
 from shared.settings import SERVICES, START_REFUSED_EXIT, PlatformSettings, key_registry_path, signing_keys_path
 from shared.signing import HEADER_SIGNATURE, KeyRegistry, SigningKeys, Verdict, registry_entry, sign
 from tests.e2e.conftest import Platform
-from tests.support.infra import REPO, TEST_METRICS_PORT_BASE
+from tests.support.infra import TEST_METRICS_PORT_BASE
 from tests.support.kafka import Record, Watcher, client, envelope
+from tests.support.processes import start_process
 
 pytestmark = pytest.mark.e2e
 
@@ -379,15 +378,7 @@ def test_a_service_started_with_a_broken_registry_exits_naming_the_file_and_the_
     document["keys"][0]["signs_for"] = "44000"  # a digit short
     broken.write_text(json.dumps(document))
     env = {**platform.env, "MEDAID_KEY_REGISTRY_FILE": str(broken), "MEDAID_METRICS_PORT": "0"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "services.relationship"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    proc = start_process("services.relationship", env)
     assert proc.returncode == START_REFUSED_EXIT, proc.stderr[-2000:]
     assert str(broken) in proc.stderr
     assert "signs_for '44000' is not a 6-digit code" in proc.stderr

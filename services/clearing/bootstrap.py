@@ -14,7 +14,8 @@ from shared.clock import BusinessClock
 from shared.contracts.topics import PAYMENT_EVENTS, WALLET_EVENTS
 from shared.db.pool import Conn
 from shared.messaging.outbox import Outbox
-from shared.messaging.runtime import INGRESS, Periodic, ServiceRuntime
+from shared.messaging.periodic import Periodic
+from shared.messaging.runtime import INGRESS, ServiceRuntime
 from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent

@@ -13,7 +13,8 @@ from shared.contracts.topics import INGRESS_REGISTRY, INGRESS_SETTLEMENT, RELATI
 from shared.db.pool import Conn
 from shared.logging import get_logger
 from shared.messaging.outbox import Outbox
-from shared.messaging.runtime import Periodic, ServiceRuntime
+from shared.messaging.periodic import Periodic
+from shared.messaging.runtime import ServiceRuntime
 from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent

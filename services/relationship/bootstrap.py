@@ -18,7 +18,8 @@ from services.relationship.service_layer.expire_bind_requests import expire_bind
 from shared.clock import BusinessClock
 from shared.db.pool import Conn
 from shared.messaging.outbox import Outbox
-from shared.messaging.runtime import Periodic, ServiceRuntime
+from shared.messaging.periodic import Periodic
+from shared.messaging.runtime import ServiceRuntime
 from shared.settings import PlatformSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent

@@ -546,6 +546,15 @@ INGRESS: dict[str, IngressType] = {
     )
 }
 
+NATIONAL_OPERATOR_TYPES: tuple[str, ...] = (
+    "clearing.close-requested",
+    "wallet.freeze-requested",
+    "wallet.unfreeze-requested",
+)
+"""All a national operator's sender code may send (MEDAID_NATIONAL_OPERATORS, ADR 0016); anything else from it is
+refused SENDER_NOT_ALLOWED before any handler: its code lies inside a province, and must never act as that
+province's systems."""
+
 # The service that answers what cannot be attributed to a type (unreadable JSON, unknown type) on each topic.
 TOPIC_PRIMARY: dict[str, ServiceName] = {
     topics.INGRESS_ENROLLMENT: "relationship",

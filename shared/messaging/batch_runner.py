@@ -23,7 +23,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from shared.logging import get_logger
-from shared.messaging.consumer import ConsumerRecord, IngressConsumer
+from shared.messaging.consumer import ConsumerRecord, Pipeline
 from shared.messaging.kafka import consumer_group
 from shared.messaging.offsets import OffsetCommitter
 from shared.observability import metrics
@@ -50,7 +50,7 @@ class BatchRunner:
 
     def __init__(
         self,
-        kernel: IngressConsumer,
+        kernel: Pipeline,
         client_options: dict[str, Any],
         *,
         client_id: str,

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import uvloop
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 
@@ -28,24 +25,24 @@ from shared.db.pool import Conn, connect, create_pool
 from shared.logging import configure_logging, get_logger, library_logger
 from shared.messaging.batch_runner import BatchRunner
 from shared.messaging.catch_up import CatchUp, KafkaEndOffsets, Watermarks
-from shared.messaging.consumer import EventConsumer, EventHandler, FailureHandler, Handler, IngressConsumer
+from shared.messaging.consumer import EventHandler, FailureHandler, Handler, Pipeline, event_consumer, ingress_consumer
 from shared.messaging.kafka import make_broker, relay_sender
+from shared.messaging.kernel.ingress import IngressStages
+from shared.messaging.key_registry import load_registry, watch_registry
 from shared.messaging.msgids import CLAIMED, MsgidClaimed, on_claimed, on_claims
 from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.messaging.periodic import Periodic, refresh_gauges, run_every
 from shared.messaging.retention import purge_payloads
 from shared.messaging.security import aiokafka_security, kafka_client
 from shared.observability import metrics
 from shared.observability.metrics import SagaReading
 from shared.settings import (
-    START_REFUSED_EXIT,
     PlatformSettings,
-    StartRefusedError,
-    key_registry_path,
     platform_signing_key_path,
     refuse_gone_settings,
     refuse_unsafe_settings,
 )
-from shared.signing import EnvelopeVerifier, RegistryError, RegistryFile, RegistryStatus, SigningKeys
+from shared.signing import RegistryFile, SigningKeys
 
 log = get_logger(__name__)
 
@@ -63,15 +60,6 @@ class _LazyPool:
         if self.pool is None:
             raise RuntimeError("database pool used before start-up")
         return getattr(self.pool, name)
-
-
-@dataclass(frozen=True)
-class Periodic:
-    """Work a service does on a timer, in its own transaction (e.g. a sweep of deadlines)."""
-
-    name: str
-    seconds: float
-    run: Callable[[Conn, Outbox, BusinessClock], Awaitable[int]]
 
 
 @dataclass
@@ -96,7 +84,7 @@ class ServiceRuntime:
     clock: BusinessClock = field(init=False)
     broker: KafkaBroker = field(init=False)
     outbox: Outbox = field(init=False)
-    consumers: list[IngressConsumer] = field(init=False, default_factory=list)
+    consumers: list[Pipeline] = field(init=False, default_factory=list)
     runners: list[BatchRunner] = field(init=False, default_factory=list)
     _pool: _LazyPool = field(init=False, default_factory=_LazyPool)
     _end_offsets: KafkaEndOffsets = field(init=False)
@@ -116,7 +104,7 @@ class ServiceRuntime:
         pool: Any = self._pool
         for topic in ingress_topics_of(self.service):
             mine = {t: h for t, h in self.handlers.items() if _topic_of(t) == topic}
-            consumer = IngressConsumer(
+            consumer = ingress_consumer(
                 service=self.service,
                 topic=topic,
                 pool=pool,
@@ -134,7 +122,7 @@ class ServiceRuntime:
             **{t: {CLAIMED: (MsgidClaimed, on_claimed)} for t in claims},
         }
         for topic, handlers in followed.items():
-            follower = EventConsumer(
+            follower = event_consumer(
                 service=self.service,
                 topic=topic,
                 pool=pool,
@@ -153,7 +141,7 @@ class ServiceRuntime:
         )
         watermarks = Watermarks(self._end_offsets)
         for consumer in self.consumers:
-            what = consumer.topic if isinstance(consumer, EventConsumer) else INGRESS
+            what = INGRESS if isinstance(consumer.stages, IngressStages) else consumer.topic
             waits_for = (*self.catch_up_with.get(what, ()), *(claims if what == INGRESS else ()))
             if what == INGRESS:  # an ingress topic of its own too (the payment service's registry)
                 waits_for = (*waits_for, *self.catch_up_with.get(consumer.topic, ()))
@@ -169,35 +157,16 @@ class ServiceRuntime:
         return self._pool.pool
 
     def start_signatures(self) -> None:
-        """Every ingress record must be signed by its sender (docs/signing.md): the registry is read at start (a
-        service does not start without a valid one) and again whenever it changes (a broken one then is logged,
-        counted and shown, and the last good one stays in force: docs/security.md)."""
-        path = key_registry_path(self.settings)
-        if not path.exists():
-            raise StartRefusedError(f"no key registry at {path} (MEDAID_KEY_REGISTRY_FILE; `make up` writes one)")
-        try:
-            # a trusted sender (the national app's gateway) or a national operator is signed for only by its own
-            # key, never by the key of the province its code lies in
-            registry = RegistryFile(
-                path,
-                seconds=self.settings.key_registry_reload_seconds,
-                exact_only=self.settings.exact_senders,
-                on_change=_registry_changed,
-            )
-        except (RegistryError, OSError) as exc:
-            raise StartRefusedError(f"the key registry {path} (MEDAID_KEY_REGISTRY_FILE) is not valid: {exc}") from exc
-        self._key_registry = registry
-        _registry_changed(registry.status)
-        verifier = EnvelopeVerifier(registry, timedelta(seconds=self.settings.signature_window_seconds))
+        """Every ingress record must be signed by its sender (docs/signing.md); what the platform writes is signed
+        with its own key."""
+        self._key_registry, verifier = load_registry(self.settings)
         for consumer in self.consumers:
-            if not isinstance(consumer, EventConsumer):
-                consumer.signatures = verifier
-                consumer.national_operators = self.settings.national_operator_codes
+            if isinstance(consumer.stages, IngressStages):
+                consumer.stages.secure(verifier, self.settings.national_operator_codes)
         own = platform_signing_key_path(self.settings)
         if not own.exists():
             raise FileNotFoundError(f"no platform signing key at {own} (MEDAID_PLATFORM_SIGNING_KEY_FILE)")
         self.outbox.signer = SigningKeys.load(own)
-        log.info("signatures_verified", registry=str(path), keys=len(verifier.registry().keys))
 
     async def start_database(self) -> None:
         refuse_gone_settings()
@@ -236,16 +205,18 @@ class ServiceRuntime:
         self._relay_task = asyncio.create_task(relay.run(), name=f"{self.service}-outbox-relay")
         retention = Periodic("purge-payloads", self.settings.retention_sweep_seconds, self._purge_payloads)
         for job in (*self.periodic, Periodic("business-clock", 1.0, _mark_reached), retention):
-            self._periodic_tasks.append(asyncio.create_task(self._every(job), name=f"{self.service}-{job.name}"))
+            every = run_every(job, self._pool, self.outbox, self.clock)
+            self._periodic_tasks.append(asyncio.create_task(every, name=f"{self.service}-{job.name}"))
         port = self.settings.metrics_port_of(self.service)
         self._metrics_server = metrics.serve_metrics(
             self.service, port, self.settings.metrics_host, self.clock.offset_seconds
         )
         if self.books is None:
             metrics.no_books()
-        self._periodic_tasks.append(asyncio.create_task(self._refresh_metrics(), name=f"{self.service}-metrics"))
+        gauges = refresh_gauges(self._pool, self.clock, self.settings, self.sagas, self.books)
+        self._periodic_tasks.append(asyncio.create_task(gauges, name=f"{self.service}-metrics"))
         if self._key_registry is not None:
-            watch = self._watch_key_registry(self._key_registry)
+            watch = watch_registry(self._key_registry)
             self._periodic_tasks.append(asyncio.create_task(watch, name=f"{self.service}-key-registry"))
         log.info(
             "service_started",
@@ -274,58 +245,6 @@ class ServiceRuntime:
         self._stopping = True
         await asyncio.gather(*(runner.stop() for runner in self.runners))
         self.runners.clear()
-
-    async def _every(self, job: Periodic) -> None:
-        done = 0
-        while True:
-            if not done:  # work left over from the last round (a backlog at 06:00) goes on at once
-                await asyncio.sleep(job.seconds)
-            try:
-                async with self.pool.acquire() as conn, conn.transaction():
-                    done = await job.run(conn, self.outbox, self.clock)
-                if done:
-                    log.info("periodic_done", job=job.name, count=done)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the next round tries again; nothing was committed
-                done = 0
-                log.warning("periodic_failed", job=job.name, error=repr(exc))
-
-    async def _refresh_metrics(self) -> None:
-        """The gauges read from this service's own tables (shared/observability/metrics.py)."""
-        books_due = 0.0
-        while True:
-            try:
-                async with self.pool.acquire() as conn:
-                    row = await conn.fetchrow(
-                        """SELECT count(*) FILTER (WHERE failed_at IS NULL) AS backlog,
-                                  count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed,
-                                  extract(epoch FROM now() - min(created_at) FILTER (WHERE failed_at IS NULL)) AS age
-                           FROM outbox WHERE published_at IS NULL"""
-                    )
-                    assert row is not None  # an aggregate always has its row
-                    age = float(row["age"]) if row["age"] is not None else None
-                    metrics.set_outbox(row["backlog"], age, row["failed"])
-                    if self.sagas is not None:
-                        metrics.set_sagas(await self.sagas(conn, self.clock.now()))
-                    if self.books is not None and time.monotonic() >= books_due:
-                        books_due = time.monotonic() + self.settings.metrics_books_seconds
-                        metrics.set_books(await self.books(conn))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the database away: the gauges keep their last values
-                log.warning("metrics_refresh_failed", error=repr(exc))
-            await asyncio.sleep(self.settings.metrics_refresh_seconds)
-
-    async def _watch_key_registry(self, registry: RegistryFile) -> None:
-        """The registry file is read again every reload interval even when no record comes to be verified, so a
-        broken file is seen (and alarms) at once, and a revocation is in force before the next record."""
-        while True:
-            await asyncio.sleep(registry.seconds)
-            try:
-                registry.check()
-            except Exception as exc:  # noqa: BLE001 - the next round tries again; the last good registry stays
-                log.error("key_registry_check_failed", file=str(registry.path), error=repr(exc))
 
     async def _purge_payloads(self, conn: Conn, _outbox: Outbox, _clock: BusinessClock) -> int:
         return await purge_payloads(conn, self.settings.retention_days)
@@ -358,31 +277,6 @@ class ServiceRuntime:
         )
 
 
-def _registry_changed(status: RegistryStatus) -> None:
-    """The key registry file was loaded, or a version of it refused: say so in the log and the metrics."""
-    refused = not status.valid
-    metrics.set_key_registry(status.valid, status.sha256, status.loaded_at, status.keys, status.revoked, refused)
-    if refused:
-        log.error(
-            "key_registry_invalid",
-            file=str(status.path),
-            error=status.error,
-            in_force_sha256=status.sha256,
-            meaning="the last good key registry stays in force: a key this file adds or revokes is not",
-        )
-    else:
-        log.info(
-            "key_registry_loaded",
-            file=str(status.path),
-            sha256=status.sha256,
-            keys=status.keys,
-            revoked=status.revoked,
-            **status.changes,
-        )
-        if status.changes.get("unrevoked"):
-            log.warning("key_registry_revocation_taken_back", file=str(status.path), keys=status.changes["unrevoked"])
-
-
 async def _mark_reached(conn: Conn, _outbox: Outbox, clock: BusinessClock) -> int:
     await mark_reached(conn, clock)
     return 0
@@ -392,28 +286,3 @@ def _topic_of(type_name: str) -> str:
     from shared.contracts.province import INGRESS
 
     return INGRESS[type_name].topic
-
-
-CLOCK_BEHIND_EXIT = 3
-"""Exit status of a service that refused to start on a business clock behind the time it reached."""
-
-
-def serve(create_app: Any) -> None:
-    """Entry point of `python -m services.<name>`."""
-    try:
-        app: FastStream = create_app()
-        # uvloop: the event loop in C (libuv). A service spends much of its CPU in the loop's socket reads and writes
-        # (asyncpg round trips, Kafka fetches and sends); see BENCHMARKS.md for what it bought.
-        uvloop.run(app.run())
-    except ClockBehindError:
-        sys.exit(CLOCK_BEHIND_EXIT)  # logged as business_clock_behind; services.sh tells the operator
-    except StartRefusedError as exc:
-        refused(exc)
-
-
-def refused(exc: StartRefusedError) -> None:
-    """A process that will not start on what it was given: the reason in its log and on stderr, and a status of
-    its own, not a traceback."""
-    log.error("start_refused", error=str(exc))
-    print(f"refusing to start: {exc}", file=sys.stderr)  # for whoever started it, whatever the log format
-    sys.exit(START_REFUSED_EXIT)

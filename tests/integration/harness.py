@@ -18,7 +18,7 @@ from shared.contracts.topics import INGRESS_WALLET, dlq_topic
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
 from shared.messaging.batch_runner import BatchRunner
-from shared.messaging.consumer import IngressConsumer, MessageContext
+from shared.messaging.consumer import MessageContext, Pipeline, ingress_consumer
 from shared.messaging.kafka import make_broker, relay_sender
 from shared.messaging.messages import Decision, Outgoing
 from shared.messaging.outbox import Outbox, OutboxRelay
@@ -45,7 +45,7 @@ class Harness:
     source_topic: str
     events_topic: str
     steering: Steering
-    consumer: IngressConsumer
+    consumer: Pipeline
     pool: Any
     broker: KafkaBroker
     runner: BatchRunner | None = None
@@ -132,7 +132,7 @@ async def build(settings: PlatformSettings, *, subscribe: bool = True) -> Harnes
         return Decision.accepted([event], transfer_id=str(uuid.uuid5(uuid.NAMESPACE_OID, env.msgid)))
 
     clock = BusinessClock()
-    consumer = IngressConsumer(
+    consumer = ingress_consumer(
         service="wallet",
         topic=INGRESS_WALLET,
         source_topic=source_topic,

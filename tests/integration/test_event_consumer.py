@@ -13,7 +13,7 @@ from shared.clock import BusinessClock
 from shared.contracts.envelope import Envelope
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
-from shared.messaging.consumer import EventConsumer, FailureHandler, MessageContext, Outcome
+from shared.messaging.consumer import FailureHandler, MessageContext, Outcome, Pipeline, event_consumer
 from shared.messaging.messages import Outgoing
 from shared.messaging.outbox import Outbox
 from shared.settings import PlatformSettings
@@ -58,7 +58,7 @@ async def test_an_event_published_twice_is_applied_once_and_a_redelivery_is_skip
         return []
 
     clock = BusinessClock()
-    consumer = EventConsumer(
+    consumer = event_consumer(
         service="wallet",
         topic="relationship.events.v1",
         pool=pool,
@@ -108,7 +108,7 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_and_its_failure_answ
         return [Outgoing("wallet.events.v1", "k", "wallet.payment-refused", {"setl_id": env.body.relationship_id})]
 
     clock = BusinessClock()
-    consumer = EventConsumer(
+    consumer = event_consumer(
         service="wallet",
         topic="payment.events.v1",
         pool=pool,
@@ -163,9 +163,9 @@ async def test_an_event_whose_body_cannot_be_read_still_gets_its_failure_handler
     async def answer_failure(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         return [Outgoing("wallet.events.v1", "k", "wallet.payment-refused", {"setl_id": env.body.relationship_id})]
 
-    def consumer_of(settles: bool) -> EventConsumer:
+    def consumer_of(settles: bool) -> Pipeline:
         clock = BusinessClock()
-        return EventConsumer(
+        return event_consumer(
             service="wallet",
             topic="payment.events.v1",
             pool=pool,

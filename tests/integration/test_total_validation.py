@@ -33,7 +33,7 @@ from shared.contracts.province import INGRESS, ingress_topics_of
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
 from shared.identity import certno_hash, name_hash
-from shared.messaging.consumer import Handler, IngressConsumer, MessageContext, Outcome
+from shared.messaging.consumer import Handler, MessageContext, Outcome, Pipeline, ingress_consumer
 from shared.messaging.messages import Decision
 from shared.messaging.outbox import Outbox
 from shared.money import AMOUNT_PATTERN
@@ -78,7 +78,7 @@ class Kernels:
     its examples synchronously)."""
 
     loop: asyncio.AbstractEventLoop
-    consumers: dict[tuple[str, str], IngressConsumer] = field(default_factory=dict)
+    consumers: dict[tuple[str, str], Pipeline] = field(default_factory=dict)
     pools: list[Any] = field(default_factory=list)
     raised: list[str] = field(default_factory=list)
     offsets: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -113,7 +113,7 @@ class Kernels:
             handlers = _make_handlers(service)
             for topic in ingress_topics_of(service):
                 mine = {t: self.recording(t, h) for t, h in handlers.items() if INGRESS[t].topic == topic}
-                consumer = IngressConsumer(
+                consumer = ingress_consumer(
                     service=service,
                     topic=topic,
                     pool=pool,
@@ -122,8 +122,8 @@ class Kernels:
                     handlers=mine,
                     poison_attempts=1,
                     retry_backoff_seconds=0.01,
+                    national_operators=frozenset({NATIONAL}),
                 )
-                consumer.national_operators = frozenset({NATIONAL})
                 self.consumers[(service, topic)] = consumer
         await self.seed(clock)
 

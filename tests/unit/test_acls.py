@@ -30,7 +30,7 @@ def test_a_service_reads_exactly_what_it_consumes_and_writes_its_streams_and_dea
     runtime = BOOTSTRAPS[service](SETTINGS.model_copy(update={"kafka_username": service}))
     p = principal(service)
     assert set(p.read) == {c.source_topic for c in runtime.consumers}
-    dead_letters = {c._dlq_of(c.source_topic) for c in runtime.consumers}
+    dead_letters = {c.stages.dead_letters.topic for c in runtime.consumers}
     assert set(p.write) == {EVENT_TOPICS[service], MSGID_TOPICS[service], "province.*", *dead_letters}
     assert p.groups == (f"{service}.*",)
 

@@ -13,7 +13,8 @@ from pydantic import TypeAdapter, ValidationError
 from shared.contracts import province as p
 from shared.contracts.envelope import RegionCode, WireTime
 from shared.identity import redact
-from shared.messaging.consumer import DIGEST_HEAD, _masked_head
+from shared.messaging.kernel.dead_letter import DIGEST_HEAD
+from shared.messaging.kernel.dead_letter import masked_head as _masked_head
 from shared.money import parse_amount
 from shared.signing import HEADER_KEY_ID, HEADER_SIGNATURE, KeyRegistry, Verdict, registry_entry
 from tests.unit.test_signing import KEY, KEY_ID, MSGID, NOW, SENDER, SENT_AT, TYPE, VALUE, WINDOW, YEAR, verify

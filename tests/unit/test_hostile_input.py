@@ -17,8 +17,11 @@ from shared.clock import BusinessClock
 from shared.contracts.province import TOPIC_PRIMARY
 from shared.contracts.reasons import ReasonCode
 from shared.identity import redact, redact_text
-from shared.messaging.consumer import EventConsumer, IngressConsumer, _Invalid, _Parsed
+from shared.messaging.consumer import Pipeline, event_consumer, ingress_consumer
 from shared.messaging.hostile import MAX_DEPTH, clean_text, parse, unfit
+from shared.messaging.kernel.dead_letter import DeadLetters
+from shared.messaging.kernel.records import Invalid as _Invalid
+from shared.messaging.kernel.records import Parsed as _Parsed
 from shared.messaging.messages import Decision
 from shared.messaging.outbox import Outbox
 
@@ -49,22 +52,22 @@ class Record:
     timestamp: int = 0
 
 
-def _ingress(topic: str, service: str | None = None) -> IngressConsumer:
+def _ingress(topic: str, service: str | None = None) -> Pipeline:
     clock = BusinessClock()
     service = service or TOPIC_PRIMARY[topic]
     no_pool: Any = None  # classification and building dead letters never touch the database
-    consumer = IngressConsumer(
+    consumer = ingress_consumer(
         service=service, topic=topic, pool=no_pool, outbox=Outbox(service, service, clock), clock=clock, handlers={}
     )
     return consumer
 
 
-def _follower() -> EventConsumer:
+def _follower() -> Pipeline:
     clock = BusinessClock()
     no_pool: Any = None
     from services.wallet.entrypoints.relationship_events import HANDLERS
 
-    return EventConsumer(
+    return event_consumer(
         service="wallet",
         topic="relationship.events.v1",
         pool=no_pool,
@@ -94,14 +97,14 @@ def publishable(value: Any) -> None:
 def ends_somewhere(value: bytes, key: bytes | None = None) -> None:
     for consumer in CONSUMERS:
         record = Record(value, consumer.topic, key=key)
-        classified = consumer._classify(record)
+        classified = consumer.classify(record)
         assert classified is None or isinstance(classified, _Parsed | _Invalid)
         reason = classified.reason if isinstance(classified, _Invalid) else "handler failed"
         sender = classified.sender if isinstance(classified, _Invalid) else None
         msgid = classified.msgid if isinstance(classified, _Invalid) else None
-        dlq = consumer._dlq_record(record, ReasonCode.INVALID_MESSAGE, reason, sender, msgid, None, 1, reason)
+        dlq = dead_letters(consumer).of(record, ReasonCode.INVALID_MESSAGE, reason, sender, msgid, None, 1, reason)
         publishable(dlq.body)
-        publishable(consumer._dlq_record(record, ReasonCode.PROCESSING_FAILED, "x", None, None, None, 3).body)
+        publishable(dead_letters(consumer).of(record, ReasonCode.PROCESSING_FAILED, "x", None, None, None, 3).body)
         if isinstance(classified, _Invalid):
             rejected = Decision.rejected(classified.code, clean_text(classified.reason))
             publishable({"reason": rejected.reason, "reason_code": rejected.reason_code})
@@ -115,9 +118,9 @@ def test_each_known_hostile_record_is_classified_and_dead_lettered(value: bytes)
 def test_a_lone_surrogate_a_nul_deep_nesting_and_infinity_are_invalid_messages_with_a_sender_to_answer() -> None:
     consumer = _ingress("ingress.enrollment.v1", "wallet")  # account.credited is the wallet's to answer
     for value in HOSTILE[:2] + HOSTILE[4:6]:
-        invalid = consumer._classify(Record(value, "ingress.enrollment.v1"))
+        invalid = consumer.classify(Record(value, "ingress.enrollment.v1"))
         assert isinstance(invalid, _Invalid), value
-    answerable = consumer._classify(Record(HOSTILE[1], "ingress.enrollment.v1"))
+    answerable = consumer.classify(Record(HOSTILE[1], "ingress.enrollment.v1"))
     assert isinstance(answerable, _Invalid)
     assert (answerable.sender, answerable.msgid) == ("440300", "m1"), "readable sender: one rejection"
     assert parse(b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1))[1] is not None
@@ -196,7 +199,7 @@ def test_a_cut_never_leaves_part_of_an_id_number_in_clear() -> None:
     assert "6101021955" not in clean_text("x" * 30 + "610102195503031234", 40)
     consumer = _ingress("ingress.enrollment.v1")
     big = b'{"note": "' + b"x" * 1010 + b"110101199003071234" + b"y" * 70_000 + b'"}'  # an ID across the cut
-    head = consumer._dlq_record(
+    head = dead_letters(consumer).of(
         Record(big, "ingress.enrollment.v1"), ReasonCode.INVALID_MESSAGE, "r", None, None, None, 1
     )
     assert "1101011990" not in json.dumps(head.body)
@@ -205,7 +208,7 @@ def test_a_cut_never_leaves_part_of_an_id_number_in_clear() -> None:
 def test_an_unfit_payload_is_kept_as_json_made_safe_and_masked_by_field() -> None:
     consumer = _ingress("ingress.enrollment.v1")
     raw = rb'{"psn_name": "\u738b\u79c0\u82f1", "certno": "P1234567", "odd": "a\u0000\ud800", "n": 1e309}'
-    dlq = consumer._dlq_record(
+    dlq = dead_letters(consumer).of(
         Record(raw, "ingress.enrollment.v1"), ReasonCode.INVALID_MESSAGE, "r", None, None, None, 1
     )
     payload = dlq.body["payload"]
@@ -215,9 +218,9 @@ def test_an_unfit_payload_is_kept_as_json_made_safe_and_masked_by_field() -> Non
     publishable(dlq.body)
     far_future = Record(b"{}", "ingress.enrollment.v1", timestamp=10**18)
     assert (
-        consumer._dlq_record(far_future, ReasonCode.INVALID_MESSAGE, "r", None, None, None, 1).body["source"][
-            "timestamp"
-        ]
+        dead_letters(consumer)
+        .of(far_future, ReasonCode.INVALID_MESSAGE, "r", None, None, None, 1)
+        .body["source"]["timestamp"]
         == 10**18
     ), "a producer's timestamp is content too"
 
@@ -230,7 +233,7 @@ def test_the_dead_letter_of_a_record_nobody_is_known_to_have_written_is_a_bounde
     consumer = _ingress("ingress.enrollment.v1")
     escaped = "".join(f"\\u{ord(c):04x}" for c in "110101199003071234")
     raw = ('{"certno": "' + escaped + '", "note": "' + "x" * 60_000 + '"}').encode()
-    dlq = consumer._dlq_record(
+    dlq = dead_letters(consumer).of(
         Record(raw, "ingress.enrollment.v1"),
         ReasonCode.SIGNATURE_INVALID,
         "signature: unsigned",
@@ -254,7 +257,7 @@ def test_the_dead_letter_of_a_record_nobody_is_known_to_have_written_is_a_bounde
     assert "1101011990" not in json.dumps(dlq.body)
     assert "1101011990" not in payload["head"]
     publishable(dlq.body)
-    not_json = consumer._dlq_record(
+    not_json = dead_letters(consumer).of(
         Record(b"\xff" * 100_000, "ingress.enrollment.v1"),
         ReasonCode.INVALID_MESSAGE,
         "r",
@@ -291,3 +294,7 @@ def test_unverified_dead_letters_are_counted_by_topic_and_claimed_province_never
         ]
     )
     assert (count("610000"), count("none")) == (before[0] + 1, before[1] + 1)
+
+
+def dead_letters(consumer: Pipeline) -> DeadLetters:
+    return consumer.stages.dead_letters

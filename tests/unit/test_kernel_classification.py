@@ -17,7 +17,10 @@ from shared.clock import BusinessClock
 from shared.contracts.province import INGRESS
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import INGRESS_ENROLLMENT, INGRESS_WALLET
-from shared.messaging.consumer import IngressConsumer, MessageContext, _Invalid, _Parsed
+from shared.messaging.consumer import MessageContext, Pipeline, ingress_consumer
+from shared.messaging.kernel.ingress import IngressStages
+from shared.messaging.kernel.records import Invalid as _Invalid
+from shared.messaging.kernel.records import Parsed as _Parsed
 from shared.messaging.messages import Decision
 from shared.messaging.outbox import Outbox
 from tests.support.schema_strategy import from_schema
@@ -38,10 +41,10 @@ async def noop(ctx: MessageContext, env: Any) -> Decision:
     return Decision.completed()
 
 
-def consumer(service: str, topic: str = INGRESS_ENROLLMENT, handlers: dict[str, Any] | None = None) -> IngressConsumer:
+def consumer(service: str, topic: str = INGRESS_ENROLLMENT, handlers: dict[str, Any] | None = None) -> Pipeline:
     clock = BusinessClock()
     no_pool: Any = None  # classification never touches the database
-    return IngressConsumer(
+    return ingress_consumer(
         service=service,
         topic=topic,
         pool=no_pool,
@@ -63,21 +66,21 @@ OPEN = {"psn_no": "44030000000000012345", "usage_admdvs": "440300", "phone": "13
 
 def test_a_type_is_answered_only_by_its_owner() -> None:
     record = FakeRecord(message("account.credited", CREDIT))
-    assert consumer("relationship")._classify(record) is None
-    assert isinstance(consumer("wallet")._classify(record), _Parsed)
+    assert consumer("relationship").classify(record) is None
+    assert isinstance(consumer("wallet").classify(record), _Parsed)
 
 
 def test_unreadable_input_is_answered_by_the_topics_primary_service_only() -> None:
     record = FakeRecord(b"{oops")
-    assert consumer("wallet")._classify(record) is None
-    invalid = consumer("relationship")._classify(record)
+    assert consumer("wallet").classify(record) is None
+    invalid = consumer("relationship").classify(record)
     assert isinstance(invalid, _Invalid)
     assert invalid.sender is None
 
 
 def test_a_body_that_breaks_the_contract_is_invalid_with_the_sender_readable() -> None:
     bad = dict(CREDIT, amount=10)
-    invalid = consumer("wallet")._classify(FakeRecord(message("account.credited", bad)))
+    invalid = consumer("wallet").classify(FakeRecord(message("account.credited", bad)))
     assert isinstance(invalid, _Invalid)
     assert (invalid.sender, invalid.msgid, invalid.code) == ("440300", "m1", ReasonCode.INVALID_MESSAGE)
     assert "amount" in invalid.reason
@@ -85,26 +88,26 @@ def test_a_body_that_breaks_the_contract_is_invalid_with_the_sender_readable() -
 
 @pytest.mark.parametrize("period", ["２０２６１１", "٢٠٢٦١١", "2026١١"])
 def test_digits_of_other_scripts_are_invalid_where_the_contract_says_digits(period: str) -> None:
-    invalid = consumer("wallet")._classify(FakeRecord(message("account.credited", dict(CREDIT, period=period))))
+    invalid = consumer("wallet").classify(FakeRecord(message("account.credited", dict(CREDIT, period=period))))
     assert isinstance(invalid, _Invalid)
     assert (invalid.sender, invalid.code) == ("440300", ReasonCode.INVALID_MESSAGE)
 
 
 def test_a_sender_written_in_other_digits_cannot_be_answered() -> None:
-    invalid = consumer("wallet")._classify(FakeRecord(message("account.credited", CREDIT, sender="44０３００")))
+    invalid = consumer("wallet").classify(FakeRecord(message("account.credited", CREDIT, sender="44０３００")))
     assert isinstance(invalid, _Invalid)
     assert invalid.sender is None
 
 
 def test_a_sender_outside_the_31_provinces_cannot_be_answered() -> None:
-    invalid = consumer("wallet")._classify(FakeRecord(message("account.credited", CREDIT, sender="990000")))
+    invalid = consumer("wallet").classify(FakeRecord(message("account.credited", CREDIT, sender="990000")))
     assert isinstance(invalid, _Invalid)
     assert invalid.sender is None
 
 
 def test_a_known_type_on_the_wrong_topic_is_answered_wrong_topic() -> None:
     record = FakeRecord(message("account.credited", CREDIT), topic=INGRESS_WALLET)
-    invalid = consumer("wallet", INGRESS_WALLET)._classify(record)
+    invalid = consumer("wallet", INGRESS_WALLET).classify(record)
     assert isinstance(invalid, _Invalid)
     assert invalid.code is ReasonCode.WRONG_TOPIC
 
@@ -128,7 +131,8 @@ def test_a_record_not_signed_by_its_claimed_sender_is_refused_before_anything_el
     now = clock.now()
     registered = RegisteredKey("440000-k", "440000", key.public_key(), now - timedelta(days=1), now + timedelta(days=1))
     c = consumer("wallet", INGRESS_WALLET)
-    c.signatures = EnvelopeVerifier(KeyRegistry([registered]), timedelta(minutes=15))
+    assert isinstance(c.stages, IngressStages)
+    c.stages.secure(EnvelopeVerifier(KeyRegistry([registered]), timedelta(minutes=15)), frozenset())
 
     def record(sender: str, signed_as: str | None, body: dict[str, Any] | None = None) -> FakeRecord:
         sent_at = now.isoformat(timespec="seconds")
@@ -146,13 +150,13 @@ def test_a_record_not_signed_by_its_claimed_sender_is_refused_before_anything_el
         headers = sign(key, "440000-k", "m1", "wallet.open-requested", signed_as, sent_at, value)
         return FakeRecord(value, INGRESS_WALLET, headers=tuple((k, v.encode()) for k, v in headers.items()))
 
-    assert isinstance(c._classify(record("440300", "440300")), _Parsed)
+    assert isinstance(c.classify(record("440300", "440300")), _Parsed)
     for refused, verdict in (
         (record("440300", None), Verdict.UNSIGNED),
         (record("610100", "610100"), Verdict.KEY_OF_ANOTHER_SENDER),
         (record("440100", "440300"), Verdict.BAD_SIGNATURE),
     ):
-        found = c._classify(refused)
+        found = c.classify(refused)
         assert isinstance(found, _Invalid)
         assert (found.code, found.unsigned, found.sender) == (
             ReasonCode.SIGNATURE_INVALID,
@@ -168,14 +172,14 @@ def test_a_record_not_signed_by_its_claimed_sender_is_refused_before_anything_el
     signed = sign(key, "440000-k", "m2", "wallet.open-requested", "440300", sent_at, value)
     headers = tuple((k, v.encode()) for k, v in signed.items())
     arrived_then = FakeRecord(value, INGRESS_WALLET, timestamp=int(late_now.timestamp() * 1000), headers=headers)
-    assert isinstance(c._classify(arrived_then), _Parsed)
-    stale = c._classify(FakeRecord(value, INGRESS_WALLET, timestamp=int(now.timestamp() * 1000), headers=headers))
+    assert isinstance(c.classify(arrived_then), _Parsed)
+    stale = c.classify(FakeRecord(value, INGRESS_WALLET, timestamp=int(now.timestamp() * 1000), headers=headers))
     assert isinstance(stale, _Invalid)
     assert stale.unsigned is Verdict.OUTSIDE_REPLAY_WINDOW
-    invalid_but_signed = c._classify(record("440300", "440300", body={"psn_no": ""}))
+    invalid_but_signed = c.classify(record("440300", "440300", body={"psn_no": ""}))
     assert isinstance(invalid_but_signed, _Invalid)
     assert invalid_but_signed.code is ReasonCode.INVALID_MESSAGE, "signed by its sender: judged on its content"
-    unreadable = c._classify(FakeRecord(b"{oops", INGRESS_WALLET))
+    unreadable = c.classify(FakeRecord(b"{oops", INGRESS_WALLET))
     assert isinstance(unreadable, _Invalid)
     assert unreadable.sender is None
     assert unreadable.code is ReasonCode.INVALID_MESSAGE
@@ -194,7 +198,7 @@ def test_a_statement_cursor_is_ascii_digits_within_a_bigint_in_the_model_and_in_
 
     body = {"psn_no": "44030000000000012345", "from_date": "2026-11-01", "to_date": "2026-11-02", "cursor": cursor}
     assert isinstance(
-        consumer("wallet", INGRESS_WALLET)._classify(
+        consumer("wallet", INGRESS_WALLET).classify(
             FakeRecord(message("wallet.statement-requested", body), INGRESS_WALLET)
         ),
         _Invalid,
@@ -255,7 +259,7 @@ def test_whatever_passes_classification_is_within_its_domain(found: tuple[str, b
     """Issue 29, item 1: out of its domain is INVALID_MESSAGE here, so a handler never meets it."""
     type_name, value = found
     spec = INGRESS[type_name]
-    classified = consumer(spec.owner, spec.topic)._classify(FakeRecord(value, spec.topic))
+    classified = consumer(spec.owner, spec.topic).classify(FakeRecord(value, spec.topic))
     assert isinstance(classified, _Parsed | _Invalid)
     if isinstance(classified, _Invalid):
         assert (classified.sender, classified.msgid) == ("440300", "m1"), classified.reason  # answerable

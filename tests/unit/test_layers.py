@@ -138,3 +138,26 @@ def test_sql_lives_only_in_adapters() -> None:
             if "adapters" not in path.relative_to(REPO / "services" / service).parts:
                 outside += sql_calls(path)
     assert outside == []
+
+
+def test_the_kernel_is_a_pipeline_of_stages_in_order() -> None:
+    """shared/messaging/kernel/: each stage imports only stages listed before it (kernel/__init__.py), and nothing
+    in the kernel reaches a service."""
+    from shared.messaging.kernel import STAGES
+
+    kernel = REPO / "shared" / "messaging" / "kernel"
+    assert {p.stem for p in kernel.glob("*.py")} - {"__init__"} == set(STAGES)
+    for index, stage in enumerate(STAGES):
+        module = f"shared.messaging.kernel.{stage}"
+        for imported in imports_of(module):
+            if under(imported, "shared.messaging.kernel") and imported != "shared.messaging.kernel":
+                name = imported.split(".")[3]
+                assert name in STAGES[:index], f"{stage} imports {name}, not a stage before it"
+        for imported in reaches(module):
+            assert not under(imported, "services"), f"{stage} reaches {imported}"
+
+
+def test_the_largest_module_of_the_kernel_is_small() -> None:
+    """A stage is a room one can live in: no module of shared/messaging above 300 lines."""
+    sizes = {p.name: len(p.read_text().splitlines()) for p in (REPO / "shared" / "messaging").rglob("*.py")}
+    assert max(sizes.values()) <= 300, sorted(sizes.items(), key=lambda kv: -kv[1])[:3]

@@ -10,8 +10,14 @@ the batch then goes one record at a time, and the record is a repeat like any ot
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
+from shared.contracts.envelope import Envelope
 from shared.db.pool import Conn
+from shared.messaging.kernel.position import Tracking
+from shared.messaging.kernel.records import ConsumerRecord
+from shared.messaging.msgids import claimed_elsewhere
 
 Key = tuple[str, str]
 
@@ -55,3 +61,48 @@ class InboxLookups:
 
     def claimed_elsewhere(self, sender: str, msgid: str) -> tuple[str, str] | None:
         return self._elsewhere.get((sender, msgid))
+
+
+@dataclass
+class Scope:
+    """One transaction's view of its records: its connection, its tracking records, and what it looked up of their
+    msgids (None: ask the inbox record by record, as a record's own transaction does)."""
+
+    conn: Conn
+    tracking: Tracking
+    lookups: InboxLookups | None = None
+    decided: str | None = None
+    """The status of the answer the last record got (the metrics' outcome)."""
+    deferred: list[Envelope[Any]] = field(default_factory=list)
+    """Events applied at the transaction's end, as a set (the event stages)."""
+
+    def may_be_answered(self, sender: str, msgid: str) -> bool:
+        return self.lookups is None or self.lookups.may_be_answered(sender, msgid)
+
+    def recorded(self, sender: str, msgid: str) -> None:
+        if self.lookups is not None:
+            self.lookups.recorded(sender, msgid)
+
+    async def claimed_elsewhere(self, sender: str, msgid: str) -> tuple[str, str] | None:
+        """(service, type) of another service's first use of this msgid (ADR 0013), if any."""
+        if self.lookups is not None:
+            return self.lookups.claimed_elsewhere(sender, msgid)
+        return await claimed_elsewhere(self.conn, sender, msgid)
+
+
+async def remember_event(conn: Conn, record: ConsumerRecord, env: Envelope[Any], status: str) -> bool:
+    """Remember an event by its platform msgid; False when it was applied (or given up on) before."""
+    return bool(
+        await conn.fetchval(
+            """INSERT INTO inbox (sender, msgid, type, status, result, topic, partition, "offset")
+               VALUES ($1, $2, $3, $4, '{}'::jsonb, $5, $6, $7)
+               ON CONFLICT (sender, msgid) DO NOTHING RETURNING true""",
+            env.sender,
+            env.msgid,
+            env.type,
+            status,
+            record.topic,
+            record.partition,
+            record.offset,
+        )
+    )

@@ -129,7 +129,7 @@ class EventStages:
         with structlog.contextvars.bound_contextvars(msgid=env.msgid, correlation_id=env.msgid, type=env.type):
             messages = await self.handlers[env.type](self._context(scope.conn, record), env)
             await self.outbox.enqueue(scope.conn, messages)
-            log.info("event_applied", published=len(messages))
+            log.debug("event_applied", published=len(messages))
         return Outcome.PROCESSED
 
     async def after_failure(

@@ -109,7 +109,7 @@ class IngressStages:
             key = answer_key(env, self.national_operators)
             decision = await self.dispatch.decide(scope, env, key)
             await self.answers.record(scope, record, env.sender, env.msgid, env.type, decision, key)
-            log.info("message_processed", status=decision.status, reason_code=decision.reason_code, **decision.ids)
+            log.debug("message_processed", status=decision.status, reason_code=decision.reason_code, **decision.ids)
             scope.decided = decision.status
             return Outcome.PROCESSED
 

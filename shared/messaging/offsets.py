@@ -22,7 +22,7 @@ log = get_logger(__name__)
 
 
 class OffsetCommitter:
-    def __init__(self, interval: float = 0.5, max_pending: int = 200) -> None:
+    def __init__(self, interval: float = 2.0, max_pending: int = 1000) -> None:
         self.interval = interval
         self.max_pending = max_pending
         self._pending: dict[TopicPartition, int] = {}

@@ -127,10 +127,20 @@ class Outbox:
             if self.signer is not None and m.topic.startswith(PROVINCE_TOPIC_PREFIX):
                 headers.update(self.signer.headers(value, envelope))
             rows.append((seq["id"], msgid, m.topic, m.key, m.type, value, headers))
-        await conn.executemany(
-            "INSERT INTO outbox (id, msgid, topic, key, type, value, headers) VALUES ($1, $2, $3, $4, $5, $6, $7)", rows
+        # one statement for the rows and the relay's wake-up, whatever their number
+        columns = list(zip(*rows, strict=True))
+        await conn.execute(
+            """WITH written AS (
+                   INSERT INTO outbox (id, msgid, topic, key, type, value, headers)
+                   SELECT id, msgid, topic, key, type, value, headers::jsonb
+                   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[])
+                        AS r(id, msgid, topic, key, type, value, headers)
+                   RETURNING 1)
+               SELECT pg_notify($8, '') WHERE EXISTS (SELECT FROM written)""",
+            *columns[:6],
+            [json.dumps(h, ensure_ascii=False) for h in columns[6]],
+            notify_channel(self.schema),
         )
-        await conn.execute("SELECT pg_notify($1, '')", notify_channel(self.schema))
 
 
 # Errors after which a row can never be published, whatever is retried; anything else is retried.

@@ -19,7 +19,7 @@ from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import province_of
 from shared.logging import get_logger
 from shared.messaging.hostile import clean_text, parse
-from shared.messaging.kernel.records import Classified, ConsumerRecord, Invalid, Parsed, describe
+from shared.messaging.kernel.records import Classified, ConsumerRecord, Invalid, Parsed, describe, text_headers
 from shared.messaging.kernel.verify import signed
 from shared.signing import EnvelopeVerifier
 
@@ -106,6 +106,11 @@ class EventClassifier:
         self.models = dict(models)
 
     def __call__(self, record: ConsumerRecord) -> Classified:
+        named = text_headers(record).get("type")
+        if named is not None and named not in self.models:
+            # An event stream has one writer, the platform's relay, which names each record's type in a header:
+            # a type this service does not apply is skipped without decoding the record.
+            return None
         try:
             data, problem = parse(record.value or b"")
             if problem is not None:

@@ -1,0 +1,52 @@
+"""A follower of an event stream decodes only the records it applies: the platform's relay names each record's type
+in a header, and a type the follower does not apply is skipped before its value is read."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from shared.messaging.kernel.classify import EventClassifier
+from shared.messaging.kernel.records import Invalid, Parsed
+
+
+class Applied(BaseModel):
+    n: int
+
+
+@dataclass
+class Record:
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    topic: str = "wallet.events.v1"
+    partition: int = 0
+    offset: int = 1
+    key: bytes | None = None
+    timestamp: int = 0
+
+
+def event(type_name: str, body: object) -> bytes:
+    envelope = {"msgid": "wallet-1", "type": type_name, "sender": "000000", "sent_at": "2026-12-07T10:00:00+08:00"}
+    return json.dumps({**envelope, "body": body}).encode()
+
+
+CLASSIFY = EventClassifier({"x.applied": Applied})
+
+
+def test_a_type_named_in_the_header_that_is_not_applied_is_skipped_unread() -> None:
+    assert CLASSIFY(Record(b"\xff not even json", [("type", b"x.other")])) is None
+
+
+def test_a_type_it_applies_is_decoded_and_checked() -> None:
+    found = CLASSIFY(Record(event("x.applied", {"n": 3}), [("type", b"x.applied")]))
+    assert isinstance(found, Parsed)
+    assert found.envelope.body == Applied(n=3)
+    assert isinstance(CLASSIFY(Record(event("x.applied", {"n": "three"}), [("type", b"x.applied")])), Invalid)
+
+
+def test_without_the_header_the_value_decides_as_before() -> None:
+    assert CLASSIFY(Record(event("x.other", {}))) is None
+    assert isinstance(CLASSIFY(Record(event("x.applied", {"n": 1}))), Parsed)
+    assert isinstance(CLASSIFY(Record(b"\xff")), Invalid)

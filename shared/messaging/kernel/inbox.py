@@ -1,10 +1,10 @@
 """What a transaction knows of its records' (sender, msgid) before it handles them (ADR 0018).
 
-A batch asks the inbox once which of its msgids were answered before, and `msgids_elsewhere` once which another
-service claimed (ADR 0013), instead of two queries a record. A msgid that is neither needs no repeat query. A
-msgid the same transaction recorded (twice in one batch) is asked again, row by row, as before. A concurrent
-transaction that records the same msgid after the look-up makes this one's inbox insert fail on the primary key:
-the batch then goes one record at a time, and the record is a repeat like any other.
+A batch asks once, in one statement, which of its msgids the inbox answered before and which another service
+claimed (`msgids_elsewhere`, ADR 0013). A msgid that is neither needs no repeat query. A msgid the same transaction
+recorded (twice in one batch) is asked again, row by row. A concurrent transaction that records the same msgid after
+the look-up makes this one's inbox insert fail on the primary key: the batch then goes one record at a time, and
+the record is a repeat like any other.
 """
 
 from __future__ import annotations
@@ -32,23 +32,18 @@ class InboxLookups:
         wanted = sorted(set(keys))
         if not wanted:
             return cls(set(), {})
-        senders = [k[0] for k in wanted]
-        msgids = [k[1] for k in wanted]
-        answered = await conn.fetch(
-            """SELECT i.sender, i.msgid FROM unnest($1::text[], $2::text[]) AS k(sender, msgid)
-               JOIN inbox i ON i.sender = k.sender AND i.msgid = k.msgid""",
-            senders,
-            msgids,
-        )
-        elsewhere = await conn.fetch(
-            """SELECT e.sender, e.msgid, e.service, e.type FROM unnest($1::text[], $2::text[]) AS k(sender, msgid)
-               JOIN msgids_elsewhere e ON e.sender = k.sender AND e.msgid = k.msgid""",
-            senders,
-            msgids,
+        rows = await conn.fetch(
+            """SELECT k.sender, k.msgid, i.sender IS NOT NULL AS answered, e.service, e.type
+               FROM unnest($1::text[], $2::text[]) AS k(sender, msgid)
+               LEFT JOIN inbox i ON i.sender = k.sender AND i.msgid = k.msgid
+               LEFT JOIN msgids_elsewhere e ON e.sender = k.sender AND e.msgid = k.msgid
+               WHERE i.sender IS NOT NULL OR e.sender IS NOT NULL""",
+            [k[0] for k in wanted],
+            [k[1] for k in wanted],
         )
         return cls(
-            {(r["sender"], r["msgid"]) for r in answered},
-            {(r["sender"], r["msgid"]): (r["service"], r["type"]) for r in elsewhere},
+            {(r["sender"], r["msgid"]) for r in rows if r["answered"]},
+            {(r["sender"], r["msgid"]): (r["service"], r["type"]) for r in rows if r["service"] is not None},
         )
 
     def may_be_answered(self, sender: str, msgid: str) -> bool:

@@ -96,6 +96,7 @@ def test_the_report_is_per_operation() -> None:
     counts = {
         ("produced", "ingress.wallet.v1"): 20.0,
         ("consumed", "wallet.ingress.wallet.v1", "ingress.wallet.v1"): 20.0,
+        ("consumed", "relationship.ingress.wallet.v1", "ingress.wallet.v1"): 20.0,
         ("xacts",): 30.0,
         ("statement", "wallet", "t", "COMMIT"): 10.0,
         ("statement", "wallet", "t", "SELECT 1 FROM consumer_positions WHERE consumer = ANY($1)"): 4.0,
@@ -106,4 +107,5 @@ def test_the_report_is_per_operation() -> None:
     assert "PostgreSQL transactions (pg_stat_database, whole database): 3.00" in text
     assert "  wallet                                    1.40  (COMMIT 1.00)" in text
     assert "0.20 /   0.00 /   0.40" in text
-    assert "verified 2.00" in text
+    assert "verified 2.00 (each ingress record once" in text
+    assert "6.00 decodes" in text

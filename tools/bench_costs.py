@@ -119,6 +119,19 @@ def consumed_by_group(counts: Mapping[Key, float]) -> dict[str, dict[str, float]
     return {group: dict(kinds) for group, kinds in out.items()}
 
 
+def lagging(counts: Mapping[Key, float], owners: Iterable[str] = DATABASE_ROLES) -> dict[str, float]:
+    """{group: records it has not committed} for the groups of `owners` (`<owner>.<purpose>`: the services' and the
+    console's) that are behind; another tool's group that stopped long ago may stay behind for good."""
+    prefixes = tuple(f"{owner}." for owner in owners)
+    behind: dict[str, float] = defaultdict(float)
+    for key, value in counts.items():
+        if key[0] == "consumed" and key[1].startswith(prefixes):
+            missing = counts.get(("produced", key[2]), 0.0) - value
+            if missing > 0:
+                behind[key[1]] += missing
+    return dict(behind)
+
+
 def statements_by_role(counts: Mapping[Key, float], toplevel: bool = True) -> dict[str, float]:
     out: dict[str, float] = defaultdict(float)
     for key, value in counts.items():
@@ -196,14 +209,6 @@ class Counters:
                     counts[("consumed", group, tp.topic)] += committed.offset
         return dict(counts)
 
-    async def lag(self, counts: Mapping[Key, float]) -> float:
-        """Records the groups have not committed yet, over the topics each has committed on."""
-        return sum(
-            max(0.0, counts.get(("produced", key[2]), 0.0) - value)
-            for key, value in counts.items()
-            if key[0] == "consumed"
-        )
-
     async def postgres(self) -> Counts:
         assert self._db is not None
         counts: Counts = {}
@@ -242,11 +247,11 @@ class Counters:
         while time.monotonic() < deadline:
             await asyncio.sleep(0.5)
             now = await self.kafka()
-            if diff(last, now) or await self.lag(now):
+            if diff(last, now) or lagging(now):
                 last, still = now, time.monotonic()
             elif time.monotonic() - still >= QUIET_SECONDS:
                 return
-        raise SystemExit(f"the stack did not go quiet in {patience:.0f} s")
+        raise SystemExit(f"the stack did not go quiet in {patience:.0f} s; behind: {lagging(last)}")
 
     async def snapshot(self) -> tuple[float, Counts]:
         """Quiet, then the stats flushed, then every counter: (monotonic time, counts)."""

@@ -10,6 +10,7 @@ from tools.bench_costs import (
     by_kind,
     consumed_by_group,
     diff,
+    lagging,
     net,
     report,
     squeeze,
@@ -109,3 +110,15 @@ def test_the_report_is_per_operation() -> None:
     assert "0.20 /   0.00 /   0.40" in text
     assert "verified 2.00 (each ingress record once" in text
     assert "6.00 decodes" in text
+
+
+def test_only_the_platforms_groups_that_are_behind_are_lagging() -> None:
+    counts: Counts = {
+        ("produced", "wallet.events.v1"): 10.0,
+        ("produced", "wallet.msgids.v1"): 4.0,
+        ("consumed", "payment.wallet.events.v1", "wallet.events.v1"): 7.0,
+        ("consumed", "clearing.wallet.events.v1", "wallet.events.v1"): 10.0,
+        ("consumed", "payment.wallet.msgids.v1", "wallet.msgids.v1"): 4.0,
+        ("consumed", "analytics.everything", "wallet.events.v1"): 1.0,
+    }
+    assert lagging(counts) == {"payment.wallet.events.v1": 3.0}

@@ -13,7 +13,7 @@ export MEDAID_CLOCK_OFFSET_SECONDS = $(or $(shell cat "$(MEDAID_STATE_DIR)/clock
 # The month-end test (first) closes the month of each: December 2026, April 2027, February 2028.
 ANY_DAY ?= 2026-12-31T23:59:30+08:00 2027-04-30T23:59:30+08:00 2028-02-29T05:59:30+08:00
 
-.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-scale bench-clearing bench-queries clean bench-catch-up crash torture books reconcile settlements clearing clock transfers policy up-daytime dlq
+.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-scale bench-clearing bench-queries clean bench-catch-up crash torture books reconcile settlements clearing clock transfers policy up-daytime dlq bench-costs
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -114,6 +114,19 @@ bench: up-daytime ## throughput, latency, CPU and memory through the platform, w
 	$(PY) -m tools.bench_resources --after "setup of" --until "transfer saga x" -- $(PY) -m tools.bench_saga --families 1000
 	$(PY) -m tools.bench_resources --after "setup of" -- $(PY) -m tools.bench_settlements --families 1000
 	$(PY) -m tools.bench_settlements --families 600 --rate 40
+
+# What one operation costs, counted (BENCHMARKS.md, first section): SAGAS transfer sagas, SETTLEMENTS settlements (and
+# their cancellations, counted but without CPU), CREDITS account credits, each after its own set-up. CPU counts this
+# checkout's stack only (--stack), so other stacks on the machine do not add to it; they do slow it.
+# A measured part includes about 15 s of the stack going quiet: the first line is the idle stack's CPU over 30 s.
+bench-costs: up-daytime ## what one transfer saga, settlement and account credit cost, counted: Kafka records produced and consumed, PostgreSQL transactions and statements, catch-up waits, CPU (SAGAS=300 SETTLEMENTS=300 CREDITS=1000)
+	$(PY) -m tools.bench_resources --stack $(CURDIR) -- sleep 30
+	$(PY) -m tools.bench_resources --stack $(CURDIR) --per $(or $(SAGAS),300) --after "costs: measuring" --until "costs: measured" -- \
+	  $(PY) -m tools.bench_costs --op saga -n $(or $(SAGAS),300)
+	$(PY) -m tools.bench_resources --stack $(CURDIR) --per $(or $(SETTLEMENTS),300) --after "costs: measuring" --until "costs: measured" -- \
+	  $(PY) -m tools.bench_costs --op settlement -n $(or $(SETTLEMENTS),300)
+	$(PY) -m tools.bench_resources --stack $(CURDIR) --per $(or $(CREDITS),1000) --after "costs: measuring" --until "costs: measured" -- \
+	  $(PY) -m tools.bench_costs --op credit -n $(or $(CREDITS),1000)
 
 bench-scale: up-daytime ## the same stack with 1, 2 and 3 processes of each service (INSTANCES), one after another
 	@for n in 1 2 3; do \

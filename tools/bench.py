@@ -15,6 +15,7 @@ import json
 import random
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -81,7 +82,14 @@ async def enrol(
         raise SystemExit(f"{len(waiting)} of {len(people)} enrolments were not answered")
 
 
-async def bench(settings: PlatformSettings, messages: int, rate: float | None, people: int) -> dict[str, float]:
+async def bench(
+    settings: PlatformSettings,
+    messages: int,
+    rate: float | None,
+    people: int,
+    measuring: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, float]:
+    """`measuring`, if given, is awaited once the people are enrolled, before the first credit (tools.bench_costs)."""
     consumer = await watch_from_now(settings, province_topic(SENDER))
     producer = AIOKafkaProducer(**kafka_client(settings, SIMULATOR), enable_idempotence=True, acks="all")
     await producer.start()
@@ -101,6 +109,8 @@ async def bench(settings: PlatformSettings, messages: int, rate: float | None, p
 
     stamp = f"{datetime.now(BUSINESS_TZ):%Y%m%d%H%M%S}"
     await enrol(producer, consumer, keys, [f"{SENDER}99{run}{i:06d}" for i in range(min(people, messages))], stamp)
+    if measuring is not None:
+        await measuring()
     collector = asyncio.create_task(collect())
     started = time.monotonic()
     for i in range(messages):

@@ -9,6 +9,7 @@ figures, so that a throughput can be put next to what it cost.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import threading
@@ -19,11 +20,26 @@ from typing import IO
 import psutil
 
 
-def component(p: psutil.Process) -> tuple[str, str] | None:
-    """(component, process name) of a process of the stack, None for anything else."""
+def of_stack(p: psutil.Process, cmd: str, stack: str, pg_port: str) -> bool:
+    """Whether a process is the stack's of checkout `stack`, on a machine running several stacks: a service, Kafka or
+    a client whose command line names a path of the checkout, or a PostgreSQL process of the server on `pg_port`."""
+    if cmd.startswith("postgres") or "bin/postgres" in cmd:
+        try:
+            postmaster = cmd if "bin/postgres" in cmd else " ".join(p.parent().cmdline())  # type: ignore[union-attr]
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, AttributeError):
+            return False
+        return f" -p {pg_port} " in f"{postmaster} "
+    return f"{stack.rstrip('/')}/" in cmd
+
+
+def component(p: psutil.Process, stack: str | None = None, pg_port: str = "5433") -> tuple[str, str] | None:
+    """(component, process name) of a process of the stack, None for anything else. With `stack`, only the
+    processes of that checkout's stack count (of_stack)."""
     try:
         cmd = " ".join(p.cmdline())
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+    if stack is not None and not of_stack(p, cmd, stack, pg_port):
         return None
     if "-m services." in cmd:
         service = cmd.split("-m services.")[1].split()[0]
@@ -51,11 +67,19 @@ def main() -> int:
         help="count only up to the first output line that contains this (tools.bench_saga's result line comes "
         "before its monolith baseline runs)",
     )
+    parser.add_argument(
+        "--stack",
+        default=None,
+        help="count only the stack of this checkout (its services, Kafka and clients) and the PostgreSQL server on "
+        "$PG_PORT (default 5433): for a machine that runs several stacks; unset: every stack's processes",
+    )
+    parser.add_argument("--per", type=int, default=0, help="also print milliseconds per operation, over this many")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the benchmark to run, after --")
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give the command to run after --")
+    pg_port = os.environ.get("PG_PORT", "5433")
     cpu: dict[int, tuple[str, float]] = {}
     first: dict[int, float] = {}
     rss: dict[str, int] = defaultdict(int)
@@ -67,7 +91,7 @@ def main() -> int:
         initial = True
         while True:
             for p in psutil.process_iter():
-                found = component(p)
+                found = component(p, args.stack, pg_port)
                 if found is None:
                     continue
                 try:
@@ -128,7 +152,13 @@ def main() -> int:
     total = sum(by_component.values())
     print(f"resources over {wall:.1f} s: {total:.1f} CPU seconds ({total / wall:.2f} cores on average)")
     for name, used in sorted(by_component.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:<18} {used:6.1f} CPU s  {used / total * 100 if total else 0:5.1f}%")
+        per = f"  {used / args.per * 1000:7.2f} ms per operation" if args.per else ""
+        print(f"  {name:<18} {used:6.1f} CPU s  {used / total * 100 if total else 0:5.1f}%{per}")
+    if args.per:
+        print(
+            f"  {'total':<18} {total:6.1f} CPU s  {100.0 if total else 0:5.1f}%  "
+            f"{total / args.per * 1000:7.2f} ms per operation"
+        )
     print("  largest resident set: " + ", ".join(f"{n} {b / 2**20:.0f} MB" for n, b in sorted(rss.items())))
     return code
 

@@ -15,6 +15,9 @@ SERVICES="wallet,relationship,payment,clearing,console"  # every login role and 
 DATA="$PG_DATA_ROOT/data"
 SOCK="$PG_DATA_ROOT/sock"
 LOGFILE="$PG_DATA_ROOT/postgres.log"
+# Statement counts per role (tools/bench_costs.py reads them): on the command line, so a cluster made before
+# this gets them at its next start; the extension is created below, by the superuser, on every start.
+PG_STATS_OPTIONS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 
 pg_bindir() {
   local initdb
@@ -61,7 +64,7 @@ start() {
     as_pg mkdir -p "$SOCK"
     local started=$SECONDS
     as_pg "$bin/pg_ctl" -D "$DATA" -l "$LOGFILE" -w -t 60 \
-      -o "-p $PG_PORT -k $SOCK -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB" \
+      -o "-p $PG_PORT -k $SOCK -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB $PG_STATS_OPTIONS" \
       start >/dev/null || { tail -20 "$LOGFILE" >&2; die "PostgreSQL did not start: see $LOGFILE"; }
     log "PostgreSQL $(basename "$(dirname "$bin")") ready on 127.0.0.1:$PG_PORT in $((SECONDS - started)) s (log: $LOGFILE)"
   fi
@@ -74,6 +77,7 @@ start() {
   [[ "$passwords" != *"'"* ]] || die "$PG_SECRETS_FILE: a password must not contain a single quote"
   { echo "SET client_min_messages = warning; SET medaid.services = '$SERVICES'; SET medaid.passwords = '$passwords';"
     cat "$REPO_DIR/deploy/postgres/bootstrap.sql"; } | "${psql[@]}" -d "$PG_DATABASE" -f - >&2
+  "${psql[@]}" -d "$PG_DATABASE" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >&2
 }
 
 stop() {

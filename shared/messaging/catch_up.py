@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.logging import get_logger
+from shared.observability import metrics
 
 log = get_logger(__name__)
 
@@ -81,6 +82,7 @@ class KafkaEndOffsets:
     async def __call__(self, topics: tuple[str, ...]) -> Mapping[str, Mapping[int, int]]:
         consumer = await self._started()
         parts = [tp for topic in topics for tp in await self._partitions_of(topic)]
+        metrics.CATCH_UP_WATERMARK_READS.inc()
         ends = await consumer.end_offsets(parts)
         found: dict[str, dict[int, int]] = {topic: {} for topic in topics}
         for tp, offset in ends.items():
@@ -158,6 +160,7 @@ class CatchUp:
     async def wait(self) -> float:
         """Seconds spent, from the watermark read to the followers having applied everything below it."""
         started = time.monotonic()
+        metrics.CATCH_UP_WAITS.inc()
         targets = await self.watermarks.after_now(self.topics)
         delay = self.poll
         warned_at = started

@@ -62,6 +62,14 @@ UNVERIFIED = Counter(
     "topic and the province of the sender they claim ('none' when unreadable)",
     ["messaging_destination_name", "claimed_province"],
 )
+CATCH_UP_WAITS = Counter(
+    "medaid_catch_up_waits",
+    "Waits for this service's followers before judging (ADR 0012): one per batch that waits (tools/bench_costs.py)",
+)
+CATCH_UP_WATERMARK_READS = Counter(
+    "medaid_catch_up_watermark_reads",
+    "ListOffsets requests for the followed streams' high watermarks, shared by the waits in flight (ADR 0012)",
+)
 OUTBOX_BACKLOG = Gauge("medaid_outbox_backlog_messages", "Outbox rows not yet published")
 OUTBOX_OLDEST_AGE = Gauge(
     "medaid_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row (real time; 0 when none)"

@@ -9,6 +9,7 @@ from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.answer_statement import answer_statement
 from services.clearing.service_layer.close_month import close_month
 from services.clearing.service_layer.context import ClearingContext
+from shared.caller import Caller
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Handler, MessageContext
@@ -20,7 +21,7 @@ def make_handlers(
 ) -> dict[str, Handler]:
     def context(ctx: MessageContext, env: Envelope[Any]) -> ClearingContext:
         """The use case's unit of work, acting for the sender whose signature the consumer verified."""
-        return postgres_context(ctx.conn, ctx.clock, env.sender, env.msgid, trusted, national_operators)
+        return postgres_context(ctx.conn, Caller(ctx.clock, env.sender, env.msgid, trusted, national_operators))
 
     async def on_close_requested(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.ClearingCloseRequested = env.body

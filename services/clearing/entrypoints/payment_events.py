@@ -12,6 +12,7 @@ from services.clearing.domain import commands
 from services.clearing.domain.obligations import Direction, Portion
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.record_obligations import record_obligations
+from shared.caller import Caller
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, MessageContext
 from shared.messaging.messages import Outgoing
@@ -41,7 +42,7 @@ def _handler(direction: Direction) -> EventHandler:
         b: PaymentSeen = env.body
         portions = tuple(Portion(**x.model_dump()) for x in b.portions)
         cmd = commands.RecordObligations(b.setl_id, b.purpose, b.month, portions, direction)
-        return await record_obligations(cmd, postgres_context(ctx.conn, ctx.clock))
+        return await record_obligations(cmd, postgres_context(ctx.conn, Caller(ctx.clock)))
 
     return (PaymentSeen, handle)
 

@@ -13,6 +13,7 @@ from services.clearing.domain import commands
 from services.clearing.domain.obligations import CARRY, Direction, Portion
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.record_obligations import record_obligations
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.contracts.envelope import Admdvs, Envelope
 from shared.logging import get_logger
@@ -49,7 +50,7 @@ async def on_carried(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         return []
     portion = Portion(seq=1, source=CARRY, funding_admdvs=b.from_admdvs, spending_admdvs=b.to_admdvs, amount=b.amount)
     cmd = commands.RecordObligations(b.carry_id, CARRY, b.month, (portion,), Direction.FORWARD)
-    return await record_obligations(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await record_obligations(cmd, postgres_context(ctx.conn, Caller(ctx.clock)))
 
 
 HANDLERS: dict[str, EventHandler] = {"wallet.fund-balance-carried": (CarrySeen, on_carried)}

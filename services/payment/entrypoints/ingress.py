@@ -16,6 +16,7 @@ from services.payment.service_layer.query_registry import query_registry
 from services.payment.service_layer.register_institution import register_institution
 from services.payment.service_layer.request_payment import request_contribution, request_settlement
 from services.payment.service_layer.reverse import reverse
+from shared.caller import Caller
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Handler, MessageContext
@@ -31,7 +32,7 @@ def setl_id_for(sender: str, msgid: str, key: bytes) -> str:
 def make_handlers(identity_key: bytes, trusted: frozenset[str] = frozenset()) -> dict[str, Handler]:
     def context(ctx: MessageContext, env: Envelope[Any]) -> PaymentContext:
         """The use case's unit of work, acting for the sender whose signature the consumer verified."""
-        return postgres_context(ctx.conn, ctx.clock, env.sender, env.msgid, trusted)
+        return postgres_context(ctx.conn, Caller(ctx.clock, env.sender, env.msgid, trusted))
 
     async def on_institution_upserted(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.InstitutionUpserted = env.body

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from services.payment.domain import commands
 from services.payment.entrypoints.unit_of_work import postgres_context
 from services.payment.service_layer.record_insured_person import record_insured_person
+from shared.caller import Caller
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, MessageContext
 from shared.messaging.messages import Outgoing
@@ -26,7 +27,7 @@ class PersonSeen(BaseModel):
 async def on_person(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: PersonSeen = env.body
     cmd = commands.RecordInsuredPerson(b.psn_no, b.insuplc_admdvs, b.version)
-    return await record_insured_person(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await record_insured_person(cmd, postgres_context(ctx.conn, Caller(ctx.clock)))
 
 
 HANDLERS: dict[str, EventHandler] = {

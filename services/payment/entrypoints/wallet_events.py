@@ -16,6 +16,7 @@ from services.payment.service_layer.record_debit import record_debit
 from services.payment.service_layer.record_refund import record_refund
 from services.payment.service_layer.record_refusal import record_refusal
 from services.payment.service_layer.record_region import record_region
+from shared.caller import Caller
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
 from shared.messaging.messages import Outgoing
@@ -63,7 +64,9 @@ class RegionSeen(_Seen):
 async def on_region(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     """The payment service's copy of the regions' wallet status, for registry listings."""
     b: RegionSeen = env.body
-    return await record_region(commands.RecordRegion(b.admdvs, b.wallet_enabled), postgres_context(ctx.conn, ctx.clock))
+    return await record_region(
+        commands.RecordRegion(b.admdvs, b.wallet_enabled), postgres_context(ctx.conn, Caller(ctx.clock))
+    )
 
 
 async def on_debited(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
@@ -76,18 +79,18 @@ async def on_debited(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         wallet_balc=b.wallet_balc,
         portions=tuple(Portion(**x.model_dump()) for x in b.portions),
     )
-    return await record_debit(commands.RecordDebit(b.setl_id, debited), postgres_context(ctx.conn, ctx.clock))
+    return await record_debit(commands.RecordDebit(b.setl_id, debited), postgres_context(ctx.conn, Caller(ctx.clock)))
 
 
 async def on_refused(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: RefusedSeen = env.body
     cmd = commands.RecordRefusal(b.setl_id, b.reason_code, b.reason)
-    return await record_refusal(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await record_refusal(cmd, postgres_context(ctx.conn, Caller(ctx.clock)))
 
 
 async def on_refunded(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: RefundedSeen = env.body
-    return await record_refund(commands.RecordRefund(b.setl_id), postgres_context(ctx.conn, ctx.clock))
+    return await record_refund(commands.RecordRefund(b.setl_id), postgres_context(ctx.conn, Caller(ctx.clock)))
 
 
 class SettlementIdentitySeen(_Seen):
@@ -99,7 +102,7 @@ class SettlementIdentitySeen(_Seen):
 def _failed(money_taken: bool) -> FailureHandler:
     async def handle(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         cmd = commands.GiveUpOnWalletAnswer(env.body.setl_id, money_taken)
-        return await give_up_on_wallet_answer(cmd, postgres_context(ctx.conn, ctx.clock))
+        return await give_up_on_wallet_answer(cmd, postgres_context(ctx.conn, Caller(ctx.clock)))
 
     return FailureHandler(SettlementIdentitySeen, handle)
 

@@ -17,6 +17,7 @@ from services.relationship.service_layer.context import RelationshipContext
 from services.relationship.service_layer.record_enrolment import record_enrolment
 from services.relationship.service_layer.request_bind import request_bind
 from services.relationship.service_layer.terminate import terminate
+from shared.caller import Caller
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.identity import certno_hash, name_hash
@@ -34,7 +35,7 @@ def make_handlers(
     identity_key: bytes, trusted_senders: frozenset[str] = frozenset(), max_ahead: timedelta = timedelta(days=31)
 ) -> dict[str, Handler]:
     def unit_of_work(ctx: MessageContext, env: Envelope[Any]) -> RelationshipContext:
-        return postgres_context(ctx.conn, ctx.clock, env.sender, env.msgid, trusted_senders, max_ahead)
+        return postgres_context(ctx.conn, Caller(ctx.clock, env.sender, env.msgid, trusted_senders), max_ahead)
 
     async def on_enrollment_changed(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         b: p.EnrollmentChanged = env.body

@@ -19,6 +19,7 @@ from services.wallet.service_layer.open_wallet import open_wallet
 from services.wallet.service_layer.request_transfer import request_transfer
 from services.wallet.service_layer.switch_region import set_region_wallet_status
 from services.wallet.service_layer.wallet_statement import wallet_statement
+from shared.caller import Caller
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.identity import certno_hash, name_hash
@@ -40,7 +41,7 @@ def make_handlers(
 ) -> dict[str, Handler]:
     def context(ctx: MessageContext, env: Envelope[Any]) -> WalletContext:
         """The use case's unit of work, acting for the sender whose signature the consumer verified."""
-        return postgres_context(ctx.conn, ctx.clock, env.sender, trusted, national_operators, env.msgid)
+        return postgres_context(ctx.conn, Caller(ctx.clock, env.sender, env.msgid, trusted, national_operators))
 
     async def on_account_credited(ctx: MessageContext, env: Envelope[Any]) -> Decision:
         body: p.AccountCredited = env.body

@@ -14,6 +14,7 @@ from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.refund_payment import refund_payment
 from services.wallet.service_layer.refuse_failed_payment import refuse_failed_payment
 from services.wallet.service_layer.take_payment import take_payment
+from shared.caller import Caller
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
 from shared.messaging.messages import Outgoing
@@ -65,7 +66,7 @@ class PaymentIdentitySeen(BaseModel):
 async def on_opened_failed(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: PaymentIdentitySeen = env.body
     cmd = commands.RefuseFailedPayment(b.setl_id, b.purpose, b.psn_no)
-    return await refuse_failed_payment(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await refuse_failed_payment(cmd, postgres_context(ctx.conn, Caller(ctx.clock)))
 
 
 FAILURE_HANDLERS: dict[str, FailureHandler] = {
@@ -78,12 +79,12 @@ def make_handlers(trusted: frozenset[str] = frozenset()) -> dict[str, EventHandl
         b: PaymentOpenedSeen = env.body
         # The context acts for the province that asked the payment service (a contribution is its own to ask).
         return await take_payment(
-            commands.TakePayment(_order(b)), postgres_context(ctx.conn, ctx.clock, b.sender, trusted)
+            commands.TakePayment(_order(b)), postgres_context(ctx.conn, Caller(ctx.clock, b.sender, trusted=trusted))
         )
 
     async def on_refund_requested(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         b: RefundRequestedSeen = env.body
-        return await refund_payment(commands.RefundPayment(b.setl_id), postgres_context(ctx.conn, ctx.clock))
+        return await refund_payment(commands.RefundPayment(b.setl_id), postgres_context(ctx.conn, Caller(ctx.clock)))
 
     return {
         "payment.payment-opened": (PaymentOpenedSeen, on_opened),

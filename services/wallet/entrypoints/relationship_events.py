@@ -14,6 +14,7 @@ from services.wallet.domain.transfers import Party
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.end_relationship import end_relationship
 from services.wallet.service_layer.record_person import record_person
+from shared.caller import Caller
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import RELATIONSHIP_EVENTS
 from shared.logging import get_logger
@@ -61,7 +62,7 @@ async def on_person(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
     b: PersonSeen = env.body
     party = Party(b.psn_no, b.certno_hash, b.name_hash, b.insuplc_admdvs, b.may_provide, b.may_receive)
     cmd = commands.RecordPerson(party, b.effective_at, b.version, env.msgid)
-    return await record_person(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await record_person(cmd, postgres_context(ctx.conn, Caller(ctx.clock)))
 
 
 async def on_established(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
@@ -83,7 +84,7 @@ async def on_ended(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         recipient_admdvs=b.recipient_admdvs,
         version=b.version,
     )
-    return await end_relationship(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await end_relationship(cmd, postgres_context(ctx.conn, Caller(ctx.clock)))
 
 
 class EndIdentitySeen(_Seen):

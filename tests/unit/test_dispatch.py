@@ -8,16 +8,18 @@ from decimal import Decimal
 from typing import Any, cast
 
 import pytest
+from pydantic import BaseModel
 
 from shared.caller import Caller
 from shared.clock import BusinessClock
 from shared.contracts import province as p
 from shared.contracts.envelope import Envelope
 from shared.contracts.province import INGRESS
+from shared.contracts.topics import PLATFORM_SENDER
 from shared.db.pool import Conn
 from shared.messaging.consumer import MessageContext
-from shared.messaging.dispatch import Routes, TypedHandler
-from shared.messaging.messages import Decision
+from shared.messaging.dispatch import EventRoutes, Routes, TypedHandler
+from shared.messaging.messages import Decision, Outgoing
 
 SENT = datetime(2026, 12, 7, 10, tzinfo=UTC)
 CREDIT = p.AccountCredited(psn_no="P1", amount=Decimal("10.00"), period="202612", kind="contribution")
@@ -69,3 +71,24 @@ async def test_a_body_of_another_model_is_refused_before_the_handler() -> None:
     ctx = MessageContext(conn=cast(Conn, None), clock=BusinessClock(), service="wallet", record_key="P1")
     with pytest.raises(TypeError):
         await handle(ctx, env)
+
+
+class PersonSeen(BaseModel):
+    psn_no: str
+
+
+async def on_person(b: PersonSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
+    return [Outgoing("t", b.psn_no, "seen", {"sender": caller.sender, "msgid": caller.msgid})]
+
+
+async def test_an_event_handler_gets_its_tolerant_body_and_the_platform_as_its_caller() -> None:
+    routes = EventRoutes()
+    routes.on("relationship.person-enrolment-changed", PersonSeen, on_person)
+    model, handle = routes.handlers()["relationship.person-enrolment-changed"]
+    env = Envelope[Any](msgid="E1", type="x", sender="000000", sent_at=SENT, body=PersonSeen(psn_no="P1"))
+    ctx = MessageContext(conn=cast(Conn, None), clock=BusinessClock(), service="wallet", record_key="P1")
+    assert model is PersonSeen
+    [out] = await handle(ctx, env)
+    assert (out.key, out.body) == ("P1", {"sender": PLATFORM_SENDER, "msgid": "E1"})
+    with pytest.raises(ValueError, match="routed twice"):
+        routes.on("relationship.person-enrolment-changed", PersonSeen, on_person)

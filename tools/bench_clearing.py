@@ -49,6 +49,7 @@ from services.clearing.domain import commands
 from services.clearing.domain.clearing import has_ended, next_month
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.close_month import close_month_now
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ, BusinessClock
 from shared.contracts.topics import CLEARING_EVENTS, INGRESS_CLEARING, PROVINCE_TOPICS, PROVINCES, province_topic
 from shared.db.pool import Conn, connect
@@ -264,7 +265,7 @@ async def close_directly(settings: PlatformSettings, period: str, explain: bool)
     try:
         started = time.monotonic()
         cmd = commands.CloseMonthNow(period, "bench:direct")
-        decision = await close_month_now(cmd, postgres_context(cast(Conn, timed), clock))
+        decision = await close_month_now(cmd, postgres_context(cast(Conn, timed), Caller(clock)))
         elapsed = time.monotonic() - started
     finally:
         await tx.rollback()

@@ -10,6 +10,7 @@ from services.clearing.entrypoints import payment_events, wallet_events
 from services.clearing.entrypoints.ingress import make_handlers
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.close_on_schedule import close_on_schedule
+from shared.caller import Caller
 from shared.clock import BusinessClock
 from shared.contracts.topics import PAYMENT_EVENTS, WALLET_EVENTS
 from shared.db.pool import Conn
@@ -23,7 +24,7 @@ SERVICE_DIR = Path(__file__).resolve().parent
 
 def scheduled_close(after_days: int, seconds: float) -> Periodic:
     async def run(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
-        decision = await close_on_schedule(commands.CloseOnSchedule(after_days), postgres_context(conn, clock))
+        decision = await close_on_schedule(commands.CloseOnSchedule(after_days), postgres_context(conn, Caller(clock)))
         if decision is None:
             return 0
         await outbox.enqueue(conn, decision.messages)

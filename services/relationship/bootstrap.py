@@ -15,6 +15,7 @@ from services.relationship.entrypoints.ingress import make_handlers
 from services.relationship.entrypoints.startup import seed_policies, upgrade_policies
 from services.relationship.entrypoints.unit_of_work import postgres_context
 from services.relationship.service_layer.expire_bind_requests import expire_bind_requests
+from shared.caller import Caller
 from shared.clock import BusinessClock
 from shared.db.pool import Conn
 from shared.messaging.outbox import Outbox
@@ -26,7 +27,7 @@ SERVICE_DIR = Path(__file__).resolve().parent
 
 
 async def sweep_bind_requests(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
-    messages = await expire_bind_requests(ExpireBindRequests(), postgres_context(conn, clock))
+    messages = await expire_bind_requests(ExpireBindRequests(), postgres_context(conn, Caller(clock)))
     await outbox.enqueue(conn, messages)
     return len([m for m in messages if m.type == "relationship.relationship-ended"])
 

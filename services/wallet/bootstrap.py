@@ -10,6 +10,7 @@ from services.wallet.entrypoints import payment_events, relationship_events
 from services.wallet.entrypoints.ingress import make_handlers
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.expire_transfers import expire_transfers
+from shared.caller import Caller
 from shared.clock import BusinessClock
 from shared.contracts.topics import INGRESS_WALLET, PAYMENT_EVENTS, RELATIONSHIP_EVENTS
 from shared.db.pool import Conn
@@ -22,7 +23,7 @@ SERVICE_DIR = Path(__file__).resolve().parent
 
 
 async def sweep_deadlines(conn: Conn, outbox: Outbox, clock: BusinessClock) -> int:
-    messages = await expire_transfers(ExpireTransfers(), postgres_context(conn, clock))
+    messages = await expire_transfers(ExpireTransfers(), postgres_context(conn, Caller(clock)))
     await outbox.enqueue(conn, messages)
     return len([m for m in messages if m.type == "wallet.quota-released"])
 

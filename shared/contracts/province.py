@@ -555,6 +555,19 @@ NATIONAL_OPERATOR_TYPES: tuple[str, ...] = (
 refused SENDER_NOT_ALLOWED before any handler: its code lies inside a province, and must never act as that
 province's systems."""
 
+_INGRESS_BY_BODY: dict[builtins.type[Body], IngressType] = {t.body: t for t in INGRESS.values()}
+assert len(_INGRESS_BY_BODY) == len(INGRESS), "each ingress type has a body model of its own"
+
+
+def ingress_type_of(body: builtins.type[Body]) -> IngressType:
+    """The ingress type whose body `body` is: a handler is registered by its model, and the type's name is written
+    only in INGRESS."""
+    try:
+        return _INGRESS_BY_BODY[body]
+    except KeyError:
+        raise ValueError(f"{body.__name__} is the body of no ingress type: see INGRESS") from None
+
+
 # The service that answers what cannot be attributed to a type (unreadable JSON, unknown type) on each topic.
 TOPIC_PRIMARY: dict[str, ServiceName] = {
     topics.INGRESS_ENROLLMENT: "relationship",

@@ -16,6 +16,7 @@ from services.payment.entrypoints.unit_of_work import postgres_context as paymen
 from services.wallet.adapters.memory import FixedClock
 from services.wallet.entrypoints import transfers_cli
 from services.wallet.entrypoints.unit_of_work import postgres_context as wallet_context
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.db.migrations import migrate
 from shared.db.pool import connect
@@ -34,7 +35,7 @@ async def test_the_transfers_cli_lists_and_shows(
     conn = await connect(settings.dsn("wallet"))
     try:
         await migrate(conn, "wallet", SERVICES / "wallet")
-        ctx = wallet_context(conn, FixedClock(two_hours_ago))
+        ctx = wallet_context(conn, Caller(FixedClock(two_hours_ago)))
         await funded(ctx)
         await held(ctx, "t-1", "120.00", two_hours_ago)
     finally:
@@ -63,7 +64,7 @@ async def test_the_settlements_cli_lists_and_shows(
     conn = await connect(settings.dsn("payment"))
     try:
         await migrate(conn, "payment", SERVICES / "payment")
-        await payment_context(conn, FixedClock(an_hour_ago)).settlements.add(
+        await payment_context(conn, Caller(FixedClock(an_hour_ago))).settlements.add(
             replace(a_settlement(), requested_at=an_hour_ago)
         )
     finally:

@@ -27,6 +27,7 @@ from services.payment.entrypoints.unit_of_work import postgres_context as paymen
 from services.payment.service_layer.record_insured_person import record_insured_person
 from services.wallet.domain.transfers import Party
 from services.wallet.entrypoints.unit_of_work import postgres_context as wallet_context
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ, BusinessClock
 from shared.contracts.envelope import Envelope
 from shared.contracts.province import INGRESS, ingress_topics_of
@@ -142,7 +143,7 @@ class Kernels:
             assert await self.answer("enrollment.changed", enrolment, region) == "completed"
         wallet_pool, payment_pool = self.pools[1], self.pools[2]
         async with wallet_pool.acquire() as conn, conn.transaction():
-            members = wallet_context(conn, clock).members
+            members = wallet_context(conn, Caller(clock)).members
             at = datetime(2026, 1, 1, tzinfo=BUSINESS_TZ)
             await members.upsert_person(
                 Party(P, certno_hash(P_CERT, KEY), name_hash("张三", KEY), "440300", True, False), at, 1
@@ -154,7 +155,7 @@ class Kernels:
         async with payment_pool.acquire() as conn, conn.transaction():
             for who, region in ((P, "440300"), (R, "610100")):
                 await record_insured_person(
-                    payment_commands.RecordInsuredPerson(who, region, 1), payment_context(conn, clock)
+                    payment_commands.RecordInsuredPerson(who, region, 1), payment_context(conn, Caller(clock))
                 )
         for region in ("440300", "610100"):
             assert (

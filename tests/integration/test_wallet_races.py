@@ -34,6 +34,7 @@ from services.wallet.service_layer.credit_account import credit_account
 from services.wallet.service_layer.end_relationship import end_relationship
 from services.wallet.service_layer.record_person import record_person
 from services.wallet.service_layer.take_payment import take_payment
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.db.pool import Conn, connect
 from shared.messaging.messages import Decision
@@ -59,7 +60,7 @@ async def _family_with_a_held_transfer(dsn: str) -> None:
     conn = await connect(dsn)
     try:
         async with conn.transaction():
-            ctx = postgres_context(conn, FixedClock(NOON))
+            ctx = postgres_context(conn, Caller(FixedClock(NOON)))
             for party in (P, R):
                 await ctx.members.upsert_person(party, NOON, 1)
             await ctx.members.relationship_established(REL, P.psn_no, R.psn_no, "440300", "610100", 2)
@@ -89,13 +90,13 @@ async def _family_with_a_held_transfer(dsn: str) -> None:
 
 
 async def _accept(conn: Conn) -> Any:
-    ctx = postgres_context(conn, FixedClock(NOON), sender="610000")
+    ctx = postgres_context(conn, Caller(FixedClock(NOON), "610000"))
     return await answer_transfer(commands.AnswerTransfer(TRANSFER, R.psn_no, True), ctx)
 
 
 async def _end(conn: Conn) -> Any:
     cmd = commands.EndRelationship(REL, P.psn_no, R.psn_no, True, "440300", "610100", 3)
-    return await end_relationship(cmd, postgres_context(conn, FixedClock(NOON)))
+    return await end_relationship(cmd, postgres_context(conn, Caller(FixedClock(NOON))))
 
 
 async def _waits_on_a_lock(observer: Conn, pid: int) -> None:
@@ -173,17 +174,17 @@ GANSU = "620100"
 
 async def _move(conn: Conn) -> Any:
     cmd = commands.RecordPerson(replace(P, insuplc_admdvs=GANSU), NOON, 2, "relationship-event-move")
-    return await record_person(cmd, postgres_context(conn, FixedClock(NOON)))
+    return await record_person(cmd, postgres_context(conn, Caller(FixedClock(NOON))))
 
 
 async def _pay_from_own_account(conn: Conn) -> Any:
     order = PaymentOrder("setl-1", Purpose.SETTLEMENT, P.psn_no, None, "440300", Decimal("80.00"), False, "1")
-    return await take_payment(commands.TakePayment(order), postgres_context(conn, FixedClock(NOON), sender="440000"))
+    return await take_payment(commands.TakePayment(order), postgres_context(conn, Caller(FixedClock(NOON), "440000")))
 
 
 async def _credit_from_a_sibling_region(conn: Conn) -> Any:
     cmd = commands.CreditAccount("440100:c-9", P.psn_no, "440100", Decimal("70.00"), "203003", "contribution")
-    return await credit_account(cmd, postgres_context(conn, FixedClock(NOON), sender="440100"), Decimal("100000.00"))
+    return await credit_account(cmd, postgres_context(conn, Caller(FixedClock(NOON), "440100")), Decimal("100000.00"))
 
 
 async def _after_the_race(dsn: str) -> tuple[dict[str, list[str]], Any, Any]:

@@ -14,6 +14,7 @@ from services.clearing.domain.months import Answer, Line, Month, MonthTotals, St
 from services.clearing.domain.obligations import Direction, Obligation, Portion
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.context import ClearingContext
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from tests.support.infra import Infra
 from tests.support.ports import migrated_database, rolled_back
@@ -134,7 +135,7 @@ class ClearingPortsContract:
 class TestInMemory(ClearingPortsContract):
     @pytest.fixture
     async def ctx(self) -> ClearingContext:
-        return MemoryClearing().context(Clock())
+        return MemoryClearing().context(Caller(Clock()))
 
 
 @pytest.fixture(scope="module")
@@ -147,4 +148,4 @@ class TestPostgreSQL(ClearingPortsContract):
     @pytest.fixture
     async def ctx(self, clearing_dsn: str) -> AsyncIterator[ClearingContext]:
         async with rolled_back(clearing_dsn) as conn:
-            yield postgres_context(conn, Clock())
+            yield postgres_context(conn, Caller(Clock()))

@@ -24,6 +24,7 @@ from services.payment.service_layer.record_refund import record_refund
 from services.payment.service_layer.record_refusal import record_refusal
 from services.payment.service_layer.request_payment import request_contribution
 from services.payment.service_layer.reverse import reverse
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
@@ -51,7 +52,9 @@ async def dsn(infra: Infra) -> str:
     dsn = await migrated_database(infra, "payment")
     conn = await connect(dsn)
     try:
-        await postgres_context(conn, Clock()).standards.set(Standard("000000", "390", 2027, Decimal("400.00"), "test"))
+        await postgres_context(conn, Caller(Clock())).standards.set(
+            Standard("000000", "390", 2027, Decimal("400.00"), "test")
+        )
     finally:
         await conn.close()
     return dsn
@@ -65,7 +68,7 @@ class Tx:
         self.tx = conn.transaction()
 
     def ctx(self, msgid: str = "") -> PaymentContext:
-        return postgres_context(self.conn, Clock(), sender=SHENZHEN, msgid=msgid)
+        return postgres_context(self.conn, Caller(Clock(), SHENZHEN, msgid))
 
 
 @pytest.fixture
@@ -83,7 +86,7 @@ async def insured(dsn: str) -> str:
     psn_no = f"R44030000000{next(_ids):07d}"
     conn = await connect(dsn)
     try:
-        await postgres_context(conn, Clock()).people.record(psn_no, SHENZHEN, 1)
+        await postgres_context(conn, Caller(Clock())).people.record(psn_no, SHENZHEN, 1)
     finally:
         await conn.close()
     return psn_no

@@ -17,6 +17,7 @@ from services.payment.domain.registry import Region
 from services.payment.domain.settlements import Debited, Portion, Purpose, Reversal, Settlement, State, UndoKind
 from services.payment.entrypoints.unit_of_work import postgres_context
 from services.payment.service_layer.context import PaymentContext
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.contracts.reasons import ReasonCode
 from shared.db.pool import Conn
@@ -234,7 +235,7 @@ class TestInMemory(PaymentPortsContract):
     @pytest.fixture
     async def ctx(self) -> PaymentContext:
         self.db = MemoryPayment()
-        return self.db.context(Clock())
+        return self.db.context(Caller(Clock()))
 
     async def defer(self, ctx: PaymentContext, sender: str, msgid: str, type_: str, key: str) -> None:
         self.db.defer(sender, msgid, type_, key)
@@ -251,7 +252,7 @@ class TestPostgreSQL(PaymentPortsContract):
     async def ctx(self, payment_dsn: str) -> AsyncIterator[PaymentContext]:
         async with rolled_back(payment_dsn) as conn:
             self.conn: Conn = conn
-            yield postgres_context(conn, Clock())
+            yield postgres_context(conn, Caller(Clock()))
 
     async def defer(self, ctx: PaymentContext, sender: str, msgid: str, type_: str, key: str) -> None:
         await self.conn.execute(

@@ -22,6 +22,7 @@ from services.relationship.domain.relationships import (
 )
 from services.relationship.entrypoints.unit_of_work import postgres_context
 from services.relationship.service_layer.context import RelationshipContext
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from tests.support.infra import Infra
 from tests.support.ports import migrated_database, rolled_back
@@ -189,7 +190,7 @@ class RelationshipPortsContract:
 class TestInMemory(RelationshipPortsContract):
     @pytest.fixture
     async def ctx(self) -> RelationshipContext:
-        return MemoryRelationshipStore().context(Clock())
+        return MemoryRelationshipStore().context(Caller(Clock()))
 
 
 @pytest.fixture(scope="module")
@@ -202,4 +203,4 @@ class TestPostgreSQL(RelationshipPortsContract):
     @pytest.fixture
     async def ctx(self, relationship_dsn: str) -> AsyncIterator[RelationshipContext]:
         async with rolled_back(relationship_dsn) as conn:
-            yield postgres_context(conn, Clock())
+            yield postgres_context(conn, Caller(Clock()))

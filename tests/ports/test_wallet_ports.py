@@ -27,6 +27,7 @@ from services.wallet.domain.statements import FreezeRecord
 from services.wallet.domain.transfers import Party, QuotaTransfer, ReturnReason, State, TransferRequest
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.context import WalletContext
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from tests.support.infra import Infra
 from tests.support.ports import migrated_database, rolled_back
@@ -377,7 +378,7 @@ class WalletPortsContract:
 class TestInMemory(WalletPortsContract):
     @pytest.fixture
     async def ctx(self) -> WalletContext:
-        return MemoryWallet().context(FixedClock(NOON))
+        return MemoryWallet().context(Caller(FixedClock(NOON)))
 
 
 @pytest.fixture(scope="module")
@@ -392,4 +393,4 @@ class TestPostgreSQL(WalletPortsContract):
     async def ctx(self, wallet_dsn: str) -> AsyncIterator[WalletContext]:
         """Each test in a transaction that is rolled back: every test starts from empty tables."""
         async with rolled_back(wallet_dsn) as conn:
-            yield postgres_context(conn, FixedClock(NOON))
+            yield postgres_context(conn, Caller(FixedClock(NOON)))

@@ -11,8 +11,7 @@ from decimal import Decimal
 from services.clearing.domain.months import Line, Month, MonthTotals, Statement, StatementAnswer
 from services.clearing.domain.obligations import Obligation
 from services.clearing.service_layer.context import ClearingContext
-from services.clearing.service_layer.ports import Clock
-from shared.contracts.topics import PLATFORM_SENDER
+from shared.caller import Caller
 
 ZERO = Decimal("0.00")
 
@@ -36,23 +35,12 @@ class MemoryClearing:
     answers: dict[tuple[str, str], tuple[str, StatementAnswer]] = field(default_factory=dict)
     """(sender, msgid) -> (statement_id, the answer)."""
 
-    def context(
-        self,
-        clock: Clock,
-        sender: str = PLATFORM_SENDER,
-        msgid: str = "",
-        trusted: frozenset[str] = frozenset(),
-        national_operators: frozenset[str] = frozenset(),
-    ) -> ClearingContext:
+    def context(self, caller: Caller) -> ClearingContext:
         return ClearingContext(
+            caller,
             obligations=MemoryObligations(self),
             months=MemoryMonths(self),
             statements=MemoryStatements(self),
-            clock=clock,
-            sender=sender,
-            msgid=msgid,
-            trusted=trusted,
-            national_operators=national_operators,
         )
 
     def lines(self, period: str) -> dict[str, tuple[Line, ...]]:

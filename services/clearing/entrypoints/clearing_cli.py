@@ -22,6 +22,7 @@ from services.clearing.adapters.clearing_repository import ClearingRepository
 from services.clearing.domain import commands
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.close_month import close_month_now
+from shared.caller import Caller
 from shared.db.books import print_books
 from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
@@ -51,7 +52,9 @@ async def close(settings: PlatformSettings, period: str) -> int:
     try:
         clock = await clock_of_service(conn, settings.clock_offset_seconds)
         async with conn.transaction():
-            decision = await close_month_now(commands.CloseMonthNow(period, "operator"), postgres_context(conn, clock))
+            decision = await close_month_now(
+                commands.CloseMonthNow(period, "operator"), postgres_context(conn, Caller(clock))
+            )
             await Outbox("clearing", "clearing", clock).enqueue(conn, decision.messages)
     finally:
         await conn.close()

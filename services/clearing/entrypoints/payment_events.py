@@ -4,7 +4,6 @@ its own tolerant models."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,8 +11,9 @@ from services.clearing.domain import commands
 from services.clearing.domain.obligations import Direction, Portion
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.record_obligations import record_obligations
-from shared.contracts.envelope import Envelope
+from shared.caller import Caller
 from shared.messaging.consumer import EventHandler, MessageContext
+from shared.messaging.dispatch import EventRoutes, TypedEventHandler
 from shared.messaging.messages import Outgoing
 
 
@@ -36,17 +36,16 @@ class PaymentSeen(_Seen):
     portions: list[PortionSeen]
 
 
-def _handler(direction: Direction) -> EventHandler:
-    async def handle(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-        b: PaymentSeen = env.body
+def _handler(direction: Direction) -> TypedEventHandler[PaymentSeen]:
+    async def handle(b: PaymentSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
         portions = tuple(Portion(**x.model_dump()) for x in b.portions)
         cmd = commands.RecordObligations(b.setl_id, b.purpose, b.month, portions, direction)
-        return await record_obligations(cmd, postgres_context(ctx.conn, ctx.clock))
+        return await record_obligations(cmd, postgres_context(ctx.conn, caller))
 
-    return (PaymentSeen, handle)
+    return handle
 
 
-HANDLERS: dict[str, EventHandler] = {
-    "payment.payment-completed": _handler(Direction.FORWARD),
-    "payment.payment-cancelled": _handler(Direction.REVERSE),
-}
+ROUTES = EventRoutes()
+ROUTES.on("payment.payment-completed", PaymentSeen, _handler(Direction.FORWARD))
+ROUTES.on("payment.payment-cancelled", PaymentSeen, _handler(Direction.REVERSE))
+HANDLERS: dict[str, EventHandler] = ROUTES.handlers()

@@ -5,7 +5,6 @@ owes the fund that holds it now, in the business month it moved."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -13,10 +12,12 @@ from services.clearing.domain import commands
 from services.clearing.domain.obligations import CARRY, Direction, Portion
 from services.clearing.entrypoints.unit_of_work import postgres_context
 from services.clearing.service_layer.record_obligations import record_obligations
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
-from shared.contracts.envelope import Admdvs, Envelope
+from shared.contracts.envelope import Admdvs
 from shared.logging import get_logger
 from shared.messaging.consumer import EventHandler, MessageContext
+from shared.messaging.dispatch import EventRoutes
 from shared.messaging.messages import Outgoing
 from shared.money import Money
 
@@ -42,14 +43,15 @@ class CarrySeen(BaseModel):
             return self.occurred_at.strftime("%Y%m")
 
 
-async def on_carried(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: CarrySeen = env.body
+async def on_carried(b: CarrySeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     if b.amount <= ZERO or b.from_admdvs == b.to_admdvs:  # nothing moved between two funds: nothing is owed
         log.warning("carry_owes_nothing", carry_id=b.carry_id, amount=str(b.amount))
         return []
     portion = Portion(seq=1, source=CARRY, funding_admdvs=b.from_admdvs, spending_admdvs=b.to_admdvs, amount=b.amount)
     cmd = commands.RecordObligations(b.carry_id, CARRY, b.month, (portion,), Direction.FORWARD)
-    return await record_obligations(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await record_obligations(cmd, postgres_context(ctx.conn, caller))
 
 
-HANDLERS: dict[str, EventHandler] = {"wallet.fund-balance-carried": (CarrySeen, on_carried)}
+ROUTES = EventRoutes()
+ROUTES.on("wallet.fund-balance-carried", CarrySeen, on_carried)
+HANDLERS: dict[str, EventHandler] = ROUTES.handlers()

@@ -13,18 +13,18 @@ from shared.messaging.messages import Decision, published
 async def answer_statement(
     cmd: commands.ConfirmStatement | commands.DisputeStatement, ctx: ClearingContext
 ) -> Decision:
-    if not ctx.speaks_for(cmd.admdvs):  # first: whether a region has a statement is its own province's to know
+    if not ctx.caller.speaks_for(cmd.admdvs):  # first: whether a region has a statement is its own province's to know
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "a statement is answered from its region's province")
     s = await ctx.statements.get_for_update(cmd.statement_id)
     if s is None or s.admdvs != cmd.admdvs:
         return Decision.rejected(
             ReasonCode.UNKNOWN_STATEMENT, f"no statement {cmd.statement_id} for region {cmd.admdvs}"
         )
-    now = ctx.now()
+    now = ctx.caller.now()
     if isinstance(cmd, commands.DisputeStatement):
         reason = redact_text(cmd.reason)  # free text a province typed: no ID number in clear past ingress
-        answered = s.dispute(cmd.admdvs, reason, ctx.sender, ctx.msgid, now)
+        answered = s.dispute(cmd.admdvs, reason, ctx.caller.sender, ctx.caller.msgid, now)
     else:
-        answered = s.confirm(cmd.admdvs, ctx.sender, ctx.msgid, now)
+        answered = s.confirm(cmd.admdvs, ctx.caller.sender, ctx.caller.msgid, now)
     await ctx.statements.save(s)
     return Decision.completed([published(answered, s.period)], statement_id=s.statement_id)

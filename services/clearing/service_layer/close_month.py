@@ -15,12 +15,12 @@ from shared.messaging.messages import Decision, Outgoing, published, to_province
 
 
 async def close_month(cmd: commands.CloseMonth, ctx: ClearingContext) -> Decision:
-    if not ctx.national:  # the national month is the national operator's to close
+    if not ctx.caller.national:  # the national month is the national operator's to close
         return Decision.rejected(
             ReasonCode.SENDER_NOT_ALLOWED,
-            f"a clearing month is closed by the national operator (MEDAID_NATIONAL_OPERATORS), not {ctx.sender}",
+            f"a clearing month is closed by the national operator (MEDAID_NATIONAL_OPERATORS), not {ctx.caller.sender}",
         )
-    return await _close(cmd.period, f"{ctx.sender}:{ctx.msgid}", ctx)
+    return await _close(cmd.period, f"{ctx.caller.sender}:{ctx.caller.msgid}", ctx)
 
 
 async def close_month_now(cmd: commands.CloseMonthNow, ctx: ClearingContext) -> Decision:
@@ -28,7 +28,7 @@ async def close_month_now(cmd: commands.CloseMonthNow, ctx: ClearingContext) -> 
 
 
 async def _close(period: str, closed_by: str, ctx: ClearingContext) -> Decision:
-    now = ctx.now()
+    now = ctx.caller.now()
     refusal = (await ctx.months.get(period)).refusal_to_close(now)
     if refusal is not None:
         return Decision.rejected(refusal.code, refusal.reason)

@@ -11,7 +11,7 @@ from shared.messaging.messages import Decision
 
 async def close_on_schedule(cmd: commands.CloseOnSchedule, ctx: ClearingContext) -> Decision | None:
     """The month closed, or None when none was due (or it could not close)."""
-    period = due_for_closing(ctx.now(), cmd.after_days)
+    period = due_for_closing(ctx.caller.now(), cmd.after_days)
     if period is None or await ctx.months.is_closed(period):
         return None
     decision = await close_month_now(commands.CloseMonthNow(period, "schedule"), ctx)

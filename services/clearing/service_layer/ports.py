@@ -4,15 +4,10 @@ per port against both."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Protocol
 
 from services.clearing.domain.months import Month, MonthTotals, Statement
 from services.clearing.domain.obligations import Obligation
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 class Obligations(Protocol):

@@ -12,7 +12,7 @@ from shared.messaging.messages import Outgoing, published
 
 
 async def record_obligations(cmd: commands.RecordObligations, ctx: ClearingContext) -> list[Outgoing]:
-    now = ctx.now()
+    now = ctx.caller.now()
     messages = []
     closed = await ctx.months.closed()
     for portion in cmd.portions:

@@ -11,9 +11,9 @@ from services.payment.domain.institutions import Institution
 from services.payment.domain.registry import Region, region_range
 from services.payment.domain.settlements import Portion, Purpose, Reversal, Settlement, State
 from services.payment.service_layer.context import PaymentContext
-from services.payment.service_layer.ports import Clock
+from shared.caller import Caller
 from shared.contracts.province import RequestResult
-from shared.contracts.topics import PLATFORM_SENDER, province_topic
+from shared.contracts.topics import province_topic
 from shared.messaging.messages import Decision, Outgoing
 
 LIVE = frozenset({State.DEBITING, State.COMPLETED, State.CANCELLING})
@@ -44,10 +44,9 @@ class MemoryPayment:
     yearly: set[str] = field(default_factory=set)  # the setl_ids held to once a year (add_contribution)
     inbox: Inbox = field(default_factory=Inbox)
 
-    def context(
-        self, clock: Clock, sender: str = PLATFORM_SENDER, msgid: str = "", trusted: frozenset[str] = frozenset()
-    ) -> PaymentContext:
+    def context(self, caller: Caller) -> PaymentContext:
         return PaymentContext(
+            caller,
             settlements=MemorySettlements(self),
             reversals=MemoryReversals(self),
             institutions=MemoryInstitutions(self),
@@ -55,10 +54,6 @@ class MemoryPayment:
             registry=MemoryRegistry(self),
             people=MemoryInsuredPeople(self),
             standards=MemoryContributionStandards(self),
-            clock=clock,
-            sender=sender,
-            msgid=msgid,
-            trusted=trusted,
         )
 
     def defer(self, sender: str, msgid: str, type_: str, key: str) -> None:

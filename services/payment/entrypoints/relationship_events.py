@@ -3,15 +3,14 @@ contribution standard applies (docs/adr/0022). Read with its own tolerant model:
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
 from services.payment.domain import commands
 from services.payment.entrypoints.unit_of_work import postgres_context
 from services.payment.service_layer.record_insured_person import record_insured_person
-from shared.contracts.envelope import Envelope
+from shared.caller import Caller
 from shared.messaging.consumer import EventHandler, MessageContext
+from shared.messaging.dispatch import EventRoutes
 from shared.messaging.messages import Outgoing
 
 
@@ -23,12 +22,11 @@ class PersonSeen(BaseModel):
     version: int = 0  # 0: an event from before versions (ADR 0012)
 
 
-async def on_person(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: PersonSeen = env.body
+async def on_person(b: PersonSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     cmd = commands.RecordInsuredPerson(b.psn_no, b.insuplc_admdvs, b.version)
-    return await record_insured_person(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await record_insured_person(cmd, postgres_context(ctx.conn, caller))
 
 
-HANDLERS: dict[str, EventHandler] = {
-    "relationship.person-enrolment-changed": (PersonSeen, on_person),
-}
+ROUTES = EventRoutes()
+ROUTES.on("relationship.person-enrolment-changed", PersonSeen, on_person)
+HANDLERS: dict[str, EventHandler] = ROUTES.handlers()

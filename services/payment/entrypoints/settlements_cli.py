@@ -26,6 +26,7 @@ from services.payment.domain import commands
 from services.payment.domain.contributions import KINDS, StandardError, applicable, lookup_chain
 from services.payment.entrypoints.unit_of_work import postgres_context
 from services.payment.service_layer.set_contribution_standard import set_contribution_standard
+from shared.caller import Caller
 from shared.db.books import print_books
 from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
@@ -105,7 +106,7 @@ async def set_standard(settings: PlatformSettings, cmd: commands.SetContribution
     try:
         clock = await clock_of_service(conn, settings.clock_offset_seconds)
         async with conn.transaction():
-            stored = await set_contribution_standard(cmd, postgres_context(conn, clock))
+            stored = await set_contribution_standard(cmd, postgres_context(conn, Caller(clock)))
     except StandardError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 2

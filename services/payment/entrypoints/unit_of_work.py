@@ -1,5 +1,5 @@
-"""The composition of a payment use case's context on PostgreSQL: one message's transaction, the business clock
-and the authenticated sender (with the request's msgid)."""
+"""A payment use case's context on PostgreSQL: the `Caller` it acts for and the ports of one transaction (its
+connection)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from services.payment.adapters.institution_repository import InstitutionReposito
 from services.payment.adapters.registry_repository import RegistryRepository
 from services.payment.adapters.settlement_repository import ReversalRepository, SettlementRepository
 from services.payment.service_layer.context import PaymentContext
-from services.payment.service_layer.ports import Clock
-from shared.contracts.topics import PLATFORM_SENDER
+from shared.caller import Caller
 from shared.db.pool import Conn
 
 
-def postgres_context(
-    conn: Conn, clock: Clock, sender: str = PLATFORM_SENDER, msgid: str = "", trusted: frozenset[str] = frozenset()
-) -> PaymentContext:
+def postgres_context(conn: Conn, caller: Caller) -> PaymentContext:
     return PaymentContext(
+        caller,
         settlements=SettlementRepository(conn),
         reversals=ReversalRepository(conn),
         institutions=InstitutionRepository(conn),
@@ -25,8 +23,4 @@ def postgres_context(
         registry=RegistryRepository(conn),
         people=InsuredPeopleRepository(conn),
         standards=ContributionStandardRepository(conn),
-        clock=clock,
-        sender=sender,
-        msgid=msgid,
-        trusted=trusted,
     )

@@ -4,7 +4,6 @@ Read with the payment service's own tolerant models."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,8 +15,9 @@ from services.payment.service_layer.record_debit import record_debit
 from services.payment.service_layer.record_refund import record_refund
 from services.payment.service_layer.record_refusal import record_refusal
 from services.payment.service_layer.record_region import record_region
-from shared.contracts.envelope import Envelope
+from shared.caller import Caller
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
+from shared.messaging.dispatch import EventRoutes, TypedEventHandler
 from shared.messaging.messages import Outgoing
 
 
@@ -60,14 +60,12 @@ class RegionSeen(_Seen):
     wallet_enabled: bool
 
 
-async def on_region(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+async def on_region(b: RegionSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     """The payment service's copy of the regions' wallet status, for registry listings."""
-    b: RegionSeen = env.body
-    return await record_region(commands.RecordRegion(b.admdvs, b.wallet_enabled), postgres_context(ctx.conn, ctx.clock))
+    return await record_region(commands.RecordRegion(b.admdvs, b.wallet_enabled), postgres_context(ctx.conn, caller))
 
 
-async def on_debited(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: DebitedSeen = env.body
+async def on_debited(b: DebitedSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     debited = Debited(
         acct_pay=b.acct_pay,
         acct_mulaid_pay=b.acct_mulaid_pay,
@@ -76,18 +74,16 @@ async def on_debited(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         wallet_balc=b.wallet_balc,
         portions=tuple(Portion(**x.model_dump()) for x in b.portions),
     )
-    return await record_debit(commands.RecordDebit(b.setl_id, debited), postgres_context(ctx.conn, ctx.clock))
+    return await record_debit(commands.RecordDebit(b.setl_id, debited), postgres_context(ctx.conn, caller))
 
 
-async def on_refused(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: RefusedSeen = env.body
+async def on_refused(b: RefusedSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     cmd = commands.RecordRefusal(b.setl_id, b.reason_code, b.reason)
-    return await record_refusal(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await record_refusal(cmd, postgres_context(ctx.conn, caller))
 
 
-async def on_refunded(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: RefundedSeen = env.body
-    return await record_refund(commands.RecordRefund(b.setl_id), postgres_context(ctx.conn, ctx.clock))
+async def on_refunded(b: RefundedSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
+    return await record_refund(commands.RecordRefund(b.setl_id), postgres_context(ctx.conn, caller))
 
 
 class SettlementIdentitySeen(_Seen):
@@ -96,22 +92,20 @@ class SettlementIdentitySeen(_Seen):
     setl_id: str
 
 
-def _failed(money_taken: bool) -> FailureHandler:
-    async def handle(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-        cmd = commands.GiveUpOnWalletAnswer(env.body.setl_id, money_taken)
-        return await give_up_on_wallet_answer(cmd, postgres_context(ctx.conn, ctx.clock))
+def _failed(money_taken: bool) -> TypedEventHandler[SettlementIdentitySeen]:
+    async def handle(b: SettlementIdentitySeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
+        cmd = commands.GiveUpOnWalletAnswer(b.setl_id, money_taken)
+        return await give_up_on_wallet_answer(cmd, postgres_context(ctx.conn, caller))
 
-    return FailureHandler(SettlementIdentitySeen, handle)
+    return handle
 
 
-FAILURE_HANDLERS: dict[str, FailureHandler] = {
-    "wallet.payment-debited": _failed(money_taken=True),
-    "wallet.payment-refused": _failed(money_taken=False),
-}
-
-HANDLERS: dict[str, EventHandler] = {
-    "wallet.payment-debited": (DebitedSeen, on_debited),
-    "wallet.payment-refused": (RefusedSeen, on_refused),
-    "wallet.payment-refunded": (RefundedSeen, on_refunded),
-    "wallet.region-wallet-status-changed": (RegionSeen, on_region),
-}
+ROUTES = EventRoutes()
+ROUTES.on("wallet.payment-debited", DebitedSeen, on_debited)
+ROUTES.on("wallet.payment-refused", RefusedSeen, on_refused)
+ROUTES.on("wallet.payment-refunded", RefundedSeen, on_refunded)
+ROUTES.on("wallet.region-wallet-status-changed", RegionSeen, on_region)
+ROUTES.on_failure("wallet.payment-debited", SettlementIdentitySeen, _failed(money_taken=True))
+ROUTES.on_failure("wallet.payment-refused", SettlementIdentitySeen, _failed(money_taken=False))
+HANDLERS: dict[str, EventHandler] = ROUTES.handlers()
+FAILURE_HANDLERS: dict[str, FailureHandler] = ROUTES.failure_handlers()

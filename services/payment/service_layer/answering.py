@@ -14,7 +14,7 @@ def refused(
     purpose: Purpose, refusal: Refusal, ctx: PaymentContext, setl_id: str | None = None, key: str = "-"
 ) -> Decision:
     recorded = events.PaymentRefusedRecorded(
-        setl_id=setl_id, purpose=purpose.value, reason_code=refusal.code.value, occurred_at=ctx.now()
+        setl_id=setl_id, purpose=purpose.value, reason_code=refusal.code.value, occurred_at=ctx.caller.now()
     )
     return Decision.rejected(refusal.code, refusal.reason, [published(recorded, setl_id or key)])
 

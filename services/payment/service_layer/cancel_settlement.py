@@ -21,11 +21,11 @@ async def cancel_settlement(cmd: commands.CancelSettlement, ctx: PaymentContext)
     ):
         return Decision.rejected(ReasonCode.UNKNOWN_SETTLEMENT, "no settlement has this setl_id, mdtrt_id and psn_no")
     assert s.institution_admdvs is not None
-    if not ctx.speaks_for(s.institution_admdvs):
+    if not ctx.caller.speaks_for(s.institution_admdvs):
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "a cancellation is sent from the institution's province")
     if s.state in (State.CANCELLING, State.CANCELLED):
         how = s.undo_kind.value if s.undo_kind else None
         return Decision.rejected(ReasonCode.ALREADY_CANCELLED, f"the settlement was cancelled ({how})")
-    refund = s.request_cancellation(ctx.sender, ctx.msgid, ctx.now())
+    refund = s.request_cancellation(ctx.caller.sender, ctx.caller.msgid, ctx.caller.now())
     await ctx.settlements.save(s)
     return Decision.deferred([published(refund, s.setl_id)])

@@ -26,6 +26,6 @@ async def give_up_on_wallet_answer(cmd: commands.GiveUpOnWalletAnswer, ctx: Paym
         await ctx.reversals.set_outcome(s.undo_sender, s.msgid, "nothing_applied")
         answer += await ctx.answers.answer(s.undo_sender, s.undo_msgid, Decision.completed(setl_id=s.setl_id))
     if cmd.money_taken:
-        refund = events.RefundRequested(setl_id=s.setl_id, psn_no=s.psn_no, occurred_at=ctx.now())
+        refund = events.RefundRequested(setl_id=s.setl_id, psn_no=s.psn_no, occurred_at=ctx.caller.now())
         answer.append(published(refund, s.setl_id))
     return [*answer, *decision.messages]

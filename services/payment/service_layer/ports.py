@@ -14,10 +14,6 @@ from services.payment.domain.settlements import Portion, Reversal, Settlement
 from shared.messaging.messages import Decision, Outgoing
 
 
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
 class Settlements(Protocol):
     async def add(self, settlement: Settlement) -> None:
         """A new settlement (its (sender, msgid) unique)."""

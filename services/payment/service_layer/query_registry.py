@@ -29,6 +29,6 @@ async def query_registry(cmd: commands.QueryRegistry, ctx: PaymentContext, page:
         found = await ctx.registry.institutions(q.admdvs, q.fixmedins_type, after, page + 1)
         items = [p.InstitutionListed(**asdict(i)) for i in found[:page]]
         last = f"{found[page - 1].admdvs}:{found[page - 1].fixmedins_code}" if len(found) > page else None
-    listing = p.RegistryListing(omsgid=ctx.msgid, what=q.what, items=items, next_cursor=last)
+    listing = p.RegistryListing(omsgid=ctx.caller.msgid, what=q.what, items=items, next_cursor=last)
     body = listing.model_dump(mode="json", exclude_none=True)
-    return Decision.completed([Outgoing(province_topic(ctx.sender), q.admdvs, "registry.listing", body)])
+    return Decision.completed([Outgoing(province_topic(ctx.caller.sender), q.admdvs, "registry.listing", body)])

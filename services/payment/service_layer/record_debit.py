@@ -15,7 +15,7 @@ async def record_debit(cmd: commands.RecordDebit, ctx: PaymentContext) -> list[O
     s = await ctx.settlements.get_for_update(cmd.setl_id)
     if s is None or s.state is not State.DEBITING:
         return []  # a repeat, or an answer to what was given up on
-    now = ctx.now()
+    now = ctx.caller.now()
     completed = s.complete(cmd.debited, now)
     messages = [published(completed, s.setl_id)]
     if s.is_settlement:

@@ -16,7 +16,7 @@ async def record_refund(cmd: commands.RecordRefund, ctx: PaymentContext) -> list
     if s is None or s.state is not State.CANCELLING:
         return []
     portions = await ctx.settlements.portions_of(s.setl_id)
-    cancelled = s.cancel(portions, ctx.now())
+    cancelled = s.cancel(portions, ctx.caller.now())
     await ctx.settlements.save(s)
     messages = [published(cancelled, s.setl_id)]
     if s.is_settlement:

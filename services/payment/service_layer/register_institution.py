@@ -14,11 +14,13 @@ async def register_institution(cmd: commands.UpsertInstitution, ctx: PaymentCont
     # An institution is its province's to register: only that province's system, and only one that also holds it
     # now may move it (no province creates, moves or disables another's institution).
     current = await ctx.institutions.admdvs_of(i.fixmedins_code)
-    if not same_province(ctx.sender, i.admdvs) or (current is not None and not same_province(ctx.sender, current)):
-        where = current if current is not None and not same_province(ctx.sender, current) else i.admdvs
+    if not same_province(ctx.caller.sender, i.admdvs) or (
+        current is not None and not same_province(ctx.caller.sender, current)
+    ):
+        where = current if current is not None and not same_province(ctx.caller.sender, current) else i.admdvs
         return Decision.rejected(
             ReasonCode.SENDER_NOT_ALLOWED,
-            f"{i.fixmedins_code} is registered by the province of {where}, not {ctx.sender}",
+            f"{i.fixmedins_code} is registered by the province of {where}, not {ctx.caller.sender}",
         )
     if not await ctx.institutions.upsert(i):
         return Decision.completed()
@@ -28,6 +30,6 @@ async def register_institution(cmd: commands.UpsertInstitution, ctx: PaymentCont
         fixmedins_type=i.fixmedins_type,
         admdvs=i.admdvs,
         wallet_enabled=i.wallet_enabled,
-        occurred_at=ctx.now(),
+        occurred_at=ctx.caller.now(),
     )
     return Decision.completed([published(registered, i.admdvs)])

@@ -21,14 +21,14 @@ from shared.messaging.messages import Decision, published
 
 
 async def _blocked_by_reversal(ctx: PaymentContext) -> Refusal | None:
-    await ctx.reversals.serialize_on(ctx.sender, ctx.msgid)
-    if await ctx.reversals.of(ctx.sender, ctx.msgid) is not None:
+    await ctx.reversals.serialize_on(ctx.caller.sender, ctx.caller.msgid)
+    if await ctx.reversals.of(ctx.caller.sender, ctx.caller.msgid) is not None:
         return Refusal(ReasonCode.REVERSED, "this request was reversed (reversal.requested) before it arrived")
     return None
 
 
 async def request_settlement(cmd: commands.RequestSettlement, ctx: PaymentContext) -> Decision:
-    b, now = cmd.request, ctx.now()
+    b, now = cmd.request, ctx.caller.now()
     refusal = await _blocked_by_reversal(ctx)
     institution = await ctx.institutions.get(b.fixmedins_code)
     if refusal is None:
@@ -43,16 +43,16 @@ async def request_settlement(cmd: commands.RequestSettlement, ctx: PaymentContex
             b.use_wallet,
         )
         refusal = check_settlement(ask, institution) or check_setl_time(b.setl_time, now)
-    if refusal is None and institution is not None and not ctx.speaks_for(institution.admdvs):
+    if refusal is None and institution is not None and not ctx.caller.speaks_for(institution.admdvs):
         refusal = Refusal(ReasonCode.NOT_A_PARTY, "a settlement is sent from the institution's province")
     if refusal is not None or institution is None:
         assert refusal is not None
-        return refused(Purpose.SETTLEMENT, refusal, ctx, key=f"{ctx.sender}:{ctx.msgid}")
+        return refused(Purpose.SETTLEMENT, refusal, ctx, key=f"{ctx.caller.sender}:{ctx.caller.msgid}")
     settlement = Settlement(
         setl_id=cmd.setl_id,
         purpose=Purpose.SETTLEMENT,
-        sender=ctx.sender,
-        msgid=ctx.msgid,
+        sender=ctx.caller.sender,
+        msgid=ctx.caller.msgid,
         psn_no=b.psn_no,
         payer_psn_no=b.provider_psn_no if b.acct_used_flag == "2" else None,
         institution_admdvs=institution.admdvs,
@@ -76,10 +76,10 @@ async def request_contribution(cmd: commands.RequestContribution, ctx: PaymentCo
     person's province (also when the person was never enrolled, unless a trusted gateway asks); the insured person
     unknown; above the standard of their region, kind and year; a live one for the
     same person, kind and year (docs/adr/0022). Else it holds that year and the wallet is asked."""
-    b, now = cmd.request, ctx.now()
+    b, now = cmd.request, ctx.caller.now()
     refusal = await _blocked_by_reversal(ctx) or check_contribution(b.insutype, b.amount)
     region = None if refusal is not None else await ctx.people.region_of(b.insured_psn_no)
-    if refusal is None and not ctx.may_ask_about(region):  # the same for a person never enrolled
+    if refusal is None and not ctx.caller.may_ask_about(region):  # the same for a person never enrolled
         refusal = Refusal(ReasonCode.NOT_A_PARTY, "a contribution is asked by the insured person's province")
     if refusal is None and region is None:
         refusal = Refusal(ReasonCode.UNKNOWN_PERSON, "the insured person is not enrolled on the platform")
@@ -90,8 +90,8 @@ async def request_contribution(cmd: commands.RequestContribution, ctx: PaymentCo
     contribution = Settlement(
         setl_id=cmd.setl_id,
         purpose=Purpose.CONTRIBUTION,
-        sender=ctx.sender,
-        msgid=ctx.msgid,
+        sender=ctx.caller.sender,
+        msgid=ctx.caller.msgid,
         psn_no=b.insured_psn_no,
         payer_psn_no=b.payer_psn_no,
         institution_admdvs=None,
@@ -108,5 +108,5 @@ async def request_contribution(cmd: commands.RequestContribution, ctx: PaymentCo
         if holder is not None:
             refusal = already_paid(b.insutype, b.year, holder)
     if refusal is not None:
-        return refused(Purpose.CONTRIBUTION, refusal, ctx, key=f"{ctx.sender}:{ctx.msgid}")
+        return refused(Purpose.CONTRIBUTION, refusal, ctx, key=f"{ctx.caller.sender}:{ctx.caller.msgid}")
     return Decision.deferred([published(contribution.opened(), contribution.setl_id)])

@@ -16,9 +16,9 @@ async def reverse(cmd: commands.Reverse, ctx: PaymentContext) -> Decision:
         return Decision.rejected(
             ReasonCode.NOT_REVERSIBLE, f"only {', '.join(sorted(REVERSIBLE_TYPES))} are reversed; {b.otype} is not"
         )
-    now = ctx.now()
-    await ctx.reversals.serialize_on(ctx.sender, b.omsgid)
-    earlier = await ctx.reversals.of(ctx.sender, b.omsgid)
+    now = ctx.caller.now()
+    await ctx.reversals.serialize_on(ctx.caller.sender, b.omsgid)
+    earlier = await ctx.reversals.of(ctx.caller.sender, b.omsgid)
     if earlier is not None:  # reversed before by another reversal message: the same outcome, once it is final
         if earlier.setl_id is None:
             return Decision.completed()
@@ -28,26 +28,28 @@ async def reverse(cmd: commands.Reverse, ctx: PaymentContext) -> Decision:
                 # the first reversal is still at the wallet: its answer will say
                 return Decision.accepted(setl_id=earlier.setl_id)
         return Decision.completed(setl_id=earlier.setl_id)
-    s = await ctx.settlements.by_msgid_for_update(ctx.sender, b.omsgid)
+    s = await ctx.settlements.by_msgid_for_update(ctx.caller.sender, b.omsgid)
     if s is not None and s.purpose.value != PURPOSE_OF_TYPE[b.otype]:
         return Decision.rejected(ReasonCode.UNKNOWN_REQUEST, f"{b.omsgid} was not a {b.otype}")
     messages: list[Outgoing] = []
     if s is None:
-        outcome = "nothing_applied" if await ctx.answers.was_answered(ctx.sender, b.omsgid) else "original_blocked"
+        outcome = (
+            "nothing_applied" if await ctx.answers.was_answered(ctx.caller.sender, b.omsgid) else "original_blocked"
+        )
     elif s.state in (State.REFUSED, State.CANCELLING, State.CANCELLED):
         outcome = "nothing_applied"
     else:
         outcome = "original_undone"
-        refund = s.mark_reversal(ctx.sender, ctx.msgid, now)
+        refund = s.mark_reversal(ctx.caller.sender, ctx.caller.msgid, now)
         await ctx.settlements.save(s)
         if refund is not None:
             messages.append(published(refund, s.setl_id))
     setl_id = s.setl_id if s else None
-    await ctx.reversals.record(ctx.sender, b.omsgid, b.otype, ctx.msgid, outcome, setl_id, now)
+    await ctx.reversals.record(ctx.caller.sender, b.omsgid, b.otype, ctx.caller.msgid, outcome, setl_id, now)
     recorded = events.ReversalRecorded(
-        sender=ctx.sender, omsgid=b.omsgid, otype=b.otype, outcome=outcome, setl_id=setl_id, occurred_at=now
+        sender=ctx.caller.sender, omsgid=b.omsgid, otype=b.otype, outcome=outcome, setl_id=setl_id, occurred_at=now
     )
-    messages.append(published(recorded, setl_id or f"{ctx.sender}:{b.omsgid}"))
+    messages.append(published(recorded, setl_id or f"{ctx.caller.sender}:{b.omsgid}"))
     if outcome == "original_undone":
         return Decision.deferred(messages)  # answered when the wallet has given the money back
     return Decision.completed(messages, **({"setl_id": setl_id} if setl_id else {}))

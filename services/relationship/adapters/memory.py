@@ -13,9 +13,8 @@ from typing import Any
 from services.relationship.domain.people import Person
 from services.relationship.domain.relationships import Relationship, RelationshipStateError, Standing, Status
 from services.relationship.service_layer.context import RelationshipContext
-from services.relationship.service_layer.ports import Clock
+from shared.caller import Caller
 from shared.contracts.policy import SEED
-from shared.contracts.topics import PLATFORM_SENDER
 
 
 class UniqueViolationError(Exception):
@@ -51,22 +50,12 @@ class MemoryRelationshipStore:
     """relationship_id -> (relationship, the msgid that requested it)"""
     policies: dict[str, PolicyRow] = field(default_factory=dict)
 
-    def context(
-        self,
-        clock: Clock,
-        sender: str = PLATFORM_SENDER,
-        msgid: str = "",
-        trusted: frozenset[str] = frozenset(),
-        enrolment_max_ahead: timedelta = timedelta(days=31),
-    ) -> RelationshipContext:
+    def context(self, caller: Caller, enrolment_max_ahead: timedelta = timedelta(days=31)) -> RelationshipContext:
         return RelationshipContext(
+            caller,
             people=MemoryPeople(self),
             relationships=MemoryRelationships(self),
             policies=MemoryPolicies(self),
-            clock=clock,
-            sender=sender,
-            msgid=msgid,
-            trusted=trusted,
             enrolment_max_ahead=enrolment_max_ahead,
         )
 

@@ -24,6 +24,7 @@ from services.relationship.adapters.policy_repository import PolicyRepository
 from services.relationship.domain import commands
 from services.relationship.entrypoints.unit_of_work import postgres_context
 from services.relationship.service_layer.set_policy import set_policy
+from shared.caller import Caller
 from shared.contracts.policy import NATIONAL, RegionalPolicy, effective_policy
 from shared.db.business_clock import clock_of_service
 from shared.db.pool import connect
@@ -75,7 +76,7 @@ async def change(settings: PlatformSettings, cmd: commands.SetPolicy) -> dict[st
     try:
         clock = await clock_of_service(conn, settings.clock_offset_seconds)
         async with conn.transaction():
-            stored, messages = await set_policy(cmd, postgres_context(conn, clock))
+            stored, messages = await set_policy(cmd, postgres_context(conn, Caller(clock)))
             await Outbox("relationship", "relationship", clock).enqueue(conn, messages)
             return stored
     finally:

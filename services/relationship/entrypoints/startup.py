@@ -12,6 +12,7 @@ from services.relationship.adapters.policy_repository import seed_policies
 from services.relationship.domain.commands import UpgradePolicies
 from services.relationship.entrypoints.unit_of_work import postgres_context
 from services.relationship.service_layer.upgrade_policies import upgrade_policies as upgrade
+from shared.caller import Caller
 from shared.clock import BusinessClock
 from shared.logging import get_logger
 from shared.messaging.outbox import Outbox
@@ -24,7 +25,7 @@ __all__ = ["seed_policies", "upgrade_policies"]
 async def upgrade_policies(pool: asyncpg.Pool[Any], outbox: Outbox, clock: BusinessClock) -> int:
     """Each row with the legacy group caps, rewritten in kinship caps, in one transaction. Returns how many."""
     async with pool.acquire() as conn, conn.transaction():
-        upgraded, messages = await upgrade(UpgradePolicies(), postgres_context(conn, clock))
+        upgraded, messages = await upgrade(UpgradePolicies(), postgres_context(conn, Caller(clock)))
         await outbox.enqueue(conn, messages)
     for row in upgraded:
         if row.dropped_bans:

@@ -1,5 +1,5 @@
-"""The composition of a relationship use case's context on PostgreSQL: one message's transaction (its
-connection), the business clock and the authenticated sender."""
+"""A relationship use case's context on PostgreSQL: the `Caller` it acts for and the ports of one transaction (its
+connection)."""
 
 from __future__ import annotations
 
@@ -9,26 +9,17 @@ from services.relationship.adapters.people_repository import PeopleRepository
 from services.relationship.adapters.policy_repository import PolicyRepository
 from services.relationship.adapters.relationship_repository import RelationshipRepository
 from services.relationship.service_layer.context import RelationshipContext
-from services.relationship.service_layer.ports import Clock
-from shared.contracts.topics import PLATFORM_SENDER
+from shared.caller import Caller
 from shared.db.pool import Conn
 
 
 def postgres_context(
-    conn: Conn,
-    clock: Clock,
-    sender: str = PLATFORM_SENDER,
-    msgid: str = "",
-    trusted: frozenset[str] = frozenset(),
-    enrolment_max_ahead: timedelta = timedelta(days=31),
+    conn: Conn, caller: Caller, enrolment_max_ahead: timedelta = timedelta(days=31)
 ) -> RelationshipContext:
     return RelationshipContext(
+        caller,
         people=PeopleRepository(conn),
         relationships=RelationshipRepository(conn),
         policies=PolicyRepository(conn),
-        clock=clock,
-        sender=sender,
-        msgid=msgid,
-        trusted=trusted,
         enrolment_max_ahead=enrolment_max_ahead,
     )

@@ -31,6 +31,6 @@ def refused(
         recipient_psn_no=rel.recipient_psn_no if rel else recipient,
         kinship=rel.kinship if rel else redact_text(kinship[:40]),
         reason_code=refusal.code.value,
-        occurred_at=ctx.now(),
+        occurred_at=ctx.caller.now(),
     )
     return Decision.rejected(refusal.code, refusal.reason, [published(e, e.provider_psn_no)])

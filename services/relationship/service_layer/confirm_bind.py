@@ -25,13 +25,13 @@ async def confirm_bind(cmd: commands.ConfirmBind, ctx: RelationshipContext) -> D
     if rel.recipient_psn_no != cmd.recipient_psn_no:
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "only the recipient named in the request can consent")
     recipient_now = people.get(rel.recipient_psn_no)
-    if not ctx.speaks_for(recipient_now.insuplc_admdvs if recipient_now else rel.recipient_admdvs):
+    if not ctx.caller.speaks_for(recipient_now.insuplc_admdvs if recipient_now else rel.recipient_admdvs):
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "a consent comes from the recipient's insured province")
     if rel.status is Status.ESTABLISHED:
         return Decision.completed(relationship_id=rel.relationship_id)  # consent was already given
     if rel.status is Status.ENDED:
         return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "the bind request has ended")
-    if rel.overdue(ctx.now()):
+    if rel.overdue(ctx.caller.now()):
         ended = await end(rel, EndReason.BIND_REQUEST_EXPIRED, None, ctx)
         return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "the bind request expired", ended)
     refusal = check_eligibility(people.get(rel.provider_psn_no), recipient_now)
@@ -46,7 +46,7 @@ async def confirm_bind(cmd: commands.ConfirmBind, ctx: RelationshipContext) -> D
         )
     if refusal:
         return refused(rel, refusal, ctx)
-    established = rel.establish(ctx.now())
+    established = rel.establish(ctx.caller.now())
     await ctx.relationships.save(rel)
     notice = p.RelationshipEstablished(
         relationship_id=rel.relationship_id,

@@ -11,7 +11,7 @@ from shared.messaging.messages import Outgoing, published
 
 
 async def end(rel: Relationship, reason: EndReason, detail: str | None, ctx: RelationshipContext) -> list[Outgoing]:
-    ended = rel.end(reason, detail, ctx.now())
+    ended = rel.end(reason, detail, ctx.caller.now())
     await ctx.relationships.save(rel)
     notice = p.RelationshipEnded(
         relationship_id=rel.relationship_id,

@@ -11,6 +11,6 @@ from shared.messaging.messages import Outgoing
 
 async def expire_bind_requests(cmd: commands.ExpireBindRequests, ctx: RelationshipContext) -> list[Outgoing]:
     messages: list[Outgoing] = []
-    for rel in await ctx.relationships.expired_pending(ctx.now(), cmd.limit):
+    for rel in await ctx.relationships.expired_pending(ctx.caller.now(), cmd.limit):
         messages += await end(rel, EndReason.BIND_REQUEST_EXPIRED, None, ctx)
     return messages

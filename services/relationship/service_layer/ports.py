@@ -11,10 +11,6 @@ from services.relationship.domain.people import Person
 from services.relationship.domain.relationships import Relationship, Standing
 
 
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
 class People(Protocol):
     async def get_for_update(self, psn_no: str) -> Person | None:
         """The person, locked; so is the psn_no when nobody has it yet (two first enrolments wait in turn)."""

@@ -14,13 +14,13 @@ from shared.messaging.messages import Decision, Outgoing, published
 
 async def record_enrolment(cmd: commands.RecordEnrolment, ctx: RelationshipContext) -> Decision:
     person, max_ahead = cmd.person, ctx.enrolment_max_ahead
-    if person.effective_at > ctx.now() + max_ahead:
+    if person.effective_at > ctx.caller.now() + max_ahead:
         return Decision.rejected(
             ReasonCode.EFFECTIVE_AT_OUT_OF_RANGE,
             f"effective_at {person.effective_at.isoformat()} is more than {max_ahead.days} days ahead",
         )
     current = await ctx.people.get_for_update(person.psn_no)
-    if (why := may_record(ctx.sender, person, current)) is not None:
+    if (why := may_record(ctx.caller.sender, person, current)) is not None:
         return Decision.rejected(ReasonCode.SENDER_NOT_ALLOWED, why)
     messages: list[Outgoing] = []
     late = not supersedes(person, current)

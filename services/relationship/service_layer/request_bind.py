@@ -34,7 +34,7 @@ async def request_bind(cmd: commands.RequestBind, ctx: RelationshipContext) -> D
     provider, recipient = people.get(cmd.provider_psn_no), people.get(cmd.recipient_psn_no)
     # before anything that says whether either person is enrolled or eligible; a provider never enrolled is nobody
     # an untrusted province may ask about (the same answer as for someone insured elsewhere)
-    if not ctx.may_ask_about(provider.insuplc_admdvs if provider else None):
+    if not ctx.caller.may_ask_about(provider.insuplc_admdvs if provider else None):
         return refuse(Refusal(ReasonCode.NOT_A_PARTY, "a bind request comes from the provider's insured province"))
     if refusal := check_eligibility(provider, recipient):
         return refuse(refusal)
@@ -49,6 +49,6 @@ async def request_bind(cmd: commands.RequestBind, ctx: RelationshipContext) -> D
     if refusal := check_policy(cmd.kinship, standing, provider_policy, recipient_policy):
         return refuse(refusal)
     ttl = timedelta(seconds=provider_policy.bind_request_ttl_seconds)
-    rel, requested = Relationship.request(cmd.relationship_id, provider, recipient, cmd.kinship, ttl, ctx.now())
-    await ctx.relationships.add(rel, ctx.msgid)
+    rel, requested = Relationship.request(cmd.relationship_id, provider, recipient, cmd.kinship, ttl, ctx.caller.now())
+    await ctx.relationships.add(rel, ctx.caller.msgid)
     return Decision.accepted([published(requested, rel.provider_psn_no)], relationship_id=rel.relationship_id)

@@ -22,6 +22,6 @@ async def set_policy(cmd: commands.SetPolicy, ctx: RelationshipContext) -> tuple
     version += 1
     await ctx.policies.save(cmd.admdvs, stored, version, cmd.changed_by)
     changed = events.PolicyChanged(
-        admdvs=cmd.admdvs, settings=stored, version=version, changed_by=cmd.changed_by, occurred_at=ctx.now()
+        admdvs=cmd.admdvs, settings=stored, version=version, changed_by=cmd.changed_by, occurred_at=ctx.caller.now()
     )
     return stored, [published(changed, cmd.admdvs)]

@@ -17,7 +17,7 @@ async def terminate(cmd: commands.TerminateRelationship, ctx: RelationshipContex
     if cmd.requested_by_psn_no not in (rel.provider_psn_no, rel.recipient_psn_no):
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "only the provider or the recipient can end it")
     by_provider = cmd.requested_by_psn_no == rel.provider_psn_no
-    if not ctx.speaks_for(rel.provider_admdvs if by_provider else rel.recipient_admdvs):
+    if not ctx.caller.speaks_for(rel.provider_admdvs if by_provider else rel.recipient_admdvs):
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "a termination comes from the requester's insured province")
     if rel.status is Status.ENDED:  # after the sender: whether it ended is the parties' to know
         return Decision.rejected(ReasonCode.NO_RELATIONSHIP, "the relationship has already ended")

@@ -26,8 +26,8 @@ from services.wallet.domain.payments import Debit, LotLeft, PaymentState, Source
 from services.wallet.domain.statements import FreezeRecord, Movement
 from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, State, TransferFacts
 from services.wallet.service_layer.context import WalletContext
+from shared.caller import Caller
 from shared.contracts.policy import RegionalPolicy, transfer_policy
-from shared.contracts.topics import PLATFORM_SENDER
 
 
 class FixedClock:
@@ -113,25 +113,14 @@ class MemoryWallet:
     payments: dict[str, _Payment] = field(default_factory=dict)
     payment_debits: dict[str, dict[int, _Debit]] = field(default_factory=dict)  # setl_id -> seq -> debit
 
-    def context(
-        self,
-        clock: FixedClock,
-        sender: str = PLATFORM_SENDER,
-        trusted: frozenset[str] = frozenset(),
-        national_operators: frozenset[str] = frozenset(),
-        msgid: str = "",
-    ) -> WalletContext:
+    def context(self, caller: Caller) -> WalletContext:
         return WalletContext(
+            caller,
             members=MemoryMembers(self),
             transfers=MemoryQuotaTransfers(self),
             ledger=MemoryLedger(self),
             payments=MemoryPayments(self),
             statements=MemoryStatements(self),
-            clock=clock,
-            sender=sender,
-            msgid=msgid,
-            trusted=trusted,
-            national_operators=national_operators,
         )
 
 

@@ -4,7 +4,6 @@ own tolerant models (only the fields it needs)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,8 +13,9 @@ from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.refund_payment import refund_payment
 from services.wallet.service_layer.refuse_failed_payment import refuse_failed_payment
 from services.wallet.service_layer.take_payment import take_payment
-from shared.contracts.envelope import Envelope
+from shared.caller import Caller
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
+from shared.messaging.dispatch import EventRoutes
 from shared.messaging.messages import Outgoing
 
 
@@ -62,30 +62,26 @@ class PaymentIdentitySeen(BaseModel):
     psn_no: str
 
 
-async def on_opened_failed(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: PaymentIdentitySeen = env.body
+async def on_opened_failed(b: PaymentIdentitySeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     cmd = commands.RefuseFailedPayment(b.setl_id, b.purpose, b.psn_no)
-    return await refuse_failed_payment(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await refuse_failed_payment(cmd, postgres_context(ctx.conn, caller))
 
 
-FAILURE_HANDLERS: dict[str, FailureHandler] = {
-    "payment.payment-opened": FailureHandler(PaymentIdentitySeen, on_opened_failed),
-}
+FAILURES = EventRoutes()
+FAILURES.on_failure("payment.payment-opened", PaymentIdentitySeen, on_opened_failed)
+FAILURE_HANDLERS: dict[str, FailureHandler] = FAILURES.failure_handlers()
 
 
 def make_handlers(trusted: frozenset[str] = frozenset()) -> dict[str, EventHandler]:
-    async def on_opened(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-        b: PaymentOpenedSeen = env.body
+    async def on_opened(b: PaymentOpenedSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
         # The context acts for the province that asked the payment service (a contribution is its own to ask).
-        return await take_payment(
-            commands.TakePayment(_order(b)), postgres_context(ctx.conn, ctx.clock, b.sender, trusted)
-        )
+        asker = Caller(caller.clock, b.sender, trusted=trusted)
+        return await take_payment(commands.TakePayment(_order(b)), postgres_context(ctx.conn, asker))
 
-    async def on_refund_requested(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-        b: RefundRequestedSeen = env.body
-        return await refund_payment(commands.RefundPayment(b.setl_id), postgres_context(ctx.conn, ctx.clock))
+    async def on_refund_requested(b: RefundRequestedSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
+        return await refund_payment(commands.RefundPayment(b.setl_id), postgres_context(ctx.conn, caller))
 
-    return {
-        "payment.payment-opened": (PaymentOpenedSeen, on_opened),
-        "payment.refund-requested": (RefundRequestedSeen, on_refund_requested),
-    }
+    routes = EventRoutes()
+    routes.on("payment.payment-opened", PaymentOpenedSeen, on_opened)
+    routes.on("payment.refund-requested", RefundRequestedSeen, on_refund_requested)
+    return routes.handlers()

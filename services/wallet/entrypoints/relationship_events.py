@@ -14,10 +14,11 @@ from services.wallet.domain.transfers import Party
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.end_relationship import end_relationship
 from services.wallet.service_layer.record_person import record_person
-from shared.contracts.envelope import Envelope
+from shared.caller import Caller
 from shared.contracts.topics import RELATIONSHIP_EVENTS
 from shared.logging import get_logger
 from shared.messaging.consumer import EventHandler, FailureHandler, MessageContext
+from shared.messaging.dispatch import EventRoutes
 from shared.messaging.messages import Outgoing
 
 log = get_logger(__name__)
@@ -57,23 +58,20 @@ class PolicySeen(_Seen):
     version: int
 
 
-async def on_person(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: PersonSeen = env.body
+async def on_person(b: PersonSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     party = Party(b.psn_no, b.certno_hash, b.name_hash, b.insuplc_admdvs, b.may_provide, b.may_receive)
-    cmd = commands.RecordPerson(party, b.effective_at, b.version, env.msgid)
-    return await record_person(cmd, postgres_context(ctx.conn, ctx.clock))
+    cmd = commands.RecordPerson(party, b.effective_at, b.version, caller.msgid)
+    return await record_person(cmd, postgres_context(ctx.conn, caller))
 
 
-async def on_established(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: RelationshipSeen = env.body
+async def on_established(b: RelationshipSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     await WalletRepository(ctx.conn).relationship_established(
         b.relationship_id, b.provider_psn_no, b.recipient_psn_no, b.provider_admdvs, b.recipient_admdvs, b.version
     )
     return []
 
 
-async def on_ended(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: RelationshipEndSeen = env.body
+async def on_ended(b: RelationshipEndSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     cmd = commands.EndRelationship(
         relationship_id=b.relationship_id,
         provider_psn_no=b.provider_psn_no,
@@ -83,7 +81,7 @@ async def on_ended(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
         recipient_admdvs=b.recipient_admdvs,
         version=b.version,
     )
-    return await end_relationship(cmd, postgres_context(ctx.conn, ctx.clock))
+    return await end_relationship(cmd, postgres_context(ctx.conn, caller))
 
 
 class EndIdentitySeen(_Seen):
@@ -96,17 +94,16 @@ class EndIdentitySeen(_Seen):
     recipient_admdvs: str | None = None
 
 
-async def on_ended_failed(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
+async def on_ended_failed(b: EndIdentitySeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     """An end the wallet could not apply: the relationship is no longer used (no transfer, no provider's account),
     and its unspent quota waits for the operator's replay of the dead letter, which returns it. Until then the
     books check `ended_relationships_leave_no_quota` names its lots."""
-    b: EndIdentitySeen = env.body
     repo = WalletRepository(ctx.conn)
     parties = (b.provider_psn_no, b.recipient_psn_no, b.provider_admdvs, b.recipient_admdvs)
     if all(isinstance(x, str) and x for x in parties):  # then ended even before the wallet heard of it
-        await repo.relationship_ended(b.relationship_id, *parties, None, ctx.clock.now())  # type: ignore[arg-type]
+        await repo.relationship_ended(b.relationship_id, *parties, None, caller.now())  # type: ignore[arg-type]
     else:
-        await repo.stop_using(b.relationship_id, ctx.clock.now())
+        await repo.stop_using(b.relationship_id, caller.now())
     log.error(
         "relationship_end_waiting_for_replay",
         relationship_id=b.relationship_id,
@@ -115,20 +112,16 @@ async def on_ended_failed(ctx: MessageContext, env: Envelope[Any]) -> list[Outgo
     return []
 
 
-FAILURE_HANDLERS: dict[str, FailureHandler] = {
-    "relationship.relationship-ended": FailureHandler(EndIdentitySeen, on_ended_failed, settles=False),
-}
-
-
-async def on_policy(ctx: MessageContext, env: Envelope[Any]) -> list[Outgoing]:
-    b: PolicySeen = env.body
+async def on_policy(b: PolicySeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     await WalletRepository(ctx.conn).record_policy(b.admdvs, b.settings, b.version)
     return []
 
 
-HANDLERS: dict[str, EventHandler] = {
-    "relationship.policy-changed": (PolicySeen, on_policy),
-    "relationship.person-enrolment-changed": (PersonSeen, on_person),
-    "relationship.relationship-established": (RelationshipSeen, on_established),
-    "relationship.relationship-ended": (RelationshipEndSeen, on_ended),
-}
+ROUTES = EventRoutes()
+ROUTES.on("relationship.policy-changed", PolicySeen, on_policy)
+ROUTES.on("relationship.person-enrolment-changed", PersonSeen, on_person)
+ROUTES.on("relationship.relationship-established", RelationshipSeen, on_established)
+ROUTES.on("relationship.relationship-ended", RelationshipEndSeen, on_ended)
+ROUTES.on_failure("relationship.relationship-ended", EndIdentitySeen, on_ended_failed, settles=False)
+HANDLERS: dict[str, EventHandler] = ROUTES.handlers()
+FAILURE_HANDLERS: dict[str, FailureHandler] = ROUTES.failure_handlers()

@@ -21,7 +21,7 @@ async def answer_transfer(cmd: commands.AnswerTransfer, ctx: WalletContext) -> D
     waiting = await _waiting(cmd, ctx)
     if isinstance(waiting, Decision):
         return waiting
-    transfer, now = waiting, ctx.now()
+    transfer, now = waiting, ctx.caller.now()
     if not cmd.accepting:
         messages = await give_back(transfer, ReturnReason.DECLINED, ctx, now)
         return Decision.completed(messages, transfer_id=transfer.transfer_id)
@@ -38,7 +38,7 @@ async def _waiting(cmd: commands.AnswerTransfer, ctx: WalletContext) -> QuotaTra
         return Decision.rejected(ReasonCode.UNKNOWN_REQUEST, "no transfer has this transfer_id")
     if transfer.to_psn_no != cmd.psn_no:
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "only the recipient can accept or decline")
-    if not ctx.speaks_for(transfer.to_admdvs):
+    if not ctx.caller.speaks_for(transfer.to_admdvs):
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "the answer comes from the recipient's province")
     if transfer.state is State.COMPLETED:
         if cmd.accepting:
@@ -54,7 +54,7 @@ async def _waiting(cmd: commands.AnswerTransfer, ctx: WalletContext) -> QuotaTra
         return Decision.rejected(
             ReasonCode.TRANSFER_NOT_PENDING, f"the transfer was returned ({transfer.return_reason})"
         )
-    now = ctx.now()
+    now = ctx.caller.now()
     if transfer.overdue(now):
         messages = await give_back(transfer, ReturnReason.EXPIRED, ctx, now)
         return Decision.rejected(ReasonCode.TRANSFER_NOT_PENDING, "the transfer expired", messages)

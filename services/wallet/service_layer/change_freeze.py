@@ -28,15 +28,15 @@ NATIONAL, PROVINCE = "national", "province"
 async def change_freeze(cmd: commands.ChangeFreeze, ctx: WalletContext) -> Decision:
     await ctx.members.lock_people(cmd.psn_no)
     person = await ctx.members.person(cmd.psn_no)
-    authority = NATIONAL if ctx.national else PROVINCE
+    authority = NATIONAL if ctx.caller.national else PROVINCE
     # first, and the same for a person never enrolled: a province learns nothing of people it does not insure
-    if authority == PROVINCE and (person is None or not same_province(ctx.sender, person.insuplc_admdvs)):
+    if authority == PROVINCE and (person is None or not same_province(ctx.caller.sender, person.insuplc_admdvs)):
         return Decision.rejected(
             ReasonCode.NOT_A_PARTY, "a wallet is frozen by the person's insured province or the national operator"
         )
     if person is None:
         return Decision.rejected(ReasonCode.UNKNOWN_PERSON, "the person is not enrolled on the platform")
-    now, reason = ctx.now(), redact_text(cmd.reason)
+    now, reason = ctx.caller.now(), redact_text(cmd.reason)
     by = await ctx.members.frozen_by(cmd.psn_no)
     if not cmd.frozen and by == NATIONAL and authority == PROVINCE:
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "frozen by the national operator: only it unfreezes")
@@ -47,7 +47,7 @@ async def change_freeze(cmd: commands.ChangeFreeze, ctx: WalletContext) -> Decis
         after = None
     changed = (by is None) != (after is None)
     await ctx.members.record_freeze(
-        cmd.psn_no, action, after, changed or after != by, reason, now, ctx.sender, cmd.msgid
+        cmd.psn_no, action, after, changed or after != by, reason, now, ctx.caller.sender, cmd.msgid
     )
     if not changed:
         return Decision.completed()  # frozen (or not) already: nobody is told again
@@ -64,7 +64,7 @@ async def change_freeze(cmd: commands.ChangeFreeze, ctx: WalletContext) -> Decis
         else ("wallet.unfrozen", p.WalletUnfrozen(psn_no=cmd.psn_no, reason=reason))
     )
     happened = (events.FreezeRecorded if cmd.frozen else events.UnfreezeRecorded)(
-        psn_no=cmd.psn_no, reason=reason, sender=ctx.sender, occurred_at=now
+        psn_no=cmd.psn_no, reason=reason, sender=ctx.caller.sender, occurred_at=now
     )
     return Decision.completed(
         [*messages, to_province(person.insuplc_admdvs, kind, body, cmd.psn_no), published(happened, cmd.psn_no)]

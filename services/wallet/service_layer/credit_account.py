@@ -44,7 +44,7 @@ async def credit_account(cmd: commands.CreditAccount, ctx: WalletContext, max_am
         (fund, AccountKind.FUND, cmd.admdvs),
         (home, AccountKind.FUND, person.insuplc_admdvs),
     )
-    transfer_id, now = transfer_id_for(cmd.client_id), ctx.now()
+    transfer_id, now = transfer_id_for(cmd.client_id), ctx.caller.now()
     post_transfer(accounts[fund], accounts[personal], cmd.amount)
     await ctx.ledger.save_posted_transfer(
         transfer_id,

@@ -18,7 +18,7 @@ from shared.messaging.messages import Outgoing
 
 
 async def end_relationship(cmd: commands.EndRelationship, ctx: WalletContext) -> list[Outgoing]:
-    now = ctx.now()
+    now = ctx.caller.now()
     await ctx.members.lock_people(cmd.provider_psn_no, cmd.recipient_psn_no)
     lots = await ctx.members.lock_lots_of(cmd.relationship_id)  # before the copy: a refund waits, then sees the end
     await ctx.members.relationship_ended(

@@ -13,7 +13,7 @@ from shared.messaging.messages import Outgoing
 
 async def expire_transfers(cmd: commands.ExpireTransfers, ctx: WalletContext) -> list[Outgoing]:
     """All the accounts of the batch are locked first, in one order, so two sweeps never wait in a cycle."""
-    now = ctx.now()
+    now = ctx.caller.now()
     overdue = await ctx.transfers.pending_past(now, cmd.limit)
     await ctx.ledger.lock(
         *{personal_account_id(t.from_psn_no) for t in overdue}, *{wallet_account_id(t.to_psn_no) for t in overdue}

@@ -12,13 +12,15 @@ from shared.messaging.messages import Decision, published
 
 async def open_wallet(cmd: commands.OpenWallet, ctx: WalletContext) -> Decision:
     person = await ctx.members.person(cmd.psn_no)
-    if not ctx.may_ask_about(person.insuplc_admdvs if person else None):  # first: nothing of the person to others
+    if not ctx.caller.may_ask_about(
+        person.insuplc_admdvs if person else None
+    ):  # first: nothing of the person to others
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "a wallet is opened from the person's insured province")
     if person is None:
         return Decision.rejected(ReasonCode.UNKNOWN_PERSON, "the person is not enrolled on the platform")
     if not await ctx.members.region_enabled(cmd.usage_admdvs):
         return Decision.rejected(ReasonCode.REGION_NOT_ENABLED, "the usage region has no wallet function")
-    now = ctx.now()
+    now = ctx.caller.now()
     if not await ctx.members.open_wallet(cmd.psn_no, cmd.usage_admdvs, now):
         return Decision.completed()  # already open
     await ctx.ledger.ensure_account(wallet_account_id(cmd.psn_no), AccountKind.WALLET, cmd.usage_admdvs)

@@ -18,10 +18,6 @@ from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, Transfer
 from shared.contracts.policy import RegionalPolicy
 
 
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
 class Ledger(Protocol):
     """Accounts and their transfers (pending, posted, voided). Reads lock; writes store balances the domain
     computed (domain/ledger.py) with the ledger transfer and the statement's lines."""

@@ -22,4 +22,4 @@ async def record_person(cmd: commands.RecordPerson, ctx: WalletContext) -> list[
         return []
     carry = funds.on_move(account, person.insuplc_admdvs, f"{person.psn_no}:{cmd.event_id}")
     await ctx.ledger.change_fund(personal, person.insuplc_admdvs)
-    return await carry_over(carry, ctx.ledger, ctx.now())
+    return await carry_over(carry, ctx.ledger, ctx.caller.now())

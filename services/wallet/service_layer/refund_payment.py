@@ -25,7 +25,7 @@ from shared.messaging.messages import Outgoing, published
 
 
 async def refund_payment(cmd: commands.RefundPayment, ctx: WalletContext) -> list[Outgoing]:
-    setl_id, now = cmd.setl_id, ctx.now()
+    setl_id, now = cmd.setl_id, ctx.caller.now()
     payment = await ctx.payments.payment_of(setl_id)
     if payment is None or payment.state is not PaymentState.DEBITED:
         return []  # refused (nothing taken), refunded already, or never asked: nothing to give back

@@ -14,7 +14,7 @@ from shared.messaging.messages import Outgoing, published
 async def refuse_failed_payment(cmd: commands.RefuseFailedPayment, ctx: WalletContext) -> list[Outgoing]:
     if await ctx.payments.payment_of(cmd.setl_id) is not None:
         return []
-    now = ctx.now()
+    now = ctx.caller.now()
     refusal = Refusal(ReasonCode.PROCESSING_FAILED, "the wallet could not process this payment; operators were alerted")
     await ctx.payments.record_payment(cmd.setl_id, cmd.purpose, cmd.psn_no, PaymentState.REFUSED, refusal.code, now)
     refused = events.PaymentRefused(

@@ -23,12 +23,12 @@ from shared.messaging.messages import Decision, Outgoing, published, to_province
 
 
 async def request_transfer(cmd: commands.RequestTransfer, ctx: WalletContext) -> Decision:
-    req, now = cmd.request, ctx.now()
+    req, now = cmd.request, ctx.caller.now()
     await ctx.members.lock_people(req.from_psn_no, req.to_psn_no)  # before anything a freeze decides
     people = await ctx.members.people(req.from_psn_no, req.to_psn_no)
     sender, recipient = people.get(req.from_psn_no), people.get(req.to_psn_no)
     # first: the rules below (the sender region's policy among them) would tell an outsider of the people
-    if not ctx.may_ask_about(sender.insuplc_admdvs if sender else None):
+    if not ctx.caller.may_ask_about(sender.insuplc_admdvs if sender else None):
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "a transfer is requested from the sender's insured province")
     policy = await ctx.members.policy_for(sender.insuplc_admdvs if sender else "000000")
     refusal = check_request(req, now, policy)

@@ -42,7 +42,7 @@ from shared.messaging.messages import Outgoing, published
 
 
 async def take_payment(cmd: commands.TakePayment, ctx: WalletContext) -> list[Outgoing]:
-    order, now = cmd.order, ctx.now()
+    order, now = cmd.order, ctx.caller.now()
     if await ctx.payments.payment_of(order.setl_id) is not None:
         return []  # asked twice: the first answer stands
     members = ctx.members
@@ -61,7 +61,7 @@ async def take_payment(cmd: commands.TakePayment, ctx: WalletContext) -> list[Ou
         relationship_id=relationship_id,
         wallet_opened=await members.wallet_region(order.psn_no) is not None,
         region_enabled=patient is not None and await members.region_enabled(patient.insuplc_admdvs),
-        sender_speaks_for_patient=patient is not None and ctx.speaks_for(patient.insuplc_admdvs),
+        sender_speaks_for_patient=patient is not None and ctx.caller.speaks_for(patient.insuplc_admdvs),
     )
     refusal = check_payment(order, situation)
     if refusal is None and patient is not None and spending is not None:

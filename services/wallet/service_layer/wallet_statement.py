@@ -23,7 +23,7 @@ async def wallet_statement(cmd: commands.RequestStatement, ctx: WalletContext, p
     if after is None:
         return Decision.rejected(ReasonCode.INVALID_MESSAGE, "cursor: not one this platform gave")
     person = await ctx.members.person(q.psn_no)
-    if not ctx.may_ask_about(person.insuplc_admdvs if person else None):  # the same for nobody and for others
+    if not ctx.caller.may_ask_about(person.insuplc_admdvs if person else None):  # the same for nobody and for others
         return Decision.rejected(
             ReasonCode.NOT_A_PARTY, "a statement is asked by the person's insured province or the national gateway"
         )
@@ -38,7 +38,7 @@ async def wallet_statement(cmd: commands.RequestStatement, ctx: WalletContext, p
     ]
     freezes = await statements.freezes(q.psn_no, start, end, FREEZES) if after == 0 else []
     statement = p.WalletStatement(
-        omsgid=ctx.msgid,
+        omsgid=ctx.caller.msgid,
         psn_no=q.psn_no,
         wallet_balc=balances.get("wallet", ZERO_BALANCE),
         acct_balc=balances.get("personal"),
@@ -60,7 +60,7 @@ async def wallet_statement(cmd: commands.RequestStatement, ctx: WalletContext, p
             p.FreezeListed(
                 at=f.at.astimezone(BUSINESS_TZ),
                 action=f.action,
-                by="national" if f.sender in ctx.national_operators else "province",
+                by="national" if f.sender in ctx.caller.national_operators else "province",
                 changed=f.changed,
                 reason=f.reason,
             )
@@ -69,4 +69,4 @@ async def wallet_statement(cmd: commands.RequestStatement, ctx: WalletContext, p
         next_cursor=str(rows[page - 1].id) if len(rows) > page else None,
     )
     body = statement.model_dump(mode="json", exclude_none=True)
-    return Decision.completed([Outgoing(province_topic(ctx.sender), q.psn_no, "wallet.statement", body)])
+    return Decision.completed([Outgoing(province_topic(ctx.caller.sender), q.psn_no, "wallet.statement", body)])

@@ -18,6 +18,7 @@ from services.clearing.service_layer.close_month import close_month, close_month
 from services.clearing.service_layer.close_on_schedule import close_on_schedule
 from services.clearing.service_layer.context import ClearingContext
 from services.clearing.service_layer.record_obligations import record_obligations
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import CLEARING_EVENTS, province_topic
@@ -46,14 +47,11 @@ class World:
     clock: Clock
 
     def as_(self, sender: str, msgid: str = "m-1") -> ClearingContext:
-        return self.db.context(
-            self.clock, sender=sender, msgid=msgid, trusted=frozenset({GATEWAY}),
-            national_operators=frozenset({NATIONAL}),
-        )  # fmt: skip
+        return self.db.context(Caller(self.clock, sender, msgid, frozenset({GATEWAY}), frozenset({NATIONAL})))
 
     @property
     def platform(self) -> ClearingContext:
-        return self.db.context(self.clock)
+        return self.db.context(Caller(self.clock))
 
     async def pay(
         self, setl_id: str, *portions: Portion, month: str = MARCH, direction: Direction = Direction.FORWARD
@@ -200,7 +198,7 @@ async def test_a_closed_month_does_not_close_again(w: World) -> None:
         assert (again.status, again.reason_code) == ("rejected", ReasonCode.PERIOD_CLOSED)
     assert w.db.months[MARCH].closed_by == f"{NATIONAL}:close-1"
     with pytest.raises(Exception, match="closed"):  # the schema (and its fake) refuse any item of a closed month
-        await w.db.context(w.clock).obligations.add(
+        await w.db.context(Caller(w.clock)).obligations.add(
             Obligation.of("x", portion(A, B, "1.00"), Direction.FORWARD, MARCH, MARCH, "settlement", w.clock.at)
         )
 

@@ -27,6 +27,7 @@ from services.payment.service_layer.record_refusal import record_refusal
 from services.payment.service_layer.request_payment import request_contribution
 from services.payment.service_layer.reverse import reverse
 from services.payment.service_layer.set_contribution_standard import set_contribution_standard
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
@@ -64,7 +65,7 @@ class Desk:
         self.n = 0
 
     def ctx(self, sender: str = SHENZHEN, msgid: str = "") -> PaymentContext:
-        return self.db.context(Clock(), sender=sender, msgid=msgid)
+        return self.db.context(Caller(Clock(), sender, msgid))
 
     async def contribute(
         self, amount: str, insutype: str = "390", year: int = 2027, insured: str = INSURED, sender: str = SHENZHEN
@@ -178,7 +179,7 @@ async def test_an_unknown_insured_person_or_another_province_is_refused_before_a
     ask = p.ContributionRequested(
         payer_psn_no=PAYER, insured_psn_no="R999999999999999999", insutype="390", amount=D("10.00"), year=2027
     )
-    gateway = d.db.context(Clock(), sender="110000", msgid="G1", trusted=frozenset({"110000"}))
+    gateway = d.db.context(Caller(Clock(), "110000", "G1", frozenset({"110000"})))
     assert refused(await request_contribution(commands.RequestContribution("c-g", ask), gateway)) == (
         ReasonCode.UNKNOWN_PERSON
     )

@@ -33,6 +33,7 @@ from services.payment.service_layer.record_refusal import record_refusal
 from services.payment.service_layer.register_institution import register_institution
 from services.payment.service_layer.request_payment import request_contribution, request_settlement
 from services.payment.service_layer.reverse import reverse
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
@@ -59,11 +60,11 @@ class World:
     clock: Clock
 
     def as_(self, sender: str, msgid: str = "") -> PaymentContext:
-        return self.db.context(self.clock, sender=sender, msgid=msgid)
+        return self.db.context(Caller(self.clock, sender, msgid))
 
     @property
     def platform(self) -> PaymentContext:
-        return self.db.context(self.clock)
+        return self.db.context(Caller(self.clock))
 
     async def ask(
         self, use_case: Callable[[Any, PaymentContext], Awaitable[Decision]], cmd: Any, sender: str, msgid: str,

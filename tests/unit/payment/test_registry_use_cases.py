@@ -16,6 +16,7 @@ from services.payment.service_layer.context import PaymentContext
 from services.payment.service_layer.query_registry import query_registry
 from services.payment.service_layer.record_region import record_region
 from services.payment.service_layer.register_institution import register_institution
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.contracts import province as p
 from shared.contracts.reasons import ReasonCode
@@ -32,7 +33,7 @@ class Clock:
 
 
 def by(db: MemoryPayment, sender: str = GUANGDONG, msgid: str = "Q-1") -> PaymentContext:
-    return db.context(Clock(), sender=sender, msgid=msgid)
+    return db.context(Caller(Clock(), sender, msgid))
 
 
 def query(admdvs: str, what: str = "institutions", **kw: Any) -> commands.QueryRegistry:

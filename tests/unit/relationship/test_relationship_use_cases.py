@@ -21,6 +21,7 @@ from services.relationship.service_layer.request_bind import request_bind
 from services.relationship.service_layer.set_policy import set_policy
 from services.relationship.service_layer.terminate import terminate
 from services.relationship.service_layer.upgrade_policies import UPGRADED_BY, upgrade_policies
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.contracts.policy import LEGACY_GROUP_CAPS
 from shared.contracts.reasons import ReasonCode
@@ -54,13 +55,19 @@ class World:
     db: MemoryRelationshipStore
     clock: FixedClock
 
-    def as_(self, sender: str, msgid: str = "m-1", **kw: object) -> RelationshipContext:
+    def as_(
+        self,
+        sender: str,
+        msgid: str = "m-1",
+        trusted: frozenset[str] = frozenset(),
+        enrolment_max_ahead: timedelta = timedelta(days=31),
+    ) -> RelationshipContext:
         """The unit of work of a message signed by `sender`."""
-        return self.db.context(self.clock, sender=sender, msgid=msgid, **kw)  # type: ignore[arg-type]
+        return self.db.context(Caller(self.clock, sender, msgid, trusted), enrolment_max_ahead)
 
     @property
     def platform(self) -> RelationshipContext:
-        return self.db.context(self.clock)
+        return self.db.context(Caller(self.clock))
 
     async def enrol(self, who: Person, change_reason: str = "new", sender: str | None = None) -> Decision:
         cmd = commands.RecordEnrolment(who, change_reason)

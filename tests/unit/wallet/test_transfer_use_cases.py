@@ -15,6 +15,7 @@ from services.wallet.service_layer.change_freeze import change_freeze
 from services.wallet.service_layer.end_relationship import end_relationship
 from services.wallet.service_layer.expire_transfers import expire_transfers
 from services.wallet.service_layer.request_transfer import request_transfer
+from shared.caller import Caller
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import WALLET_EVENTS, province_topic
 from shared.messaging.messages import Decision, Outgoing
@@ -171,7 +172,7 @@ async def test_an_answer_after_the_deadline_or_the_relationship_returns_the_tran
     assert w.db.transfers[transfer_id].return_reason is ReturnReason.EXPIRED
     w = await world()
     transfer_id = await requested(w)
-    await w.db.context(w.clock).members.relationship_ended(
+    await w.db.context(Caller(w.clock)).members.relationship_ended(
         RELATIONSHIP, PROVIDER.psn_no, RECIPIENT.psn_no, GUANGDONG, SHAANXI, 2, w.clock.now()
     )
     ended = await answer_transfer(accept(w, transfer_id), w.as_(SHAANXI))

@@ -19,6 +19,7 @@ from services.wallet.service_layer.credit_account import credit_account
 from services.wallet.service_layer.open_wallet import open_wallet
 from services.wallet.service_layer.request_transfer import request_transfer
 from services.wallet.service_layer.switch_region import set_region_wallet_status
+from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.messaging.messages import Decision
 
@@ -41,11 +42,11 @@ class World:
 
     def as_(self, sender: str, **kw: Any) -> WalletContext:
         """The unit of work of a message signed by `sender`."""
-        return self.db.context(self.clock, sender=sender, **kw)
+        return self.db.context(Caller(self.clock, sender, **kw))
 
     @property
     def platform(self) -> WalletContext:
-        return self.db.context(self.clock)
+        return self.db.context(Caller(self.clock))
 
     def balance(self, account_id: str) -> Decimal:
         return self.db.accounts[account_id].balance

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SERVICES: tuple[str, ...] = ("wallet", "relationship", "payment", "clearing")
 ServiceName = Literal["wallet", "relationship", "payment", "clearing"]
 CONSOLE = "console"
-"""The operators' web console (issue 13, ADR 0019): a process of its own, with its own schema and login role."""
+"""The operators' web console (ADR 0019): a process of its own, with its own schema and login role."""
 DATABASE_ROLES: tuple[str, ...] = (*SERVICES, CONSOLE)
 """Every PostgreSQL login role and schema of the platform: one each."""
 

@@ -1,8 +1,8 @@
-"""Signed envelopes (issue 11, part 2; the scheme is docs/signing.md): Ed25519 over the record's identity and
+"""Signed envelopes (the scheme is docs/signing.md): Ed25519 over the record's identity and
 its exact value bytes, the signature and key id in record headers, keys in a registry that is data.
 
-Pure: no I/O besides reading a registry file. The kernel's use of it (refusing what does not verify with
-SIGNATURE_INVALID) comes with the next step of issue 11.
+Pure: no I/O besides reading a registry file. The kernel refuses what does not verify with SIGNATURE_INVALID
+(shared/messaging/kernel/verify.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The monolith baseline: `python -m tools.bench_monolith [--transfers N] [--connections C]` (issue 12).
+"""The monolith baseline: `python -m tools.bench_monolith [--transfers N] [--connections C]`.
 
 What one PostgreSQL statement per transfer does on the same server the platform uses: dedupe the request id,
 debit the sender only if the balance covers it, credit the recipient, write the ledger row, commit (one WAL flush

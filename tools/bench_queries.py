@@ -1,4 +1,4 @@
-"""Query benchmarks (issue 15): `python -m tools.bench_queries [--institutions N] [--movements M] [--pages P]`
+"""Query benchmarks: `python -m tools.bench_queries [--institutions N] [--movements M] [--pages P]`
 against a running platform (make up). It measures a `registry.listing` page and a `wallet.statement` page.
 
 1. Load, straight into the services' schemas (kept: a second run tops up and does not load again):

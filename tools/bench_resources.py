@@ -1,4 +1,4 @@
-"""Where the CPU goes, and how much memory: `python -m tools.bench_resources -- <command ...>` (issue 12).
+"""Where the CPU goes, and how much memory: `python -m tools.bench_resources -- <command ...>`.
 
 Runs the command (a benchmark) and, while it runs, samples every process of the stack twice a second: CPU seconds
 used per component (each service and its instances, PostgreSQL's backends together, Kafka, the benchmark

@@ -1,4 +1,4 @@
-"""What signing and verifying an envelope costs (issue 11, part 2): `python -m tools.bench_signing [--messages N]`.
+"""What signing and verifying an envelope costs: `python -m tools.bench_signing [--messages N]`.
 
 Signs N records of the size provinces send (a `settlement.requested` of about 450 bytes) with Ed25519
 (shared/signing.py), verifies each against a registry, and, as the baseline in the same run, parses each with

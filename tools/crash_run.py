@@ -1,4 +1,4 @@
-"""Crashes under load (issue 12): transfer sagas through the province interface while the stack is broken on purpose.
+"""Crashes under load: transfer sagas through the province interface while the stack is broken on purpose.
 
     python -m tools.crash_run [--families N]      # against a running stack (make crash: make up-daytime first)
 

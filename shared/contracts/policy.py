@@ -127,7 +127,7 @@ SEED: dict[str, dict[str, Any]] = {
 
 
 LEGACY_GROUP_CAPS = "max_recipients_per_kinship_group"
-"""Caps per hard-coded kinship group, as rows and events had them before issue 16."""
+"""Caps per hard-coded kinship group, the legacy terms of rows and events."""
 LEGACY_GROUPS: dict[str, list[str]] = {
     "immediate": ["spouse", "parent", "child"],
     "extended": ["sibling", "grandparent", "maternal_grandparent", "grandchild", "maternal_grandchild"],

@@ -1,4 +1,4 @@
-"""Sagas by state for the metrics (issue 13): one grouped count over a service's own saga table."""
+"""Sagas by state for the metrics: one grouped count over a service's own saga table."""
 
 from __future__ import annotations
 

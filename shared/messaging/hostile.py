@@ -1,4 +1,4 @@
-"""Reading what anyone may have written: every function here is total over its input (issue 10).
+"""Reading what anyone may have written: every function here is total over its input.
 
 A record's bytes can hold invalid UTF-8, JSON escapes of lone surrogates (which Python decodes into strings
 that cannot be encoded again), NUL characters (which PostgreSQL text and jsonb refuse), numbers that

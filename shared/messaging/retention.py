@@ -1,4 +1,4 @@
-"""Retention of stored payloads (issue 11, part 4), a periodic job of every service.
+"""Retention of stored payloads, a periodic job of every service.
 
 After `MEDAID_RETENTION_DAYS` (real time: how long data is kept is a storage matter, not business time):
 - a published outbox row is deleted: it was only the means to publish, and the topic keeps the record for the

@@ -74,7 +74,7 @@ class ServiceRuntime:
     event_failure_handlers: Mapping[str, Mapping[str, FailureHandler]] = field(default_factory=dict)
     """Other services' event streams this one follows: topic -> event type -> handler."""
     sagas: Callable[[Conn, datetime], Awaitable[list[SagaReading]]] | None = None
-    """The service's sagas by state, for its metrics (issue 13): read every metrics_refresh_seconds."""
+    """The service's sagas by state, for its metrics: read every metrics_refresh_seconds."""
     books: Callable[[Conn], Awaitable[Problems]] | None = None
     """The service's books checks, for its metrics: run every metrics_books_seconds."""
     catch_up_with: Mapping[str, Sequence[str]] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Every service's Prometheus metrics (issue 13), on its own port (`PlatformSettings.metrics_port_of`).
+"""Every service's Prometheus metrics, on its own port (`PlatformSettings.metrics_port_of`).
 
 Names follow kafka_exporter (`kafka_consumergroup_lag`, `kafka_consumergroup_current_offset`,
 `kafka_topic_partition_current_offset`), kafka-lag-exporter for lag in time (`kafka_consumergroup_group_lag_seconds`)

@@ -1,4 +1,4 @@
-"""The adversarial workload (issue 28), in the spirit of Jepsen's bank test and TigerBeetle's VOPR: provinces
+"""The adversarial workload, in the spirit of Jepsen's bank test and TigerBeetle's VOPR: provinces
 hammering the real stack (Kafka, PostgreSQL, the four services as processes) with random, concurrent, racing
 requests while the stack is broken on purpose, then the invariants checked from outside and inside.
 

@@ -5,7 +5,7 @@ sequence of episodes and their parameters (amounts, regions, which message races
 alone. The ids in the messages come from the platform's answers, and a step that needs an id the platform did not
 give (a refused bind request has no relationship to consent to) is left out.
 
-Races on purpose: a held transfer's accept and the provider's terminate at the same moment (issue 28, scenario
+Races on purpose: a held transfer's accept and the provider's terminate at the same moment (scenario
 1), an accept and a freeze, an accept and a move of the provider, a settlement and its own reversal, two
 contributions for the same person and year, a credit and a move; resends of the same bytes, at once and later.
 """
@@ -145,7 +145,7 @@ async def transfer_episode(f: Family, w: Wire, rng: random.Random) -> None:
     accept = answer_transfer(w, a["transfer_id"], r, "declined" if then == "decline" else "accepted")
     if then == "wait":
         return  # it goes back at 06:00 the next business day (the clock moves on during and after the run)
-    if then == "race-terminate" and f.rid:  # issue 28, scenario 1: both at the same moment
+    if then == "race-terminate" and f.rid:  # scenario 1: both at the same moment
         await w.ask([accept, terminate(w, f.rid, p if by_provider else r)], f.index)
         await rebind(f, w, rng)  # so that the family's next transfer has a relationship again
     elif then == "race-freeze":
@@ -200,7 +200,7 @@ async def pay(f: Family, w: Wire, rng: random.Random) -> None:
 
 async def contribute(f: Family, w: Wire, rng: random.Random) -> None:
     """The provider pays the relative's contribution (390, or 410 for an employee); sometimes twice at once for the
-    same person, kind and year (issue 28, scenario 3)."""
+    same person, kind and year (scenario 3)."""
     p, r = f.people
     kind = "390" if r.insutype == "390" else "410"
     amount = Decimal(money(rng, 50, 800))

@@ -43,7 +43,7 @@ async def check_books(conn: Conn) -> Problems:
 
 
 async def saga_states(conn: Conn, now: datetime) -> list[SagaReading]:
-    """Closed clearing months, for the metrics (issue 13)."""
+    """Closed clearing months, for the metrics."""
     return await saga_readings(
         conn,
         saga="clearing_month",

@@ -56,7 +56,7 @@ async def kept_by_settlement(conn: Conn) -> dict[str, Decimal]:
 
 
 async def saga_states(conn: Conn, now: datetime) -> list[SagaReading]:
-    """Settlements by state, for the metrics (issue 13): debiting and cancelling are open."""
+    """Settlements by state, for the metrics: debiting and cancelling are open."""
     return await saga_readings(
         conn,
         saga="settlement",

@@ -1,4 +1,4 @@
-"""Relationships by status, for the metrics (issue 13): pending bind requests are open."""
+"""Relationships by status, for the metrics: pending bind requests are open."""
 
 from __future__ import annotations
 

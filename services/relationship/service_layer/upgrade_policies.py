@@ -1,4 +1,4 @@
-"""At start, rows still in the legacy terms (caps per hard-coded kinship group, before issue 16) are upgraded
+"""At start, rows still in the legacy terms (caps per hard-coded kinship group) are upgraded
 once, each as a versioned change published like any other (`relationship.policy-changed`), so the wallet's copy
 and analytics follow."""
 

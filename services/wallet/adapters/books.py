@@ -249,7 +249,7 @@ async def spent_by_settlement(conn: Conn) -> dict[str, Decimal]:
 
 
 async def saga_states(conn: Conn, now: datetime) -> list[SagaReading]:
-    """Transfers and wallet payments by state, for the metrics (issue 13)."""
+    """Transfers and wallet payments by state, for the metrics."""
     transfers = await saga_readings(
         conn,
         saga="transfer",

@@ -29,7 +29,7 @@ class AccountKind(StrEnum):
     FUND = "fund"
     """A region's fund: the counterparty of credits into personal accounts; may go negative."""
     WALLET = "wallet"
-    """A member's wallet: quota received from providers (issue 4)."""
+    """A member's wallet: quota received from providers."""
     SPENDING = "spending"
     """A region's spending: what personal accounts and wallets paid there (settlements, contributions)."""
 

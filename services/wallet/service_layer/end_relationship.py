@@ -4,7 +4,7 @@ quota from this provider returns to the provider's personal account.
 Lock order, as on every path that creates, spends or returns quota, or freezes a person (ADR 0021): the two
 people first (lock_people), then transfer rows, lots, accounts. An accept that is posting a lot holds the people's
 locks, so the end waits for it and then finds its lot; an accept that comes after the end finds the transfer
-returned. Listing the lots before the people's locks lost the lot an accept was making (issue 28)."""
+returned; listing the lots before the people's locks would miss the lot an accept is making."""
 
 from __future__ import annotations
 

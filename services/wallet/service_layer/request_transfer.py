@@ -86,7 +86,7 @@ async def request_transfer(cmd: commands.RequestTransfer, ctx: WalletContext) ->
         expires_at=transfer.deadline,
     )
     messages = [
-        *earlier,  # (before issue 14 these were dropped when the new request was accepted)
+        *earlier,
         to_province(recipient.insuplc_admdvs, "transfer.pending", pending, req.from_psn_no),
         published(held, req.from_psn_no),
     ]

@@ -21,8 +21,16 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
         await conn.set_type_codec(typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection[Any]) -> None:
+    """A connection given back to the pool keeps its session as it is: nothing here changes a session (no `SET`
+    outside a transaction, no `LISTEN`, no session advisory lock: tests/unit/test_pool_sessions.py). asyncpg's default
+    sends a reset query at every release, a round trip per transaction; an open transaction is still rolled back."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 8) -> asyncpg.Pool[Any]:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session
+    )
     assert pool is not None
     return pool
 

@@ -121,7 +121,7 @@ class Outbox:
                 "body": m.body,
             }
             value = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
-            headers = {"type": m.type, "msgid": msgid, "producer": self.service, **m.headers}
+            headers = {**m.headers, "type": m.type, "msgid": msgid, "producer": self.service}  # never overridden
             if m.correlation_id:
                 headers["correlation_id"] = m.correlation_id
             if self.signer is not None and m.topic.startswith(PROVINCE_TOPIC_PREFIX):

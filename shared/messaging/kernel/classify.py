@@ -106,12 +106,12 @@ class EventClassifier:
         self.models = dict(models)
 
     def __call__(self, record: ConsumerRecord) -> Classified:
-        named = text_headers(record).get("type")
-        if named is not None and named not in self.models:
-            # An event stream has one writer, the platform's relay, which names each record's type in a header:
-            # a type this service does not apply is skipped without decoding the record.
-            return None
         try:
+            named = text_headers(record).get("type")
+            if named is not None and named not in self.models:
+                # An event stream has one writer, the platform's relay (deploy/acls.toml), which names each record's
+                # type in a header: a type this service does not apply is skipped without decoding the record.
+                return None
             data, problem = parse(record.value or b"")
             if problem is not None:
                 return Invalid(f"value is {problem}")

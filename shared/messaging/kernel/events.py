@@ -24,7 +24,7 @@ from shared.messaging.kernel.dead_letter import DeadLetters
 from shared.messaging.kernel.dispatch import MessageContext
 from shared.messaging.kernel.inbox import Scope, remember_event
 from shared.messaging.kernel.position import Tracking
-from shared.messaging.kernel.records import Classified, ConsumerRecord, Invalid, Outcome, describe, safe_key
+from shared.messaging.kernel.records import Classified, ConsumerRecord, Invalid, Outcome, Parsed, describe, safe_key
 from shared.messaging.kernel.runner import Pipeline
 from shared.messaging.messages import Outgoing
 from shared.messaging.outbox import Outbox
@@ -90,7 +90,9 @@ class EventStages:
         return bool(classified)
 
     def waits_for_followers(self, found: Classified) -> bool:
-        return False
+        """An event applied here is judged on this service's copies of other streams, as a request is: a follower
+        given a catch-up (the wallet's of payment events waits for its relationship follower, ADR 0012) waits."""
+        return isinstance(found, Parsed)
 
     def label(self, found: Classified) -> str:
         type_name = found.type if isinstance(found, Invalid) else found.envelope.type if found else None

@@ -22,7 +22,7 @@ class Applied(BaseModel):
 
 @dataclass
 class Record:
-    value: bytes
+    value: bytes | None
     headers: list[tuple[str, bytes]] = field(default_factory=list)
     topic: str = "payment.events.v1"
     partition: int = 0

@@ -36,28 +36,25 @@ SHOWN = frozenset(
 )
 """The series the console reads (`Scrape.total` and `Scrape.series` of no other name). A scrape parses only
 these: the rest of a service's text (histograms' buckets, mostly) is about ten times as much (issue 30)."""
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_TEXT = re.compile(r"(?:(?:#[^\n]*+|[a-zA-Z_:][a-zA-Z0-9_:]*+[{ \t][^\n]*+)?\n)*+[^\n]*+")
+"""Prometheus text, roughly: every line a comment, empty, or a metric's name and more."""
+_SHOWN_LINE = re.compile(r"^(?:" + "|".join(sorted(SHOWN)) + r")[{ \t][^\n]*+", re.MULTILINE)
 _SAMPLE = re.compile(
-    r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[^"}]|"(?:[^"\\]|\\.)*")*)\})?[ \t]+(\S+)(?:[ \t]+-?\d+)?[ \t]*'
+    r'([a-zA-Z_:][a-zA-Z0-9_:]*+)(?:\{((?:[^"}]++|"(?:[^"\\]++|\\.)*+")*+)\})?[ \t]++(\S++)(?:[ \t]++-?\d++)?[ \t]*+'
 )
-_LABEL = re.compile(r'[ \t]*([a-zA-Z_][a-zA-Z0-9_]*)[ \t]*=[ \t]*"((?:[^"\\]|\\.)*)"[ \t]*(?:,|$)')
+_LABEL = re.compile(r'[ \t]*+([a-zA-Z_][a-zA-Z0-9_]*+)[ \t]*+=[ \t]*+"((?:[^"\\]++|\\.)*+)"[ \t]*+(?:,|$)')
 _ESCAPED = re.compile(r"\\(.)")
 
 
 def samples_of(text: str) -> list[tuple[str, dict[str, str], float]]:
-    """The samples of the SHOWN series in a Prometheus text, as prometheus_client's parser reads them. A line this
-    does not read plainly (not the exposition format the services write) sends the whole text to that parser,
-    which says what is wrong with it (the target is then shown down)."""
+    """The samples of the SHOWN series in a Prometheus text, as prometheus_client's parser reads them. A text with
+    a line that does not start with a metric's name, or a shown line this does not read plainly, goes to that
+    parser, which says what is wrong with it (the target is then shown down)."""
+    if _TEXT.fullmatch(text) is None:
+        return _parsed(text)
     out: list[tuple[str, dict[str, str], float]] = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _NAME.match(line)
-        if m is None or m.end() == len(line) or line[m.end()] not in "{ \t":
-            return _parsed(text)
-        if m.group() not in SHOWN:
-            continue
-        sample = _SAMPLE.fullmatch(line)
+    for line in _SHOWN_LINE.finditer(text):
+        sample = _SAMPLE.fullmatch(line.group())
         if sample is None:
             return _parsed(text)
         labels: dict[str, str] = {}

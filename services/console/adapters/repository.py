@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from services.console.domain.access import SessionRecord
-from services.console.domain.model import Answer, Change, MonthChange, SagaChange, StatementAnswer, Step
+from services.console.domain.model import Change, SagaChange, batch
 from shared.db.pool import Conn
 
 
@@ -161,94 +161,113 @@ class ConsoleRepository:
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
     async def apply(self, changes: Sequence[Change], positions: dict[tuple[str, int], int]) -> None:
-        """A batch's changes and where each partition now stands, in the caller's transaction."""
-        for c in changes:
-            if isinstance(c, SagaChange):
-                await self._saga(c)
-            elif isinstance(c, Step):
-                await self.conn.execute(
-                    """INSERT INTO saga_steps (kind, saga_id, at, type, msgid, topic, detail)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
-                    c.kind,
-                    c.saga_id,
-                    c.at,
-                    c.type,
-                    c.msgid,
-                    c.topic,
-                    c.detail,
-                )
-            elif isinstance(c, Answer):
-                await self.conn.execute(
-                    """INSERT INTO answers (answer_msgid, omsgid, otype, status, reason_code, topic, kind, saga_id, at)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
-                    c.answer_msgid,
-                    c.omsgid,
-                    c.otype,
-                    c.status,
-                    c.reason_code,
-                    c.topic,
-                    c.kind,
-                    c.saga_id,
-                    c.at,
-                )
-            elif isinstance(c, MonthChange):
-                await self.conn.execute(
-                    """INSERT INTO months (period, items, closed_at, statements, gross) VALUES ($1, $2, $3, $4, $5)
-                       ON CONFLICT (period) DO UPDATE SET items = months.items + $2,
-                           closed_at = COALESCE($3, months.closed_at), statements = COALESCE($4, months.statements),
-                           gross = COALESCE($5, months.gross)""",
-                    c.period,
-                    c.items,
-                    c.closed_at,
-                    c.statements,
-                    c.gross,
-                )
-            elif isinstance(c, StatementAnswer):
-                await self.conn.execute(
-                    """INSERT INTO statement_answers (statement_id, period, admdvs, answer, reason, at)
-                       VALUES ($1, $2, $3, $4, $5, $6)
-                       ON CONFLICT (statement_id) DO UPDATE SET answer = $4, reason = $5, at = $6""",
-                    c.statement_id,
-                    c.period,
-                    c.admdvs,
-                    c.answer,
-                    c.reason,
-                    c.at,
-                )
+        """A batch's changes and where each partition now stands, in the caller's transaction: one statement per
+        table (and per round of a saga's changes, see `batch`), not one per change."""
+        b = batch(changes)
+        for round_ in b.saga_rounds:
+            await self._sagas(round_)
+        if b.steps:
+            await self.conn.execute(
+                """INSERT INTO saga_steps (kind, saga_id, at, type, msgid, topic, detail)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
+                                        $7::text[])
+                   ON CONFLICT DO NOTHING""",
+                [c.kind for c in b.steps],
+                [c.saga_id for c in b.steps],
+                [c.at for c in b.steps],
+                [c.type for c in b.steps],
+                [c.msgid for c in b.steps],
+                [c.topic for c in b.steps],
+                [c.detail for c in b.steps],
+            )
+        if b.answers:
+            await self.conn.execute(
+                """INSERT INTO answers (answer_msgid, omsgid, otype, status, reason_code, topic, kind, saga_id, at)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                        $7::text[], $8::text[], $9::timestamptz[])
+                   ON CONFLICT DO NOTHING""",
+                [c.answer_msgid for c in b.answers],
+                [c.omsgid for c in b.answers],
+                [c.otype for c in b.answers],
+                [c.status for c in b.answers],
+                [c.reason_code for c in b.answers],
+                [c.topic for c in b.answers],
+                [c.kind for c in b.answers],
+                [c.saga_id for c in b.answers],
+                [c.at for c in b.answers],
+            )
+        if b.months:
+            await self.conn.execute(
+                """INSERT INTO months AS m (period, items, closed_at, statements, gross)
+                   SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::numeric[])
+                   ON CONFLICT (period) DO UPDATE SET items = m.items + EXCLUDED.items,
+                       closed_at = COALESCE(EXCLUDED.closed_at, m.closed_at),
+                       statements = COALESCE(EXCLUDED.statements, m.statements),
+                       gross = COALESCE(EXCLUDED.gross, m.gross)""",
+                [c.period for c in b.months],
+                [c.items for c in b.months],
+                [c.closed_at for c in b.months],
+                [c.statements for c in b.months],
+                [c.gross for c in b.months],
+            )
+        if b.statement_answers:
+            await self.conn.execute(
+                """INSERT INTO statement_answers (statement_id, period, admdvs, answer, reason, at)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                        $6::timestamptz[])
+                   ON CONFLICT (statement_id) DO UPDATE SET answer = EXCLUDED.answer, reason = EXCLUDED.reason,
+                       at = EXCLUDED.at""",
+                [c.statement_id for c in b.statement_answers],
+                [c.period for c in b.statement_answers],
+                [c.admdvs for c in b.statement_answers],
+                [c.answer for c in b.statement_answers],
+                [c.reason for c in b.statement_answers],
+                [c.at for c in b.statement_answers],
+            )
         if positions:
-            await self.conn.executemany(
-                """INSERT INTO read_positions (topic, partition, next_offset) VALUES ($1, $2, $3)
+            await self.conn.execute(
+                """INSERT INTO read_positions AS r (topic, partition, next_offset)
+                   SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
                    ON CONFLICT (topic, partition)
-                   DO UPDATE SET next_offset = GREATEST(read_positions.next_offset, $3)""",
-                [(t, p, o) for (t, p), o in positions.items()],
+                   DO UPDATE SET next_offset = GREATEST(r.next_offset, EXCLUDED.next_offset)""",
+                [t for t, _ in positions],
+                [p for _, p in positions],
+                list(positions.values()),
             )
 
-    async def _saga(self, c: SagaChange) -> None:
+    async def _sagas(self, changes: Sequence[SagaChange]) -> None:
+        """At most one change per saga (a row is updated once per statement); the rules of a saga's row as one
+        change's upsert had them."""
         await self.conn.execute(
-            """INSERT INTO sagas (kind, saga_id, state, state_rank, amount, psn_no, other_psn_no, region, detail,
-                                  started_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN $11::timestamptz END, $11)
+            """INSERT INTO sagas AS s (kind, saga_id, state, state_rank, amount, psn_no, other_psn_no, region, detail,
+                                       started_at, updated_at)
+               SELECT kind, saga_id, state, rank, amount, psn_no, other_psn_no, region, detail,
+                      CASE WHEN starts THEN at END, at
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::numeric[], $6::text[], $7::text[],
+                           $8::text[], $9::text[], $10::bool[], $11::timestamptz[])
+                    AS u(kind, saga_id, state, rank, amount, psn_no, other_psn_no, region, detail, starts, at)
                ON CONFLICT (kind, saga_id) DO UPDATE SET
-                   state = CASE WHEN $4 >= sagas.state_rank THEN $3 ELSE sagas.state END,
-                   state_rank = GREATEST($4, sagas.state_rank),
-                   amount = COALESCE(sagas.amount, $5),
-                   psn_no = COALESCE(sagas.psn_no, $6),
-                   other_psn_no = COALESCE(sagas.other_psn_no, $7),
-                   region = COALESCE($8, sagas.region),
-                   detail = CASE WHEN $4 >= sagas.state_rank THEN COALESCE($9, sagas.detail) ELSE sagas.detail END,
-                   started_at = COALESCE(sagas.started_at, CASE WHEN $10 THEN $11::timestamptz END),
-                   updated_at = GREATEST(sagas.updated_at, $11)""",
-            c.kind,
-            c.saga_id,
-            c.state,
-            c.rank,
-            c.amount,
-            c.psn_no,
-            c.other_psn_no,
-            c.region,
-            c.detail,
-            c.starts,
-            c.at,
+                   state = CASE WHEN EXCLUDED.state_rank >= s.state_rank THEN EXCLUDED.state ELSE s.state END,
+                   state_rank = GREATEST(EXCLUDED.state_rank, s.state_rank),
+                   amount = COALESCE(s.amount, EXCLUDED.amount),
+                   psn_no = COALESCE(s.psn_no, EXCLUDED.psn_no),
+                   other_psn_no = COALESCE(s.other_psn_no, EXCLUDED.other_psn_no),
+                   region = COALESCE(EXCLUDED.region, s.region),
+                   detail = CASE WHEN EXCLUDED.state_rank >= s.state_rank THEN COALESCE(EXCLUDED.detail, s.detail)
+                                 ELSE s.detail END,
+                   started_at = COALESCE(s.started_at, EXCLUDED.started_at),
+                   updated_at = GREATEST(s.updated_at, EXCLUDED.updated_at)""",
+            [c.kind for c in changes],
+            [c.saga_id for c in changes],
+            [c.state for c in changes],
+            [c.rank for c in changes],
+            [c.amount for c in changes],
+            [c.psn_no for c in changes],
+            [c.other_psn_no for c in changes],
+            [c.region for c in changes],
+            [c.detail for c in changes],
+            [c.starts for c in changes],
+            [c.at for c in changes],
         )
 
     # -- the read model: read -----------------------------------------------------------------------------

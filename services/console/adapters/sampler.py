@@ -5,6 +5,7 @@ The console reads no other schema; what it shows of the services' state comes fr
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import urllib.request
 from collections import deque
@@ -16,6 +17,71 @@ from services.console.domain.model import LagSample, LagStatus, lag_status
 from shared.settings import SERVICES, PlatformSettings
 
 Labels = tuple[tuple[str, str], ...]
+
+SHOWN = frozenset(
+    {
+        "kafka_consumergroup_current_offset",
+        "kafka_consumergroup_group_lag_seconds",
+        "kafka_consumergroup_lag",
+        "kafka_topic_partition_current_offset",
+        "medaid_books_balanced",
+        "medaid_business_clock_offset_seconds",
+        "medaid_dead_letters_total",
+        "medaid_fund_position_yuan",
+        "medaid_key_registry_info",
+        "medaid_key_registry_valid",
+        "medaid_outbox_backlog_messages",
+        "process_resident_memory_bytes",
+    }
+)
+"""The series the console reads (`Scrape.total` and `Scrape.series` of no other name). A scrape parses only
+these: the rest of a service's text (histograms' buckets, mostly) is about ten times as much (issue 30)."""
+_TEXT = re.compile(r"(?:(?:#[^\n]*+|[a-zA-Z_:][a-zA-Z0-9_:]*+[{ \t][^\n]*+)?\n)*+[^\n]*+")
+"""Prometheus text, roughly: every line a comment, empty, or a metric's name and more."""
+_SHOWN_LINE = re.compile(r"^(?:" + "|".join(sorted(SHOWN)) + r")[{ \t][^\n]*+", re.MULTILINE)
+_SAMPLE = re.compile(
+    r'([a-zA-Z_:][a-zA-Z0-9_:]*+)(?:\{((?:[^"}]++|"(?:[^"\\]++|\\.)*+")*+)\})?[ \t]++(\S++)(?:[ \t]++-?\d++)?[ \t]*+'
+)
+_LABEL = re.compile(r'[ \t]*+([a-zA-Z_][a-zA-Z0-9_]*+)[ \t]*+=[ \t]*+"((?:[^"\\]++|\\.)*+)"[ \t]*+(?:,|$)')
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def samples_of(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """The samples of the SHOWN series in a Prometheus text, as prometheus_client's parser reads them. A text with
+    a line that does not start with a metric's name, or a shown line this does not read plainly, goes to that
+    parser, which says what is wrong with it (the target is then shown down)."""
+    if _TEXT.fullmatch(text) is None:
+        return _parsed(text)
+    out: list[tuple[str, dict[str, str], float]] = []
+    for line in _SHOWN_LINE.finditer(text):
+        sample = _SAMPLE.fullmatch(line.group())
+        if sample is None:
+            return _parsed(text)
+        labels: dict[str, str] = {}
+        if sample.group(2):
+            at = 0
+            body = sample.group(2)
+            while at < len(body):
+                label = _LABEL.match(body, at)
+                if label is None:
+                    return _parsed(text)
+                labels[label.group(1)] = _ESCAPED.sub(_unescape, label.group(2))
+                at = label.end()
+        try:
+            value = float(sample.group(3))
+        except ValueError:
+            return _parsed(text)
+        out.append((sample.group(1), labels, value))
+    return out
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return "\n" if m.group(1) == "n" else m.group(1)
+
+
+def _parsed(text: str) -> list[tuple[str, dict[str, str], float]]:
+    families = text_string_to_metric_families(text)
+    return [(s.name, dict(s.labels), s.value) for f in families for s in f.samples if s.name in SHOWN]
 
 
 @dataclass
@@ -84,8 +150,7 @@ class Sampler:
         target.checked_at = time.time()
         try:
             text = await asyncio.to_thread(_get, target.url)
-            families = text_string_to_metric_families(text)
-            samples = [(s.name, dict(s.labels), s.value) for f in families for s in f.samples]
+            samples = samples_of(text)
         except Exception as exc:  # noqa: BLE001 - down, or not Prometheus text: shown as down with the reason
             target.error = f"{type(exc).__name__}: {exc}"
             return

@@ -231,6 +231,61 @@ def _named_saga(body: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """A poll's changes, grouped so that each table is written with one set-based statement (or a few, for sagas)
+    and the read model ends where applying the changes one by one, in order, would leave it."""
+
+    saga_rounds: list[list[SagaChange]]
+    """Each round holds at most one change per saga, and a saga's changes are in their order across the rounds: a
+    statement may not update a row twice, and a saga's rank rule depends on the order."""
+    steps: list[Step]
+    answers: list[Answer]
+    months: list[MonthChange]
+    """One per period: the items added up, the last closing figures that were given."""
+    statement_answers: list[StatementAnswer]
+    """One per statement: its period and province as first told, its answer as last told."""
+
+
+def batch(changes: Sequence[Change]) -> Batch:
+    rounds: list[list[SagaChange]] = []
+    seen: dict[tuple[str, str], int] = {}
+    steps: dict[tuple[str, str, str], Step] = {}
+    answers: dict[str, Answer] = {}
+    months: dict[str, MonthChange] = {}
+    statements: dict[str, StatementAnswer] = {}
+    for c in changes:
+        if isinstance(c, SagaChange):
+            n = seen.get((c.kind, c.saga_id), 0)
+            seen[(c.kind, c.saga_id)] = n + 1
+            if n == len(rounds):
+                rounds.append([])
+            rounds[n].append(c)
+        elif isinstance(c, Step):
+            steps.setdefault((c.kind, c.saga_id, c.msgid), c)  # the first is kept (ON CONFLICT DO NOTHING)
+        elif isinstance(c, Answer):
+            answers.setdefault(c.answer_msgid, c)
+        elif isinstance(c, MonthChange):
+            m = months.get(c.period)
+            months[c.period] = (
+                c
+                if m is None
+                else MonthChange(
+                    c.period,
+                    items=m.items + c.items,
+                    closed_at=c.closed_at if c.closed_at is not None else m.closed_at,
+                    statements=c.statements if c.statements is not None else m.statements,
+                    gross=c.gross if c.gross is not None else m.gross,
+                )
+            )
+        else:
+            a = statements.get(c.statement_id)
+            statements[c.statement_id] = (
+                c if a is None else StatementAnswer(c.statement_id, a.period, a.admdvs, c.answer, c.reason, c.at)
+            )
+    return Batch(rounds, list(steps.values()), list(answers.values()), list(months.values()), list(statements.values()))
+
+
 # -- Burrow's status of a partition (https://github.com/linkedin/Burrow/wiki/Consumer-Lag-Evaluation-Rules) -------
 
 

@@ -343,7 +343,7 @@ async def test_sessions_end_at_once_logins_are_throttled_and_refusals_are_audite
     assert stolen["httpOnly"]
     assert stolen["sameSite"] == "Strict"
     browser.find_element(By.ID, "logout").click()
-    assert "/login" in browser.current_url
+    WebDriverWait(browser, 30).until(ec.url_contains("/login"))  # the click's navigation ends after click() returns
     browser.add_cookie({"name": COOKIE, "value": stolen["value"], "path": "/"})
     browser.get(f"{URL}/audit")
     assert "/login" in browser.current_url, "the old cookie's value no longer logs anyone in"

@@ -3,11 +3,13 @@
 from shared.messaging.kernel.answers import answer_deferred
 from shared.messaging.kernel.dispatch import Handler, MessageContext
 from shared.messaging.kernel.events import EventHandler, FailureHandler, SetHandler, event_consumer
+from shared.messaging.kernel.inbox import BeforeCommit
 from shared.messaging.kernel.ingress import ingress_consumer
 from shared.messaging.kernel.records import ConsumerRecord, Outcome
 from shared.messaging.kernel.runner import Pipeline
 
 __all__ = [
+    "BeforeCommit",
     "ConsumerRecord",
     "EventHandler",
     "FailureHandler",

@@ -153,6 +153,22 @@ class WalletPortsContract:
         assert again[wallet].credits_posted == Decimal("120.00")
         assert again[personal].debits_pending == 0
 
+    async def test_a_hot_accounts_changes_reach_its_balance(self, ctx: WalletContext) -> None:
+        await funded(ctx, "300.00")
+        personal, spent = personal_account_id(P.psn_no), "spent:440300"
+        hot = await ctx.ledger.hot_accounts((spent, AccountKind.SPENDING, "440300"))
+        assert hot[spent].increments_only
+        assert hot[spent].credits_posted == 0
+        accounts = await ctx.ledger.lock(personal)
+        post_transfer(accounts[personal], hot[spent], Decimal("30.00"))
+        entry = Entry(at=NOON, setl_id="s-1")
+        await ctx.ledger.save_posted_transfer(
+            _uuid(7), "pay-1", accounts[personal], hot[spent], Decimal("30.00"), "pay.own_account", entry
+        )
+        again = await ctx.ledger.lock(personal, spent)
+        assert not again[spent].increments_only
+        assert (again[spent].credits_posted, again[personal].balance) == (Decimal("30.00"), Decimal("270.00"))
+
     async def test_a_ledger_transfer_id_is_used_once(self, ctx: WalletContext) -> None:
         await funded(ctx)
         accounts = await ctx.ledger.lock("fund:440300", personal_account_id(P.psn_no))

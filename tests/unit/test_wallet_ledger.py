@@ -8,6 +8,7 @@ from services.wallet.domain.ledger import (
     InsufficientBalanceError,
     LedgerError,
     post_transfer,
+    take_increments,
 )
 
 
@@ -46,3 +47,24 @@ def test_holds_count_against_the_balance() -> None:
 def test_a_transfer_moves_a_positive_amount(amount: str) -> None:
     with pytest.raises(LedgerError):
         post_transfer(fund(), personal(), Decimal(amount))
+
+
+def test_a_hot_account_read_without_its_lock_collects_changes_and_is_never_debited_where_it_must_not_overdraw() -> None:
+    spending = Account("spent:440300", AccountKind.SPENDING, "440300", increments_only=True)
+    p = personal("50.00")
+    post_transfer(p, spending, Decimal("30.00"))
+    assert spending.credits_posted == Decimal("30.00"), "only this transaction's change"
+    with pytest.raises(LedgerError, match="needs the account's lock"):
+        post_transfer(spending, p, Decimal("1.00"))
+    issuing = Account("fund:440300", AccountKind.FUND, "440300", increments_only=True)
+    post_transfer(issuing, p, Decimal("5.00"))  # a fund may go negative: no lock needed to debit it
+    assert issuing.debits_posted == Decimal("5.00")
+
+
+def test_increments_are_taken_once() -> None:
+    stored = Account("fund:440300", AccountKind.FUND, "440300", debits_posted=Decimal("7.00"))
+    changes = Account("fund:440300", AccountKind.FUND, "440300", debits_posted=Decimal("3.00"), increments_only=True)
+    take_increments(stored, changes)
+    take_increments(stored, changes)
+    assert stored.debits_posted == Decimal("10.00")
+    assert changes.debits_posted == Decimal("0.00")

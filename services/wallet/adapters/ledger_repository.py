@@ -1,19 +1,95 @@
 """SQL for the ledger. Accounts are locked in id order, and a transaction that moves several transfers
-locks all their accounts in one statement first, so two transactions never wait on each other in a cycle."""
+locks all their accounts in one statement first, so two transactions never wait on each other in a cycle.
+
+A hot account (a region's fund or spending: every credit or payment of the region changes it) is not locked while
+a transaction works: its changes are collected and added to its row in one statement at the transaction's end, in
+id order, so concurrent transactions queue on that row only for their commits (ADR 0026)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from services.wallet.domain.ledger import Account, AccountKind, Entry, MovementKind, member_of, posted_kinds
+from services.wallet.domain.ledger import (
+    Account,
+    AccountKind,
+    Entry,
+    MovementKind,
+    member_of,
+    posted_kinds,
+    take_increments,
+)
 from shared.db.pool import Conn
 
 
+class AccountIncrements:
+    """One transaction's changes to hot accounts, by account, until they are added to the rows."""
+
+    def __init__(self) -> None:
+        self._totals: dict[str, Account] = {}
+
+    def collect(self, account: Account) -> None:
+        """Take what `account` (increments only) has collected; it starts again from zero."""
+        total = self._totals.get(account.id)
+        if total is None:
+            total = self._totals[account.id] = Account(account.id, account.kind, account.admdvs, increments_only=True)
+        take_increments(total, account)
+
+    async def flush(self, conn: Conn, account_ids: Iterable[str] | None = None) -> None:
+        """Add the collected changes (of `account_ids` only, if given) to the rows, in id order, in one statement."""
+        wanted = sorted(self._totals if account_ids is None else set(account_ids) & self._totals.keys())
+        totals = [self._totals.pop(x) for x in wanted]
+        if totals:
+            await add_to_accounts(conn, totals)
+
+
+async def add_to_accounts(conn: Conn, totals: list[Account]) -> None:
+    """Add changes to hot accounts' rows. The rows are taken in id order (the ORDER BY feeds the upsert in that
+    order), so two transactions adding to the same accounts never wait on each other in a cycle; the balances'
+    CHECK constraints judge the result."""
+    await conn.execute(
+        """INSERT INTO accounts AS a (id, kind, admdvs, debits_pending, debits_posted, credits_pending, credits_posted)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
+                                $7::numeric[]) ORDER BY 1
+           ON CONFLICT (id) DO UPDATE SET debits_pending = a.debits_pending + EXCLUDED.debits_pending,
+                                          debits_posted = a.debits_posted + EXCLUDED.debits_posted,
+                                          credits_pending = a.credits_pending + EXCLUDED.credits_pending,
+                                          credits_posted = a.credits_posted + EXCLUDED.credits_posted""",
+        [a.id for a in totals],
+        [a.kind.value for a in totals],
+        [a.admdvs for a in totals],
+        [a.debits_pending for a in totals],
+        [a.debits_posted for a in totals],
+        [a.credits_pending for a in totals],
+        [a.credits_posted for a in totals],
+    )
+
+
 class LedgerRepository:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, increments: AccountIncrements | None = None) -> None:
         self.conn = conn
+        self.increments = increments
+        """Where hot accounts' changes wait for the transaction's end; None: they are added at once."""
+
+    async def _collect(self, accounts: Iterable[Account]) -> list[Account]:
+        """The accounts whose balances are written as they are (locked); a hot account's changes are collected
+        (or, outside a kernel's transaction, added at once)."""
+        locked: list[Account] = []
+        hot: list[Account] = []
+        for a in accounts:
+            (hot if a.increments_only else locked).append(a)
+        if hot and self.increments is None:
+            added = AccountIncrements()
+            for a in hot:
+                added.collect(a)
+            await added.flush(self.conn)
+        elif hot:
+            assert self.increments is not None
+            for a in hot:
+                self.increments.collect(a)
+        return locked
 
     async def ensure_account(self, account_id: str, kind: AccountKind, admdvs: str) -> None:
         await self.ensure_accounts((account_id, kind, admdvs))
@@ -32,6 +108,7 @@ class LedgerRepository:
     async def ensure_and_lock(self, *accounts: tuple[str, AccountKind, str]) -> dict[str, Account]:
         """`ensure_accounts` then `lock`, in one statement: the upsert takes each row's lock, in id order."""
         wanted = sorted(set(accounts))
+        await self._added_before_read(a[0] for a in wanted)
         rows = await self.conn.fetch(
             """INSERT INTO accounts (id, kind, admdvs) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
                ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
@@ -43,12 +120,22 @@ class LedgerRepository:
         return {r["id"]: _account(r) for r in rows}
 
     async def lock(self, *account_ids: str) -> dict[str, Account]:
+        await self._added_before_read(account_ids)
         rows = await self.conn.fetch(
             """SELECT id, kind, admdvs, debits_pending, debits_posted, credits_pending, credits_posted
                FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE""",
             sorted(set(account_ids)),
         )
         return {r["id"]: _account(r) for r in rows}
+
+    async def hot_accounts(self, *accounts: tuple[str, AccountKind, str]) -> dict[str, Account]:
+        await self.ensure_accounts(*accounts)  # does not wait for a row that exists: ON CONFLICT DO NOTHING
+        return {a[0]: Account(a[0], a[1], a[2], increments_only=True) for a in accounts}
+
+    async def _added_before_read(self, account_ids: Iterable[str]) -> None:
+        """A locked read of a hot account sees what this transaction collected for it so far."""
+        if self.increments is not None:
+            await self.increments.flush(self.conn, account_ids)
 
     async def save_posted_transfer(
         self,
@@ -63,7 +150,7 @@ class LedgerRepository:
         """The transfer, both balances and the statement lines in one statement (one round trip)."""
         debit_kind, credit_kind = posted_kinds(code, entry)
         lines = self._movement_rows(transfer_id, entry, (debit, debit_kind, -amount), (credit, credit_kind, amount))
-        accounts = (debit, credit)
+        accounts = await self._collect((debit, credit))
         await self.conn.execute(
             """WITH t AS (
                  INSERT INTO transfers (id, client_id, debit_account, credit_account, amount, state, code, resolved_at)
@@ -97,7 +184,8 @@ class LedgerRepository:
         )
 
     async def save_accounts(self, *accounts: Account) -> None:
-        """Write the accounts' balances back, in one statement."""
+        """Write the accounts' balances back, in one statement (a hot account's changes wait for the end)."""
+        accounts = tuple(await self._collect(accounts))
         if not accounts:
             return
         await self.conn.execute(

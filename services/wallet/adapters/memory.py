@@ -20,6 +20,7 @@ from services.wallet.domain.ledger import (
     member_of,
     personal_account_id,
     posted_kinds,
+    take_increments,
     wallet_account_id,
 )
 from services.wallet.domain.payments import Debit, LotLeft, PaymentState, SourceKind, TakenPayment
@@ -355,6 +356,11 @@ class MemoryLedger:
     async def lock(self, *account_ids: str) -> dict[str, Account]:
         return {x: copy.copy(self.db.accounts[x]) for x in sorted(set(account_ids)) if x in self.db.accounts}
 
+    async def hot_accounts(self, *accounts: tuple[str, AccountKind, str]) -> dict[str, Account]:
+        for account_id, kind, admdvs in accounts:
+            await self.ensure_account(account_id, kind, admdvs)
+        return {a[0]: Account(a[0], a[1], a[2], increments_only=True) for a in accounts}
+
     async def change_fund(self, account_id: str, admdvs: str) -> None:
         account = self.db.accounts.get(account_id)
         if account is None or account.kind is not AccountKind.PERSONAL:
@@ -363,7 +369,10 @@ class MemoryLedger:
 
     def _store(self, *accounts: Account) -> None:
         for a in accounts:
-            self.db.accounts[a.id] = copy.copy(a)
+            if not a.increments_only:
+                self.db.accounts[a.id] = copy.copy(a)
+                continue
+            take_increments(self.db.accounts[a.id], a)  # a hot account's changes: added at once here
 
     def _new_transfer(self, transfer_id: uuid.UUID, **row: Any) -> None:
         if transfer_id in self.db.ledger_transfers:

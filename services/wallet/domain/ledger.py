@@ -65,6 +65,10 @@ class Account:
     debits_posted: Decimal = ZERO
     credits_pending: Decimal = ZERO
     credits_posted: Decimal = ZERO
+    increments_only: bool = False
+    """True for a hot account (a region's fund or spending, which many transactions change at once) read without
+    its lock: it starts at zero and collects one transaction's changes, which are added to the stored balances at
+    the transaction's end. Its balance means nothing, so nothing may debit it that must not overdraw it."""
 
     @property
     def debits_must_not_exceed_credits(self) -> bool:
@@ -76,8 +80,20 @@ class Account:
         return self.credits_posted - self.debits_posted - self.debits_pending
 
     def check_can_debit(self, amount: Decimal) -> None:
+        if self.debits_must_not_exceed_credits and self.increments_only:
+            raise LedgerError(f"{self.id}: a debit that must not overdraw it needs the account's lock")
         if self.debits_must_not_exceed_credits and amount > self.balance:
             raise InsufficientBalanceError(f"{self.id}: balance {self.balance} < {amount}")
+
+
+def take_increments(into: Account, increments: Account) -> None:
+    """Move what an increments-only account collected onto `into` (the stored account, or a transaction's total
+    of its changes); `increments` starts again from zero."""
+    into.debits_pending += increments.debits_pending
+    into.debits_posted += increments.debits_posted
+    into.credits_pending += increments.credits_pending
+    into.credits_posted += increments.credits_posted
+    increments.debits_pending = increments.debits_posted = increments.credits_pending = increments.credits_posted = ZERO
 
 
 def post_transfer(debit: Account, credit: Account, amount: Decimal) -> None:

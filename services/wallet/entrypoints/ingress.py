@@ -46,16 +46,18 @@ def make_handlers(
             period=b.period,
             kind=b.kind,
         )
-        return await credit_account(cmd, postgres_context(ctx.conn, caller), max_credit)
+        return await credit_account(cmd, postgres_context(ctx.conn, caller, ctx.end), max_credit)
 
     async def on_region_wallet_status_changed(
         b: p.RegionWalletStatusChanged, caller: Caller, ctx: MessageContext
     ) -> Decision:
         cmd = commands.SetRegionWalletStatus(admdvs=b.admdvs, wallet_enabled=b.wallet_enabled)
-        return await set_region_wallet_status(cmd, postgres_context(ctx.conn, caller))
+        return await set_region_wallet_status(cmd, postgres_context(ctx.conn, caller, ctx.end))
 
     async def on_wallet_open_requested(b: p.WalletOpenRequested, caller: Caller, ctx: MessageContext) -> Decision:
-        return await open_wallet(commands.OpenWallet(b.psn_no, b.usage_admdvs), postgres_context(ctx.conn, caller))
+        return await open_wallet(
+            commands.OpenWallet(b.psn_no, b.usage_admdvs), postgres_context(ctx.conn, caller, ctx.end)
+        )
 
     async def on_transfer_requested(b: p.TransferRequested, caller: Caller, ctx: MessageContext) -> Decision:
         req = TransferRequest(
@@ -71,12 +73,12 @@ def make_handlers(
             client_id=f"{caller.sender}:{caller.msgid}",
             request=req,
         )
-        return await request_transfer(cmd, postgres_context(ctx.conn, caller))
+        return await request_transfer(cmd, postgres_context(ctx.conn, caller, ctx.end))
 
     def on_transfer_answer(accepting: bool) -> TypedHandler[p.TransferAccepted | p.TransferDeclined]:
         async def handle(b: p.TransferAccepted | p.TransferDeclined, caller: Caller, ctx: MessageContext) -> Decision:
             cmd = commands.AnswerTransfer(transfer_id=b.transfer_id, psn_no=b.psn_no, accepting=accepting)
-            return await answer_transfer(cmd, postgres_context(ctx.conn, caller))
+            return await answer_transfer(cmd, postgres_context(ctx.conn, caller, ctx.end))
 
         return handle
 
@@ -85,12 +87,12 @@ def make_handlers(
             b: p.WalletFreezeRequested | p.WalletUnfreezeRequested, caller: Caller, ctx: MessageContext
         ) -> Decision:
             cmd = commands.ChangeFreeze(psn_no=b.psn_no, frozen=frozen, reason=b.reason, msgid=caller.msgid)
-            return await change_freeze(cmd, postgres_context(ctx.conn, caller))
+            return await change_freeze(cmd, postgres_context(ctx.conn, caller, ctx.end))
 
         return handle
 
     async def on_statement_requested(b: p.WalletStatementRequested, caller: Caller, ctx: MessageContext) -> Decision:
-        return await wallet_statement(commands.RequestStatement(b), postgres_context(ctx.conn, caller))
+        return await wallet_statement(commands.RequestStatement(b), postgres_context(ctx.conn, caller, ctx.end))
 
     routes = Routes(trusted=trusted, national_operators=national_operators)
     routes.on(p.AccountCredited, on_account_credited)

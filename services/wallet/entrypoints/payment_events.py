@@ -64,7 +64,7 @@ class PaymentIdentitySeen(BaseModel):
 
 async def on_opened_failed(b: PaymentIdentitySeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     cmd = commands.RefuseFailedPayment(b.setl_id, b.purpose, b.psn_no)
-    return await refuse_failed_payment(cmd, postgres_context(ctx.conn, caller))
+    return await refuse_failed_payment(cmd, postgres_context(ctx.conn, caller, ctx.end))
 
 
 FAILURES = EventRoutes()
@@ -76,10 +76,10 @@ def make_handlers(trusted: frozenset[str] = frozenset()) -> dict[str, EventHandl
     async def on_opened(b: PaymentOpenedSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
         # The context acts for the province that asked the payment service (a contribution is its own to ask).
         asker = Caller(caller.clock, b.sender, trusted=trusted)
-        return await take_payment(commands.TakePayment(_order(b)), postgres_context(ctx.conn, asker))
+        return await take_payment(commands.TakePayment(_order(b)), postgres_context(ctx.conn, asker, ctx.end))
 
     async def on_refund_requested(b: RefundRequestedSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
-        return await refund_payment(commands.RefundPayment(b.setl_id), postgres_context(ctx.conn, caller))
+        return await refund_payment(commands.RefundPayment(b.setl_id), postgres_context(ctx.conn, caller, ctx.end))
 
     routes = EventRoutes()
     routes.on("payment.payment-opened", PaymentOpenedSeen, on_opened)

@@ -61,7 +61,7 @@ class PolicySeen(_Seen):
 async def on_person(b: PersonSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
     party = Party(b.psn_no, b.certno_hash, b.name_hash, b.insuplc_admdvs, b.may_provide, b.may_receive)
     cmd = commands.RecordPerson(party, b.effective_at, b.version, caller.msgid)
-    return await record_person(cmd, postgres_context(ctx.conn, caller))
+    return await record_person(cmd, postgres_context(ctx.conn, caller, ctx.end))
 
 
 async def on_established(b: RelationshipSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
@@ -81,7 +81,7 @@ async def on_ended(b: RelationshipEndSeen, caller: Caller, ctx: MessageContext) 
         recipient_admdvs=b.recipient_admdvs,
         version=b.version,
     )
-    return await end_relationship(cmd, postgres_context(ctx.conn, caller))
+    return await end_relationship(cmd, postgres_context(ctx.conn, caller, ctx.end))
 
 
 class EndIdentitySeen(_Seen):

@@ -18,7 +18,7 @@ async def carry_over(carry: Carry | None, ledger: Ledger, now: datetime) -> list
     if carry is None:
         return []
     giving, receiving = fund_account_id(carry.from_admdvs), fund_account_id(carry.to_admdvs)
-    funds = await ledger.ensure_and_lock(
+    funds = await ledger.hot_accounts(
         (giving, AccountKind.FUND, carry.from_admdvs), (receiving, AccountKind.FUND, carry.to_admdvs)
     )
     post_transfer(funds[receiving], funds[giving], carry.amount)

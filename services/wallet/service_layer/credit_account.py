@@ -38,18 +38,14 @@ async def credit_account(cmd: commands.CreditAccount, ctx: WalletContext, max_am
             f"{cmd.psn_no}'s personal account is credited by their insured province, not {cmd.admdvs}",
         )
     personal, fund = personal_account_id(cmd.psn_no), fund_account_id(cmd.admdvs)
-    home = fund_account_id(person.insuplc_admdvs)  # locked with the others, in one order, for a carry to it
-    accounts = await ctx.ledger.ensure_and_lock(
-        (personal, AccountKind.PERSONAL, person.insuplc_admdvs),
-        (fund, AccountKind.FUND, cmd.admdvs),
-        (home, AccountKind.FUND, person.insuplc_admdvs),
-    )
+    accounts = await ctx.ledger.ensure_and_lock((personal, AccountKind.PERSONAL, person.insuplc_admdvs))
+    issuing = (await ctx.ledger.hot_accounts((fund, AccountKind.FUND, cmd.admdvs)))[fund]  # a fund may go negative
     transfer_id, now = transfer_id_for(cmd.client_id), ctx.caller.now()
-    post_transfer(accounts[fund], accounts[personal], cmd.amount)
+    post_transfer(issuing, accounts[personal], cmd.amount)
     await ctx.ledger.save_posted_transfer(
         transfer_id,
         cmd.client_id,
-        accounts[fund],
+        issuing,
         accounts[personal],
         cmd.amount,
         code=f"credit.{cmd.kind}",

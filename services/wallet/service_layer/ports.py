@@ -28,6 +28,11 @@ class Ledger(Protocol):
 
     async def lock(self, *account_ids: str) -> dict[str, Account]: ...
 
+    async def hot_accounts(self, *accounts: tuple[str, AccountKind, str]) -> dict[str, Account]:
+        """Accounts many transactions change at once (a region's fund, its spending), made when missing and not
+        locked: each comes back `increments_only`, and what the transaction adds to it reaches the stored balances
+        at the transaction's end (ADR 0026). A debit that must not overdraw such an account takes `lock`."""
+
     async def save_posted_transfer(
         self,
         transfer_id: uuid.UUID,

@@ -83,13 +83,13 @@ async def take_payment(cmd: commands.TakePayment, ctx: WalletContext) -> list[Ou
             account_owner, kind = payer.psn_no, SourceKind.PROVIDER_ACCOUNT
         elif order.purpose is Purpose.SETTLEMENT and order.acct_used_flag == "1":
             account_owner, kind = patient.psn_no, SourceKind.OWN_ACCOUNT
-        spent = spending_account_id(spending)
-        await ctx.ledger.ensure_account(spent, AccountKind.SPENDING, spending)
         own = personal_account_id(patient.psn_no)
-        wanted = [spent, own, wallet_account_id(order.psn_no)]
+        wanted = [own, wallet_account_id(order.psn_no)]
         if account_owner is not None:
             wanted.append(personal_account_id(account_owner))
         accounts = await ctx.ledger.lock(*wanted)
+        # the region's spending is only credited here: not locked, its row takes the payment at the end
+        accounts |= await ctx.ledger.hot_accounts((spending_account_id(spending), AccountKind.SPENDING, spending))
         if uses_wallet(order) and await members.frozen(order.psn_no):
             refusal = Refusal(ReasonCode.WALLET_FROZEN, "the patient's wallet is frozen: it pays nothing")
         elif account_owner is not None and account_owner != patient.psn_no and await _frozen_either(order, ctx):

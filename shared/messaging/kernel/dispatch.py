@@ -6,7 +6,7 @@ sender, platform-wide: ADR 0013), and a national operator's code sends only its 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.clock import BusinessClock
@@ -14,18 +14,20 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.province import INGRESS, NATIONAL_OPERATOR_TYPES
 from shared.contracts.reasons import ReasonCode
 from shared.db.pool import Conn
-from shared.messaging.kernel.inbox import Scope
+from shared.messaging.kernel.inbox import BeforeCommit, Scope
 from shared.messaging.messages import Decision
 
 
 @dataclass
 class MessageContext:
-    """What a handler gets besides the message: its transaction's connection and the business clock."""
+    """What a handler gets besides the message: its transaction's connection, what waits for the transaction's
+    end, and the business clock."""
 
     conn: Conn
     clock: BusinessClock
     service: str
     record_key: str
+    end: BeforeCommit = field(default_factory=BeforeCommit)
 
 
 Handler = Callable[[MessageContext, Envelope[Any]], Awaitable[Decision]]
@@ -63,7 +65,7 @@ class Dispatch:
                 ReasonCode.SENDER_NOT_ALLOWED,
                 f"{env.sender} is the national operator's: it sends only {', '.join(NATIONAL_OPERATOR_TYPES)}",
             )
-        ctx = MessageContext(conn=scope.conn, clock=self.clock, service=self.service, record_key=key)
+        ctx = MessageContext(conn=scope.conn, clock=self.clock, service=self.service, record_key=key, end=scope.end)
         return await self.handlers.get(env.type, not_supported_yet)(ctx, env)
 
 

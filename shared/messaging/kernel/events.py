@@ -107,6 +107,7 @@ class EventStages:
                 envs = [e for e in scope.deferred if e.type == type_]
                 if envs:
                     await handler(conn, envs)
+            await scope.end.flush(conn)
 
     async def apply(self, scope: Scope, record: ConsumerRecord, found: Classified) -> Outcome:
         if not await scope.tracking.claim(scope.conn, record):
@@ -117,19 +118,19 @@ class EventStages:
             log.warning("event_invalid", topic=record.topic, offset=record.offset, reason=found.reason)
             dlq = self.dead_letters.of(record, found.code, found.reason, None, found.msgid, found.type, 1)
             await self.outbox.enqueue(scope.conn, [dlq])
-            await self._compensate(scope.conn, record)
+            await self._compensate(scope, record)
             return Outcome.DEAD_LETTERED
         env = found.envelope
         if env.type in self.set_handlers:
             scope.deferred.append(env)
             return Outcome.PROCESSED
         if env.type in self.idempotent:
-            await self.outbox.enqueue(scope.conn, await self.handlers[env.type](self._context(scope.conn, record), env))
+            await self.outbox.enqueue(scope.conn, await self.handlers[env.type](self._context(scope, record), env))
             return Outcome.PROCESSED
         if not await remember_event(scope.conn, record, env, "completed"):
             return Outcome.REPEAT
         with structlog.contextvars.bound_contextvars(msgid=env.msgid, correlation_id=env.msgid, type=env.type):
-            messages = await self.handlers[env.type](self._context(scope.conn, record), env)
+            messages = await self.handlers[env.type](self._context(scope, record), env)
             await self.outbox.enqueue(scope.conn, messages)
             log.debug("event_applied", published=len(messages))
         return Outcome.PROCESSED
@@ -142,9 +143,9 @@ class EventStages:
             record, ReasonCode.PROCESSING_FAILED, reason, env.sender, env.msgid, env.type, attempts, error
         )
         await self.outbox.enqueue(scope.conn, [dlq])
-        await self._compensate(scope.conn, record)
+        await self._compensate(scope, record)
 
-    async def _compensate(self, conn: Conn, record: ConsumerRecord) -> None:
+    async def _compensate(self, scope: Scope, record: ConsumerRecord) -> None:
         """The failure handler of a dead-lettered event, on the identity fields read from its body alone. When even
         those cannot be read, nobody can be told: logged for operators (the dead letter has the record)."""
         try:
@@ -168,12 +169,13 @@ class EventStages:
             )
             return
         env = Envelope[Any](msgid=raw.msgid, type=raw.type, sender=raw.sender, sent_at=raw.sent_at, body=identity)
-        if on_failure.settles and not await remember_event(conn, record, env, "rejected"):
+        if on_failure.settles and not await remember_event(scope.conn, record, env, "rejected"):
             return
-        await self.outbox.enqueue(conn, await on_failure.run(self._context(conn, record), env))
+        await self.outbox.enqueue(scope.conn, await on_failure.run(self._context(scope, record), env))
 
-    def _context(self, conn: Conn, record: ConsumerRecord) -> MessageContext:
-        return MessageContext(conn=conn, clock=self.clock, service=self.service, record_key=safe_key(record.key) or "")
+    def _context(self, scope: Scope, record: ConsumerRecord) -> MessageContext:
+        key = safe_key(record.key) or ""
+        return MessageContext(conn=scope.conn, clock=self.clock, service=self.service, record_key=key, end=scope.end)
 
 
 def event_consumer(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 from shared.contracts.envelope import Envelope
 from shared.db.pool import Conn
@@ -58,6 +58,33 @@ class InboxLookups:
         return self._elsewhere.get((sender, msgid))
 
 
+class AtCommit(Protocol):
+    """Work a transaction's handlers leave to its end: done once, just before it commits."""
+
+    async def flush(self, conn: Conn) -> None: ...
+
+
+Part = TypeVar("Part", bound=AtCommit)
+
+
+class BeforeCommit:
+    """The parts of a transaction's work that wait for its end, one of each kind, made when first asked for. A
+    hot row written there is locked only from then until the commit (the wallet's fund and spending accounts)."""
+
+    def __init__(self) -> None:
+        self._parts: dict[type[Any], AtCommit] = {}
+
+    def part(self, kind: type[Part]) -> Part:
+        found = self._parts.get(kind)
+        if found is None:
+            found = self._parts[kind] = kind()
+        return cast(Part, found)
+
+    async def flush(self, conn: Conn) -> None:
+        for part in self._parts.values():
+            await part.flush(conn)
+
+
 @dataclass
 class Scope:
     """One transaction's view of its records: its connection, its tracking records, and what it looked up of their
@@ -70,6 +97,8 @@ class Scope:
     """The status of the answer the last record got (the metrics' outcome)."""
     deferred: list[Envelope[Any]] = field(default_factory=list)
     """Events applied at the transaction's end, as a set (the event stages)."""
+    end: BeforeCommit = field(default_factory=BeforeCommit)
+    """What the handlers left to the transaction's end."""
 
     def may_be_answered(self, sender: str, msgid: str) -> bool:
         return self.lookups is None or self.lookups.may_be_answered(sender, msgid)

@@ -90,7 +90,9 @@ class IngressStages:
                 keys.append((c.sender, c.msgid))
         lookups = await InboxLookups.load(conn, keys)
         async with self.outbox.buffered(conn):
-            yield Scope(conn, Tracking(self.consumer), lookups)
+            scope = Scope(conn, Tracking(self.consumer), lookups)
+            yield scope
+            await scope.end.flush(conn)
 
     async def apply(self, scope: Scope, record: ConsumerRecord, found: Classified) -> Outcome:
         if found is None:

@@ -232,6 +232,7 @@ class Pipeline:
                     if own_failures < 2 and isinstance(found, Parsed):
                         scope = Scope(conn, tracking)
                         await stages.after_failure(scope, record, found.envelope, attempts, error)
+                        await scope.end.flush(conn)
                     else:
                         dlq = stages.dead_letters.of(
                             record,

@@ -34,12 +34,12 @@ from shared.contracts.province import INGRESS, ingress_topics_of
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
 from shared.identity import certno_hash, name_hash
-from shared.messaging.consumer import Handler, MessageContext, Outcome, Pipeline, ingress_consumer
+from shared.messaging.consumer import Handler, MessageContext, Outcome, Pipeline
 from shared.messaging.messages import Decision
-from shared.messaging.outbox import Outbox
 from shared.money import AMOUNT_PATTERN
 from tests.conftest import new_database
 from tests.support.infra import Infra
+from tests.support.kernel import ingress
 
 pytestmark = pytest.mark.integration
 
@@ -114,16 +114,15 @@ class Kernels:
             handlers = _make_handlers(service)
             for topic in ingress_topics_of(service):
                 mine = {t: self.recording(t, h) for t, h in handlers.items() if INGRESS[t].topic == topic}
-                consumer = ingress_consumer(
-                    service=service,
-                    topic=topic,
+                consumer = ingress(
+                    service,
+                    topic,
+                    mine,
                     pool=pool,
-                    outbox=Outbox(service, service, clock),
                     clock=clock,
-                    handlers=mine,
+                    national_operators=frozenset({NATIONAL}),
                     poison_attempts=1,
                     retry_backoff_seconds=0.01,
-                    national_operators=frozenset({NATIONAL}),
                 )
                 self.consumers[(service, topic)] = consumer
         await self.seed(clock)

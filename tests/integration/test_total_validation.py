@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from services.payment.domain import commands as payment_commands
 from services.payment.entrypoints.unit_of_work import postgres_context as payment_context
 from services.payment.service_layer.record_insured_person import record_insured_person
-from services.wallet.domain.transfers import Party
+from services.wallet.domain.transfers import Party, RelationshipCopy
 from services.wallet.entrypoints.unit_of_work import postgres_context as wallet_context
 from shared.caller import Caller
 from shared.clock import BUSINESS_TZ, BusinessClock
@@ -150,7 +150,7 @@ class Kernels:
             await members.upsert_person(
                 Party(R, certno_hash(R_CERT, KEY), name_hash("王秀英", KEY), "610100", False, True), at, 1
             )
-            await members.relationship_established("rel-seed", P, R, "440300", "610100", version=1)
+            await members.relationship_established(RelationshipCopy("rel-seed", P, R, "440300", "610100", version=1))
         async with payment_pool.acquire() as conn, conn.transaction():
             for who, region in ((P, "440300"), (R, "610100")):
                 await record_insured_person(

@@ -27,7 +27,7 @@ from services.wallet.domain.ledger import (
     wallet_account_id,
 )
 from services.wallet.domain.payments import PaymentOrder, Purpose
-from services.wallet.domain.transfers import Party, QuotaTransfer, TransferRequest
+from services.wallet.domain.transfers import Party, QuotaTransfer, RelationshipCopy, TransferRequest
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.answer_transfer import answer_transfer
 from services.wallet.service_layer.credit_account import credit_account
@@ -63,7 +63,7 @@ async def _family_with_a_held_transfer(dsn: str) -> None:
             ctx = postgres_context(conn, Caller(FixedClock(NOON)))
             for party in (P, R):
                 await ctx.members.upsert_person(party, NOON, 1)
-            await ctx.members.relationship_established(REL, P.psn_no, R.psn_no, "440300", "610100", 2)
+            await ctx.members.relationship_established(RelationshipCopy(REL, P.psn_no, R.psn_no, "440300", "610100", 2))
             await ctx.members.open_wallet(R.psn_no, "610100", NOON)
             fund, personal, wallet = "fund:440300", personal_account_id(P.psn_no), wallet_account_id(R.psn_no)
             accounts = await ctx.ledger.ensure_and_lock(

@@ -12,7 +12,7 @@ from services.wallet.adapters.memory import FixedClock, MemoryMembers, MemoryWal
 from services.wallet.domain import commands
 from services.wallet.domain.ledger import personal_account_id, wallet_account_id
 from services.wallet.domain.payments import PaymentOrder, Purpose
-from services.wallet.domain.transfers import Party, TransferRequest
+from services.wallet.domain.transfers import Party, RelationshipCopy, TransferRequest
 from services.wallet.service_layer.answer_transfer import answer_transfer
 from services.wallet.service_layer.context import WalletContext
 from services.wallet.service_layer.credit_account import credit_account
@@ -108,7 +108,7 @@ async def world(balance: str = "500.00", at: datetime = NOON) -> World:
     for person in (PROVIDER, RECIPIENT):
         await members.upsert_person(person, at, version=1)
     await members.relationship_established(
-        RELATIONSHIP, PROVIDER.psn_no, RECIPIENT.psn_no, GUANGDONG, SHAANXI, version=1
+        RelationshipCopy(RELATIONSHIP, PROVIDER.psn_no, RECIPIENT.psn_no, GUANGDONG, SHAANXI, version=1)
     )
     for region in (GUANGDONG, SHAANXI):
         ok(await set_region_wallet_status(commands.SetRegionWalletStatus(region, True), w.as_(region)))

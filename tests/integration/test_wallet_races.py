@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from services.wallet.adapters.books import check_books
-from services.wallet.adapters.memory import FixedClock
 from services.wallet.domain import commands
 from services.wallet.domain.ledger import (
     AccountKind,
@@ -38,6 +37,7 @@ from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.db.pool import Conn, connect
 from shared.messaging.messages import Decision
+from tests.support.clock import FixedClock
 from tests.support.infra import Infra
 from tests.support.ports import migrated_database
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 import pytest
 
-from services.wallet.adapters.memory import FixedClock, MemoryWallet
+from services.wallet.adapters.memory import MemoryWallet
 from services.wallet.domain.ledger import (
     AccountKind,
     Entry,
@@ -38,6 +38,7 @@ from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.context import WalletContext
 from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
+from tests.support.clock import FixedClock
 from tests.support.infra import Infra
 from tests.support.ports import migrated_database, rolled_back
 

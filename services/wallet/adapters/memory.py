@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,20 +28,6 @@ from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, Relation
 from services.wallet.service_layer.context import WalletContext
 from shared.caller import Caller
 from shared.contracts.policy import RegionalPolicy, transfer_policy
-
-
-class FixedClock:
-    """Business time that moves only when a test moves it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> datetime:
-        self.at += timedelta(**delta)
-        return self.at
 
 
 class UniqueViolationError(Exception):

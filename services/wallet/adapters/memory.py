@@ -202,10 +202,8 @@ class MemoryMembers:
     async def relationship_ended(self, rel: RelationshipCopy, at: datetime) -> None:
         old = self.db.relationships.get(rel.relationship_id)
         if old is None:
-            self.db.relationships[rel.relationship_id] = _Relationship(
-                rel.provider_psn_no, rel.recipient_psn_no, rel.provider_admdvs, rel.recipient_admdvs, False,
-                rel.version or 0, at,
-            )  # fmt: skip
+            parties = (rel.provider_psn_no, rel.recipient_psn_no, rel.provider_admdvs, rel.recipient_admdvs)
+            self.db.relationships[rel.relationship_id] = _Relationship(*parties, False, rel.version or 0, at)
             return
         old.established = False
         old.version = max(old.version, rel.version or 0)
@@ -439,7 +437,9 @@ class MemoryPayments:
         found = []
         for _seq, d in sorted(self.db.payment_debits.get(setl_id, {}).items()):
             lot = self.db.lots.get(d.debit.lot_id) if d.debit.lot_id is not None else None
-            if lot is not None:
+            if lot is None:
+                found.append(d.debit)
+            else:
                 found.append(
                     replace(
                         d.debit,
@@ -448,8 +448,6 @@ class MemoryPayments:
                         provider_psn_no=lot.provider_psn_no,
                     )
                 )
-            else:
-                found.append(d.debit)
         return found
 
     async def lock_lots(self, lot_ids: list[str]) -> None:

@@ -43,23 +43,24 @@ class PaymentRepository:
         )
 
     async def record_debit(self, setl_id: str, debit: Debit, transfer_id: uuid.UUID) -> None:
-        d = debit
         await self.conn.execute(
             """INSERT INTO payment_debits (setl_id, seq, source, payer_psn_no, account_id, lot_id, funding_admdvs,
                    spending_admdvs, amount, transfer_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
             setl_id,
-            d.seq,
-            d.source.value,
-            d.payer_psn_no,
-            d.account_id,
-            d.lot_id,
-            d.funding_admdvs,
-            d.spending_admdvs,
-            d.amount,
+            debit.seq,
+            debit.source.value,
+            debit.payer_psn_no,
+            debit.account_id,
+            debit.lot_id,
+            debit.funding_admdvs,
+            debit.spending_admdvs,
+            debit.amount,
             transfer_id,
         )
-        if d.lot_id is not None:
-            await self.conn.execute("UPDATE lots SET remaining = remaining - $2 WHERE lot_id = $1", d.lot_id, d.amount)
+        if debit.lot_id is not None:
+            await self.conn.execute(
+                "UPDATE lots SET remaining = remaining - $2 WHERE lot_id = $1", debit.lot_id, debit.amount
+            )
 
     async def debits_of(self, setl_id: str) -> list[Debit]:
         rows = await self.conn.fetch(

@@ -1,9 +1,11 @@
-"""Sagas by state for the metrics: one grouped count over a service's own saga table."""
+"""Sagas by state: for the metrics, one grouped count over a service's own saga table; for the operators' CLIs, the
+newest of a state or waiting for so long."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from shared.db.pool import Conn
 from shared.observability.metrics import SagaReading
@@ -39,3 +41,22 @@ async def saga_readings(
         )
         for r in rows
     ]
+
+
+async def saga_listing(
+    conn: Conn, select: str, state: str | None, older_than_minutes: float | None, limit: int, now: datetime
+) -> list[dict[str, Any]]:
+    """Newest first, at most `limit`; of a state, or requested at least so long before `now` (business time).
+    `select` is an adapter's own `SELECT ... FROM` of a saga table with `state` and `requested_at` (never input);
+    it may read `now` as $4."""
+    rows = await conn.fetch(
+        f"""{select}
+           WHERE ($1::text IS NULL OR state = $1)
+             AND ($2::float8 IS NULL OR requested_at <= $4::timestamptz - make_interval(secs => $2::float8 * 60))
+           ORDER BY requested_at DESC LIMIT $3""",
+        state,
+        older_than_minutes,
+        limit,
+        now,
+    )
+    return [dict(r) for r in rows]

@@ -2,9 +2,9 @@
 
 from shared.messaging.kernel.answers import answer_deferred
 from shared.messaging.kernel.dispatch import Handler, MessageContext
-from shared.messaging.kernel.events import EventHandler, FailureHandler, SetHandler, event_consumer
+from shared.messaging.kernel.events import EventHandler, EventStages, FailureHandler, SetHandler
 from shared.messaging.kernel.inbox import BeforeCommit
-from shared.messaging.kernel.ingress import ingress_consumer
+from shared.messaging.kernel.ingress import IngressStages
 from shared.messaging.kernel.records import ConsumerRecord, Outcome
 from shared.messaging.kernel.runner import Pipeline
 
@@ -12,13 +12,13 @@ __all__ = [
     "BeforeCommit",
     "ConsumerRecord",
     "EventHandler",
+    "EventStages",
     "FailureHandler",
     "Handler",
+    "IngressStages",
     "MessageContext",
     "Outcome",
     "Pipeline",
     "SetHandler",
     "answer_deferred",
-    "event_consumer",
-    "ingress_consumer",
 ]

@@ -25,7 +25,7 @@ from shared.db.pool import Conn, connect, create_pool
 from shared.logging import configure_logging, get_logger, library_logger
 from shared.messaging.batch_runner import BatchRunner
 from shared.messaging.catch_up import CatchUp, KafkaEndOffsets, Watermarks
-from shared.messaging.consumer import EventHandler, FailureHandler, Handler, Pipeline, event_consumer, ingress_consumer
+from shared.messaging.consumer import EventHandler, EventStages, FailureHandler, Handler, Pipeline
 from shared.messaging.kafka import make_broker, relay_sender
 from shared.messaging.kernel.ingress import IngressStages
 from shared.messaging.key_registry import load_registry, watch_registry
@@ -102,19 +102,18 @@ class ServiceRuntime:
         self.broker = make_broker(s, self.service)
         self.outbox = Outbox(self.service, self.service, self.clock)
         pool: Any = self._pool
+
+        def pipeline(stages: IngressStages | EventStages) -> Pipeline:
+            return Pipeline(
+                stages, pool=pool, poison_attempts=s.poison_attempts, retry_backoff_seconds=s.retry_backoff_seconds
+            )
+
         for topic in ingress_topics_of(self.service):
             mine = {t: h for t, h in self.handlers.items() if _topic_of(t) == topic}
-            consumer = ingress_consumer(
-                service=self.service,
-                topic=topic,
-                pool=pool,
-                outbox=self.outbox,
-                clock=self.clock,
-                handlers=mine,
-                poison_attempts=s.poison_attempts,
-                retry_backoff_seconds=s.retry_backoff_seconds,
+            stages = IngressStages(
+                service=self.service, topic=topic, outbox=self.outbox, clock=self.clock, handlers=mine
             )
-            self.consumers.append(consumer)
+            self.consumers.append(pipeline(stages))
         # Every service follows the others' msgid claims and judges no request before it has caught up (ADR 0013).
         claims = tuple(t for other, t in MSGID_TOPICS.items() if other != self.service)
         followed: dict[str, Mapping[str, EventHandler]] = {
@@ -122,20 +121,17 @@ class ServiceRuntime:
             **{t: {CLAIMED: (MsgidClaimed, on_claimed)} for t in claims},
         }
         for topic, handlers in followed.items():
-            follower = event_consumer(
+            follows = EventStages(
                 service=self.service,
                 topic=topic,
-                pool=pool,
                 outbox=self.outbox,
                 clock=self.clock,
                 event_handlers=handlers,
                 failure_handlers=self.event_failure_handlers.get(topic),
                 idempotent=frozenset({CLAIMED}) if topic in claims else frozenset(),
                 set_handlers={CLAIMED: on_claims} if topic in claims else None,
-                poison_attempts=s.poison_attempts,
-                retry_backoff_seconds=s.retry_backoff_seconds,
             )
-            self.consumers.append(follower)
+            self.consumers.append(pipeline(follows))
         self._end_offsets = KafkaEndOffsets(
             s.kafka_bootstrap, f"medaid-{self.service}-watermarks", security=aiokafka_security(s, self.service)
         )

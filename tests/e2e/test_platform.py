@@ -287,11 +287,12 @@ async def test_sigkill_mid_stream_loses_and_doubles_nothing(platform: Platform) 
 
 
 async def test_the_province_simulator_gets_every_answer_it_expects(platform: Platform) -> None:
-    from tools.simulator import Simulator
+    from tools.simulator import RunState, Simulator
 
     # as `make run` does: daytime first if need be (its families transfer quota), then the night passes and the
     # month ends, each by moving the whole platform's clock forward
-    sim = Simulator(platform.settings, people=40, seed=7, night=True, month_end=True, daytime=True, env=platform.env)
+    run = RunState.start(platform.settings, 40, 7, night=True, month_end=True, daytime=True, env=platform.env)
+    sim = Simulator(run)
     try:
         complete = await sim.execute(wait_seconds=150)
     finally:

@@ -12,19 +12,19 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 
-from shared.clock import BusinessClock
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import INGRESS_WALLET, dlq_topic
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
 from shared.messaging.batch_runner import BatchRunner
-from shared.messaging.consumer import MessageContext, Pipeline, ingress_consumer
+from shared.messaging.consumer import MessageContext, Pipeline
 from shared.messaging.kafka import make_broker, relay_sender
 from shared.messaging.messages import Decision, Outgoing
-from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.messaging.outbox import OutboxRelay
 from shared.messaging.security import kafka_client
 from shared.settings import PlatformSettings
 from tests.support.kafka import create_topics
+from tests.support.kernel import ingress
 
 WALLET_DIR = Path(__file__).resolve().parents[2] / "services" / "wallet"
 
@@ -131,17 +131,9 @@ async def build(settings: PlatformSettings, *, subscribe: bool = True) -> Harnes
         event = Outgoing(events_topic, env.body.from_psn_no, "test.transfer-seen", {"msgid": env.msgid})
         return Decision.accepted([event], transfer_id=str(uuid.uuid5(uuid.NAMESPACE_OID, env.msgid)))
 
-    clock = BusinessClock()
-    consumer = ingress_consumer(
-        service="wallet",
-        topic=INGRESS_WALLET,
-        source_topic=source_topic,
-        pool=pool,
-        outbox=Outbox("wallet", "wallet", clock),
-        clock=clock,
-        handlers={"transfer.requested": on_transfer_requested},
-        poison_attempts=3,
-        retry_backoff_seconds=0.05,
+    handlers = {"transfer.requested": on_transfer_requested}
+    consumer = ingress(
+        "wallet", INGRESS_WALLET, handlers, pool=pool, source_topic=source_topic, retry_backoff_seconds=0.05
     )
     broker = make_broker(settings, f"test-{run}")
     await broker.start()

@@ -13,7 +13,6 @@ import pytest
 from services.payment.domain import commands
 from services.payment.entrypoints import settlements_cli
 from services.payment.entrypoints.unit_of_work import postgres_context as payment_context
-from services.wallet.adapters.memory import FixedClock
 from services.wallet.entrypoints import transfers_cli
 from services.wallet.entrypoints.unit_of_work import postgres_context as wallet_context
 from shared.caller import Caller
@@ -23,6 +22,7 @@ from shared.db.pool import connect
 from shared.settings import PlatformSettings
 from tests.ports.test_payment_ports import a_settlement
 from tests.ports.test_wallet_ports import funded, held
+from tests.support.clock import FixedClock
 
 pytestmark = pytest.mark.integration
 SERVICES = Path(__file__).resolve().parents[2] / "services"

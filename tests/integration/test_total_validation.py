@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from services.payment.domain import commands as payment_commands
 from services.payment.entrypoints.unit_of_work import postgres_context as payment_context
 from services.payment.service_layer.record_insured_person import record_insured_person
-from services.wallet.domain.transfers import Party
+from services.wallet.domain.transfers import Party, RelationshipCopy
 from services.wallet.entrypoints.unit_of_work import postgres_context as wallet_context
 from shared.caller import Caller
 from shared.clock import BUSINESS_TZ, BusinessClock
@@ -34,12 +34,12 @@ from shared.contracts.province import INGRESS, ingress_topics_of
 from shared.db.migrations import migrate
 from shared.db.pool import connect, create_pool
 from shared.identity import certno_hash, name_hash
-from shared.messaging.consumer import Handler, MessageContext, Outcome, Pipeline, ingress_consumer
+from shared.messaging.consumer import Handler, MessageContext, Outcome, Pipeline
 from shared.messaging.messages import Decision
-from shared.messaging.outbox import Outbox
 from shared.money import AMOUNT_PATTERN
 from tests.conftest import new_database
 from tests.support.infra import Infra
+from tests.support.kernel import ingress
 
 pytestmark = pytest.mark.integration
 
@@ -114,16 +114,15 @@ class Kernels:
             handlers = _make_handlers(service)
             for topic in ingress_topics_of(service):
                 mine = {t: self.recording(t, h) for t, h in handlers.items() if INGRESS[t].topic == topic}
-                consumer = ingress_consumer(
-                    service=service,
-                    topic=topic,
+                consumer = ingress(
+                    service,
+                    topic,
+                    mine,
                     pool=pool,
-                    outbox=Outbox(service, service, clock),
                     clock=clock,
-                    handlers=mine,
+                    national_operators=frozenset({NATIONAL}),
                     poison_attempts=1,
                     retry_backoff_seconds=0.01,
-                    national_operators=frozenset({NATIONAL}),
                 )
                 self.consumers[(service, topic)] = consumer
         await self.seed(clock)
@@ -151,7 +150,7 @@ class Kernels:
             await members.upsert_person(
                 Party(R, certno_hash(R_CERT, KEY), name_hash("王秀英", KEY), "610100", False, True), at, 1
             )
-            await members.relationship_established("rel-seed", P, R, "440300", "610100", version=1)
+            await members.relationship_established(RelationshipCopy("rel-seed", P, R, "440300", "610100", version=1))
         async with payment_pool.acquire() as conn, conn.transaction():
             for who, region in ((P, "440300"), (R, "610100")):
                 await record_insured_person(

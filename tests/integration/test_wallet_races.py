@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from services.wallet.adapters.books import check_books
-from services.wallet.adapters.memory import FixedClock
 from services.wallet.domain import commands
 from services.wallet.domain.ledger import (
     AccountKind,
@@ -27,7 +26,7 @@ from services.wallet.domain.ledger import (
     wallet_account_id,
 )
 from services.wallet.domain.payments import PaymentOrder, Purpose
-from services.wallet.domain.transfers import Party, QuotaTransfer, TransferRequest
+from services.wallet.domain.transfers import Party, QuotaTransfer, RelationshipCopy, TransferRequest
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.answer_transfer import answer_transfer
 from services.wallet.service_layer.credit_account import credit_account
@@ -40,6 +39,7 @@ from shared.clock import BUSINESS_TZ
 from shared.db.pool import Conn, connect
 from shared.messaging.consumer import BeforeCommit
 from shared.messaging.messages import Decision
+from tests.support.clock import FixedClock
 from tests.support.infra import Infra
 from tests.support.ports import migrated_database
 
@@ -65,7 +65,7 @@ async def _family_with_a_held_transfer(dsn: str) -> None:
             ctx = postgres_context(conn, Caller(FixedClock(NOON)))
             for party in (P, R):
                 await ctx.members.upsert_person(party, NOON, 1)
-            await ctx.members.relationship_established(REL, P.psn_no, R.psn_no, "440300", "610100", 2)
+            await ctx.members.relationship_established(RelationshipCopy(REL, P.psn_no, R.psn_no, "440300", "610100", 2))
             await ctx.members.open_wallet(R.psn_no, "610100", NOON)
             fund, personal, wallet = "fund:440300", personal_account_id(P.psn_no), wallet_account_id(R.psn_no)
             accounts = await ctx.ledger.ensure_and_lock(

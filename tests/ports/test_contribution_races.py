@@ -124,13 +124,19 @@ async def state_of(dsn: str, psn_no: str) -> list[tuple[str, str]]:
     return [(r["setl_id"], r["state"]) for r in rows]
 
 
-async def test_two_at_the_same_moment_the_second_waits_and_is_refused_when_the_first_commits(
-    dsn: str, two: tuple[Tx, Tx]
-) -> None:
+async def both_open(dsn: str, two: tuple[Tx, Tx]) -> tuple[Tx, Tx, str]:
+    """Two transactions open at the same moment, and the insured person they will both pay for."""
     a, b = two
     psn_no = await insured(dsn)
     await a.tx.start()
     await b.tx.start()
+    return a, b, psn_no
+
+
+async def test_two_at_the_same_moment_the_second_waits_and_is_refused_when_the_first_commits(
+    dsn: str, two: tuple[Tx, Tx]
+) -> None:
+    a, b, psn_no = await both_open(dsn, two)
     first, ok = await contribute(a, psn_no)
     assert ok.status == "deferred"
     second = await waits(contribute(b, psn_no, "10.00"))
@@ -146,10 +152,7 @@ async def test_two_at_the_same_moment_the_second_goes_on_when_the_first_rolls_ba
     dsn: str, two: tuple[Tx, Tx]
 ) -> None:
     """The first's batch failed (its transaction rolled back, to be retried): it held nothing."""
-    a, b = two
-    psn_no = await insured(dsn)
-    await a.tx.start()
-    await b.tx.start()
+    a, b, psn_no = await both_open(dsn, two)
     await contribute(a, psn_no)
     second = await waits(contribute(b, psn_no, "10.00"))
     await a.tx.rollback()

@@ -104,16 +104,17 @@ class PaymentPortsContract:
     async def test_a_reversal_is_kept_by_its_original(self, ctx: PaymentContext) -> None:
         await ctx.reversals.serialize_on("610100", "H-1")
         assert await ctx.reversals.of("610100", "H-1") is None
-        await ctx.reversals.record("610100", "H-1", "settlement.requested", "V-1", "original_undone", None, NOON)
-        assert await ctx.reversals.of("610100", "H-1") == Reversal(
-            "settlement.requested", "V-1", "original_undone", None
-        )
+        undone = Reversal("settlement.requested", "V-1", "original_undone", None)
+        await ctx.reversals.record("610100", "H-1", undone, NOON)
+        assert await ctx.reversals.of("610100", "H-1") == undone
         await ctx.reversals.set_outcome("610100", "H-1", "nothing_applied")
         found = await ctx.reversals.of("610100", "H-1")
         assert found is not None
         assert found.outcome == "nothing_applied"
         with pytest.raises(Exception):  # noqa: B017, PT011
-            await ctx.reversals.record("610100", "H-1", "settlement.requested", "V-2", "nothing_applied", None, NOON)
+            await ctx.reversals.record(
+                "610100", "H-1", Reversal("settlement.requested", "V-2", "nothing_applied", None), NOON
+            )
 
     async def test_institutions(self, ctx: PaymentContext) -> None:
         assert await ctx.institutions.get(HOSPITAL.fixmedins_code) is None

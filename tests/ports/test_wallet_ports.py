@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 import pytest
 
-from services.wallet.adapters.memory import FixedClock, MemoryWallet
+from services.wallet.adapters.memory import MemoryWallet
 from services.wallet.domain.ledger import (
     AccountKind,
     Entry,
@@ -24,11 +25,20 @@ from services.wallet.domain.ledger import (
 )
 from services.wallet.domain.payments import Debit, LotLeft, PaymentState, SourceKind, TakenPayment
 from services.wallet.domain.statements import FreezeRecord
-from services.wallet.domain.transfers import Party, QuotaTransfer, ReturnReason, State, TransferRequest
+from services.wallet.domain.transfers import (
+    Lot,
+    Party,
+    QuotaTransfer,
+    RelationshipCopy,
+    ReturnReason,
+    State,
+    TransferRequest,
+)
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.context import WalletContext
 from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
+from tests.support.clock import FixedClock
 from tests.support.infra import Infra
 from tests.support.ports import migrated_database, rolled_back
 
@@ -201,14 +211,12 @@ class WalletPortsContract:
 
     async def test_an_ended_relationship_stays_ended(self, ctx: WalletContext) -> None:
         m = ctx.members
-        assert await m.relationship_established("11111111-1111-4111-8111-111111111111", P.psn_no, R.psn_no,
-                                                "440300", "610100", 1)  # fmt: skip
+        rel = RelationshipCopy("11111111-1111-4111-8111-111111111111", P.psn_no, R.psn_no, "440300", "610100")
+        assert await m.relationship_established(replace(rel, version=1))
         assert await m.established_relationship(P.psn_no, R.psn_no) == "11111111-1111-4111-8111-111111111111"
-        await m.relationship_ended("11111111-1111-4111-8111-111111111111", P.psn_no, R.psn_no, "440300", "610100",
-                                   2, NOON)  # fmt: skip
+        await m.relationship_ended(replace(rel, version=2), NOON)
         assert await m.established_relationship(P.psn_no, R.psn_no) is None
-        assert not await m.relationship_established("11111111-1111-4111-8111-111111111111", P.psn_no, R.psn_no,
-                                                    "440300", "610100", 5)  # fmt: skip
+        assert not await m.relationship_established(replace(rel, version=5))
         assert await m.established_relationship(P.psn_no, R.psn_no) is None
 
     async def test_regions_wallets_and_freezes(self, ctx: WalletContext) -> None:
@@ -223,12 +231,12 @@ class WalletPortsContract:
         assert await m.wallet_region(R.psn_no) == "610100"
         assert not await m.frozen(R.psn_no)
         assert await m.frozen_by(R.psn_no) is None
-        await m.record_freeze(R.psn_no, "frozen", "province", True, "misuse", NOON, "610100", "F1")
+        await m.record_freeze(R.psn_no, FreezeRecord(NOON, "frozen", True, "misuse", "610100"), "F1", "province")
         assert await m.frozen(R.psn_no)
         assert await m.frozen_by(R.psn_no) == "province"
         assert await m.any_frozen(P.psn_no, R.psn_no)
         assert not await m.any_frozen(P.psn_no)
-        await m.record_freeze(R.psn_no, "unfrozen", None, True, "ok", NOON, "610100", "F2")
+        await m.record_freeze(R.psn_no, FreezeRecord(NOON, "unfrozen", True, "ok", "610100"), "F2", None)
         assert not await m.frozen(R.psn_no)
 
     async def test_what_a_transfer_request_is_judged_on(self, ctx: WalletContext) -> None:
@@ -236,7 +244,7 @@ class WalletPortsContract:
         await m.set_region_wallet_status("440300", True)
         await m.set_region_wallet_status("610100", True)
         await m.open_wallet(R.psn_no, "610100", NOON)
-        await m.relationship_established("rel-1", P.psn_no, R.psn_no, "440300", "610100", 1)
+        await m.relationship_established(RelationshipCopy("rel-1", P.psn_no, R.psn_no, "440300", "610100", 1))
         await funded(ctx)
         await held(ctx, "t-1")
         facts = await m.transfer_facts(P.psn_no, R.psn_no, "440300", "20300314")
@@ -254,9 +262,9 @@ class WalletPortsContract:
 
     async def test_lots_are_locked_in_order_and_emptied(self, ctx: WalletContext) -> None:
         m = ctx.members
-        await m.add_lot("lot-b", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("5.00"), NOON)
-        await m.add_lot("lot-a", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("7.00"), NOON + timedelta(hours=1))
-        await m.add_lot("lot-c", R.psn_no, P.psn_no, "440300", "rel-2", Decimal("9.00"), NOON)
+        await m.add_lot(Lot("lot-b", R.psn_no, P.psn_no, Decimal("5.00"), "440300"), "rel-1", NOON)
+        await m.add_lot(Lot("lot-a", R.psn_no, P.psn_no, Decimal("7.00"), "440300"), "rel-1", NOON + timedelta(hours=1))
+        await m.add_lot(Lot("lot-c", R.psn_no, P.psn_no, Decimal("9.00"), "440300"), "rel-2", NOON)
         lots = await m.lock_lots_of("rel-1")
         assert [(x.lot_id, x.remaining) for x in lots] == [("lot-b", Decimal("5.00")), ("lot-a", Decimal("7.00"))]
         assert {x.funding_admdvs for x in lots} == {"440300"}
@@ -293,25 +301,25 @@ class WalletPortsContract:
     async def test_a_debit_spends_its_lot_and_a_refund_gives_it_back(self, ctx: WalletContext) -> None:
         await funded(ctx)
         m, pay = ctx.members, ctx.payments
-        await m.add_lot("lot-new", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("50.00"), NOON + timedelta(hours=1))
-        await m.add_lot("lot-old", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("100.00"), NOON)
-        await m.add_lot("lot-gone", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("9.00"), NOON)
+        await m.add_lot(
+            Lot("lot-new", R.psn_no, P.psn_no, Decimal("50.00"), "440300"), "rel-1", NOON + timedelta(hours=1)
+        )
+        await m.add_lot(Lot("lot-old", R.psn_no, P.psn_no, Decimal("100.00"), "440300"), "rel-1", NOON)
+        await m.add_lot(Lot("lot-gone", R.psn_no, P.psn_no, Decimal("9.00"), "440300"), "rel-1", NOON)
         await m.empty_lot("lot-gone")
-        await m.add_lot("lot-other", P.psn_no, R.psn_no, "610100", "rel-2", Decimal("9.00"), NOON)
+        await m.add_lot(Lot("lot-other", P.psn_no, R.psn_no, Decimal("9.00"), "610100"), "rel-2", NOON)
         assert await pay.unspent_lots(R.psn_no) == [
             LotLeft("lot-old", P.psn_no, "440300", Decimal("100.00")),
             LotLeft("lot-new", P.psn_no, "440300", Decimal("50.00")),
         ]
         await pay.record_payment("s-1", "settlement", R.psn_no, PaymentState.DEBITED, None, NOON)
         wallet, personal = wallet_account_id(R.psn_no), personal_account_id(P.psn_no)
-        await pay.record_debit(
-            "s-1", 1, "wallet", R.psn_no, wallet, "lot-old", "440300", "610100", Decimal("30.00"),
-            await self.spent(ctx, 11, "30.00"),
-        )  # fmt: skip
-        await pay.record_debit(
-            "s-1", 2, "provider_account", P.psn_no, personal, None, "440300", "610100", Decimal("20.00"),
-            await self.spent(ctx, 12, "20.00"),
-        )  # fmt: skip
+        from_lot = Debit(1, SourceKind.WALLET, R.psn_no, wallet, "lot-old", "440300", "610100", Decimal("30.00"))
+        await pay.record_debit("s-1", from_lot, await self.spent(ctx, 11, "30.00"))
+        from_provider = Debit(
+            2, SourceKind.PROVIDER_ACCOUNT, P.psn_no, personal, None, "440300", "610100", Decimal("20.00")
+        )
+        await pay.record_debit("s-1", from_provider, await self.spent(ctx, 12, "20.00"))
         assert [x.remaining for x in await pay.unspent_lots(R.psn_no)] == [Decimal("70.00"), Decimal("50.00")]
         assert await pay.debits_of("s-1") == [
             Debit(1, SourceKind.WALLET, R.psn_no, wallet, "lot-old", "440300", "610100", Decimal("30.00"),
@@ -336,9 +344,10 @@ class WalletPortsContract:
     async def test_a_payment_sees_whether_a_lots_relationship_ended(self, ctx: WalletContext) -> None:
         rel = "22222222-2222-4222-8222-222222222222"
         assert not await ctx.payments.relationship_ended(rel)
-        await ctx.members.relationship_established(rel, P.psn_no, R.psn_no, "440300", "610100", 1)
+        copy = RelationshipCopy(rel, P.psn_no, R.psn_no, "440300", "610100")
+        await ctx.members.relationship_established(replace(copy, version=1))
         assert not await ctx.payments.relationship_ended(rel)
-        await ctx.members.relationship_ended(rel, P.psn_no, R.psn_no, "440300", "610100", 2, NOON)
+        await ctx.members.relationship_ended(replace(copy, version=2), NOON)
         assert await ctx.payments.relationship_ended(rel)
 
     # -- Statements ----------------------------------------------------------------------------------------------
@@ -350,10 +359,10 @@ class WalletPortsContract:
         assert await ctx.statements.balances(R.psn_no) == {"wallet": Decimal("0.00")}
         assert await ctx.statements.balances("nobody") == {}
         m = ctx.members
-        await m.add_lot("lot-1", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("5.00"), NOON)
-        await m.add_lot("lot-2", R.psn_no, P.psn_no, "440300", "rel-1", Decimal("7.00"), NOON)
-        await m.add_lot("lot-3", R.psn_no, "X1", "110100", "rel-3", Decimal("1.00"), NOON)
-        await m.add_lot("lot-4", R.psn_no, "X2", "120100", "rel-4", Decimal("2.00"), NOON)
+        await m.add_lot(Lot("lot-1", R.psn_no, P.psn_no, Decimal("5.00"), "440300"), "rel-1", NOON)
+        await m.add_lot(Lot("lot-2", R.psn_no, P.psn_no, Decimal("7.00"), "440300"), "rel-1", NOON)
+        await m.add_lot(Lot("lot-3", R.psn_no, "X1", Decimal("1.00"), "110100"), "rel-3", NOON)
+        await m.add_lot(Lot("lot-4", R.psn_no, "X2", Decimal("2.00"), "120100"), "rel-4", NOON)
         await m.empty_lot("lot-4")
         assert await ctx.statements.quota(R.psn_no) == [("110100", Decimal("1.00")), ("440300", Decimal("12.00"))]
         assert await ctx.statements.quota(P.psn_no) == []
@@ -376,11 +385,12 @@ class WalletPortsContract:
 
     async def test_a_statement_reads_the_last_freezes_of_the_range(self, ctx: WalletContext) -> None:
         m = ctx.members
-        for n, action in enumerate(("frozen", "unfrozen", "frozen")):
+        actions: tuple[Literal["frozen", "unfrozen"], ...] = ("frozen", "unfrozen", "frozen")
+        for n, action in enumerate(actions):
             at = NOON + timedelta(minutes=n)
-            await m.record_freeze(R.psn_no, action, "province" if action == "frozen" else None, True, f"r{n}", at,
-                                  "610100", f"F{n}")  # fmt: skip
-        await m.record_freeze(P.psn_no, "frozen", "national", True, "other", NOON, "100000", "F9")
+            by = "province" if action == "frozen" else None
+            await m.record_freeze(R.psn_no, FreezeRecord(at, action, True, f"r{n}", "610100"), f"F{n}", by)
+        await m.record_freeze(P.psn_no, FreezeRecord(NOON, "frozen", True, "other", "100000"), "F9", "national")
         end = NOON + timedelta(hours=1)
         assert await ctx.statements.freezes(R.psn_no, NOON, end, 2) == [
             FreezeRecord(NOON + timedelta(minutes=1), "unfrozen", True, "r1", "610100"),

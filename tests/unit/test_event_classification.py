@@ -3,33 +3,19 @@ in a header, and a type the follower does not apply is skipped before its value 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-
 from pydantic import BaseModel
 
 from shared.messaging.kernel.classify import EventClassifier
 from shared.messaging.kernel.records import Invalid, Parsed
+from tests.support.kernel import Record, event_value
 
 
 class Applied(BaseModel):
     n: int
 
 
-@dataclass
-class Record:
-    value: bytes | None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-    topic: str = "wallet.events.v1"
-    partition: int = 0
-    offset: int = 1
-    key: bytes | None = None
-    timestamp: int = 0
-
-
 def event(type_name: str, body: object) -> bytes:
-    envelope = {"msgid": "wallet-1", "type": type_name, "sender": "000000", "sent_at": "2026-12-07T10:00:00+08:00"}
-    return json.dumps({**envelope, "body": body}).encode()
+    return event_value("wallet-1", type_name, body)
 
 
 CLASSIFY = EventClassifier({"x.applied": Applied})

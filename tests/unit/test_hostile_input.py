@@ -13,17 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.clock import BusinessClock
 from shared.contracts.province import TOPIC_PRIMARY
 from shared.contracts.reasons import ReasonCode
 from shared.identity import redact, redact_text
-from shared.messaging.consumer import Pipeline, event_consumer, ingress_consumer
+from shared.messaging.consumer import Pipeline
 from shared.messaging.hostile import MAX_DEPTH, clean_text, parse, unfit
 from shared.messaging.kernel.dead_letter import DeadLetters
 from shared.messaging.kernel.records import Invalid as _Invalid
 from shared.messaging.kernel.records import Parsed as _Parsed
 from shared.messaging.messages import Decision
-from shared.messaging.outbox import Outbox
+from tests.support.kernel import follower, ingress
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = [p.read_bytes() for p in sorted((REPO.parent / "shared" / "contract" / "examples").glob("*.json"))]
@@ -53,28 +52,13 @@ class Record:
 
 
 def _ingress(topic: str, service: str | None = None) -> Pipeline:
-    clock = BusinessClock()
-    service = service or TOPIC_PRIMARY[topic]
-    no_pool: Any = None  # classification and building dead letters never touch the database
-    consumer = ingress_consumer(
-        service=service, topic=topic, pool=no_pool, outbox=Outbox(service, service, clock), clock=clock, handlers={}
-    )
-    return consumer
+    return ingress(service or TOPIC_PRIMARY[topic], topic, {})  # no pool: classifying and dead letters need none
 
 
 def _follower() -> Pipeline:
-    clock = BusinessClock()
-    no_pool: Any = None
     from services.wallet.entrypoints.relationship_events import HANDLERS
 
-    return event_consumer(
-        service="wallet",
-        topic="relationship.events.v1",
-        pool=no_pool,
-        outbox=Outbox("wallet", "wallet", clock),
-        clock=clock,
-        event_handlers=HANDLERS,
-    )
+    return follower("relationship.events.v1", HANDLERS)
 
 
 CONSUMERS = [_ingress(t) for t in TOPIC_PRIMARY] + [_ingress("ingress.enrollment.v1", "wallet"), _follower()]

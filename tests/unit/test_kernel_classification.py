@@ -17,12 +17,12 @@ from shared.clock import BusinessClock
 from shared.contracts.province import INGRESS
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import INGRESS_ENROLLMENT, INGRESS_WALLET
-from shared.messaging.consumer import MessageContext, Pipeline, ingress_consumer
+from shared.messaging.consumer import MessageContext, Pipeline
 from shared.messaging.kernel.ingress import IngressStages
 from shared.messaging.kernel.records import Invalid as _Invalid
 from shared.messaging.kernel.records import Parsed as _Parsed
 from shared.messaging.messages import Decision
-from shared.messaging.outbox import Outbox
+from tests.support.kernel import ingress
 from tests.support.schema_strategy import from_schema
 
 
@@ -42,16 +42,7 @@ async def noop(ctx: MessageContext, env: Any) -> Decision:
 
 
 def consumer(service: str, topic: str = INGRESS_ENROLLMENT, handlers: dict[str, Any] | None = None) -> Pipeline:
-    clock = BusinessClock()
-    no_pool: Any = None  # classification never touches the database
-    return ingress_consumer(
-        service=service,
-        topic=topic,
-        pool=no_pool,
-        outbox=Outbox(service, service, clock),
-        clock=clock,
-        handlers=handlers or {},
-    )
+    return ingress(service, topic, handlers or {})  # no pool: classification never touches the database
 
 
 def message(type_: str, body: dict[str, Any], sender: str = "440300") -> bytes:

@@ -4,31 +4,16 @@ waits for its relationship follower). Records it does not apply never wait."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from shared.clock import BusinessClock
-from shared.messaging.consumer import event_consumer
-from shared.messaging.outbox import Outbox
+from tests.support.kernel import Record, event_value, follower
 
 
 class Applied(BaseModel):
     n: int
-
-
-@dataclass
-class Record:
-    value: bytes | None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-    topic: str = "payment.events.v1"
-    partition: int = 0
-    offset: int = 1
-    key: bytes | None = None
-    timestamp: int = 0
 
 
 class Waits:
@@ -50,8 +35,7 @@ class Pool:
 
 
 def event(type_name: str) -> Record:
-    envelope = {"msgid": "payment-1", "type": type_name, "sender": "000000", "sent_at": "2026-12-07T10:00:00+08:00"}
-    return Record(json.dumps({**envelope, "body": {"n": 1}}).encode(), [("type", type_name.encode())])
+    return Record(event_value("payment-1", type_name, {"n": 1}), [("type", type_name.encode())])
 
 
 async def _noop(ctx: Any, env: Any) -> list[Any]:
@@ -61,18 +45,9 @@ async def _noop(ctx: Any, env: Any) -> list[Any]:
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("type_name", "waits"), [("x.applied", 1), ("x.other", 0)])
 async def test_a_follower_given_a_catch_up_waits_before_an_event_it_applies(type_name: str, waits: int) -> None:
-    clock = BusinessClock()
-    pool: Any = Pool()
-    follower = event_consumer(
-        service="wallet",
-        topic="payment.events.v1",
-        pool=pool,
-        outbox=Outbox("wallet", "wallet", clock),
-        clock=clock,
-        event_handlers={"x.applied": (Applied, _noop)},
-    )
+    consumer = follower("payment.events.v1", {"x.applied": (Applied, _noop)}, pool=Pool())
     catch_up = Waits()
-    follower.catch_up = catch_up  # type: ignore[assignment]
+    consumer.catch_up = catch_up  # type: ignore[assignment]
     with pytest.raises(NoDatabaseError):  # the batch's transaction, after the wait
-        await follower._batch_once([event(type_name)])
+        await consumer._batch_once([event(type_name)])
     assert catch_up.count == waits

@@ -27,5 +27,6 @@ statements, DLQ records, events, the wallet's books check and the platform's boo
 from __future__ import annotations
 
 from tools.simulator.run import Simulator
+from tools.simulator.state import RunState
 
-__all__ = ["Simulator"]
+__all__ = ["RunState", "Simulator"]

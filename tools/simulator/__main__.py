@@ -10,6 +10,7 @@ import time
 import tools.simulator
 from shared.settings import PlatformSettings
 from tools.simulator.run import Simulator
+from tools.simulator.state import RunState
 
 
 def main() -> int:
@@ -40,7 +41,11 @@ def main() -> int:
         "month, close the month and let regions answer their statements (make run does this)",
     )
     args = parser.parse_args()
-    sim = Simulator(PlatformSettings(), args.people, args.seed, args.night, args.month_end, args.daytime)
+    sim = Simulator(
+        RunState.start(
+            PlatformSettings(), args.people, args.seed, night=args.night, month_end=args.month_end, daytime=args.daytime
+        )
+    )
     print(f"province simulator: {args.people} people, seed {args.seed}", file=sys.stderr)
 
     async def go() -> bool:

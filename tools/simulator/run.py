@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Mapping
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shared.settings import PlatformSettings
 from tools.books import PlatformBooks
 from tools.simulator import binding, consent, interface_v11, paying, registry, transfers, undoing
 from tools.simulator.books_check import quiet
@@ -49,17 +47,9 @@ PHASES: tuple[tuple[str, Phase], ...] = (
 class Simulator:
     """Plays the provincial systems against a running platform: `execute`, then `summary`."""
 
-    def __init__(
-        self,
-        settings: PlatformSettings,
-        people: int,
-        seed: int,
-        night: bool = False,
-        month_end: bool = False,
-        daytime: bool = False,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.state = RunState.start(settings, people, seed, night=night, month_end=month_end, daytime=daytime, env=env)
+    def __init__(self, state: RunState) -> None:
+        """`state`: RunState.start(...), what the run is asked to do."""
+        self.state = state
         self.platform: PlatformBooks | None = None  # the platform's books once the run is quiet
 
     @property

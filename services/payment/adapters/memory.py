@@ -119,19 +119,10 @@ class MemoryReversals:
     async def of(self, sender: str, omsgid: str) -> Reversal | None:
         return self.db.reversals.get((sender, omsgid))
 
-    async def record(
-        self,
-        sender: str,
-        omsgid: str,
-        otype: str,
-        reversal_msgid: str,
-        outcome: str,
-        setl_id: str | None,
-        at: datetime,
-    ) -> None:
+    async def record(self, sender: str, omsgid: str, reversal: Reversal, at: datetime) -> None:
         if (sender, omsgid) in self.db.reversals:
             raise UniqueViolationError(f"{sender}:{omsgid} was reversed already")
-        self.db.reversals[(sender, omsgid)] = Reversal(otype, reversal_msgid, outcome, setl_id)
+        self.db.reversals[(sender, omsgid)] = reversal
 
     async def set_outcome(self, sender: str, omsgid: str, outcome: str) -> None:
         found = self.db.reversals.get((sender, omsgid))

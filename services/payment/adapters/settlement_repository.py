@@ -135,25 +135,16 @@ class ReversalRepository:
         )
         return None if row is None else Reversal(**dict(row))
 
-    async def record(
-        self,
-        sender: str,
-        omsgid: str,
-        otype: str,
-        reversal_msgid: str,
-        outcome: str,
-        setl_id: str | None,
-        at: datetime,
-    ) -> None:
+    async def record(self, sender: str, omsgid: str, reversal: Reversal, at: datetime) -> None:
         await self.conn.execute(
             """INSERT INTO reversals (sender, omsgid, otype, reversal_msgid, outcome, setl_id, at)
                VALUES ($1, $2, $3, $4, $5, $6, $7)""",
             sender,
             omsgid,
-            otype,
-            reversal_msgid,
-            outcome,
-            setl_id,
+            reversal.otype,
+            reversal.reversal_msgid,
+            reversal.outcome,
+            reversal.setl_id,
             at,
         )
 

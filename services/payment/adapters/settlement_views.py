@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.db.pool import Conn
+from shared.db.sagas import saga_listing
 
 
 async def settlement_counts(conn: Conn) -> list[dict[str, Any]]:
@@ -22,18 +23,9 @@ async def settlement_listing(
     conn: Conn, state: str | None, older_than_minutes: float | None, limit: int, now: datetime
 ) -> list[dict[str, Any]]:
     """Newest first; of a state, or requested at least so long before `now` (business time)."""
-    rows = await conn.fetch(
-        """SELECT setl_id, purpose, state, psn_no, fixmedins_code, psn_part_amt, acct_pay, acct_mulaid_pay,
-                  wallet_pay, psn_cash_pay, refusal_code, requested_at FROM settlements
-           WHERE ($1::text IS NULL OR state = $1)
-             AND ($2::float8 IS NULL OR requested_at <= $4::timestamptz - make_interval(secs => $2::float8 * 60))
-           ORDER BY requested_at DESC LIMIT $3""",
-        state,
-        older_than_minutes,
-        limit,
-        now,
-    )
-    return [dict(r) for r in rows]
+    select = """SELECT setl_id, purpose, state, psn_no, fixmedins_code, psn_part_amt, acct_pay, acct_mulaid_pay,
+                       wallet_pay, psn_cash_pay, refusal_code, requested_at FROM settlements"""
+    return await saga_listing(conn, select, state, older_than_minutes, limit, now)
 
 
 async def settlement_details(conn: Conn, setl_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:

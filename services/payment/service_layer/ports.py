@@ -39,16 +39,8 @@ class Reversals(Protocol):
 
     async def of(self, sender: str, omsgid: str) -> Reversal | None: ...
 
-    async def record(
-        self,
-        sender: str,
-        omsgid: str,
-        otype: str,
-        reversal_msgid: str,
-        outcome: str,
-        setl_id: str | None,
-        at: datetime,
-    ) -> None: ...
+    async def record(self, sender: str, omsgid: str, reversal: Reversal, at: datetime) -> None:
+        """The reversal of (sender, omsgid); a second for the same original is refused."""
 
     async def set_outcome(self, sender: str, omsgid: str, outcome: str) -> None: ...
 

@@ -4,7 +4,7 @@ refused when it does. Answered at once, or (when money must come back) when the 
 from __future__ import annotations
 
 from services.payment.domain import commands, events
-from services.payment.domain.settlements import PURPOSE_OF_TYPE, REVERSIBLE_TYPES, State
+from services.payment.domain.settlements import PURPOSE_OF_TYPE, REVERSIBLE_TYPES, Reversal, State
 from services.payment.service_layer.context import PaymentContext
 from shared.contracts.reasons import ReasonCode
 from shared.messaging.messages import Decision, Outgoing, published
@@ -45,7 +45,7 @@ async def reverse(cmd: commands.Reverse, ctx: PaymentContext) -> Decision:
         if refund is not None:
             messages.append(published(refund, s.setl_id))
     setl_id = s.setl_id if s else None
-    await ctx.reversals.record(ctx.caller.sender, b.omsgid, b.otype, ctx.caller.msgid, outcome, setl_id, now)
+    await ctx.reversals.record(ctx.caller.sender, b.omsgid, Reversal(b.otype, ctx.caller.msgid, outcome, setl_id), now)
     recorded = events.ReversalRecorded(
         sender=ctx.caller.sender, omsgid=b.omsgid, otype=b.otype, outcome=outcome, setl_id=setl_id, occurred_at=now
     )

@@ -21,20 +21,6 @@ class UniqueViolationError(Exception):
     """What PostgreSQL's unique constraints would refuse."""
 
 
-class FixedClock:
-    """Business time that moves only when a test moves it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> datetime:
-        self.at += timedelta(**delta)
-        return self.at
-
-
 @dataclass
 class PolicyRow:
     settings: dict[str, Any]

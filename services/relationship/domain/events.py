@@ -38,16 +38,21 @@ class PersonEnrolmentChanged(RelationshipEvent):
     effective_at: AwareDatetime
 
 
-class RelationshipRequested(RelationshipEvent):
-    """A provider asked to bind a relative; it waits for the recipient's consent until `expires_at`."""
-
-    TYPE = "relationship.relationship-requested"
+class RelationshipChange(RelationshipEvent):
+    """What every change of a relationship says first: which one, its version, its parties and their kinship."""
 
     relationship_id: str
     version: int = Field(ge=1, description="the relationship's version after this change: copies keep the highest")
     provider_psn_no: PsnNo
     recipient_psn_no: PsnNo
     kinship: str
+
+
+class RelationshipRequested(RelationshipChange):
+    """A provider asked to bind a relative; it waits for the recipient's consent until `expires_at`."""
+
+    TYPE = "relationship.relationship-requested"
+
     kinship_group: str
     provider_admdvs: Admdvs
     recipient_admdvs: Admdvs
@@ -68,33 +73,23 @@ class RelationshipRefused(RelationshipEvent):
     occurred_at: AwareDatetime
 
 
-class RelationshipEstablishedEvent(RelationshipEvent):
+class RelationshipEstablishedEvent(RelationshipChange):
     """Both parties consented: the provider's account may now help the recipient."""
 
     TYPE = "relationship.relationship-established"
 
-    relationship_id: str
-    version: int = Field(ge=1, description="the relationship's version after this change: copies keep the highest")
-    provider_psn_no: PsnNo
-    recipient_psn_no: PsnNo
-    kinship: str
     kinship_group: str
     provider_admdvs: Admdvs
     recipient_admdvs: Admdvs
     occurred_at: AwareDatetime
 
 
-class RelationshipEndedEvent(RelationshipEvent):
+class RelationshipEndedEvent(RelationshipChange):
     """A relationship (or a bind request) ended. When `was_established`, the recipient's unspent quota from
     this provider goes back to the provider's account (the wallet service acts on this event)."""
 
     TYPE = "relationship.relationship-ended"
 
-    relationship_id: str
-    version: int = Field(ge=1, description="the relationship's version after this change: copies keep the highest")
-    provider_psn_no: PsnNo
-    recipient_psn_no: PsnNo
-    kinship: str
     reason: str
     detail: str | None
     was_established: bool

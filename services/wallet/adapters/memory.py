@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,26 +23,12 @@ from services.wallet.domain.ledger import (
     take_increments,
     wallet_account_id,
 )
-from services.wallet.domain.payments import Debit, LotLeft, PaymentState, SourceKind, TakenPayment
+from services.wallet.domain.payments import Debit, LotLeft, PaymentState, TakenPayment
 from services.wallet.domain.statements import FreezeRecord, Movement
-from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, State, TransferFacts
+from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, RelationshipCopy, State, TransferFacts
 from services.wallet.service_layer.context import WalletContext
 from shared.caller import Caller
 from shared.contracts.policy import RegionalPolicy, transfer_policy
-
-
-class FixedClock:
-    """Business time that moves only when a test moves it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> datetime:
-        self.at += timedelta(**delta)
-        return self.at
 
 
 class UniqueViolationError(Exception):
@@ -83,13 +69,7 @@ class _Payment:
 
 @dataclass
 class _Debit:
-    source: SourceKind
-    payer_psn_no: str
-    account_id: str
-    lot_id: str | None
-    funding_admdvs: str
-    spending_admdvs: str
-    amount: Decimal
+    debit: Debit  # as recorded: its relationship and parties are its lot's
     transfer_id: uuid.UUID
     refund_transfer_id: uuid.UUID | None = None
 
@@ -104,7 +84,7 @@ class MemoryWallet:
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     wallets: dict[str, str] = field(default_factory=dict)
     freezes: dict[str, str | None] = field(default_factory=dict)  # psn_no -> frozen_by (None: not frozen)
-    freeze_history: list[tuple[Any, ...]] = field(default_factory=list)
+    freeze_history: list[tuple[str, FreezeRecord, str]] = field(default_factory=list)  # psn_no, request, msgid
     lots: dict[str, _Lot] = field(default_factory=dict)
     transfers: dict[str, QuotaTransfer] = field(default_factory=dict)
     steps: dict[str, list[tuple[datetime, str, str | None]]] = field(default_factory=dict)
@@ -139,20 +119,12 @@ class MemoryMembers:
         self.db.people[p.psn_no] = (p, effective_at, version)
         return True
 
-    async def relationship_established(
-        self,
-        relationship_id: str,
-        provider: str,
-        recipient: str,
-        provider_admdvs: str,
-        recipient_admdvs: str,
-        version: int | None,
-    ) -> bool:
-        old = self.db.relationships.get(relationship_id)
-        if old is not None and (old.ended_at is not None or old.version >= (version or 0)):
+    async def relationship_established(self, rel: RelationshipCopy) -> bool:
+        old = self.db.relationships.get(rel.relationship_id)
+        if old is not None and (old.ended_at is not None or old.version >= (rel.version or 0)):
             return False
-        self.db.relationships[relationship_id] = _Relationship(
-            provider, recipient, provider_admdvs, recipient_admdvs, True, version or 0
+        self.db.relationships[rel.relationship_id] = _Relationship(
+            rel.provider_psn_no, rel.recipient_psn_no, rel.provider_admdvs, rel.recipient_admdvs, True, rel.version or 0
         )
         return True
 
@@ -217,20 +189,10 @@ class MemoryMembers:
     async def frozen_by(self, psn_no: str) -> str | None:
         return self.db.freezes.get(psn_no)
 
-    async def record_freeze(
-        self,
-        psn_no: str,
-        action: str,
-        frozen_by: str | None,
-        changed: bool,
-        reason: str,
-        at: datetime,
-        sender: str,
-        msgid: str,
-    ) -> None:
-        if changed:
+    async def record_freeze(self, psn_no: str, request: FreezeRecord, msgid: str, frozen_by: str | None) -> None:
+        if request.changed:
             self.db.freezes[psn_no] = frozen_by
-        self.db.freeze_history.append((psn_no, at, action, changed, reason, sender, msgid))
+        self.db.freeze_history.append((psn_no, request, msgid))
 
     async def established_relationship(self, provider: str, recipient: str) -> str | None:
         for relationship_id, r in self.db.relationships.items():
@@ -238,39 +200,23 @@ class MemoryMembers:
                 return relationship_id
         return None
 
-    async def relationship_ended(
-        self,
-        relationship_id: str,
-        provider: str,
-        recipient: str,
-        provider_admdvs: str,
-        recipient_admdvs: str,
-        version: int | None,
-        at: datetime,
-    ) -> None:
-        old = self.db.relationships.get(relationship_id)
+    async def relationship_ended(self, rel: RelationshipCopy, at: datetime) -> None:
+        old = self.db.relationships.get(rel.relationship_id)
         if old is None:
-            self.db.relationships[relationship_id] = _Relationship(
-                provider, recipient, provider_admdvs, recipient_admdvs, False, version or 0, at
-            )
+            parties = (rel.provider_psn_no, rel.recipient_psn_no, rel.provider_admdvs, rel.recipient_admdvs)
+            self.db.relationships[rel.relationship_id] = _Relationship(*parties, False, rel.version or 0, at)
             return
         old.established = False
-        old.version = max(old.version, version or 0)
+        old.version = max(old.version, rel.version or 0)
         old.ended_at = old.ended_at or at
 
-    async def add_lot(
-        self,
-        lot_id: str,
-        wallet: str,
-        provider: str,
-        funding_admdvs: str,
-        relationship_id: str,
-        amount: Decimal,
-        at: datetime,
-    ) -> None:
-        if lot_id in self.db.lots:
-            raise UniqueViolationError(f"lot {lot_id} exists")
-        self.db.lots[lot_id] = _Lot(wallet, provider, funding_admdvs, relationship_id, amount, amount, at)
+    async def add_lot(self, lot: Lot, relationship_id: str, at: datetime) -> None:
+        if lot.lot_id in self.db.lots:
+            raise UniqueViolationError(f"lot {lot.lot_id} exists")
+        amount = lot.remaining
+        self.db.lots[lot.lot_id] = _Lot(
+            lot.wallet_psn_no, lot.provider_psn_no, lot.funding_admdvs, relationship_id, amount, amount, at
+        )
 
     async def lock_lots_of(self, relationship_id: str) -> list[Lot]:
         mine = sorted(
@@ -486,48 +432,31 @@ class MemoryPayments:
             raise ValueError(f"lot {lot_id}: {lot.remaining} + {by} is out of [0, {lot.amount}]")
         lot.remaining += by
 
-    async def record_debit(
-        self,
-        setl_id: str,
-        seq: int,
-        source: str,
-        payer_psn_no: str,
-        account_id: str,
-        lot_id: str | None,
-        funding_admdvs: str,
-        spending_admdvs: str,
-        amount: Decimal,
-        transfer_id: uuid.UUID,
-    ) -> None:
+    async def record_debit(self, setl_id: str, debit: Debit, transfer_id: uuid.UUID) -> None:
         if setl_id not in self.db.payments:
             raise KeyError(f"no payment {setl_id}")
         debits = self.db.payment_debits.setdefault(setl_id, {})
-        if seq in debits:
-            raise UniqueViolationError(f"debit {setl_id}:{seq} exists")
-        self._lot_changes(lot_id, -amount)
-        debits[seq] = _Debit(
-            SourceKind(source), payer_psn_no, account_id, lot_id, funding_admdvs, spending_admdvs, amount, transfer_id
-        )
+        if debit.seq in debits:
+            raise UniqueViolationError(f"debit {setl_id}:{debit.seq} exists")
+        self._lot_changes(debit.lot_id, -debit.amount)
+        stored = replace(debit, relationship_id=None, wallet_psn_no=None, provider_psn_no=None)
+        debits[debit.seq] = _Debit(stored, transfer_id)
 
     async def debits_of(self, setl_id: str) -> list[Debit]:
         found = []
-        for seq, d in sorted(self.db.payment_debits.get(setl_id, {}).items()):
-            lot = self.db.lots.get(d.lot_id) if d.lot_id is not None else None
-            found.append(
-                Debit(
-                    seq,
-                    d.source,
-                    d.payer_psn_no,
-                    d.account_id,
-                    d.lot_id,
-                    d.funding_admdvs,
-                    d.spending_admdvs,
-                    d.amount,
-                    relationship_id=lot.relationship_id if lot else None,
-                    wallet_psn_no=lot.wallet_psn_no if lot else None,
-                    provider_psn_no=lot.provider_psn_no if lot else None,
+        for _seq, d in sorted(self.db.payment_debits.get(setl_id, {}).items()):
+            lot = self.db.lots.get(d.debit.lot_id) if d.debit.lot_id is not None else None
+            if lot is None:
+                found.append(d.debit)
+            else:
+                found.append(
+                    replace(
+                        d.debit,
+                        relationship_id=lot.relationship_id,
+                        wallet_psn_no=lot.wallet_psn_no,
+                        provider_psn_no=lot.provider_psn_no,
+                    )
                 )
-            )
         return found
 
     async def lock_lots(self, lot_ids: list[str]) -> None:
@@ -587,9 +516,5 @@ class MemoryStatements:
         return found[:limit]
 
     async def freezes(self, psn_no: str, start: datetime, end: datetime, limit: int) -> list[FreezeRecord]:
-        found = [
-            FreezeRecord(at=at, action=action, changed=changed, reason=reason, sender=sender)
-            for who, at, action, changed, reason, sender, _ in self.db.freeze_history
-            if who == psn_no and start <= at < end
-        ]
+        found = [r for who, r, _msgid in self.db.freeze_history if who == psn_no and start <= r.at < end]
         return found[-limit:] if limit > 0 else []

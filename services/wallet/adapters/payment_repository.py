@@ -42,35 +42,25 @@ class PaymentRepository:
             at,
         )
 
-    async def record_debit(
-        self,
-        setl_id: str,
-        seq: int,
-        source: str,
-        payer_psn_no: str,
-        account_id: str,
-        lot_id: str | None,
-        funding_admdvs: str,
-        spending_admdvs: str,
-        amount: Decimal,
-        transfer_id: uuid.UUID,
-    ) -> None:
+    async def record_debit(self, setl_id: str, debit: Debit, transfer_id: uuid.UUID) -> None:
         await self.conn.execute(
             """INSERT INTO payment_debits (setl_id, seq, source, payer_psn_no, account_id, lot_id, funding_admdvs,
                    spending_admdvs, amount, transfer_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
             setl_id,
-            seq,
-            source,
-            payer_psn_no,
-            account_id,
-            lot_id,
-            funding_admdvs,
-            spending_admdvs,
-            amount,
+            debit.seq,
+            debit.source.value,
+            debit.payer_psn_no,
+            debit.account_id,
+            debit.lot_id,
+            debit.funding_admdvs,
+            debit.spending_admdvs,
+            debit.amount,
             transfer_id,
         )
-        if lot_id is not None:
-            await self.conn.execute("UPDATE lots SET remaining = remaining - $2 WHERE lot_id = $1", lot_id, amount)
+        if debit.lot_id is not None:
+            await self.conn.execute(
+                "UPDATE lots SET remaining = remaining - $2 WHERE lot_id = $1", debit.lot_id, debit.amount
+            )
 
     async def debits_of(self, setl_id: str) -> list[Debit]:
         rows = await self.conn.fetch(

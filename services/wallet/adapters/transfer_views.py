@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.db.pool import Conn
+from shared.db.sagas import saga_listing
 
 
 async def transfer_counts(conn: Conn) -> list[dict[str, Any]]:
@@ -19,19 +20,10 @@ async def transfer_listing(
     conn: Conn, state: str | None, older_than_minutes: float | None, limit: int, now: datetime
 ) -> list[dict[str, Any]]:
     """Newest first, with their age at `now` (business time); of a state, or requested at least so long ago."""
-    rows = await conn.fetch(
-        """SELECT transfer_id, state, return_reason, from_psn_no, to_psn_no, amount, requested_at, deadline,
-                  $4::timestamptz - requested_at AS age
-           FROM transfer_sagas
-           WHERE ($1::text IS NULL OR state = $1)
-             AND ($2::float8 IS NULL OR requested_at <= $4::timestamptz - make_interval(secs => $2::float8 * 60))
-           ORDER BY requested_at DESC LIMIT $3""",
-        state,
-        older_than_minutes,
-        limit,
-        now,
-    )
-    return [dict(r) for r in rows]
+    select = """SELECT transfer_id, state, return_reason, from_psn_no, to_psn_no, amount, requested_at, deadline,
+                       $4::timestamptz - requested_at AS age
+                FROM transfer_sagas"""
+    return await saga_listing(conn, select, state, older_than_minutes, limit, now)
 
 
 async def transfer_history(conn: Conn, transfer_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:

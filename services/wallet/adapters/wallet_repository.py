@@ -4,10 +4,10 @@ PostgreSQL side of the Members port (services/wallet/service_layer/ports.py)."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from services.wallet.domain.transfers import Lot, Party, TransferFacts
+from services.wallet.domain.statements import FreezeRecord
+from services.wallet.domain.transfers import Lot, Party, RelationshipCopy, TransferFacts
 from shared.contracts.policy import RegionalPolicy, transfer_policy
 from shared.db.pool import Conn
 
@@ -92,15 +92,7 @@ class WalletRepository:
         )
         return bool(frozen)
 
-    async def relationship_established(
-        self,
-        relationship_id: str,
-        provider: str,
-        recipient: str,
-        provider_admdvs: str,
-        recipient_admdvs: str,
-        version: int | None,
-    ) -> bool:
+    async def relationship_established(self, rel: RelationshipCopy) -> bool:
         """Copy an establishment unless the copy is newer: ended (final), or at a higher version. True when
         applied."""
         done = await self.conn.fetchval(
@@ -110,25 +102,23 @@ class WalletRepository:
                    updated_at = now()
                WHERE relationships.ended_at IS NULL AND relationships.version < EXCLUDED.version
                RETURNING true""",
-            relationship_id,
-            provider,
-            recipient,
-            provider_admdvs,
-            recipient_admdvs,
-            version or 0,
+            *self._copied(rel),
         )
         return bool(done)
 
-    async def relationship_ended(
-        self,
-        relationship_id: str,
-        provider: str,
-        recipient: str,
-        provider_admdvs: str,
-        recipient_admdvs: str,
-        version: int | None,
-        at: datetime,
-    ) -> None:
+    @staticmethod
+    def _copied(rel: RelationshipCopy) -> tuple[str, str, str, str, str, int]:
+        """A relationship's columns, in the order of its table."""
+        return (
+            rel.relationship_id,
+            rel.provider_psn_no,
+            rel.recipient_psn_no,
+            rel.provider_admdvs,
+            rel.recipient_admdvs,
+            rel.version or 0,
+        )
+
+    async def relationship_ended(self, rel: RelationshipCopy, at: datetime) -> None:
         """An end is final, whatever arrives after it (or arrived before it)."""
         await self.conn.execute(
             """INSERT INTO relationships (relationship_id, provider_psn_no, recipient_psn_no, established,
@@ -136,12 +126,7 @@ class WalletRepository:
                ON CONFLICT (relationship_id) DO UPDATE SET established = false,
                    version = greatest(relationships.version, EXCLUDED.version),
                    ended_at = coalesce(relationships.ended_at, EXCLUDED.ended_at), updated_at = now()""",
-            relationship_id,
-            provider,
-            recipient,
-            provider_admdvs,
-            recipient_admdvs,
-            version or 0,
+            *self._copied(rel),
             at,
         )
 
@@ -214,20 +199,11 @@ class WalletRepository:
         value = await self.conn.fetchval("SELECT frozen_by FROM freezes WHERE psn_no = $1 AND frozen", psn_no)
         return None if value is None else str(value)
 
-    async def record_freeze(
-        self,
-        psn_no: str,
-        action: str,
-        frozen_by: str | None,
-        changed: bool,
-        reason: str,
-        at: datetime,
-        sender: str,
-        msgid: str,
-    ) -> None:
+    async def record_freeze(self, psn_no: str, request: FreezeRecord, msgid: str, frozen_by: str | None) -> None:
         """The request (`action`: frozen or unfrozen) in the history, whatever it changed; and when it changed
         something, the person's state (frozen_by None: not frozen)."""
-        if changed:
+        r = request
+        if r.changed:
             await self.conn.execute(
                 """INSERT INTO freezes (psn_no, frozen, frozen_by, reason, changed_at) VALUES ($1, $2, $3, $4, $5)
                    ON CONFLICT (psn_no) DO UPDATE SET frozen = EXCLUDED.frozen, frozen_by = EXCLUDED.frozen_by,
@@ -235,18 +211,18 @@ class WalletRepository:
                 psn_no,
                 frozen_by is not None,
                 frozen_by,
-                reason,
-                at,
+                r.reason,
+                r.at,
             )
         await self.conn.execute(
             """INSERT INTO freeze_history (psn_no, seq, at, action, changed, reason, sender, msgid)
                SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6, $7 FROM freeze_history WHERE psn_no = $1""",
             psn_no,
-            at,
-            action,
-            changed,
-            reason,
-            sender,
+            r.at,
+            r.action,
+            r.changed,
+            r.reason,
+            r.sender,
             msgid,
         )
 
@@ -275,25 +251,16 @@ class WalletRepository:
 
     # -- lots ------------------------------------------------------------------------------------------
 
-    async def add_lot(
-        self,
-        lot_id: str,
-        wallet: str,
-        provider: str,
-        funding_admdvs: str,
-        relationship_id: str,
-        amount: Decimal,
-        at: datetime,
-    ) -> None:
+    async def add_lot(self, lot: Lot, relationship_id: str, at: datetime) -> None:
         await self.conn.execute(
             """INSERT INTO lots (lot_id, wallet_psn_no, provider_psn_no, funding_admdvs, relationship_id, amount,
                    remaining, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)""",
-            lot_id,
-            wallet,
-            provider,
-            funding_admdvs,
+            lot.lot_id,
+            lot.wallet_psn_no,
+            lot.provider_psn_no,
+            lot.funding_admdvs,
             relationship_id,
-            amount,
+            lot.remaining,
             at,
         )
 

@@ -48,6 +48,19 @@ class Party:
 
 
 @dataclass(frozen=True)
+class RelationshipCopy:
+    """The wallet's copy of a relationship (relationship.events.v1): who provides for whom, each's insured region,
+    and the relationship service's version of it (None: an event from before versions, ADR 0012)."""
+
+    relationship_id: str
+    provider_psn_no: str
+    recipient_psn_no: str
+    provider_admdvs: str
+    recipient_admdvs: str
+    version: int | None = None
+
+
+@dataclass(frozen=True)
 class TransferRequest:
     from_psn_no: str
     to_psn_no: str

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.wallet.adapters.wallet_repository import WalletRepository
 from services.wallet.domain import commands
-from services.wallet.domain.transfers import Party
+from services.wallet.domain.transfers import Party, RelationshipCopy
 from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.end_relationship import end_relationship
 from services.wallet.service_layer.record_person import record_person
@@ -65,9 +65,10 @@ async def on_person(b: PersonSeen, caller: Caller, ctx: MessageContext) -> list[
 
 
 async def on_established(b: RelationshipSeen, caller: Caller, ctx: MessageContext) -> list[Outgoing]:
-    await WalletRepository(ctx.conn).relationship_established(
+    copy = RelationshipCopy(
         b.relationship_id, b.provider_psn_no, b.recipient_psn_no, b.provider_admdvs, b.recipient_admdvs, b.version
     )
+    await WalletRepository(ctx.conn).relationship_established(copy)
     return []
 
 
@@ -101,7 +102,7 @@ async def on_ended_failed(b: EndIdentitySeen, caller: Caller, ctx: MessageContex
     repo = WalletRepository(ctx.conn)
     parties = (b.provider_psn_no, b.recipient_psn_no, b.provider_admdvs, b.recipient_admdvs)
     if all(isinstance(x, str) and x for x in parties):  # then ended even before the wallet heard of it
-        await repo.relationship_ended(b.relationship_id, *parties, None, caller.now())  # type: ignore[arg-type]
+        await repo.relationship_ended(RelationshipCopy(b.relationship_id, *parties), caller.now())  # type: ignore[arg-type]
     else:
         await repo.stop_using(b.relationship_id, caller.now())
     log.error(

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from services.wallet.domain import commands
 from services.wallet.domain.ledger import Entry, personal_account_id, post_hold, wallet_account_id
-from services.wallet.domain.transfers import QuotaTransfer, ReturnReason, State
+from services.wallet.domain.transfers import Lot, QuotaTransfer, ReturnReason, State
 from services.wallet.service_layer.context import WalletContext
 from services.wallet.service_layer.give_back import give_back
 from shared.contracts import province as p
@@ -75,15 +75,8 @@ async def _accept(transfer: QuotaTransfer, ctx: WalletContext, now: datetime) ->
     post_hold(accounts[personal], accounts[wallet], transfer.amount)
     entry = Entry(at=now, transfer_id=transfer.transfer_id)
     await ctx.ledger.resolve_pending(transfer.hold_id, "posted", accounts[personal], accounts[wallet], entry)
-    await ctx.members.add_lot(
-        transfer.transfer_id,
-        transfer.to_psn_no,
-        transfer.from_psn_no,
-        funding,
-        transfer.relationship_id,
-        transfer.amount,
-        now,
-    )
+    lot = Lot(transfer.transfer_id, transfer.to_psn_no, transfer.from_psn_no, transfer.amount, funding)
+    await ctx.members.add_lot(lot, transfer.relationship_id, now)
     await ctx.transfers.save(transfer)
     notice = p.TransferCompleted(
         transfer_id=transfer.transfer_id,

@@ -11,8 +11,11 @@ Order of locks, as on every path a freeze stops: the people (lock_people), then 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from services.wallet.domain import commands, events
 from services.wallet.domain.ledger import personal_account_id, wallet_account_id
+from services.wallet.domain.statements import FreezeRecord
 from services.wallet.domain.transfers import ReturnReason
 from services.wallet.service_layer.context import WalletContext
 from services.wallet.service_layer.give_back import give_back
@@ -40,15 +43,14 @@ async def change_freeze(cmd: commands.ChangeFreeze, ctx: WalletContext) -> Decis
     by = await ctx.members.frozen_by(cmd.psn_no)
     if not cmd.frozen and by == NATIONAL and authority == PROVINCE:
         return Decision.rejected(ReasonCode.NOT_A_PARTY, "frozen by the national operator: only it unfreezes")
-    action = "frozen" if cmd.frozen else "unfrozen"
     if cmd.frozen:  # frozen already by a province: the national operator's freeze takes over (only it lifts it)
         after: str | None = NATIONAL if NATIONAL in (by, authority) else PROVINCE
     else:
         after = None
     changed = (by is None) != (after is None)
-    await ctx.members.record_freeze(
-        cmd.psn_no, action, after, changed or after != by, reason, now, ctx.caller.sender, cmd.msgid
-    )
+    action: Literal["frozen", "unfrozen"] = "frozen" if cmd.frozen else "unfrozen"
+    request = FreezeRecord(now, action, changed or after != by, reason, ctx.caller.sender)
+    await ctx.members.record_freeze(cmd.psn_no, request, cmd.msgid, after)
     if not changed:
         return Decision.completed()  # frozen (or not) already: nobody is told again
     messages: list[Outgoing] = []

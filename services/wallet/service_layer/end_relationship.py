@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from services.wallet.domain import commands
 from services.wallet.domain.ledger import personal_account_id, wallet_account_id
-from services.wallet.domain.transfers import ReturnReason
+from services.wallet.domain.transfers import RelationshipCopy, ReturnReason
 from services.wallet.service_layer.context import WalletContext
 from services.wallet.service_layer.give_back import give_back
 from services.wallet.service_layer.return_quota import return_id_for, return_quota
@@ -21,15 +21,15 @@ async def end_relationship(cmd: commands.EndRelationship, ctx: WalletContext) ->
     now = ctx.caller.now()
     await ctx.members.lock_people(cmd.provider_psn_no, cmd.recipient_psn_no)
     lots = await ctx.members.lock_lots_of(cmd.relationship_id)  # before the copy: a refund waits, then sees the end
-    await ctx.members.relationship_ended(
+    copy = RelationshipCopy(
         cmd.relationship_id,
         cmd.provider_psn_no,
         cmd.recipient_psn_no,
         cmd.provider_admdvs,
         cmd.recipient_admdvs,
         cmd.version,
-        now,
     )
+    await ctx.members.relationship_ended(copy, now)
     messages: list[Outgoing] = []
     for transfer in await ctx.transfers.pending_of_relationship(cmd.relationship_id):
         messages += await give_back(transfer, ReturnReason.RELATIONSHIP_ENDED, ctx, now)

@@ -14,7 +14,7 @@ from typing import Protocol
 from services.wallet.domain.ledger import Account, AccountKind, Entry
 from services.wallet.domain.payments import Debit, LotLeft, PaymentState, TakenPayment
 from services.wallet.domain.statements import FreezeRecord, Movement
-from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, TransferFacts
+from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, RelationshipCopy, TransferFacts
 from shared.contracts.policy import RegionalPolicy
 
 
@@ -98,15 +98,7 @@ class Members(Protocol):
     async def upsert_person(self, p: Party, effective_at: datetime, version: int = 0) -> bool:
         """Keep the newest copy (by the relationship service's version). True when the copy changed."""
 
-    async def relationship_established(
-        self,
-        relationship_id: str,
-        provider: str,
-        recipient: str,
-        provider_admdvs: str,
-        recipient_admdvs: str,
-        version: int | None,
-    ) -> bool:
+    async def relationship_established(self, rel: RelationshipCopy) -> bool:
         """Copy an establishment unless the copy is newer (ended is final). True when applied."""
 
     async def person(self, psn_no: str) -> Party | None: ...
@@ -139,41 +131,17 @@ class Members(Protocol):
 
     async def frozen_by(self, psn_no: str) -> str | None: ...
 
-    async def record_freeze(
-        self,
-        psn_no: str,
-        action: str,
-        frozen_by: str | None,
-        changed: bool,
-        reason: str,
-        at: datetime,
-        sender: str,
-        msgid: str,
-    ) -> None: ...
+    async def record_freeze(self, psn_no: str, request: FreezeRecord, msgid: str, frozen_by: str | None) -> None:
+        """The request (with the sender's msgid) in the history, whatever it changed; and when it changed something,
+        the person's state (frozen_by None: not frozen)."""
 
     async def established_relationship(self, provider: str, recipient: str) -> str | None: ...
 
-    async def relationship_ended(
-        self,
-        relationship_id: str,
-        provider: str,
-        recipient: str,
-        provider_admdvs: str,
-        recipient_admdvs: str,
-        version: int | None,
-        at: datetime,
-    ) -> None: ...
+    async def relationship_ended(self, rel: RelationshipCopy, at: datetime) -> None:
+        """An end is final, whatever arrives after it (or arrived before it)."""
 
-    async def add_lot(
-        self,
-        lot_id: str,
-        wallet: str,
-        provider: str,
-        funding_admdvs: str,
-        relationship_id: str,
-        amount: Decimal,
-        at: datetime,
-    ) -> None: ...
+    async def add_lot(self, lot: Lot, relationship_id: str, at: datetime) -> None:
+        """A new lot of quota from `relationship_id`: all it holds (`remaining`) is left to spend."""
 
     async def lock_lots_of(self, relationship_id: str) -> list[Lot]:
         """All the relationship's lots, locked (spent ones too), by (created_at, lot_id)."""
@@ -196,20 +164,9 @@ class Payments(Protocol):
     ) -> None:
         """The one answer to a payment (a second for the same setl_id is refused)."""
 
-    async def record_debit(
-        self,
-        setl_id: str,
-        seq: int,
-        source: str,
-        payer_psn_no: str,
-        account_id: str,
-        lot_id: str | None,
-        funding_admdvs: str,
-        spending_admdvs: str,
-        amount: Decimal,
-        transfer_id: uuid.UUID,
-    ) -> None:
-        """What one source gave (its lot, if any, has that much less left)."""
+    async def record_debit(self, setl_id: str, debit: Debit, transfer_id: uuid.UUID) -> None:
+        """What one source gave, posted as the ledger transfer `transfer_id` (its lot, if any, has that much less
+        left; the debit's relationship and parties are not stored: they are the lot's)."""
 
     async def debits_of(self, setl_id: str) -> list[Debit]:
         """What the payment took, by seq, with each lot's relationship and parties."""

@@ -22,6 +22,7 @@ from services.wallet.domain.ledger import (
     wallet_account_id,
 )
 from services.wallet.domain.payments import (
+    Debit,
     PayingSituation,
     PaymentOrder,
     PaymentState,
@@ -141,18 +142,10 @@ async def _debit(
         await ctx.ledger.save_posted_transfer(
             transfer_id, client_id, debit, spent, portion.amount, code=f"pay.{src.kind}", entry=entry
         )
-        await ctx.payments.record_debit(
-            order.setl_id,
-            seq,
-            src.kind.value,
-            src.payer_psn_no,
-            src.account_id,
-            src.lot_id,
-            src.funding_admdvs,
-            spending,
-            portion.amount,
-            transfer_id,
+        taken = Debit(
+            seq, src.kind, src.payer_psn_no, src.account_id, src.lot_id, src.funding_admdvs, spending, portion.amount
         )
+        await ctx.payments.record_debit(order.setl_id, taken, transfer_id)
         wire.append(
             events.WalletDebitPortion(
                 seq=seq,

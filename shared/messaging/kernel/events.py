@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import structlog
 from pydantic import BaseModel
 
@@ -25,7 +24,6 @@ from shared.messaging.kernel.dispatch import MessageContext
 from shared.messaging.kernel.inbox import Scope, remember_event
 from shared.messaging.kernel.position import Tracking
 from shared.messaging.kernel.records import Classified, ConsumerRecord, Invalid, Outcome, Parsed, describe, safe_key
-from shared.messaging.kernel.runner import Pipeline
 from shared.messaging.messages import Outgoing
 from shared.messaging.outbox import Outbox
 
@@ -176,31 +174,3 @@ class EventStages:
     def _context(self, scope: Scope, record: ConsumerRecord) -> MessageContext:
         key = safe_key(record.key) or ""
         return MessageContext(conn=scope.conn, clock=self.clock, service=self.service, record_key=key, end=scope.end)
-
-
-def event_consumer(
-    *,
-    service: str,
-    topic: str,
-    pool: asyncpg.Pool[Any],
-    outbox: Outbox,
-    clock: BusinessClock,
-    event_handlers: Mapping[str, EventHandler],
-    failure_handlers: Mapping[str, FailureHandler] | None = None,
-    idempotent: frozenset[str] = frozenset(),
-    set_handlers: Mapping[str, SetHandler] | None = None,
-    poison_attempts: int = 3,
-    retry_backoff_seconds: float = 0.2,
-) -> Pipeline:
-    """A follower of another service's event stream."""
-    stages = EventStages(
-        service=service,
-        topic=topic,
-        outbox=outbox,
-        clock=clock,
-        event_handlers=event_handlers,
-        failure_handlers=failure_handlers,
-        idempotent=idempotent,
-        set_handlers=set_handlers,
-    )
-    return Pipeline(stages, pool=pool, poison_attempts=poison_attempts, retry_backoff_seconds=retry_backoff_seconds)

@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-import asyncpg
 import structlog
 
 from shared.clock import BusinessClock
@@ -25,7 +24,6 @@ from shared.messaging.kernel.dispatch import Dispatch, Handler, answer_key
 from shared.messaging.kernel.inbox import InboxLookups, Scope
 from shared.messaging.kernel.position import Tracking
 from shared.messaging.kernel.records import Classified, ConsumerRecord, Invalid, Outcome, Parsed
-from shared.messaging.kernel.runner import Pipeline
 from shared.messaging.outbox import Outbox
 from shared.signing import EnvelopeVerifier
 
@@ -117,31 +115,3 @@ class IngressStages:
 
     async def after_failure(self, scope: Scope, record: ConsumerRecord, env: Any, attempts: int, error: str) -> None:
         await self.answers.reject_after_failure(scope, record, env, attempts, error, self.national_operators)
-
-
-def ingress_consumer(
-    *,
-    service: str,
-    topic: str,
-    pool: asyncpg.Pool[Any],
-    outbox: Outbox,
-    clock: BusinessClock,
-    handlers: Mapping[str, Handler],
-    poison_attempts: int = 3,
-    retry_backoff_seconds: float = 0.2,
-    source_topic: str | None = None,
-    signatures: EnvelopeVerifier | None = None,
-    national_operators: frozenset[str] = frozenset(),
-) -> Pipeline:
-    """The consumer of one ingress topic for one service."""
-    stages = IngressStages(
-        service=service,
-        topic=topic,
-        outbox=outbox,
-        clock=clock,
-        handlers=handlers,
-        source_topic=source_topic,
-        signatures=signatures,
-        national_operators=national_operators,
-    )
-    return Pipeline(stages, pool=pool, poison_attempts=poison_attempts, retry_backoff_seconds=retry_backoff_seconds)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from services.relationship.adapters.memory import FixedClock, MemoryRelationshipStore
+from services.relationship.adapters.memory import MemoryRelationshipStore
 from services.relationship.domain import commands
 from services.relationship.domain.people import Person
 from services.relationship.domain.relationships import EndReason, Relationship, RelationshipStateError, Status
@@ -27,6 +27,7 @@ from shared.contracts.policy import LEGACY_GROUP_CAPS
 from shared.contracts.reasons import ReasonCode
 from shared.contracts.topics import RELATIONSHIP_EVENTS, province_topic
 from shared.messaging.messages import Decision
+from tests.support.clock import FixedClock
 
 NOON = datetime(2030, 3, 14, 12, 0, tzinfo=BUSINESS_TZ)  # a fixed business instant: nothing reads today's date
 GUANGDONG, SHAANXI, TIANJIN, NATIONAL_GATEWAY = "440300", "610100", "120100", "100000"

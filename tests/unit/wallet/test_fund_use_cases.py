@@ -62,7 +62,7 @@ def attributed(w: World) -> dict[str, tuple[Decimal, Decimal]]:
     for debits in w.db.payment_debits.values():
         for d in debits.values():
             if d.refund_transfer_id is None:
-                held[d.funding_admdvs] += d.amount
+                held[d.debit.funding_admdvs] += d.debit.amount
     return {r: (issued[r], held[r]) for r in sorted(set(issued) | set(held)) if issued[r] or held[r]}
 
 

@@ -9,7 +9,13 @@ import pytest
 
 from services.wallet.domain import commands
 from services.wallet.domain.ledger import personal_account_id
-from services.wallet.domain.transfers import QuotaTransfer, ReturnReason, State, TransferNotPendingError
+from services.wallet.domain.transfers import (
+    QuotaTransfer,
+    RelationshipCopy,
+    ReturnReason,
+    State,
+    TransferNotPendingError,
+)
 from services.wallet.service_layer.answer_transfer import answer_transfer
 from services.wallet.service_layer.change_freeze import change_freeze
 from services.wallet.service_layer.end_relationship import end_relationship
@@ -173,7 +179,7 @@ async def test_an_answer_after_the_deadline_or_the_relationship_returns_the_tran
     w = await world()
     transfer_id = await requested(w)
     await w.db.context(Caller(w.clock)).members.relationship_ended(
-        RELATIONSHIP, PROVIDER.psn_no, RECIPIENT.psn_no, GUANGDONG, SHAANXI, 2, w.clock.now()
+        RelationshipCopy(RELATIONSHIP, PROVIDER.psn_no, RECIPIENT.psn_no, GUANGDONG, SHAANXI, 2), w.clock.now()
     )
     ended = await answer_transfer(accept(w, transfer_id), w.as_(SHAANXI))
     assert ended.reason_code == ReasonCode.NO_RELATIONSHIP

@@ -8,11 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from services.wallet.adapters.memory import FixedClock, MemoryMembers, MemoryWallet
+from services.wallet.adapters.memory import MemoryMembers, MemoryWallet
 from services.wallet.domain import commands
 from services.wallet.domain.ledger import personal_account_id, wallet_account_id
 from services.wallet.domain.payments import PaymentOrder, Purpose
-from services.wallet.domain.transfers import Party, TransferRequest
+from services.wallet.domain.transfers import Party, RelationshipCopy, TransferRequest
 from services.wallet.service_layer.answer_transfer import answer_transfer
 from services.wallet.service_layer.context import WalletContext
 from services.wallet.service_layer.credit_account import credit_account
@@ -22,6 +22,7 @@ from services.wallet.service_layer.switch_region import set_region_wallet_status
 from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
 from shared.messaging.messages import Decision
+from tests.support.clock import FixedClock
 
 NOON = datetime(2030, 3, 14, 12, 0, tzinfo=BUSINESS_TZ)  # a fixed business instant: nothing reads today's date
 PROVIDER = Party("P440300000000000001", "c-P", "n-P", "440300", may_provide=True, may_receive=False)
@@ -108,7 +109,7 @@ async def world(balance: str = "500.00", at: datetime = NOON) -> World:
     for person in (PROVIDER, RECIPIENT):
         await members.upsert_person(person, at, version=1)
     await members.relationship_established(
-        RELATIONSHIP, PROVIDER.psn_no, RECIPIENT.psn_no, GUANGDONG, SHAANXI, version=1
+        RelationshipCopy(RELATIONSHIP, PROVIDER.psn_no, RECIPIENT.psn_no, GUANGDONG, SHAANXI, version=1)
     )
     for region in (GUANGDONG, SHAANXI):
         ok(await set_region_wallet_status(commands.SetRegionWalletStatus(region, True), w.as_(region)))

@@ -20,6 +20,7 @@ from services.wallet.domain import commands
 from services.wallet.domain.ledger import (
     AccountKind,
     Entry,
+    LedgerTransfer,
     hold,
     personal_account_id,
     post_transfer,
@@ -75,16 +76,30 @@ async def _family_with_a_held_transfer(dsn: str) -> None:
             )
             post_transfer(accounts[fund], accounts[personal], Decimal("500.00"))
             await ctx.ledger.save_posted_transfer(
-                uuid.uuid4(), "credit-1", accounts[fund], accounts[personal], Decimal("500.00"), "credit.contribution",
-                Entry(at=NOON),
-            )  # fmt: skip
+                LedgerTransfer(
+                    uuid.uuid4(),
+                    "credit-1",
+                    accounts[fund],
+                    accounts[personal],
+                    Decimal("500.00"),
+                    "credit.contribution",
+                    Entry(at=NOON),
+                ),
+            )
             req = TransferRequest(P.psn_no, R.psn_no, R.certno_hash, R.name_hash, Decimal("100.00"), True)
             transfer, _ = QuotaTransfer.request(TRANSFER, req, P, R, REL, NOON)
             hold(accounts[personal], accounts[wallet], transfer.amount)
             await ctx.ledger.save_pending_transfer(
-                transfer.hold_id, "hold-1", accounts[personal], accounts[wallet], transfer.amount, "transfer.hold",
-                Entry(at=NOON, transfer_id=TRANSFER),
-            )  # fmt: skip
+                LedgerTransfer(
+                    transfer.hold_id,
+                    "hold-1",
+                    accounts[personal],
+                    accounts[wallet],
+                    transfer.amount,
+                    "transfer.hold",
+                    Entry(at=NOON, transfer_id=TRANSFER),
+                ),
+            )
             transfer.new_steps.append(("requested", None))
             await ctx.transfers.add(transfer)
     finally:

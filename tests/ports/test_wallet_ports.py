@@ -17,6 +17,7 @@ from services.wallet.adapters.memory import MemoryWallet
 from services.wallet.domain.ledger import (
     AccountKind,
     Entry,
+    LedgerTransfer,
     hold,
     personal_account_id,
     post_hold,
@@ -55,7 +56,9 @@ async def funded(ctx: WalletContext, amount: str = "500.00") -> None:
     )
     post_transfer(accounts[fund], accounts[personal], Decimal(amount))
     await ctx.ledger.save_posted_transfer(
-        _uuid(1), "c1", accounts[fund], accounts[personal], Decimal(amount), "credit.contribution", Entry(at=NOON)
+        LedgerTransfer(
+            _uuid(1), "c1", accounts[fund], accounts[personal], Decimal(amount), "credit.contribution", Entry(at=NOON)
+        ),
     )
     await ctx.ledger.ensure_account(wallet_account_id(R.psn_no), AccountKind.WALLET, "610100")
 
@@ -72,9 +75,16 @@ async def held(ctx: WalletContext, transfer_id: str, amount: str = "100.00", at:
     accounts = await ctx.ledger.lock(personal, wallet)
     hold(accounts[personal], accounts[wallet], transfer.amount)
     await ctx.ledger.save_pending_transfer(
-        transfer.hold_id, f"c-{transfer_id}", accounts[personal], accounts[wallet], transfer.amount,
-        "transfer.hold", Entry(at=at, transfer_id=transfer_id),
-    )  # fmt: skip
+        LedgerTransfer(
+            transfer.hold_id,
+            f"c-{transfer_id}",
+            accounts[personal],
+            accounts[wallet],
+            transfer.amount,
+            "transfer.hold",
+            Entry(at=at, transfer_id=transfer_id),
+        ),
+    )
     transfer.new_steps.append(("requested", None))
     await ctx.transfers.add(transfer)
     return transfer
@@ -173,7 +183,9 @@ class WalletPortsContract:
         post_transfer(accounts[personal], hot[spent], Decimal("30.00"))
         entry = Entry(at=NOON, setl_id="s-1")
         await ctx.ledger.save_posted_transfer(
-            _uuid(7), "pay-1", accounts[personal], hot[spent], Decimal("30.00"), "pay.own_account", entry
+            LedgerTransfer(
+                _uuid(7), "pay-1", accounts[personal], hot[spent], Decimal("30.00"), "pay.own_account", entry
+            ),
         )
         again = await ctx.ledger.lock(personal, spent)
         assert not again[spent].increments_only
@@ -184,9 +196,16 @@ class WalletPortsContract:
         accounts = await ctx.ledger.lock("fund:440300", personal_account_id(P.psn_no))
         with pytest.raises(Exception):  # noqa: B017, PT011
             await ctx.ledger.save_posted_transfer(
-                _uuid(1), "c1", accounts["fund:440300"], accounts[personal_account_id(P.psn_no)], Decimal("1.00"),
-                "credit.contribution", Entry(at=NOON),
-            )  # fmt: skip
+                LedgerTransfer(
+                    _uuid(1),
+                    "c1",
+                    accounts["fund:440300"],
+                    accounts[personal_account_id(P.psn_no)],
+                    Decimal("1.00"),
+                    "credit.contribution",
+                    Entry(at=NOON),
+                ),
+            )
 
     async def test_a_personal_account_changes_fund_and_nothing_else_does(self, ctx: WalletContext) -> None:
         await funded(ctx, "300.00")
@@ -287,7 +306,9 @@ class WalletPortsContract:
         post_transfer(accounts[personal], accounts[spending], Decimal(amount))
         entry = Entry(at=NOON, setl_id="s-1")
         await ctx.ledger.save_posted_transfer(
-            _uuid(n), f"pay:{n}", accounts[personal], accounts[spending], Decimal(amount), "pay.wallet", entry
+            LedgerTransfer(
+                _uuid(n), f"pay:{n}", accounts[personal], accounts[spending], Decimal(amount), "pay.wallet", entry
+            ),
         )
         return _uuid(n)
 

@@ -16,6 +16,7 @@ from services.wallet.domain.ledger import (
     Account,
     AccountKind,
     Entry,
+    LedgerTransfer,
     MovementKind,
     member_of,
     posted_kinds,
@@ -137,19 +138,11 @@ class LedgerRepository:
         if self.increments is not None:
             await self.increments.flush(self.conn, account_ids)
 
-    async def save_posted_transfer(
-        self,
-        transfer_id: uuid.UUID,
-        client_id: str,
-        debit: Account,
-        credit: Account,
-        amount: Decimal,
-        code: str,
-        entry: Entry,
-    ) -> None:
+    async def save_posted_transfer(self, transfer: LedgerTransfer) -> None:
         """The transfer, both balances and the statement lines in one statement (one round trip)."""
-        debit_kind, credit_kind = posted_kinds(code, entry)
-        lines = self._movement_rows(transfer_id, entry, (debit, debit_kind, -amount), (credit, credit_kind, amount))
+        t, debit, credit, amount = transfer, transfer.debit, transfer.credit, transfer.amount
+        debit_kind, credit_kind = posted_kinds(t.code, t.entry)
+        lines = self._movement_rows(t.id, t.entry, (debit, debit_kind, -amount), (credit, credit_kind, amount))
         accounts = await self._collect((debit, credit))
         await self.conn.execute(
             """WITH t AS (
@@ -169,12 +162,12 @@ class LedgerRepository:
                FROM unnest($12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::text[], $17::numeric[],
                            $18::numeric[], $19::text[], $20::text[])
                     AS m(psn_no, account, account_id, at, kind, amount, balance_after, transfer_id, setl_id)""",
-            transfer_id,
-            client_id,
+            t.id,
+            t.client_id,
             debit.id,
             credit.id,
             amount,
-            code,
+            t.code,
             [a.id for a in accounts],
             [a.debits_pending for a in accounts],
             [a.debits_posted for a in accounts],
@@ -201,29 +194,21 @@ class LedgerRepository:
             [a.credits_posted for a in accounts],
         )
 
-    async def save_pending_transfer(
-        self,
-        transfer_id: uuid.UUID,
-        client_id: str,
-        debit: Account,
-        credit: Account,
-        amount: Decimal,
-        code: str,
-        entry: Entry,
-    ) -> None:
+    async def save_pending_transfer(self, transfer: LedgerTransfer) -> None:
         """A hold: the debit side's balance falls now (transfer_out); the credit side's rises only when posted."""
+        t = transfer
         await self.conn.execute(
             """INSERT INTO transfers (id, client_id, debit_account, credit_account, amount, state, code)
                VALUES ($1, $2, $3, $4, $5, 'pending', $6)""",
-            transfer_id,
-            client_id,
-            debit.id,
-            credit.id,
-            amount,
-            code,
+            t.id,
+            t.client_id,
+            t.debit.id,
+            t.credit.id,
+            t.amount,
+            t.code,
         )
-        await self.save_accounts(debit, credit)
-        await self._moved(transfer_id, entry, (debit, MovementKind.TRANSFER_OUT, -amount))
+        await self.save_accounts(t.debit, t.credit)
+        await self._moved(t.id, t.entry, (t.debit, MovementKind.TRANSFER_OUT, -t.amount))
 
     async def resolve_pending(
         self, transfer_id: uuid.UUID, state: str, debit: Account, credit: Account, entry: Entry

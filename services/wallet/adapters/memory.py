@@ -16,6 +16,7 @@ from services.wallet.domain.ledger import (
     Account,
     AccountKind,
     Entry,
+    LedgerTransfer,
     MovementKind,
     member_of,
     personal_account_id,
@@ -320,10 +321,11 @@ class MemoryLedger:
                 continue
             take_increments(self.db.accounts[a.id], a)  # a hot account's changes: added at once here
 
-    def _new_transfer(self, transfer_id: uuid.UUID, **row: Any) -> None:
-        if transfer_id in self.db.ledger_transfers:
-            raise UniqueViolationError(f"ledger transfer {transfer_id} exists")
-        self.db.ledger_transfers[transfer_id] = row
+    def _new_transfer(self, t: LedgerTransfer, state: str) -> None:
+        if t.id in self.db.ledger_transfers:
+            raise UniqueViolationError(f"ledger transfer {t.id} exists")
+        row = {"client_id": t.client_id, "debit": t.debit.id, "credit": t.credit.id, "amount": t.amount}
+        self.db.ledger_transfers[t.id] = {**row, "state": state, "code": t.code}
 
     def _moved(
         self, ledger_transfer_id: uuid.UUID, entry: Entry, *sides: tuple[Account, MovementKind, Decimal]
@@ -345,44 +347,18 @@ class MemoryLedger:
                     }
                 )
 
-    async def save_posted_transfer(
-        self,
-        transfer_id: uuid.UUID,
-        client_id: str,
-        debit: Account,
-        credit: Account,
-        amount: Decimal,
-        code: str,
-        entry: Entry,
-    ) -> None:
-        debit_kind, credit_kind = posted_kinds(code, entry)
-        self._new_transfer(
-            transfer_id, client_id=client_id, debit=debit.id, credit=credit.id, amount=amount, state="posted", code=code
-        )
-        self._store(debit, credit)
-        self._moved(transfer_id, entry, (debit, debit_kind, -amount), (credit, credit_kind, amount))
+    async def save_posted_transfer(self, transfer: LedgerTransfer) -> None:
+        t = transfer
+        debit_kind, credit_kind = posted_kinds(t.code, t.entry)
+        self._new_transfer(t, "posted")
+        self._moved(t.id, t.entry, (t.debit, debit_kind, -t.amount), (t.credit, credit_kind, t.amount))
+        self._store(t.debit, t.credit)
 
-    async def save_pending_transfer(
-        self,
-        transfer_id: uuid.UUID,
-        client_id: str,
-        debit: Account,
-        credit: Account,
-        amount: Decimal,
-        code: str,
-        entry: Entry,
-    ) -> None:
-        self._new_transfer(
-            transfer_id,
-            client_id=client_id,
-            debit=debit.id,
-            credit=credit.id,
-            amount=amount,
-            state="pending",
-            code=code,
-        )
-        self._store(debit, credit)
-        self._moved(transfer_id, entry, (debit, MovementKind.TRANSFER_OUT, -amount))
+    async def save_pending_transfer(self, transfer: LedgerTransfer) -> None:
+        t = transfer
+        self._new_transfer(t, "pending")
+        self._moved(t.id, t.entry, (t.debit, MovementKind.TRANSFER_OUT, -t.amount))
+        self._store(t.debit, t.credit)
 
     async def resolve_pending(
         self, transfer_id: uuid.UUID, state: str, debit: Account, credit: Account, entry: Entry

@@ -170,6 +170,20 @@ FUND_CARRY = "fund.carry"
 """The code of a transfer between two funds' accounts: a personal account's money carried over (domain/funds.py)."""
 
 
+@dataclass(frozen=True)
+class LedgerTransfer:
+    """A transfer to write: its id, the client id it answers to, both accounts as the domain left them, the
+    amount, its code and the member statement's entry."""
+
+    id: uuid.UUID
+    client_id: str
+    debit: Account
+    credit: Account
+    amount: Decimal
+    code: str
+    entry: Entry
+
+
 def posted_kinds(code: str, entry: Entry) -> tuple[MovementKind, MovementKind]:
     """The statement's kind on the debit side and on the credit side of a transfer posted at once (only a
     personal account's or a wallet's side is shown)."""

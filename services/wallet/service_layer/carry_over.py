@@ -7,7 +7,7 @@ from datetime import datetime
 
 from services.wallet.domain import events
 from services.wallet.domain.funds import Carry
-from services.wallet.domain.ledger import FUND_CARRY, AccountKind, Entry, fund_account_id, post_transfer
+from services.wallet.domain.ledger import FUND_CARRY, AccountKind, Entry, LedgerTransfer, fund_account_id, post_transfer
 from services.wallet.service_layer.ports import Ledger
 from shared.messaging.messages import Outgoing, published
 
@@ -23,7 +23,9 @@ async def carry_over(carry: Carry | None, ledger: Ledger, now: datetime) -> list
     )
     post_transfer(funds[receiving], funds[giving], carry.amount)
     await ledger.save_posted_transfer(
-        carry.ledger_id, carry.carry_id, funds[receiving], funds[giving], carry.amount, FUND_CARRY, Entry(at=now)
+        LedgerTransfer(
+            carry.ledger_id, carry.carry_id, funds[receiving], funds[giving], carry.amount, FUND_CARRY, Entry(at=now)
+        ),
     )
     carried = events.FundBalanceCarried(
         carry_id=carry.carry_id,

@@ -11,6 +11,7 @@ from services.wallet.domain.ledger import (
     ZERO,
     AccountKind,
     Entry,
+    LedgerTransfer,
     fund_account_id,
     personal_account_id,
     post_transfer,
@@ -43,13 +44,15 @@ async def credit_account(cmd: commands.CreditAccount, ctx: WalletContext, max_am
     transfer_id, now = transfer_id_for(cmd.client_id), ctx.caller.now()
     post_transfer(issuing, accounts[personal], cmd.amount)
     await ctx.ledger.save_posted_transfer(
-        transfer_id,
-        cmd.client_id,
-        issuing,
-        accounts[personal],
-        cmd.amount,
-        code=f"credit.{cmd.kind}",
-        entry=Entry(at=now, transfer_id=str(transfer_id)),
+        LedgerTransfer(
+            transfer_id,
+            cmd.client_id,
+            issuing,
+            accounts[personal],
+            cmd.amount,
+            code=f"credit.{cmd.kind}",
+            entry=Entry(at=now, transfer_id=str(transfer_id)),
+        ),
     )
     carry = funds.into_account(accounts[personal], cmd.admdvs, cmd.amount, funds.CarryCause.CREDIT, str(transfer_id))
     carried = await carry_over(carry, ctx.ledger, now)

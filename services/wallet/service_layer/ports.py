@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from services.wallet.domain.ledger import Account, AccountKind, Entry
+from services.wallet.domain.ledger import Account, AccountKind, Entry, LedgerTransfer
 from services.wallet.domain.payments import Debit, LotLeft, PaymentState, TakenPayment
 from services.wallet.domain.statements import FreezeRecord, Movement
 from services.wallet.domain.transfers import Lot, Party, QuotaTransfer, RelationshipCopy, TransferFacts
@@ -33,27 +33,9 @@ class Ledger(Protocol):
         locked: each comes back `increments_only`, and what the transaction adds to it reaches the stored balances
         at the transaction's end (ADR 0026). A debit that must not overdraw such an account takes `lock`."""
 
-    async def save_posted_transfer(
-        self,
-        transfer_id: uuid.UUID,
-        client_id: str,
-        debit: Account,
-        credit: Account,
-        amount: Decimal,
-        code: str,
-        entry: Entry,
-    ) -> None: ...
+    async def save_posted_transfer(self, transfer: LedgerTransfer) -> None: ...
 
-    async def save_pending_transfer(
-        self,
-        transfer_id: uuid.UUID,
-        client_id: str,
-        debit: Account,
-        credit: Account,
-        amount: Decimal,
-        code: str,
-        entry: Entry,
-    ) -> None: ...
+    async def save_pending_transfer(self, transfer: LedgerTransfer) -> None: ...
 
     async def resolve_pending(
         self, transfer_id: uuid.UUID, state: str, debit: Account, credit: Account, entry: Entry

@@ -11,6 +11,7 @@ from services.wallet.domain.ledger import (
     ZERO,
     Account,
     Entry,
+    LedgerTransfer,
     personal_account_id,
     post_transfer,
     spending_account_id,
@@ -50,7 +51,9 @@ async def refund_payment(cmd: commands.RefundPayment, ctx: WalletContext) -> lis
         post_transfer(spent, back, d.amount)
         refund_id = transfer_id_for(client_id)
         await ctx.ledger.save_posted_transfer(
-            refund_id, client_id, spent, back, d.amount, code="pay.refund", entry=Entry(at=now, setl_id=setl_id)
+            LedgerTransfer(
+                refund_id, client_id, spent, back, d.amount, code="pay.refund", entry=Entry(at=now, setl_id=setl_id)
+            ),
         )
         await ctx.payments.record_refund(setl_id, d.seq, d.lot_id, d.amount, refund_id)
         total += d.amount

@@ -6,7 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from services.wallet.domain import commands
-from services.wallet.domain.ledger import AccountKind, Entry, hold, personal_account_id, wallet_account_id
+from services.wallet.domain.ledger import (
+    AccountKind,
+    Entry,
+    LedgerTransfer,
+    hold,
+    personal_account_id,
+    wallet_account_id,
+)
 from services.wallet.domain.transfers import (
     QuotaTransfer,
     ReturnReason,
@@ -65,13 +72,15 @@ async def request_transfer(cmd: commands.RequestTransfer, ctx: WalletContext) ->
     transfer, held = QuotaTransfer.request(cmd.transfer_id, req, sender, recipient, situation.relationship_id, now)
     hold(accounts[personal], accounts[wallet], req.amount)
     await ctx.ledger.save_pending_transfer(
-        transfer.hold_id,
-        cmd.client_id,
-        accounts[personal],
-        accounts[wallet],
-        req.amount,
-        code="transfer.hold",
-        entry=Entry(at=now, transfer_id=transfer.transfer_id),
+        LedgerTransfer(
+            transfer.hold_id,
+            cmd.client_id,
+            accounts[personal],
+            accounts[wallet],
+            req.amount,
+            code="transfer.hold",
+            entry=Entry(at=now, transfer_id=transfer.transfer_id),
+        ),
     )
     transfer.new_steps += [
         ("requested", f"client {cmd.client_id}"),

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from services.wallet.domain import events, funds
-from services.wallet.domain.ledger import Account, Entry, post_transfer
+from services.wallet.domain.ledger import Account, Entry, LedgerTransfer, post_transfer
 from services.wallet.domain.transfers import ReturnReason
 from services.wallet.service_layer.carry_over import carry_over
 from services.wallet.service_layer.ports import Ledger
@@ -40,7 +40,15 @@ async def return_quota(
     provider, recipient = personal.id.removeprefix("personal:"), wallet.id.removeprefix("wallet:")
     post_transfer(wallet, personal, amount)
     await ledger.save_posted_transfer(
-        transfer_id, client_id, wallet, personal, amount, code="quota.return", entry=Entry(at=now, transfer_id=lot_id)
+        LedgerTransfer(
+            transfer_id,
+            client_id,
+            wallet,
+            personal,
+            amount,
+            code="quota.return",
+            entry=Entry(at=now, transfer_id=lot_id),
+        ),
     )
     notice = p.TransferReturned(
         transfer_id=lot_id,

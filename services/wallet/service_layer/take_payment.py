@@ -15,6 +15,7 @@ from services.wallet.domain.ledger import (
     Account,
     AccountKind,
     Entry,
+    LedgerTransfer,
     personal_account_id,
     post_transfer,
     spending_account_id,
@@ -140,7 +141,7 @@ async def _debit(
         post_transfer(debit, spent, portion.amount)
         transfer_id = transfer_id_for(client_id)
         await ctx.ledger.save_posted_transfer(
-            transfer_id, client_id, debit, spent, portion.amount, code=f"pay.{src.kind}", entry=entry
+            LedgerTransfer(transfer_id, client_id, debit, spent, portion.amount, code=f"pay.{src.kind}", entry=entry),
         )
         taken = Debit(
             seq, src.kind, src.payer_psn_no, src.account_id, src.lot_id, src.funding_admdvs, spending, portion.amount

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -46,6 +46,7 @@ from tests.support.ports import migrated_database
 
 pytestmark = pytest.mark.integration
 
+T = TypeVar("T")
 NOON = datetime(2030, 3, 14, 12, 0, tzinfo=BUSINESS_TZ)
 P = Party("P440300000000000001", "c-P", "n-P", "440300", True, False)
 R = Party("R610100000000000001", "c-R", "n-R", "610100", False, True)
@@ -319,21 +320,48 @@ async def _hot_balances(dsn: str) -> tuple[dict[str, list[str]], dict[str, tuple
         await conn.close()
 
 
-async def test_credits_to_one_fund_do_not_wait_for_each_other_until_they_commit(wallet_dsn: str) -> None:
+async def _without_waiting(observer: Conn, conn: Conn, step: Awaitable[T]) -> T:
+    """`step` on `conn`, which must finish without ever waiting on a lock (it fails at the first wait)."""
+    task = asyncio.ensure_future(step)
+    waiting = asyncio.create_task(_waits_on_a_lock(observer, conn.get_server_pid()))
+    done, _ = await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if task not in done:
+        task.cancel()
+        raise AssertionError("the step waited on another transaction's lock")
+    return task.result()
+
+
+@pytest.mark.parametrize("first_added", [False, True], ids=["first-still-working", "first-added-its-changes"])
+async def test_credits_to_one_fund_do_not_wait_for_each_other(wallet_dsn: str, first_added: bool) -> None:
     """A consumer's transaction adds its changes to the fund's row only at its end: a second credit of the same
-    region goes through while the first transaction is still open, and both reach the fund."""
+    region goes through while the first transaction is still open, even once the first has changed the row (the
+    second then waits only to add its own changes, until the first commits), and both reach the fund."""
     first_person, second_person = await _insured(wallet_dsn, 2)
-    a, b = await connect(wallet_dsn), await connect(wallet_dsn)
+    a, b, observer = await connect(wallet_dsn), await connect(wallet_dsn), await connect(wallet_dsn)
     ends = BeforeCommit(), BeforeCommit()
+    first, second = a.transaction(), b.transaction()
     try:
-        async with a.transaction():
-            assert (await _credit(a, ends[0], first_person, "100.00")).status == "completed"
-            async with b.transaction():  # a lock of the fund's row held by `a` would make this wait for ever
-                assert (await asyncio.wait_for(_credit(b, ends[1], second_person, "200.00"), 60)).status == "completed"
-                await ends[1].flush(b)
+        await first.start()
+        assert (await _credit(a, ends[0], first_person, "100.00")).status == "completed"
+        if first_added:
             await ends[0].flush(a)
+        await second.start()
+        credited = await _without_waiting(observer, b, _credit(b, ends[1], second_person, "200.00"))
+        assert credited.status == "completed"
+        if first_added:
+            adding = asyncio.create_task(ends[1].flush(b))
+            await _waits_on_a_lock(observer, b.get_server_pid())  # on the first's change of the row, until it commits
+            await first.commit()
+            await adding
+            await second.commit()
+        else:
+            await _without_waiting(observer, b, ends[1].flush(b))
+            await second.commit()
+            await ends[0].flush(a)
+            await first.commit()
     finally:
-        for conn in (a, b):
+        for conn in (a, b, observer):
             await conn.close()
     problems, hot = await _hot_balances(wallet_dsn)
     assert all(v == [] for v in problems.values()), problems
@@ -343,6 +371,7 @@ async def test_credits_to_one_fund_do_not_wait_for_each_other_until_they_commit(
 async def test_many_credits_and_payments_at_once_leave_the_fund_and_spending_exact(wallet_dsn: str) -> None:
     """Each on its own connection and transaction, as partitions' batches are: every increment arrives once."""
     people = await _insured(wallet_dsn, 24)
+    all_credited = asyncio.Barrier(len(people))
 
     async def one(n: int, person: Party) -> None:
         conn = await connect(wallet_dsn)
@@ -350,7 +379,7 @@ async def test_many_credits_and_payments_at_once_leave_the_fund_and_spending_exa
         try:
             async with conn.transaction():
                 await _credit(conn, end, person, f"{100 + n}.00")
-                await asyncio.sleep(0)  # let the others interleave inside the transaction
+                await all_credited.wait()  # every transaction is open, each with a credit of the fund collected
                 await _pay(conn, end, person, f"setl-{n}", f"{10 + n}.00")
                 await end.flush(conn)
         finally:
@@ -383,3 +412,33 @@ async def test_a_refund_in_the_transaction_that_took_the_payment_sees_it_in_the_
     problems, hot = await _hot_balances(wallet_dsn)
     assert all(v == [] for v in problems.values()), problems
     assert hot[SHENZHEN_SPENDING] == (Decimal("80.00"), Decimal("80.00"))
+
+
+async def test_a_refund_does_not_wait_for_the_payments_other_transactions_have_open(wallet_dsn: str) -> None:
+    """Another batch's payment in the region holds a key-share lock on the spending row (its transfer names the
+    row) until it commits; a refund reads the row under its own lock without waiting for that batch."""
+    payer, refunded = await _insured(wallet_dsn, 2)
+    conn = await connect(wallet_dsn)
+    try:
+        async with conn.transaction():  # the payment to be refunded, committed earlier
+            await _credit(conn, None, refunded, "100.00")
+            await _pay(conn, None, refunded, "setl-x", "80.00")
+    finally:
+        await conn.close()
+    a, b, observer = await connect(wallet_dsn), await connect(wallet_dsn), await connect(wallet_dsn)
+    ends = BeforeCommit(), BeforeCommit()
+    try:
+        async with a.transaction():
+            await _credit(a, ends[0], payer, "100.00")
+            await _pay(a, ends[0], payer, "setl-a", "30.00")
+            async with b.transaction():
+                ctx = postgres_context(b, Caller(FixedClock(NOON), "440000"), ends[1])
+                assert await _without_waiting(observer, b, refund_payment(commands.RefundPayment("setl-x"), ctx))
+                await ends[1].flush(b)
+            await ends[0].flush(a)
+    finally:
+        for c in (a, b, observer):
+            await c.close()
+    problems, hot = await _hot_balances(wallet_dsn)
+    assert all(v == [] for v in problems.values()), problems
+    assert hot[SHENZHEN_SPENDING] == (Decimal("80.00"), Decimal("110.00"))

@@ -39,6 +39,7 @@ from services.wallet.entrypoints.unit_of_work import postgres_context
 from services.wallet.service_layer.context import WalletContext
 from shared.caller import Caller
 from shared.clock import BUSINESS_TZ
+from shared.messaging.consumer import BeforeCommit
 from tests.support.clock import FixedClock
 from tests.support.infra import Infra
 from tests.support.ports import migrated_database, rolled_back
@@ -441,3 +442,13 @@ class TestPostgreSQL(WalletPortsContract):
         """Each test in a transaction that is rolled back: every test starts from empty tables."""
         async with rolled_back(wallet_dsn) as conn:
             yield postgres_context(conn, Caller(FixedClock(NOON)))
+
+
+@pytest.mark.integration
+class TestPostgreSQLInAConsumersTransaction(WalletPortsContract):
+    @pytest.fixture
+    async def ctx(self, wallet_dsn: str) -> AsyncIterator[WalletContext]:
+        """As a consumer's handler gets it: hot accounts' changes wait for the transaction's end, and a locked read
+        adds them first."""
+        async with rolled_back(wallet_dsn) as conn:
+            yield postgres_context(conn, Caller(FixedClock(NOON)), BeforeCommit())

@@ -1,9 +1,13 @@
-"""SQL for the ledger. Accounts are locked in id order, and a transaction that moves several transfers
-locks all their accounts in one statement first, so two transactions never wait on each other in a cycle.
+"""SQL for the ledger. A use case locks the member accounts it changes in id order, in one statement, before it
+changes them. The lock is `FOR NO KEY UPDATE` (and the upsert of `ensure_and_lock` changes no key): it serialises
+the balances' read-modify-write and does not conflict with the key-share locks that other transactions' foreign
+keys (a transfer row naming the account) hold until they commit.
 
-A hot account (a region's fund or spending: every credit or payment of the region changes it) is not locked while
-a transaction works: its changes are collected and added to its row in one statement at the transaction's end, in
-id order, so concurrent transactions queue on that row only for their commits (ADR 0026)."""
+A hot account (a region's fund or spending: every credit or payment of the region changes it) is never locked
+while a transaction works: its changes are collected and added to its row in one statement just before the commit,
+in id order (ADR 0026). Those rows are taken after the member accounts, so a cycle of waits between two
+transactions is possible in rare interleavings (a refund, which reads its region's spending under the lock); the
+database detects it and the batch is retried like any transient failure."""
 
 from __future__ import annotations
 
@@ -96,10 +100,14 @@ class LedgerRepository:
         await self.ensure_accounts((account_id, kind, admdvs))
 
     async def ensure_accounts(self, *accounts: tuple[str, AccountKind, str]) -> None:
-        """Create the accounts that do not exist yet, in one statement (in id order, as they are locked)."""
+        """Create the accounts that do not exist yet, in one statement (in id order, as they are locked). A row
+        that exists is left out before the insert, so this never waits for another transaction's change of it (only
+        for another transaction's insert of the same new row)."""
         wanted = sorted(set(accounts))
         await self.conn.execute(
-            """INSERT INTO accounts (id, kind, admdvs) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+            """INSERT INTO accounts (id, kind, admdvs)
+               SELECT v.id, v.kind, v.admdvs FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, kind, admdvs)
+               WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = v.id)
                ON CONFLICT (id) DO NOTHING""",
             [a[0] for a in wanted],
             [a[1].value for a in wanted],
@@ -107,12 +115,13 @@ class LedgerRepository:
         )
 
     async def ensure_and_lock(self, *accounts: tuple[str, AccountKind, str]) -> dict[str, Account]:
-        """`ensure_accounts` then `lock`, in one statement: the upsert takes each row's lock, in id order."""
+        """`ensure_accounts` then `lock`, in one statement: the upsert takes each row's lock (changing no key), in
+        id order."""
         wanted = sorted(set(accounts))
         await self._added_before_read(a[0] for a in wanted)
         rows = await self.conn.fetch(
             """INSERT INTO accounts (id, kind, admdvs) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-               ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
+               ON CONFLICT (id) DO UPDATE SET kind = accounts.kind
                RETURNING id, kind, admdvs, debits_pending, debits_posted, credits_pending, credits_posted""",
             [a[0] for a in wanted],
             [a[1].value for a in wanted],
@@ -124,13 +133,13 @@ class LedgerRepository:
         await self._added_before_read(account_ids)
         rows = await self.conn.fetch(
             """SELECT id, kind, admdvs, debits_pending, debits_posted, credits_pending, credits_posted
-               FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE""",
+               FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE""",
             sorted(set(account_ids)),
         )
         return {r["id"]: _account(r) for r in rows}
 
     async def hot_accounts(self, *accounts: tuple[str, AccountKind, str]) -> dict[str, Account]:
-        await self.ensure_accounts(*accounts)  # does not wait for a row that exists: ON CONFLICT DO NOTHING
+        await self.ensure_accounts(*accounts)  # does not wait for a row that exists
         return {a[0]: Account(a[0], a[1], a[2], increments_only=True) for a in accounts}
 
     async def _added_before_read(self, account_ids: Iterable[str]) -> None:

@@ -6,7 +6,7 @@ sender, platform-wide: ADR 0013), and a national operator's code sends only its 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shared.clock import BusinessClock
@@ -27,7 +27,8 @@ class MessageContext:
     clock: BusinessClock
     service: str
     record_key: str
-    end: BeforeCommit = field(default_factory=BeforeCommit)
+    end: BeforeCommit | None = None
+    """The kernel's transaction's end; None (outside a kernel's transaction): nothing waits, do it at once."""
 
 
 Handler = Callable[[MessageContext, Envelope[Any]], Awaitable[Decision]]

@@ -13,7 +13,7 @@ export MEDAID_CLOCK_OFFSET_SECONDS = $(or $(shell cat "$(MEDAID_STATE_DIR)/clock
 # The month-end test (first) closes the month of each: December 2026, April 2027, February 2028.
 ANY_DAY ?= 2026-12-31T23:59:30+08:00 2027-04-30T23:59:30+08:00 2028-02-29T05:59:30+08:00
 
-.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-scale bench-clearing bench-queries clean bench-catch-up crash torture books reconcile settlements clearing clock transfers policy up-daytime dlq bench-costs
+.PHONY: help setup up down run simulate test test-any-day test-unit test-integration test-e2e lint typecheck format contracts logs status wipe bench bench-scale bench-clearing bench-queries clean bench-catch-up crash torture books reconcile settlements clearing clock transfers policy up-daytime dlq bench-costs bench-waits
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -127,6 +127,9 @@ bench-costs: up-daytime ## what one transfer saga, settlement and account credit
 	  $(PY) -m tools.bench_costs --op settlement -n $(or $(SETTLEMENTS),300)
 	$(PY) -m tools.bench_resources --stack $(CURDIR) --per $(or $(CREDITS),1000) --after "costs: measuring" --until "costs: measured" -- \
 	  $(PY) -m tools.bench_costs --op credit -n $(or $(CREDITS),1000)
+
+bench-waits: up-daytime ## what the services' database sessions wait for during a burst of 4,000 credits (their service's process, another transaction's lock, the WAL)
+	$(PY) -m tools.bench_waits -- $(PY) -m tools.bench --messages 4000
 
 bench-scale: up-daytime ## the same stack with 1, 2 and 3 processes of each service (INSTANCES), one after another
 	@for n in 1 2 3; do \

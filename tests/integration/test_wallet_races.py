@@ -6,6 +6,7 @@ stays in a wallet."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -326,6 +327,8 @@ async def _without_waiting(observer: Conn, conn: Conn, step: Awaitable[T]) -> T:
     waiting = asyncio.create_task(_waits_on_a_lock(observer, conn.get_server_pid()))
     done, _ = await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting  # the observer's connection is free again
     if task not in done:
         task.cancel()
         raise AssertionError("the step waited on another transaction's lock")

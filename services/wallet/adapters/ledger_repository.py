@@ -3,11 +3,11 @@ changes them. The lock is `FOR NO KEY UPDATE` (and the upsert of `ensure_and_loc
 the balances' read-modify-write and does not conflict with the key-share locks that other transactions' foreign
 keys (a transfer row naming the account) hold until they commit.
 
-A hot account (a region's fund or spending: every credit or payment of the region changes it) is never locked
-while a transaction works: its changes are collected and added to its row in one statement just before the commit,
-in id order (ADR 0026). Those rows are taken after the member accounts, so a cycle of waits between two
-transactions is possible in rare interleavings (a refund, which reads its region's spending under the lock); the
-database detects it and the batch is retried like any transient failure."""
+A hot account (a region's fund or spending: every credit or payment of the region changes it) is not locked while a
+transaction works: its changes are collected and added to its row in one statement just before the commit, in id
+order (ADR 0026). A refund is the exception: it debits its region's spending, so it locks that row like a member
+account. Cycles of waits are then possible (ADR 0026 gives one); the database detects them and the batch is retried
+like any transient failure."""
 
 from __future__ import annotations
 

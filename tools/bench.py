@@ -40,6 +40,18 @@ async def watch_from_now(settings: PlatformSettings, *topics: str) -> AIOKafkaCo
     return consumer
 
 
+def credit(psn_no: str, msgid: str) -> bytes:
+    """A province's `account.credited` of 100.00 to `psn_no`, as its record's value."""
+    value = {
+        "msgid": msgid,
+        "type": "account.credited",
+        "sender": SENDER,
+        "sent_at": stack_now().isoformat(timespec="seconds"),
+        "body": {"psn_no": psn_no, "amount": "100.00", "period": "202611", "kind": "contribution"},
+    }
+    return json.dumps(value).encode()
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p))]
 
@@ -116,15 +128,8 @@ async def bench(
     for i in range(messages):
         psn_no = f"{SENDER}99{run}{i % people:06d}"
         msgid = f"{SENDER}{stamp}{run}{i:04d}"[:30]
-        value = {
-            "msgid": msgid,
-            "type": "account.credited",
-            "sender": SENDER,
-            "sent_at": stack_now().isoformat(timespec="seconds"),
-            "body": {"psn_no": psn_no, "amount": "100.00", "period": "202611", "kind": "contribution"},
-        }
+        raw = credit(psn_no, msgid)
         sent[msgid] = time.monotonic()
-        raw = json.dumps(value).encode()
         await producer.send(INGRESS_ENROLLMENT, raw, key=psn_no.encode(), headers=keys.record_headers(raw))
         if rate:
             await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))

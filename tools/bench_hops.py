@@ -23,9 +23,8 @@ from shared.contracts.topics import INGRESS_ENROLLMENT, province_topic
 from shared.messaging.security import SIMULATOR, kafka_client
 from shared.settings import PlatformSettings, signing_keys_path
 from shared.signing import SigningKeys
-from tools.bench import SENDER, enrol, percentile, watch_from_now
+from tools.bench import SENDER, credit, enrol, percentile, watch_from_now
 from tools.bench_costs import admin_dsn
-from tools.clock import stack_now
 
 
 async def measure(n: int, rate: float) -> None:
@@ -57,14 +56,7 @@ async def measure(n: int, rate: float) -> None:
     for i in range(n):
         psn_no = f"{SENDER}99{run}{i % people:06d}"
         msgid = f"{SENDER}{stamp}{run}{i:04d}"[:30]
-        value = {
-            "msgid": msgid,
-            "type": "account.credited",
-            "sender": SENDER,
-            "sent_at": stack_now().isoformat(timespec="seconds"),
-            "body": {"psn_no": psn_no, "amount": "100.00", "period": "202611", "kind": "contribution"},
-        }
-        raw = json.dumps(value).encode()
+        raw = credit(psn_no, msgid)
         sent[msgid] = time.time()
         await producer.send(INGRESS_ENROLLMENT, raw, key=psn_no.encode(), headers=keys.record_headers(raw))
         await asyncio.sleep(max(0.0, t0 + (i + 1) / rate - time.monotonic()))
